@@ -1,0 +1,27 @@
+// Command kubectl-iomesh is the kubectl plugin for IOMesh: `kubectl iomesh ...`.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	_ "k8s.io/client-go/plugin/pkg/client/auth" // exec, OIDC and other kubeconfig auth providers
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/cmd"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	root := cmd.NewRootCommand(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
+	err := root.ExecuteContext(ctx)
+	stop()
+	if err != nil && !exitcode.IsSilent(err) {
+		fmt.Fprintln(os.Stderr, "error:", err)
+	}
+	os.Exit(exitcode.Of(err))
+}

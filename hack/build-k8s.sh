@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler and etcd from the Go module proxy
+# into a cache outside the clone. k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces the
+# staging modules with local paths), so a throw-away module requires it and points every staging
+# module at its published version.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+want=(kube-apiserver kube-controller-manager kube-scheduler etcd)
+missing=0
+for b in "${want[@]}"; do [ -x "$K8S_BIN/$b" ] || missing=1; done
+if [ $missing = 0 ]; then log "control plane $K8S_VERSION cached in $K8S_BIN"; exit 0; fi
+
+staging_version=v0.${K8S_VERSION#v1.}
+work=$(mktemp -d "${TMPDIR:-/tmp}/k8s-build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+log "building control plane $K8S_VERSION in $work (about 12-15 minutes cold on 2 cores)"
+
+gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+[ -f "$gomod" ] || die "cannot download k8s.io/kubernetes@$K8S_VERSION"
+
+{
+  echo "module iomesh.test/k8sbuild"
+  echo
+  echo "go $(go env GOVERSION | sed 's/^go//; s/\([0-9]*\.[0-9]*\).*/\1/')"
+  echo
+  echo "require k8s.io/kubernetes $K8S_VERSION"
+  echo
+  echo "replace ("
+  # every "k8s.io/x => ./staging/src/k8s.io/x" becomes "k8s.io/x => k8s.io/x v0.N.M"
+  sed -n 's#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/k8s.io/[a-z0-9-]*$#\t\1 => \1 '"$staging_version"'#p' "$gomod"
+  echo ")"
+} > go.mod
+mkdir -p etcd
+cat > etcd/main.go <<'GO'
+// Command etcd is the etcd server from the version the Kubernetes module graph pins.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+GO
+etcd_version=$(sed -n 's#^[[:space:]]*go.etcd.io/etcd/server/v3 \(v[0-9.]*\).*#\1#p' "$gomod")
+[ -n "$etcd_version" ] || die "k8s.io/kubernetes@$K8S_VERSION does not pin go.etcd.io/etcd/server/v3"
+# No `go mod tidy`: nothing here imports the commands, so tidy would drop k8s.io/kubernetes again.
+go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" \
+  "k8s.io/kubernetes/cmd/kube-scheduler@$K8S_VERSION" "go.etcd.io/etcd/server/v3/etcdmain@$etcd_version"
+ver=$K8S_VERSION
+ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$ver -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$ver" | cut -d. -f2) -X k8s.io/component-base/version.gitTreeState=clean"
+mkdir -p "$work/out"
+CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$work/out/" \
+  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler ./etcd
+mkdir -p "$K8S_BIN"
+for b in "${want[@]}"; do install -m 0755 "$work/out/$b" "$K8S_BIN/$b"; done
+"$K8S_BIN/kube-apiserver" --version >&2
+log "control plane cached in $K8S_BIN"

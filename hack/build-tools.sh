@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds the test tools from the Go module proxy into the cache outside the clone:
+# kwok (fake nodes and pods), the helm CLI (cross-checks in tests only) and krew.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+install_tool() { # dir pkg@version binary
+  local dir=$1 pkg=$2 bin=$3
+  if [ -x "$dir/$bin" ]; then return 0; fi
+  log "building $pkg"
+  mkdir -p "$dir"
+  GOBIN="$dir" CGO_ENABLED=0 go install -trimpath -ldflags "${4:-}" "$pkg"
+}
+
+install_tool "$KWOK_BIN" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" kwok
+# kwok's stage definitions ship inside its module.
+stage_dir=$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage
+if [ ! -d "$stage_dir" ]; then go mod download "sigs.k8s.io/kwok@$KWOK_VERSION"; fi
+[ -d "$stage_dir" ] || die "kwok stages not found in $stage_dir"
+install_tool "$HELM_BIN" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+if [ "${WITH_KREW:-0}" = 1 ]; then
+  install_tool "$CACHE_ROOT/krew-$KREW_VERSION/bin" "sigs.k8s.io/krew/cmd/krew@$KREW_VERSION" krew
+  install_tool "$CACHE_ROOT/krew-$KREW_VERSION/bin" "sigs.k8s.io/krew/cmd/validate-krew-manifest@$KREW_VERSION" validate-krew-manifest
+fi
+log "tools ready"

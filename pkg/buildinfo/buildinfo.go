@@ -1,0 +1,43 @@
+// Package buildinfo holds what the build stamped into the binary (-ldflags -X).
+package buildinfo
+
+import (
+	"runtime"
+	"runtime/debug"
+)
+
+// Stamped at build time; the defaults describe an unstamped build (go run, go test).
+var (
+	version = "v0.0.0-dev"
+	commit  = ""
+	date    = ""
+)
+
+// Info describes this binary.
+type Info struct {
+	Version   string `json:"version"`
+	Commit    string `json:"commit,omitempty"`
+	BuildDate string `json:"buildDate,omitempty"`
+	GoVersion string `json:"goVersion"`
+	Platform  string `json:"platform"`
+}
+
+// Get returns the stamped information, falling back to the VCS data Go records itself.
+func Get() Info {
+	i := Info{Version: version, Commit: commit, BuildDate: date, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	if i.Commit == "" {
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			for _, s := range bi.Settings {
+				switch s.Key {
+				case "vcs.revision":
+					i.Commit = s.Value
+				case "vcs.time":
+					if i.BuildDate == "" {
+						i.BuildDate = s.Value
+					}
+				}
+			}
+		}
+	}
+	return i
+}

@@ -1,0 +1,208 @@
+// Package cmd holds the kubectl iomesh commands. Each command is an options struct with
+// Complete, Validate and Run, as kubectl's own commands are; the rules live in other packages.
+package cmd
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
+)
+
+// DefaultNamespace and DefaultRelease are where the IOMesh docs install IOMesh.
+const (
+	DefaultNamespace = "iomesh-system"
+	DefaultRelease   = "iomesh"
+)
+
+// Common is what every command shares: the kubeconfig flags, the release and the streams.
+type Common struct {
+	ConfigFlags *genericclioptions.ConfigFlags
+	Release     string
+	genericiooptions.IOStreams
+
+	// Now is the clock (fixed in tests).
+	Now func() time.Time
+
+	// CountRequests prints every API request and a total on stderr (for benchmarks).
+	CountRequests bool
+	requests      atomic.Int64
+	discovery     atomic.Int64
+
+	restConfig *rest.Config
+	kube       kubernetes.Interface
+	dyn        dynamic.Interface
+	helm       *action.Configuration
+}
+
+// NewCommon returns the shared options with the IOMesh defaults.
+func NewCommon(streams genericiooptions.IOStreams) *Common {
+	c := &Common{
+		ConfigFlags: genericclioptions.NewConfigFlags(true).WithDeprecatedPasswordFlag().WithDiscoveryBurst(300).WithDiscoveryQPS(50),
+		Release:     DefaultRelease,
+		IOStreams:   streams,
+		Now:         time.Now,
+	}
+	ns := DefaultNamespace
+	c.ConfigFlags.Namespace = &ns
+	c.ConfigFlags.WrapConfigFn = c.wrapConfig
+	return c
+}
+
+func (c *Common) wrapConfig(cfg *rest.Config) *rest.Config {
+	if !c.CountRequests {
+		return cfg
+	}
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+			n := c.requests.Add(1)
+			if isDiscovery(req.URL.Path) {
+				c.discovery.Add(1)
+			}
+			fmt.Fprintf(c.ErrOut, "api-request %d: %s %s\n", n, req.Method, req.URL.RequestURI())
+			return rt.RoundTrip(req)
+		})
+	})
+	return cfg
+}
+
+// ReportRequests prints the request totals when counting is on.
+func (c *Common) ReportRequests() {
+	if c.CountRequests {
+		fmt.Fprintf(c.ErrOut, "api-requests: %d discovery: %d\n", c.requests.Load(), c.discovery.Load())
+	}
+}
+
+// isDiscovery tells API discovery requests (group and resource lists, OpenAPI) from reads.
+func isDiscovery(path string) bool {
+	seg := strings.Split(strings.Trim(path, "/"), "/")
+	switch seg[0] {
+	case "api":
+		return len(seg) <= 2
+	case "apis":
+		return len(seg) <= 3
+	case "openapi":
+		return true
+	}
+	return false
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Namespace is the namespace of the release.
+func (c *Common) Namespace() string {
+	if c.ConfigFlags.Namespace != nil && *c.ConfigFlags.Namespace != "" {
+		return *c.ConfigFlags.Namespace
+	}
+	return DefaultNamespace
+}
+
+// ContextName is the kubeconfig context in use, or "" when it cannot be told.
+func (c *Common) ContextName() string {
+	if c.ConfigFlags.Context != nil && *c.ConfigFlags.Context != "" {
+		return *c.ConfigFlags.Context
+	}
+	raw, err := c.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
+	if err != nil {
+		return ""
+	}
+	return raw.CurrentContext
+}
+
+// RESTConfig loads the client configuration once.
+func (c *Common) RESTConfig() (*rest.Config, error) {
+	if c.restConfig != nil {
+		return c.restConfig, nil
+	}
+	cfg, err := c.ConfigFlags.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading the kubeconfig: %w (check --kubeconfig, $KUBECONFIG and --context)", err)
+	}
+	c.restConfig = cfg
+	return cfg, nil
+}
+
+// Kube returns the typed client.
+func (c *Common) Kube() (kubernetes.Interface, error) {
+	if c.kube != nil {
+		return c.kube, nil
+	}
+	cfg, err := c.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	k, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
+	}
+	c.kube = k
+	return k, nil
+}
+
+// Dynamic returns the dynamic client (for the IOMeshCluster resource).
+func (c *Common) Dynamic() (dynamic.Interface, error) {
+	if c.dyn != nil {
+		return c.dyn, nil
+	}
+	cfg, err := c.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	d, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the dynamic client: %w", err)
+	}
+	c.dyn = d
+	return d, nil
+}
+
+// Helm returns the Helm action configuration for the release namespace.
+func (c *Common) Helm() (*action.Configuration, error) {
+	if c.helm != nil {
+		return c.helm, nil
+	}
+	if _, err := c.RESTConfig(); err != nil {
+		return nil, err
+	}
+	h, err := release.NewConfiguration(c.ConfigFlags, c.Namespace(), func(format string, v ...interface{}) {
+		klog.V(4).Infof(format, v...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.helm = h
+	return h, nil
+}
+
+// Reader returns the inventory reader for the release.
+func (c *Common) Reader() (inventory.Reader, error) {
+	k, err := c.Kube()
+	if err != nil {
+		return inventory.Reader{}, err
+	}
+	d, err := c.Dynamic()
+	if err != nil {
+		return inventory.Reader{}, err
+	}
+	return inventory.Reader{Kube: k, Dynamic: d, Namespace: c.Namespace(), Release: c.Release}, nil
+}
+
+// SetClients injects clients (tests).
+func (c *Common) SetClients(k kubernetes.Interface, d dynamic.Interface, h *action.Configuration) {
+	c.kube, c.dyn, c.helm = k, d, h
+	c.restConfig = &rest.Config{Host: "injected"}
+}

@@ -1,0 +1,111 @@
+package cmd
+
+import (
+	"context"
+	"sync"
+
+	"github.com/spf13/cobra"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/status"
+)
+
+// StatusOptions are the options of `kubectl iomesh status`.
+type StatusOptions struct {
+	*Common
+	Print *PrintFlags
+}
+
+// NewStatusOptions returns the defaults.
+func NewStatusOptions(common *Common) *StatusOptions {
+	return &StatusOptions{Common: common, Print: NewPrintFlags(true)}
+}
+
+// NewStatusCommand builds `kubectl iomesh status`.
+func NewStatusCommand(common *Common) *cobra.Command {
+	o := NewStatusOptions(common)
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "Show the IOMesh release, edition, licence and the chunk and meta pods",
+		Long: `Show the IOMesh Helm release (chart, revision, status), the edition and where it was read,
+the licence, and the chunk and meta pods as ` + "`kubectl get pod`" + ` prints them.`,
+		Example: `  kubectl iomesh status
+  kubectl iomesh status -o wide
+  kubectl iomesh status -o json
+  kubectl iomesh status -o jsonpath='{.license.maxChunkNum}'`,
+		Args: NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	o.Print.AddFlags(c)
+	return c
+}
+
+// Complete has nothing to resolve before Run: clients are made on first use.
+func (o *StatusOptions) Complete() error { return nil }
+
+// Validate checks the flags.
+func (o *StatusOptions) Validate() error {
+	return exitcode.UsageError(o.Print.Validate())
+}
+
+// Run reads the release and the cluster concurrently and prints the report.
+func (o *StatusOptions) Run(ctx context.Context) error {
+	reader, err := o.Reader()
+	if err != nil {
+		return err
+	}
+	helm, err := o.Helm()
+	if err != nil {
+		return err
+	}
+	var (
+		wg          sync.WaitGroup
+		rel         *helmrelease.Release
+		relErr      error
+		cluster     inventory.ClusterState
+		chunk, meta inventory.Set
+		compErr     error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); rel, relErr = release.Latest(helm, o.Release, o.Namespace()) }()
+	go func() { defer wg.Done(); cluster = reader.IOMeshCluster(ctx) }()
+	go func() { defer wg.Done(); chunk, meta, compErr = reader.Components(ctx) }()
+	wg.Wait()
+	if relErr != nil {
+		return relErr
+	}
+	if compErr != nil {
+		return compErr
+	}
+	info, err := release.Describe(rel)
+	if err != nil {
+		return err
+	}
+	report := status.Build(status.Inputs{
+		Context: o.ContextName(), Namespace: o.Namespace(), Release: info,
+		Cluster: cluster, Chunk: chunk, Meta: meta, Now: o.Now(),
+	})
+	if o.Print.Human() {
+		if err := status.WriteTable(o.Out, report, o.Print.Wide()); err != nil {
+			return err
+		}
+	} else if err := o.Print.Print(report, o.Out); err != nil {
+		return err
+	}
+	if cluster.Err != nil {
+		// Printed above; the exit code must still say the status is incomplete.
+		return &exitcode.Silent{Code: exitcode.Error}
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+// Package inventory reads what an IOMesh cluster consists of from the API server: the
+// IOMeshCluster resource, the chunk and meta StatefulSets and their pods, and the nodes. It asks
+// for exactly what it needs (no discovery, selectors instead of namespace-wide lists).
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
+)
+
+// IOMeshClusterGVR is the resource the IOMesh operator reconciles.
+var IOMeshClusterGVR = schema.GroupVersionResource{Group: "iomesh.com", Version: "v1alpha1", Resource: "iomeshclusters"}
+
+// Component is a kind of IOMesh pod managed by a StatefulSet.
+type Component string
+
+const (
+	Chunk Component = "chunk"
+	Meta  Component = "meta"
+)
+
+// Reader reads one IOMesh cluster.
+type Reader struct {
+	Kube      kubernetes.Interface
+	Dynamic   dynamic.Interface
+	Namespace string
+	Release   string
+}
+
+// ClusterState is the IOMeshCluster as found, or why it was not.
+type ClusterState struct {
+	Object *unstructured.Unstructured
+	// Missing explains a cluster resource that is not there (CRD absent or object absent).
+	Missing string
+	// Err is any other failure reading it.
+	Err error
+}
+
+// IOMeshCluster reads the resource named after the release. A missing CRD or object is reported
+// in Missing, not as an error.
+func (r Reader) IOMeshCluster(ctx context.Context) ClusterState {
+	obj, err := r.Dynamic.Resource(IOMeshClusterGVR).Namespace(r.Namespace).Get(ctx, r.Release, metav1.GetOptions{})
+	if err == nil {
+		return ClusterState{Object: obj}
+	}
+	if apierrors.IsNotFound(err) {
+		if st, ok := err.(apierrors.APIStatus); ok && st.Status().Details != nil && st.Status().Details.Name != "" {
+			return ClusterState{Missing: fmt.Sprintf("IOMeshCluster %q not found in namespace %q: the IOMesh operator has not created it, or the release uses iomesh.create=false", r.Release, r.Namespace)}
+		}
+		return ClusterState{Missing: "the IOMeshCluster CRD (iomeshclusters.iomesh.com) is not installed: IOMesh is not installed in this cluster, or its CRDs were removed"}
+	}
+	return ClusterState{Err: kubeerr.Explain(err, "get", fmt.Sprintf("iomeshclusters.iomesh.com %q in namespace %q", r.Release, r.Namespace))}
+}
+
+// Set is one component's StatefulSet and pods.
+type Set struct {
+	Component   Component           `json:"component"`
+	StatefulSet *appsv1.StatefulSet `json:"-"`
+	Pods        []corev1.Pod        `json:"-"`
+	// FoundBy says how pods were matched: "selector" or "name".
+	FoundBy string `json:"foundBy"`
+}
+
+// Name is the StatefulSet name of a component for this release.
+func (r Reader) Name(c Component) string { return r.Release + "-" + string(c) }
+
+// Components reads the chunk and meta StatefulSets and their pods with one StatefulSet list and
+// one pod list.
+func (r Reader) Components(ctx context.Context) (chunk, meta Set, err error) {
+	chunk, meta = Set{Component: Chunk}, Set{Component: Meta}
+	stsList, err := r.Kube.AppsV1().StatefulSets(r.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return chunk, meta, kubeerr.Explain(err, "list", "statefulsets in namespace "+r.Namespace)
+	}
+	for i := range stsList.Items {
+		s := &stsList.Items[i]
+		switch s.Name {
+		case r.Name(Chunk):
+			chunk.StatefulSet = s
+		case r.Name(Meta):
+			meta.StatefulSet = s
+		}
+	}
+	chunkSel, chunkOK := selectorOf(chunk.StatefulSet)
+	metaSel, metaOK := selectorOf(meta.StatefulSet)
+	opts := metav1.ListOptions{}
+	if chunkOK && metaOK {
+		if combined, ok := Combine(chunk.StatefulSet.Spec.Selector, meta.StatefulSet.Spec.Selector); ok {
+			opts.LabelSelector = combined
+		}
+	}
+	pods, err := r.Kube.CoreV1().Pods(r.Namespace).List(ctx, opts)
+	if err != nil {
+		return chunk, meta, kubeerr.Explain(err, "list", "pods in namespace "+r.Namespace)
+	}
+	chunk.Pods, chunk.FoundBy = r.match(pods.Items, Chunk, chunkSel, chunkOK)
+	meta.Pods, meta.FoundBy = r.match(pods.Items, Meta, metaSel, metaOK)
+	return chunk, meta, nil
+}
+
+func selectorOf(s *appsv1.StatefulSet) (labels.Selector, bool) {
+	if s == nil || s.Spec.Selector == nil {
+		return nil, false
+	}
+	sel, err := metav1.LabelSelectorAsSelector(s.Spec.Selector)
+	if err != nil || sel.Empty() {
+		return nil, false
+	}
+	return sel, true
+}
+
+// match keeps the pods of one component: by the StatefulSet's selector and ordinal name when it
+// exists, else by the name <release>-<component>-N alone.
+func (r Reader) match(pods []corev1.Pod, c Component, sel labels.Selector, useSel bool) ([]corev1.Pod, string) {
+	re := regexp.MustCompile("^" + regexp.QuoteMeta(r.Name(c)) + `-([0-9]+)$`)
+	var out []corev1.Pod
+	for _, p := range pods {
+		if !re.MatchString(p.Name) {
+			continue
+		}
+		if useSel && !sel.Matches(labels.Set(p.Labels)) {
+			continue
+		}
+		out = append(out, p)
+	}
+	SortByOrdinal(out)
+	if useSel {
+		return out, "selector"
+	}
+	return out, "name"
+}
+
+// Ordinal is the StatefulSet ordinal at the end of a pod name, or -1.
+func Ordinal(name string) int {
+	i := strings.LastIndexByte(name, '-')
+	if i < 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(name[i+1:])
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// SortByOrdinal sorts pods as a StatefulSet numbers them (chunk-2 before chunk-10).
+func SortByOrdinal(pods []corev1.Pod) {
+	sort.SliceStable(pods, func(i, j int) bool {
+		oi, oj := Ordinal(pods[i].Name), Ordinal(pods[j].Name)
+		if oi != oj {
+			return oi < oj
+		}
+		return pods[i].Name < pods[j].Name
+	})
+}
+
+// Combine merges two matchLabels selectors that share their keys into one set-based selector
+// (app in (iomesh-chunk,iomesh-meta)), so one list call returns both components' pods and little
+// else. ok is false when they cannot be combined that way.
+func Combine(a, b *metav1.LabelSelector) (string, bool) {
+	if a == nil || b == nil || len(a.MatchExpressions) > 0 || len(b.MatchExpressions) > 0 ||
+		len(a.MatchLabels) == 0 || len(a.MatchLabels) != len(b.MatchLabels) {
+		return "", false
+	}
+	keys := make([]string, 0, len(a.MatchLabels))
+	for k := range a.MatchLabels {
+		if _, ok := b.MatchLabels[k]; !ok {
+			return "", false
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		va, vb := a.MatchLabels[k], b.MatchLabels[k]
+		if va == vb {
+			parts = append(parts, k+"="+va)
+		} else {
+			vs := []string{va, vb}
+			sort.Strings(vs)
+			parts = append(parts, fmt.Sprintf("%s in (%s,%s)", k, vs[0], vs[1]))
+		}
+	}
+	sel := strings.Join(parts, ",")
+	if _, err := labels.Parse(sel); err != nil {
+		return "", false
+	}
+	return sel, true
+}
+
+// Nodes lists every node.
+func (r Reader) Nodes(ctx context.Context) ([]corev1.Node, error) {
+	list, err := r.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, kubeerr.Explain(err, "list", "nodes")
+	}
+	return list.Items, nil
+}
+
+// Images lists the container images of a component's StatefulSet template and pods, for
+// reading the edition from image tags.
+func (s Set) Images() []string {
+	var out []string
+	if s.StatefulSet != nil {
+		for _, c := range s.StatefulSet.Spec.Template.Spec.Containers {
+			out = append(out, c.Image)
+		}
+	}
+	for _, p := range s.Pods {
+		for _, c := range p.Spec.Containers {
+			out = append(out, c.Image)
+		}
+	}
+	return out
+}

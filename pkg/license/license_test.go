@@ -1,0 +1,60 @@
+package license
+
+import (
+	"testing"
+	"time"
+)
+
+func TestFromStatus(t *testing.T) {
+	obj := map[string]interface{}{"status": map[string]interface{}{"license": map[string]interface{}{
+		"maxChunkNum": float64(6), "licenseType": "SUBSCRIPTION", "softwareEdition": "ENTERPRISE",
+		"expirationDate": "2026-12-31T00:00:00Z",
+	}}}
+	l, ok := FromStatus(obj)
+	if !ok || l.MaxChunkNum == nil || *l.MaxChunkNum != 6 || l.SoftwareEdition != "ENTERPRISE" {
+		t.Fatalf("got %+v ok=%v", l, ok)
+	}
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	days, has, err := l.DaysLeft(now)
+	if err != nil || !has || days != 34 {
+		t.Fatalf("DaysLeft = %d %v %v, want 34", days, has, err)
+	}
+	if _, ok := FromStatus(map[string]interface{}{"status": map[string]interface{}{}}); ok {
+		t.Fatal("no licence must report ok=false")
+	}
+	if _, ok := FromStatus(map[string]interface{}{}); ok {
+		t.Fatal("no status must report ok=false")
+	}
+}
+
+func TestDaysLeft(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		date    string
+		days    int
+		has     bool
+		wantErr bool
+	}{
+		{"", 0, false, false},
+		{"2026-11-27", 0, true, false},
+		{"2026-11-26", -1, true, false},
+		{"2026-11-25", -2, true, false},
+		{"2027-11-26 12:00:00", 365, true, false},
+		{"2026/12/26", 29, true, false},
+		{"1827144000", 364, true, false},
+		{"next tuesday", 0, false, true},
+	}
+	for _, tc := range cases {
+		days, has, err := License{ExpirationDate: tc.date}.DaysLeft(now)
+		if (err != nil) != tc.wantErr || has != tc.has || days != tc.days {
+			t.Errorf("%q: got %d %v %v, want %d %v err=%v", tc.date, days, has, err, tc.days, tc.has, tc.wantErr)
+		}
+	}
+}
+
+func TestBadMaxChunkNum(t *testing.T) {
+	l, ok := FromStatus(map[string]interface{}{"status": map[string]interface{}{"license": map[string]interface{}{"maxChunkNum": "many"}}})
+	if !ok || l.MaxChunkNum != nil || l.MaxChunkNumError() == nil {
+		t.Fatalf("got %+v", l)
+	}
+}

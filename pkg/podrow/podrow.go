@@ -1,0 +1,195 @@
+// Package podrow turns a Pod into the row `kubectl get pod` prints: READY, STATUS, RESTARTS and
+// AGE follow kubectl's rules, so the table reads the same as the IOMesh docs' verification step.
+package podrow
+
+import (
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
+)
+
+// Row is one pod as kubectl shows it.
+type Row struct {
+	Name           string `json:"name"`
+	Ready          string `json:"ready"`
+	Status         string `json:"status"`
+	Restarts       string `json:"restarts"`
+	Age            string `json:"age"`
+	IP             string `json:"ip"`
+	Node           string `json:"node"`
+	NominatedNode  string `json:"nominatedNode"`
+	ReadinessGates string `json:"readinessGates"`
+	// ReadyContainers and TotalContainers are the two halves of READY.
+	ReadyContainers int `json:"readyContainers"`
+	TotalContainers int `json:"totalContainers"`
+}
+
+// IsReady reports whether every container counted in READY is ready and the pod runs.
+func (r Row) IsReady() bool {
+	return r.TotalContainers > 0 && r.ReadyContainers == r.TotalContainers && r.Status == "Running"
+}
+
+const none = "<none>"
+
+// Since formats the time since t as kubectl's AGE column does.
+func Since(t time.Time, now time.Time) string {
+	if t.IsZero() {
+		return "<unknown>"
+	}
+	return duration.HumanDuration(now.Sub(t))
+}
+
+func isRestartableInit(c corev1.Container) bool {
+	return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+}
+
+func podCondition(pod *corev1.Pod, t corev1.PodConditionType) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == t && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+// Of computes the row for pod at time now.
+func Of(pod *corev1.Pod, now time.Time) Row {
+	restarts := 0
+	restartableInitRestarts := 0
+	total := len(pod.Spec.Containers)
+	ready := 0
+	var lastRestart, lastRestartableInitRestart time.Time
+
+	reason := string(pod.Status.Phase)
+	if pod.Status.Reason != "" {
+		reason = pod.Status.Reason
+	}
+
+	// Sidecars (restartable init containers) count in READY like regular containers.
+	sidecars := map[string]bool{}
+	for _, c := range pod.Spec.InitContainers {
+		if isRestartableInit(c) {
+			sidecars[c.Name] = true
+			total++
+		}
+	}
+
+	initializing := false
+	for i, c := range pod.Status.InitContainerStatuses {
+		restarts += int(c.RestartCount)
+		if t := c.LastTerminationState.Terminated; t != nil && t.FinishedAt.After(lastRestart) {
+			lastRestart = t.FinishedAt.Time
+		}
+		if sidecars[c.Name] {
+			restartableInitRestarts += int(c.RestartCount)
+			if t := c.LastTerminationState.Terminated; t != nil && t.FinishedAt.After(lastRestartableInitRestart) {
+				lastRestartableInitRestart = t.FinishedAt.Time
+			}
+		}
+		switch {
+		case c.State.Terminated != nil && c.State.Terminated.ExitCode == 0:
+			continue
+		case sidecars[c.Name] && c.Started != nil && *c.Started:
+			if c.Ready {
+				ready++
+			}
+			continue
+		case c.State.Terminated != nil:
+			if c.State.Terminated.Reason != "" {
+				reason = "Init:" + c.State.Terminated.Reason
+			} else if c.State.Terminated.Signal != 0 {
+				reason = fmt.Sprintf("Init:Signal:%d", c.State.Terminated.Signal)
+			} else {
+				reason = fmt.Sprintf("Init:ExitCode:%d", c.State.Terminated.ExitCode)
+			}
+		case c.State.Waiting != nil && c.State.Waiting.Reason != "" && c.State.Waiting.Reason != "PodInitializing":
+			reason = "Init:" + c.State.Waiting.Reason
+		default:
+			reason = fmt.Sprintf("Init:%d/%d", i, len(pod.Spec.InitContainers))
+		}
+		initializing = true
+		break
+	}
+
+	if !initializing || podCondition(pod, corev1.PodInitialized) {
+		restarts = restartableInitRestarts
+		lastRestart = lastRestartableInitRestart
+		running := false
+		for i := len(pod.Status.ContainerStatuses) - 1; i >= 0; i-- {
+			c := pod.Status.ContainerStatuses[i]
+			restarts += int(c.RestartCount)
+			if t := c.LastTerminationState.Terminated; t != nil && t.FinishedAt.After(lastRestart) {
+				lastRestart = t.FinishedAt.Time
+			}
+			switch {
+			case c.State.Waiting != nil && c.State.Waiting.Reason != "":
+				reason = c.State.Waiting.Reason
+			case c.State.Terminated != nil && c.State.Terminated.Reason != "":
+				reason = c.State.Terminated.Reason
+			case c.State.Terminated != nil && c.State.Terminated.Signal != 0:
+				reason = fmt.Sprintf("Signal:%d", c.State.Terminated.Signal)
+			case c.State.Terminated != nil:
+				reason = fmt.Sprintf("ExitCode:%d", c.State.Terminated.ExitCode)
+			case c.Ready && c.State.Running != nil:
+				running = true
+				ready++
+			}
+		}
+		// A pod whose containers completed but one still runs is Running (or NotReady).
+		if reason == "Completed" && running {
+			if podCondition(pod, corev1.PodReady) {
+				reason = "Running"
+			} else {
+				reason = "NotReady"
+			}
+		}
+	}
+
+	if pod.DeletionTimestamp != nil {
+		if pod.Status.Reason == "NodeLost" {
+			reason = "Unknown"
+		} else {
+			reason = "Terminating"
+		}
+	}
+
+	restartText := fmt.Sprint(restarts)
+	if restarts > 0 && !lastRestart.IsZero() {
+		restartText = fmt.Sprintf("%d (%s ago)", restarts, Since(lastRestart, now))
+	}
+
+	row := Row{
+		Name:            pod.Name,
+		Ready:           fmt.Sprintf("%d/%d", ready, total),
+		Status:          reason,
+		Restarts:        restartText,
+		Age:             Since(pod.CreationTimestamp.Time, now),
+		IP:              none,
+		Node:            none,
+		NominatedNode:   none,
+		ReadinessGates:  none,
+		ReadyContainers: ready,
+		TotalContainers: total,
+	}
+	if pod.Status.PodIP != "" {
+		row.IP = pod.Status.PodIP
+	}
+	if pod.Spec.NodeName != "" {
+		row.Node = pod.Spec.NodeName
+	}
+	if pod.Status.NominatedNodeName != "" {
+		row.NominatedNode = pod.Status.NominatedNodeName
+	}
+	if n := len(pod.Spec.ReadinessGates); n > 0 {
+		trueGates := 0
+		for _, g := range pod.Spec.ReadinessGates {
+			if podCondition(pod, g.ConditionType) {
+				trueGates++
+			}
+		}
+		row.ReadinessGates = fmt.Sprintf("%d/%d", trueGates, n)
+	}
+	return row
+}

@@ -1,0 +1,94 @@
+// Package printer holds the -o flag every command shares: a human table by default (or wide),
+// and json, yaml, jsonpath and go-template through cli-runtime's printers, always one document.
+package printer
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/printers"
+)
+
+// Flags are the output flags of one command.
+type Flags struct {
+	Output    string
+	allowWide bool
+	jsonYaml  *genericclioptions.JSONYamlPrintFlags
+	template  *genericclioptions.KubeTemplatePrintFlags
+}
+
+// NewFlags returns output flags; wide says whether `-o wide` means something for the command.
+func NewFlags(wide bool) *Flags {
+	return &Flags{
+		allowWide: wide,
+		jsonYaml:  genericclioptions.NewJSONYamlPrintFlags(),
+		template:  genericclioptions.NewKubeTemplatePrintFlags(),
+	}
+}
+
+func (f *Flags) formats() []string {
+	var out []string
+	if f.allowWide {
+		out = append(out, "wide")
+	}
+	out = append(out, f.jsonYaml.AllowedFormats()...)
+	return append(out, f.template.AllowedFormats()...)
+}
+
+// AddFlags binds -o and the template flags.
+func (f *Flags) AddFlags(cmd *cobra.Command) {
+	f.template.AddFlags(cmd)
+	cmd.Flags().StringVarP(&f.Output, "output", "o", "", fmt.Sprintf("Output format. One of: (%s). Default: a table.", strings.Join(f.formats(), ", ")))
+}
+
+// Human reports a table output (default or wide).
+func (f *Flags) Human() bool { return f.Output == "" || (f.allowWide && f.Output == "wide") }
+
+// Wide reports -o wide.
+func (f *Flags) Wide() bool { return f.allowWide && f.Output == "wide" }
+
+// ToPrinter resolves a machine-readable printer; only valid when !Human().
+func (f *Flags) ToPrinter() (printers.ResourcePrinter, error) {
+	format := f.Output
+	if p, err := f.jsonYaml.ToPrinter(format); !genericclioptions.IsNoCompatiblePrinterError(err) {
+		return p, err
+	}
+	if p, err := f.template.ToPrinter(format); !genericclioptions.IsNoCompatiblePrinterError(err) {
+		return p, err
+	}
+	return nil, fmt.Errorf("unknown output format %q: use one of %s", format, strings.Join(f.formats(), ", "))
+}
+
+// Validate checks the flag values without printing anything.
+func (f *Flags) Validate() error {
+	if f.Human() {
+		return nil
+	}
+	_, err := f.ToPrinter()
+	return err
+}
+
+// Print writes obj in the machine-readable format chosen.
+func (f *Flags) Print(obj runtime.Object, w io.Writer) error {
+	p, err := f.ToPrinter()
+	if err != nil {
+		return err
+	}
+	return p.PrintObj(obj, w)
+}
+
+// DeepCopyJSON copies src into dst through JSON; report types use it for DeepCopyObject.
+func DeepCopyJSON(src, dst interface{}) {
+	b, err := json.Marshal(src)
+	if err != nil {
+		panic(fmt.Sprintf("report type cannot be copied: %v", err))
+	}
+	if err := json.Unmarshal(b, dst); err != nil {
+		panic(fmt.Sprintf("report type cannot be copied: %v", err))
+	}
+}

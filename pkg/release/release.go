@@ -1,0 +1,123 @@
+// Package release reads the IOMesh Helm release through the Helm SDK's Secret storage, the
+// same records `helm get` and `helm history` read.
+package release
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chartutil"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
+)
+
+// NewConfiguration prepares a Helm action configuration for namespace over the given
+// kubeconfig flags. Nothing is sent to the API server until a release is read.
+func NewConfiguration(getter genericclioptions.RESTClientGetter, namespace string, debug func(string, ...interface{})) (*action.Configuration, error) {
+	if debug == nil {
+		debug = func(string, ...interface{}) {}
+	}
+	cfg := new(action.Configuration)
+	if err := cfg.Init(getter, namespace, "secret", debug); err != nil {
+		return nil, fmt.Errorf("preparing Helm for namespace %q: %w", namespace, err)
+	}
+	return cfg, nil
+}
+
+// NewConfigurationForSecrets builds a configuration over a Secrets client, as Helm's own tests do
+// over a fake clientset; releases are stored exactly as on a real cluster.
+func NewConfigurationForSecrets(secrets corev1client.SecretInterface) *action.Configuration {
+	d := driver.NewSecrets(secrets)
+	return &action.Configuration{Releases: storage.Init(d), Log: func(string, ...interface{}) {}}
+}
+
+// NotFoundError says a release does not exist in a namespace.
+type NotFoundError struct{ Name, Namespace string }
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("Helm release %q not found in namespace %q: list the releases with `helm list -A`, then pass --release NAME and -n NAMESPACE", e.Name, e.Namespace)
+}
+
+// Latest returns the newest revision of the release, whatever its status.
+func Latest(cfg *action.Configuration, name, namespace string) (*helmrelease.Release, error) {
+	rel, err := cfg.Releases.Last(name)
+	if err != nil {
+		if errors.Is(err, driver.ErrReleaseNotFound) {
+			return nil, &NotFoundError{Name: name, Namespace: namespace}
+		}
+		return nil, fmt.Errorf("reading Helm release %q in namespace %q: %w", name, namespace, err)
+	}
+	return rel, nil
+}
+
+// History returns every stored revision, oldest first.
+func History(cfg *action.Configuration, name, namespace string) ([]*helmrelease.Release, error) {
+	hist, err := cfg.Releases.History(name)
+	if err != nil {
+		if errors.Is(err, driver.ErrReleaseNotFound) {
+			return nil, &NotFoundError{Name: name, Namespace: namespace}
+		}
+		return nil, fmt.Errorf("reading the history of Helm release %q: %w", name, err)
+	}
+	sort.Slice(hist, func(i, j int) bool { return hist[i].Version < hist[j].Version })
+	return hist, nil
+}
+
+// Info is what the tool needs to know about a release.
+type Info struct {
+	Name         string     `json:"name"`
+	Namespace    string     `json:"namespace"`
+	Revision     int        `json:"revision"`
+	Status       string     `json:"status"`
+	Chart        string     `json:"chart"`
+	ChartVersion string     `json:"chartVersion"`
+	AppVersion   string     `json:"appVersion,omitempty"`
+	Updated      time.Time  `json:"updated,omitempty"`
+	Description  string     `json:"description,omitempty"`
+	UserValues   values.Map `json:"-"`
+	Effective    values.Map `json:"-"`
+}
+
+// Describe reads a release record into Info, coalescing the chart defaults into the values.
+func Describe(rel *helmrelease.Release) (Info, error) {
+	info := Info{
+		Name:       rel.Name,
+		Namespace:  rel.Namespace,
+		Revision:   rel.Version,
+		UserValues: rel.Config,
+	}
+	if info.UserValues == nil {
+		info.UserValues = values.Map{}
+	}
+	if rel.Info != nil {
+		info.Status = rel.Info.Status.String()
+		info.Updated = rel.Info.LastDeployed.Time
+		info.Description = rel.Info.Description
+	}
+	if rel.Chart == nil || rel.Chart.Metadata == nil {
+		return info, fmt.Errorf("release %q revision %d has no chart metadata", rel.Name, rel.Version)
+	}
+	info.Chart = rel.Chart.Metadata.Name
+	info.ChartVersion = rel.Chart.Metadata.Version
+	info.AppVersion = rel.Chart.Metadata.AppVersion
+	eff, err := chartutil.CoalesceValues(rel.Chart, values.DeepCopy(info.UserValues))
+	if err != nil {
+		return info, fmt.Errorf("combining the values of release %q with its chart's defaults: %w", rel.Name, err)
+	}
+	info.Effective = eff.AsMap()
+	return info, nil
+}
+
+// Pending reports whether an operation on the release is still in flight (or was abandoned).
+func Pending(status string) bool {
+	s := helmrelease.Status(status)
+	return s == helmrelease.StatusPendingInstall || s == helmrelease.StatusPendingUpgrade || s == helmrelease.StatusPendingRollback
+}

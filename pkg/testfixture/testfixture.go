@@ -1,0 +1,221 @@
+// Package testfixture builds IOMesh clusters out of plain objects for unit tests: releases stored
+// through Helm's Secrets driver over a fake clientset (so values decode as on a real cluster),
+// StatefulSets, pods in any state, nodes and the IOMeshCluster resource.
+package testfixture
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	helmtime "helm.sh/helm/v3/pkg/time"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
+)
+
+// Now is the fixed clock of every fixture.
+var Now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+const (
+	Namespace = "iomesh-system"
+	Release   = "iomesh"
+)
+
+// ChartDefaults are the stand-in chart defaults (the real chart's shape, trimmed).
+func ChartDefaults() values.Map {
+	return values.Map{
+		"iomesh": values.Map{
+			"create":  true,
+			"edition": "",
+			"chunk":   values.Map{"replicaCount": 3, "dataCIDR": ""},
+			"meta":    values.Map{"replicaCount": 3},
+		},
+	}
+}
+
+// Chart is a chart record as Helm stores it in a release (no subchart bodies).
+func Chart(version string, defaults values.Map) *chart.Chart {
+	return &chart.Chart{
+		Metadata: &chart.Metadata{Name: "iomesh", Version: version, AppVersion: "v5.3.0-rc13", APIVersion: "v2"},
+		Values:   defaults,
+	}
+}
+
+// Rel describes a release revision to store.
+type Rel struct {
+	Revision int
+	Status   helmrelease.Status
+	Chart    *chart.Chart
+	Values   values.Map
+	Manifest string
+}
+
+// Clients bundles the fakes.
+type Clients struct {
+	Kube    *fake.Clientset
+	Dynamic *dynamicfake.FakeDynamicClient
+	Helm    *action.Configuration
+}
+
+// NewClients makes fake clients holding objs (typed objects and unstructured IOMeshClusters)
+// and stores the release revisions through the Secrets driver.
+func NewClients(t testing.TB, rels []Rel, objs ...runtime.Object) Clients {
+	t.Helper()
+	var typed []runtime.Object
+	var dyn []runtime.Object
+	for _, o := range objs {
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			dyn = append(dyn, u)
+			continue
+		}
+		typed = append(typed, o)
+	}
+	kube := fake.NewSimpleClientset(typed...)
+	scheme := runtime.NewScheme()
+	gvr := schema.GroupVersionResource{Group: "iomesh.com", Version: "v1alpha1", Resource: "iomeshclusters"}
+	d := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{gvr: "IOMeshClusterList"}, dyn...)
+	h := release.NewConfigurationForSecrets(kube.CoreV1().Secrets(Namespace))
+	for _, r := range rels {
+		if r.Chart == nil {
+			r.Chart = Chart("v1.0.1", ChartDefaults())
+		}
+		if r.Status == "" {
+			r.Status = helmrelease.StatusDeployed
+		}
+		rel := &helmrelease.Release{
+			Name: Release, Namespace: Namespace, Version: r.Revision,
+			Info: &helmrelease.Info{
+				Status: r.Status, Description: "Upgrade complete",
+				FirstDeployed: helmtime.Time{Time: Now.Add(-48 * time.Hour)},
+				LastDeployed:  helmtime.Time{Time: Now.Add(-time.Duration(10-r.Revision) * time.Hour)},
+			},
+			Chart: r.Chart, Config: r.Values, Manifest: r.Manifest,
+		}
+		if err := h.Releases.Create(rel); err != nil {
+			t.Fatalf("storing release: %v", err)
+		}
+	}
+	return Clients{Kube: kube, Dynamic: d, Helm: h}
+}
+
+// StatefulSet is the operator's StatefulSet for a component, selecting app=iomesh-<component>.
+func StatefulSet(component string, replicas int32, containers int, image string) *appsv1.StatefulSet {
+	name := Release + "-" + component
+	cs := make([]corev1.Container, containers)
+	for i := range cs {
+		cs[i] = corev1.Container{Name: fmt.Sprintf("c%d", i), Image: image}
+	}
+	return &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: Namespace},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+				Spec:       corev1.PodSpec{Containers: cs},
+			},
+		},
+	}
+}
+
+// PodState is how a fixture pod looks.
+type PodState int
+
+const (
+	Running PodState = iota
+	Pending
+	ContainerCreating
+	CrashLoop
+	Terminating
+)
+
+// Pod builds pod <release>-<component>-<ordinal> with containers containers in state.
+func Pod(component string, ordinal, containers int, node string, age time.Duration, state PodState) *corev1.Pod {
+	name := fmt.Sprintf("%s-%s-%d", Release, component, ordinal)
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: Namespace,
+			Labels:            map[string]string{"app": Release + "-" + component},
+			CreationTimestamp: metav1.NewTime(Now.Add(-age)),
+		},
+		Spec: corev1.PodSpec{NodeName: node},
+	}
+	for i := 0; i < containers; i++ {
+		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: fmt.Sprintf("c%d", i), Image: "iomesh/zbs:v5.3.0-rc13-enterprise"})
+	}
+	ip := fmt.Sprintf("10.0.0.%d", 10+ordinal)
+	switch state {
+	case Running, Terminating, CrashLoop:
+		p.Status.Phase = corev1.PodRunning
+		p.Status.PodIP = ip
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+		for _, c := range p.Spec.Containers {
+			p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, corev1.ContainerStatus{
+				Name: c.Name, Ready: true, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+			})
+		}
+		if state == CrashLoop {
+			p.Status.Conditions[0].Status = corev1.ConditionFalse
+			cs := &p.Status.ContainerStatuses[0]
+			cs.Ready = false
+			cs.RestartCount = 4
+			cs.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}
+			cs.LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: 1, Reason: "Error", FinishedAt: metav1.NewTime(Now.Add(-76 * time.Minute)),
+			}}
+		}
+		if state == Terminating {
+			ts := metav1.NewTime(Now.Add(-10 * time.Second))
+			p.DeletionTimestamp = &ts
+		}
+	case Pending:
+		p.Spec.NodeName = ""
+		p.Status.Phase = corev1.PodPending
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable"}}
+	case ContainerCreating:
+		p.Status.Phase = corev1.PodPending
+		for _, c := range p.Spec.Containers {
+			p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, corev1.ContainerStatus{
+				Name: c.Name, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}},
+			})
+		}
+	}
+	return p
+}
+
+// IOMeshCluster is the CR named after the release; license may be nil (none published).
+func IOMeshCluster(specEdition string, license map[string]interface{}) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]interface{}{
+		"apiVersion": "iomesh.com/v1alpha1",
+		"kind":       "IOMeshCluster",
+		"metadata":   map[string]interface{}{"name": Release, "namespace": Namespace},
+		"spec":       map[string]interface{}{},
+	}}
+	if specEdition != "" {
+		_ = unstructured.SetNestedField(u.Object, specEdition, "spec", "edition")
+	}
+	if license != nil {
+		_ = unstructured.SetNestedField(u.Object, license, "status", "license")
+	}
+	return u
+}
+
+// Node is a Ready worker.
+func Node(name string) *corev1.Node {
+	return &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
+		Status:     corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}},
+	}
+}
