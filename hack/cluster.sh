@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# A local Kubernetes control plane for tests, on 127.0.0.1 only:
+# etcd, kube-apiserver (RBAC on), kube-controller-manager, kube-scheduler, and kwok faking
+# nodes and pods. Usage: hack/cluster.sh up|down|nodes N|status|logs|env
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+PKI=$CLUSTER_DIR/pki
+LOGS=$CLUSTER_DIR/logs
+PIDS=$CLUSTER_DIR/pids
+ADMIN_KUBECONFIG=$CLUSTER_DIR/admin.kubeconfig
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+gen_cert() { # name subject [san] ; signed by the cluster CA
+  local name=$1 subj=$2 san=${3:-}
+  openssl genrsa -out "$PKI/$name.key" 2048 2>/dev/null
+  openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
+  local ext=$PKI/$name.ext
+  {
+    echo "basicConstraints=CA:FALSE"
+    echo "keyUsage=digitalSignature,keyEncipherment"
+    if [ -n "$san" ]; then echo "extendedKeyUsage=serverAuth,clientAuth"; echo "subjectAltName=$san"; else echo "extendedKeyUsage=clientAuth"; fi
+  } > "$ext"
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -days 2 -extfile "$ext" -out "$PKI/$name.crt" 2>/dev/null
+}
+
+write_kubeconfig() { # file user cert-name
+  local file=$1 user=$2 cert=$3 server
+  server=$(cat "$CLUSTER_DIR/server")
+  cat > "$file" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: iomesh-test
+  cluster:
+    server: $server
+    certificate-authority: $PKI/ca.crt
+users:
+- name: $user
+  user:
+    client-certificate: $PKI/$cert.crt
+    client-key: $PKI/$cert.key
+contexts:
+- name: $user@iomesh-test
+  context: {cluster: iomesh-test, user: $user}
+current-context: $user@iomesh-test
+KC
+}
+
+start() { # name args...
+  local name=$1; shift
+  "$@" >"$LOGS/$name.log" 2>&1 &
+  echo $! > "$PIDS/$name.pid"
+}
+
+running() { [ -f "$PIDS/$1.pid" ] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; }
+
+tails() {
+  for f in "$LOGS"/*.log; do
+    [ -f "$f" ] || continue
+    echo "----- last lines of $(basename "$f") -----" >&2
+    tail -n "${TAIL_LINES:-25}" "$f" >&2
+  done
+}
+
+wait_ready() {
+  local i
+  for i in $(seq 1 240); do
+    if "$K8S_KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" get --raw /readyz >/dev/null 2>&1; then return 0; fi
+    for p in etcd kube-apiserver; do running $p || { log "$p exited"; tails; return 1; }; done
+    sleep 0.25
+  done
+  log "kube-apiserver not ready after 60s"; tails; return 1
+}
+
+kwok_config() {
+  local stages
+  stages=$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage
+  [ -d "$stages" ] || go mod download "sigs.k8s.io/kwok@$KWOK_VERSION"
+  local f
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+           pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    echo "---"; cat "$stages/$f"
+  done
+}
+
+up() {
+  "$here/build-k8s.sh"
+  "$here/build-tools.sh"
+  if running kube-apiserver; then log "cluster already running ($CLUSTER_DIR)"; return 0; fi
+  rm -rf "$CLUSTER_DIR"
+  mkdir -p "$PKI" "$LOGS" "$PIDS" "$CLUSTER_DIR/etcd"
+  log "generating certificates"
+  openssl genrsa -out "$PKI/ca.key" 2048 2>/dev/null
+  openssl req -x509 -new -key "$PKI/ca.key" -subj "/CN=iomesh-test-ca" -days 2 -out "$PKI/ca.crt" 2>/dev/null
+  gen_cert apiserver "/CN=kube-apiserver" "IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes.default.svc"
+  gen_cert admin "/O=system:masters/CN=admin"
+  gen_cert viewer "/CN=iomesh-viewer"
+  gen_cert scaler "/CN=iomesh-scaler"
+  openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+
+  local etcd_port peer_port api_port
+  etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
+  echo "https://127.0.0.1:$api_port" > "$CLUSTER_DIR/server"
+  write_kubeconfig "$ADMIN_KUBECONFIG" admin admin
+  write_kubeconfig "$CLUSTER_DIR/viewer.kubeconfig" iomesh-viewer viewer
+  write_kubeconfig "$CLUSTER_DIR/scaler.kubeconfig" iomesh-scaler scaler
+
+  log "starting etcd on 127.0.0.1:$etcd_port"
+  start etcd "$K8S_BIN/etcd" --name default --data-dir "$CLUSTER_DIR/etcd" \
+    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-cluster "default=http://127.0.0.1:$peer_port" --unsafe-no-fsync --quota-backend-bytes=4294967296
+  log "starting kube-apiserver on 127.0.0.1:$api_port"
+  start kube-apiserver "$K8S_BIN/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$etcd_port" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+    --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+    --client-ca-file "$PKI/ca.crt" \
+    --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+    --service-account-issuer https://kubernetes.default.svc \
+    --authorization-mode Node,RBAC --service-cluster-ip-range 10.96.0.0/16 \
+    --allow-privileged=true --profiling=false --endpoint-reconciler-type=none
+  K8S_KUBECTL=${KUBECTL:-kubectl}
+  wait_ready
+  log "starting kube-controller-manager, kube-scheduler and kwok"
+  start kube-controller-manager "$K8S_BIN/kube-controller-manager" --kubeconfig "$ADMIN_KUBECONFIG" \
+    --authentication-kubeconfig "$ADMIN_KUBECONFIG" --authorization-kubeconfig "$ADMIN_KUBECONFIG" \
+    --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false \
+    --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
+    --controllers '*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller'
+  start kube-scheduler "$K8S_BIN/kube-scheduler" --kubeconfig "$ADMIN_KUBECONFIG" \
+    --authentication-kubeconfig "$ADMIN_KUBECONFIG" --authorization-kubeconfig "$ADMIN_KUBECONFIG" \
+    --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false
+  kwok_config > "$CLUSTER_DIR/kwok-stages.yaml"
+  start kwok "$KWOK_BIN/kwok" --kubeconfig "$ADMIN_KUBECONFIG" --manage-all-nodes \
+    -c "$CLUSTER_DIR/kwok-stages.yaml" --cidr 10.0.0.0/16 --node-ip 127.0.0.1 --server-address 127.0.0.1:0
+  # The default ServiceAccount appears once the controller-manager runs; pods need it.
+  local i
+  for i in $(seq 1 120); do
+    if "$K8S_KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" -n default get serviceaccount default >/dev/null 2>&1; then break; fi
+    for p in kube-controller-manager kube-scheduler kwok; do running $p || { log "$p exited"; tails; return 1; }; done
+    sleep 0.25
+  done
+  log "cluster up: KUBECONFIG=$ADMIN_KUBECONFIG"
+}
+
+nodes() { # N: make nodes kwok-node-0..N-1 exist (extra ones are kept)
+  local n=$1 i
+  K8S_KUBECTL=${KUBECTL:-kubectl}
+  {
+    for i in $(seq 0 $((n - 1))); do
+      cat <<NODE
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-$i
+  annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
+  labels: {kubernetes.io/hostname: kwok-node-$i, kubernetes.io/os: linux, kubernetes.io/arch: amd64, type: kwok, node-role.kubernetes.io/worker: ""}
+status:
+  allocatable: {cpu: "64", memory: 512Gi, pods: "250"}
+  capacity: {cpu: "64", memory: 512Gi, pods: "250"}
+NODE
+    done
+  } | "$K8S_KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" apply -f - >/dev/null
+  for i in $(seq 1 120); do
+    local ready
+    ready=$("$K8S_KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True || true)
+    [ "$ready" -ge "$n" ] && { log "$ready nodes Ready"; return 0; }
+    sleep 0.25
+  done
+  log "nodes did not turn Ready"; tails; return 1
+}
+
+down() {
+  local p
+  for p in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+    if [ -f "$PIDS/$p.pid" ]; then
+      kill "$(cat "$PIDS/$p.pid")" 2>/dev/null || true
+    fi
+  done
+  for p in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+    if [ -f "$PIDS/$p.pid" ]; then
+      local pid i
+      pid=$(cat "$PIDS/$p.pid")
+      for i in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      kill -9 "$pid" 2>/dev/null || true
+      rm -f "$PIDS/$p.pid"
+    fi
+  done
+  rm -rf "$CLUSTER_DIR/etcd"
+  log "cluster stopped (logs kept in $LOGS)"
+}
+
+status() {
+  local p
+  for p in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
+    if running $p; then echo "$p: running (pid $(cat "$PIDS/$p.pid"))"; else echo "$p: stopped"; fi
+  done
+  [ -f "$CLUSTER_DIR/server" ] && echo "server: $(cat "$CLUSTER_DIR/server")"
+  echo "admin kubeconfig: $ADMIN_KUBECONFIG"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  nodes) nodes "${2:?usage: cluster.sh nodes N}" ;;
+  status) status ;;
+  logs) tails ;;
+  env) echo "export KUBECONFIG=$ADMIN_KUBECONFIG" ;;
+  *) echo "usage: $0 up|down|nodes N|status|logs|env" >&2; exit 2 ;;
+esac
