@@ -21,8 +21,16 @@ vet:
 test: fmt-check vet ## Unit tests (no cluster)
 	$(GO) test ./...
 
-test-all: test ## Every test: unit tests, then the end-to-end suite
-	@echo "unit tests passed"
+e2e: ## End-to-end suite on a local control plane (builds it on first use)
+	hack/e2e.sh
+
+test-all: test e2e ## Every test: unit tests, then the end-to-end suite
+
+cluster-up: ## Start the local control plane with 5 nodes
+	hack/cluster.sh up && hack/cluster.sh nodes 5
+
+cluster-down:
+	hack/cluster.sh down
 
 clean:
 	rm -rf bin dist

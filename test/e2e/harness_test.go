@@ -1,0 +1,379 @@
+//go:build e2e
+
+// Package e2e drives the real `kubectl iomesh` (found by kubectl's plugin discovery) against the
+// local control plane that hack/cluster.sh runs, with the stand-in IOMesh chart served from a
+// loopback Helm repository and cross-checked with the real helm CLI.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+const (
+	ns      = "iomesh-system"
+	relName = "iomesh"
+)
+
+// env is shared by every test in the suite.
+var env struct {
+	root       string // repository root
+	clusterDir string
+	kubeconfig string
+	binDir     string // kubectl-iomesh and helm
+	helmHome   string // HELM_* config, cache and data
+	repoURL    string
+	chartDir   string // packaged charts
+	kube       kubernetes.Interface
+	dyn        dynamic.Interface
+}
+
+var iomeshGVR = schema.GroupVersionResource{Group: "iomesh.com", Version: "v1alpha1", Resource: "iomeshclusters"}
+
+func TestMain(m *testing.M) {
+	code, err := setup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e setup:", err)
+		code = 1
+	} else {
+		code = m.Run()
+	}
+	if code != 0 {
+		// The control plane's log tails, to read next to the failure.
+		cmd := exec.Command(filepath.Join(env.root, "hack", "cluster.sh"), "logs")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		_ = cmd.Run()
+	}
+	os.Exit(code)
+}
+
+func setup() (int, error) {
+	wd, _ := os.Getwd()
+	env.root = filepath.Clean(filepath.Join(wd, "..", ".."))
+	env.clusterDir = os.Getenv("IOMESH_TEST_CLUSTER_DIR")
+	if env.clusterDir == "" {
+		return 1, fmt.Errorf("IOMESH_TEST_CLUSTER_DIR is not set: run the suite with `make e2e`")
+	}
+	env.kubeconfig = filepath.Join(env.clusterDir, "admin.kubeconfig")
+	tmp, err := os.MkdirTemp("", "iomesh-e2e-")
+	if err != nil {
+		return 1, err
+	}
+	env.binDir = filepath.Join(tmp, "bin")
+	env.helmHome = filepath.Join(tmp, "helm")
+	env.chartDir = filepath.Join(tmp, "charts")
+	for _, d := range []string{env.binDir, env.helmHome, env.chartDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return 1, err
+		}
+	}
+	// The plugin, built as a release would be, and the helm CLI, both on PATH.
+	build := exec.Command("make", "-C", env.root, "build")
+	if out, err := build.CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("make build: %v\n%s", err, out)
+	}
+	if err := copyFile(filepath.Join(env.root, "bin", "kubectl-iomesh"), filepath.Join(env.binDir, "kubectl-iomesh")); err != nil {
+		return 1, err
+	}
+	helmBin := os.Getenv("HELM_BIN")
+	if helmBin == "" {
+		return 1, fmt.Errorf("HELM_BIN is not set: run the suite with `make e2e`")
+	}
+	if err := os.Symlink(helmBin, filepath.Join(env.binDir, "helm")); err != nil {
+		return 1, err
+	}
+	os.Setenv("PATH", env.binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	os.Setenv("KUBECONFIG", env.kubeconfig)
+	os.Setenv("HELM_CONFIG_HOME", filepath.Join(env.helmHome, "config"))
+	os.Setenv("HELM_CACHE_HOME", filepath.Join(env.helmHome, "cache"))
+	os.Setenv("HELM_DATA_HOME", filepath.Join(env.helmHome, "data"))
+	os.Setenv("HELM_REPOSITORY_CONFIG", filepath.Join(env.helmHome, "config", "repositories.yaml"))
+	os.Setenv("HELM_REPOSITORY_CACHE", filepath.Join(env.helmHome, "cache", "repository"))
+	os.Unsetenv("NO_COLOR")
+
+	cfg, err := clientcmd.BuildConfigFromFlags("", env.kubeconfig)
+	if err != nil {
+		return 1, err
+	}
+	if env.kube, err = kubernetes.NewForConfig(cfg); err != nil {
+		return 1, err
+	}
+	if env.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+		return 1, err
+	}
+
+	// The stand-in chart at the deployed version and a newer one, so a scale that drifts to
+	// the newest chart would show.
+	if err := packageCharts(); err != nil {
+		return 1, err
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(env.chartDir)))
+	env.repoURL = srv.URL
+	if out, err := exec.Command("helm", "repo", "add", "iomesh", env.repoURL).CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("helm repo add: %v\n%s", err, out)
+	}
+	return 0, nil
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o755)
+}
+
+// packageCharts packages the stand-in chart as v1.0.1 (deployed in tests) and v1.1.0 (newer)
+// and writes the repository index.
+func packageCharts() error {
+	src := filepath.Join(env.root, "deploy", "charts", "iomesh")
+	for _, v := range []string{"v1.0.1", "v1.1.0"} {
+		out, err := exec.Command("helm", "package", src, "--version", v, "-d", env.chartDir).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("helm package %s: %v\n%s", v, err, out)
+		}
+	}
+	out, err := exec.Command("helm", "repo", "index", env.chartDir).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("helm repo index: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// result is one command's outcome.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", r.code, r.stdout, r.stderr)
+}
+
+// run runs a command with the suite's environment plus extra variables.
+func run(t *testing.T, extraEnv []string, name string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), extraEnv...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("%s %v: %v", name, args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return result{stdout: out.String(), stderr: errOut.String(), code: code}
+}
+
+// plugin runs `kubectl iomesh ARGS`, through kubectl's plugin discovery.
+func plugin(t *testing.T, args ...string) result {
+	t.Helper()
+	return run(t, nil, "kubectl", append([]string{"iomesh"}, args...)...)
+}
+
+func mustHelm(t *testing.T, args ...string) string {
+	t.Helper()
+	r := run(t, nil, "helm", args...)
+	if r.code != 0 {
+		t.Fatalf("helm %v failed: %s", args, r)
+	}
+	return r.stdout
+}
+
+// setNodes makes exactly n kwok worker nodes exist and be Ready, without taints or cordons.
+func setNodes(t *testing.T, n int) {
+	t.Helper()
+	ctx := context.Background()
+	list, err := env.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, node := range list.Items {
+		have[node.Name] = true
+		if idx := nodeIndex(node.Name); idx >= n || idx < 0 {
+			if err := env.kube.CoreV1().Nodes().Delete(ctx, node.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+				t.Fatal(err)
+			}
+			continue
+		}
+		// Reset what a test may have changed.
+		patch := `{"spec":{"unschedulable":false,"taints":null},"metadata":{"labels":{"iomesh-test/pool":null}}}`
+		if _, err := env.kube.CoreV1().Nodes().Patch(ctx, node.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("kwok-node-%d", i)
+		if have[name] {
+			continue
+		}
+		node := &corev1.Node{
+			ObjectMeta: metav1.ObjectMeta{
+				Name:        name,
+				Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+				Labels:      map[string]string{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "type": "kwok", "node-role.kubernetes.io/worker": ""},
+			},
+		}
+		created, err := env.kube.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		capacity := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("512Gi"), corev1.ResourcePods: resource.MustParse("250")}
+		created.Status.Capacity, created.Status.Allocatable = capacity, capacity
+		if _, err := env.kube.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 60*time.Second, fmt.Sprintf("%d nodes Ready", n), func() bool {
+		list, err := env.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil || len(list.Items) != n {
+			return false
+		}
+		for _, node := range list.Items {
+			if !nodeReady(node) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func nodeIndex(name string) int {
+	var i int
+	if _, err := fmt.Sscanf(name, "kwok-node-%d", &i); err != nil {
+		return -1
+	}
+	return i
+}
+
+func nodeReady(n corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %v waiting for %s", timeout, what)
+}
+
+// install describes a fresh IOMesh install.
+type install struct {
+	nodes   int
+	edition string // "" = community (chart default)
+	values  []string
+	license map[string]interface{} // nil = none published
+}
+
+// freshInstall removes any previous release and installs the stand-in chart v1.0.1 from the
+// repository with the real helm CLI, then waits for the chunk and meta pods.
+func freshInstall(t *testing.T, in install) {
+	t.Helper()
+	ctx := context.Background()
+	uninstall(t)
+	setNodes(t, in.nodes)
+	args := []string{"install", relName, "iomesh/iomesh", "--version", "v1.0.1", "-n", ns, "--create-namespace",
+		"--set", "iomesh.chunk.dataCIDR=10.234.1.0/24"}
+	if in.edition != "" {
+		args = append(args, "--set", "iomesh.edition="+in.edition)
+	}
+	for _, v := range in.values {
+		args = append(args, "--set-json", v)
+	}
+	mustHelm(t, args...)
+	if in.license != nil {
+		patch, _ := json.Marshal(map[string]interface{}{"status": map[string]interface{}{"license": in.license}})
+		eventually(t, 20*time.Second, "licence status patched", func() bool {
+			_, err := env.dyn.Resource(iomeshGVR).Namespace(ns).Patch(ctx, relName, types.MergePatchType, patch, metav1.PatchOptions{}, "status")
+			return err == nil
+		})
+	}
+	waitPodsReady(t, "app in (iomesh-chunk,iomesh-meta)", 6)
+}
+
+func uninstall(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	if r := run(t, nil, "helm", "status", relName, "-n", ns); r.code == 0 {
+		mustHelm(t, "uninstall", relName, "-n", ns, "--wait", "--timeout", "60s")
+	}
+	eventually(t, 60*time.Second, "IOMesh pods gone", func() bool {
+		pods, err := env.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		return err == nil && len(pods.Items) == 0
+	})
+}
+
+func waitPodsReady(t *testing.T, selector string, n int) {
+	t.Helper()
+	eventually(t, 90*time.Second, fmt.Sprintf("%d ready pods matching %s", n, selector), func() bool {
+		pods, err := env.kube.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
+		if err != nil || len(pods.Items) != n {
+			return false
+		}
+		for _, p := range pods.Items {
+			ready := false
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+					ready = true
+				}
+			}
+			if !ready {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func enterpriseLicense(maxChunk int) map[string]interface{} {
+	return map[string]interface{}{
+		"maxChunkNum": maxChunk, "licenseType": "SUBSCRIPTION", "softwareEdition": "ENTERPRISE",
+		"expirationDate": time.Now().AddDate(1, 0, 0).UTC().Format("2006-01-02"),
+	}
+}
+
+func mustContain(t *testing.T, r result, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(r.stdout+r.stderr, p) {
+			t.Fatalf("output lacks %q:\n%s", p, r)
+		}
+	}
+}

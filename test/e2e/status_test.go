@@ -1,0 +1,89 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestPluginDiscovery(t *testing.T) {
+	r := run(t, nil, "kubectl", "plugin", "list")
+	if r.code != 0 || !strings.Contains(r.stdout, "kubectl-iomesh") {
+		t.Fatalf("kubectl plugin list does not show kubectl-iomesh:\n%s", r)
+	}
+	r = plugin(t, "status", "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "kubectl iomesh status") {
+		t.Fatalf("help does not read `kubectl iomesh status`:\n%s", r)
+	}
+}
+
+func TestStatusFreshInstall(t *testing.T) {
+	freshInstall(t, install{nodes: 3, edition: "enterprise", license: enterpriseLicense(6)})
+
+	r := plugin(t, "status")
+	if r.code != 0 {
+		t.Fatalf("status failed:\n%s", r)
+	}
+	mustContain(t, r, "Release:   iomesh, revision 1, deployed", "Chart:     iomesh-v1.0.1",
+		"Edition:   Enterprise (from release values iomesh.edition)", "up to 6 chunk pods", "Chunk:     3/3 ready", "Meta:      3/3 ready")
+	// The pod table has kubectl's shape, and the same pods kubectl shows.
+	row := regexp.MustCompile(`(?m)^(iomesh-(chunk|meta)-\d)\s+(\d/\d)\s+Running\s+0\s+\S+$`)
+	rows := row.FindAllStringSubmatch(r.stdout, -1)
+	if len(rows) != 6 {
+		t.Fatalf("want 6 chunk/meta rows, got %d:\n%s", len(rows), r)
+	}
+	for _, m := range rows {
+		want := "3/3"
+		if m[2] == "meta" {
+			want = "2/2"
+		}
+		if m[3] != want {
+			t.Fatalf("%s READY %s, want %s", m[1], m[3], want)
+		}
+	}
+	kubectl := run(t, nil, "kubectl", "get", "pod", "-n", ns, "--no-headers", "-o", "custom-columns=NAME:.metadata.name")
+	for _, m := range rows {
+		if !strings.Contains(kubectl.stdout, m[1]) {
+			t.Fatalf("%s is not a pod kubectl knows:\n%s", m[1], kubectl.stdout)
+		}
+	}
+
+	j := plugin(t, "status", "-o", "json")
+	if j.code != 0 {
+		t.Fatalf("status -o json failed:\n%s", j)
+	}
+	var doc struct {
+		Kind    string
+		Release struct {
+			Revision     int
+			ChartVersion string
+		}
+		License struct{ MaxChunkNum int }
+		Chunk   struct {
+			Ready   int
+			Desired int
+		}
+	}
+	if err := json.Unmarshal([]byte(j.stdout), &doc); err != nil {
+		t.Fatalf("status -o json is not one JSON document: %v\n%s", err, j)
+	}
+	if doc.Kind != "Status" || doc.Release.Revision != 1 || doc.Release.ChartVersion != "v1.0.1" || doc.License.MaxChunkNum != 6 || doc.Chunk.Ready != 3 || doc.Chunk.Desired != 3 {
+		t.Fatalf("unexpected document: %+v", doc)
+	}
+
+	jp := plugin(t, "status", "-o", "jsonpath={.edition.edition}")
+	if jp.code != 0 || jp.stdout != "enterprise" {
+		t.Fatalf("jsonpath: %s", jp)
+	}
+}
+
+func TestStatusUnknownRelease(t *testing.T) {
+	r := plugin(t, "status", "--release", "nope")
+	if r.code != 1 {
+		t.Fatalf("want exit 1, got:\n%s", r)
+	}
+	mustContain(t, r, `Helm release "nope" not found in namespace "iomesh-system"`, "helm list -A")
+}
