@@ -13,7 +13,12 @@ import (
 
 // NewRootCommand builds `kubectl iomesh` and every subcommand.
 func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	common := NewCommon(streams)
+	return NewRoot(NewCommon(streams))
+}
+
+// NewRoot builds the command tree over prepared shared options (tests inject clients there).
+func NewRoot(common *Common) *cobra.Command {
+	streams := common.IOStreams
 	root := &cobra.Command{
 		Use:   "kubectl-iomesh",
 		Short: "Operate IOMesh, the Kubernetes-native storage, safely",
@@ -65,6 +70,7 @@ with the exact chart version that is deployed, keeping every value you set.`,
 
 	root.AddCommand(
 		NewStatusCommand(common),
+		NewPreflightCommand(common),
 		NewVersionCommand(common),
 	)
 	return root

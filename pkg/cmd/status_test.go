@@ -64,7 +64,7 @@ func enterpriseValues() values.Map {
 	}}
 }
 
-func license(maxChunk int, expires string) map[string]interface{} {
+func testLicense(maxChunk int, expires string) map[string]interface{} {
 	return map[string]interface{}{"maxChunkNum": int64(maxChunk), "licenseType": "SUBSCRIPTION", "softwareEdition": "ENTERPRISE", "expirationDate": expires}
 }
 
@@ -90,7 +90,7 @@ func mixedCluster(t *testing.T, rel tf.Rel, cr runtime.Object) tf.Clients {
 }
 
 func TestStatusGolden(t *testing.T) {
-	c := mixedCluster(t, tf.Rel{Revision: 2, Values: enterpriseValues()}, tf.IOMeshCluster("", license(6, "2026-12-31")))
+	c := mixedCluster(t, tf.Rel{Revision: 2, Values: enterpriseValues()}, tf.IOMeshCluster("", testLicense(6, "2026-12-31")))
 	for _, format := range []string{"", "wide", "json", "yaml"} {
 		args := []string{}
 		name := "status-mixed-table"

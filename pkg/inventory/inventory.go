@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
 )
 
@@ -228,4 +229,15 @@ func (s Set) Images() []string {
 		}
 	}
 	return out
+}
+
+// EditionInputs collects every place the edition may be written: the values, the
+// IOMeshCluster spec and licence, and the chunk/meta images.
+func EditionInputs(valuesEdition string, cluster ClusterState, chunk, meta Set) edition.Inputs {
+	in := edition.Inputs{Values: valuesEdition, Images: append(chunk.Images(), meta.Images()...)}
+	if cluster.Object != nil {
+		in.Spec, _, _ = unstructured.NestedString(cluster.Object.Object, "spec", "edition")
+		in.License, _, _ = unstructured.NestedString(cluster.Object.Object, "status", "license", "softwareEdition")
+	}
+	return in
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
@@ -100,14 +99,8 @@ func Build(in Inputs) *Report {
 	if in.Cluster.Object != nil {
 		obj = in.Cluster.Object.Object
 	}
-	specEdition, _, _ := unstructured.NestedString(obj, "spec", "edition")
 	lic, hasLic := license.FromStatus(obj)
-	r.Edition = edition.Resolve(edition.Inputs{
-		Values:  values.Edition(in.Release.Effective),
-		Spec:    specEdition,
-		License: lic.SoftwareEdition,
-		Images:  append(in.Chunk.Images(), in.Meta.Images()...),
-	})
+	r.Edition = edition.Resolve(inventory.EditionInputs(values.Edition(in.Release.Effective), in.Cluster, in.Chunk, in.Meta))
 	r.License = licenseView(in, lic, hasLic, &r.Warnings)
 
 	r.Chunk = component(in.Chunk, in.Now)

@@ -153,7 +153,7 @@ func Pod(component string, ordinal, containers int, node string, age time.Durati
 		Spec: corev1.PodSpec{NodeName: node},
 	}
 	for i := 0; i < containers; i++ {
-		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: fmt.Sprintf("c%d", i), Image: "iomesh/zbs:v5.3.0-rc13-enterprise"})
+		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: fmt.Sprintf("c%d", i), Image: "iomesh/zbs:v5.3.0-rc13"})
 	}
 	ip := fmt.Sprintf("10.0.0.%d", 10+ordinal)
 	switch state {

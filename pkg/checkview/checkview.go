@@ -1,0 +1,127 @@
+// Package checkview renders a preflight report for people: checks grouped by category with a
+// mark each, hints under the ones that need action, the reachable limit and a summary line.
+package checkview
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/color"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/table"
+)
+
+// Style is how marks are drawn.
+type Style struct {
+	// Fancy uses Unicode marks and colour (a terminal without NO_COLOR).
+	Fancy bool
+}
+
+func (s Style) mark(v preflight.Verdict) string {
+	p := color.Painter{On: s.Fancy}
+	if !s.Fancy {
+		switch v {
+		case preflight.Pass:
+			return "[PASS]"
+		case preflight.Warn:
+			return "[WARN]"
+		case preflight.Fail:
+			return "[FAIL]"
+		case preflight.Skipped:
+			return "[SKIP]"
+		}
+		return "[ERROR]"
+	}
+	switch v {
+	case preflight.Pass:
+		return p.Green("✓")
+	case preflight.Warn:
+		return p.Yellow("!")
+	case preflight.Fail:
+		return p.Red("✗")
+	case preflight.Skipped:
+		return p.Faint("-")
+	}
+	return p.Red("?")
+}
+
+// TargetText describes a target for people.
+func TargetText(t preflight.Target) string {
+	var parts []string
+	if t.Chunk != nil {
+		parts = append(parts, fmt.Sprintf("%d chunk", *t.Chunk))
+	}
+	if t.Meta != nil {
+		parts = append(parts, fmt.Sprintf("%d meta", *t.Meta))
+	}
+	if len(parts) == 0 {
+		return "none (can this cluster scale out, and how far?)"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Write prints the report; wide adds the per-node table.
+func Write(w io.Writer, r *preflight.Report, style Style, wide bool) error {
+	fmt.Fprintf(w, "Preflight for release %s in namespace %s; target: %s\n", r.Release, r.Namespace, TargetText(r.Target))
+	idWidth := 0
+	for _, res := range r.Results {
+		if len(res.ID) > idWidth {
+			idWidth = len(res.ID)
+		}
+	}
+	category := ""
+	for _, res := range r.Results {
+		if res.Category != category {
+			category = res.Category
+			fmt.Fprintf(w, "\n%s\n", strings.ToUpper(category))
+		}
+		fmt.Fprintf(w, "  %s %-*s  %s\n", style.mark(res.Verdict), idWidth, res.ID, res.Reason)
+		if res.Verdict == preflight.Fail || res.Verdict == preflight.Warn || res.Verdict == preflight.Error {
+			indent := strings.Repeat(" ", idWidth+5)
+			if res.Hint != "" {
+				lines := strings.Split(res.Hint, "\n")
+				fmt.Fprintf(w, "%s  hint: %s\n", indent, lines[0])
+				for _, l := range lines[1:] {
+					fmt.Fprintf(w, "%s        %s\n", indent, l)
+				}
+			}
+			if res.Doc != "" {
+				fmt.Fprintf(w, "%s  docs: %s\n", indent, res.Doc)
+			}
+		}
+	}
+	fmt.Fprintf(w, "\nThis cluster can take up to %d chunk pods (limited by: %s) and %d meta pods.\n",
+		r.Limit.MaxChunk, strings.Join(r.Limit.LimitedBy, ", "), r.Limit.MaxMeta)
+	if wide {
+		fmt.Fprintln(w)
+		if err := writeNodes(w, r); err != nil {
+			return err
+		}
+	}
+	s := r.Summary
+	_, err := fmt.Fprintf(w, "\n%d passed, %d warnings, %d failed, %d skipped, %d errors\n", s.Pass, s.Warn, s.Fail, s.Skipped, s.Error)
+	return err
+}
+
+func writeNodes(w io.Writer, r *preflight.Report) error {
+	meta := map[string]string{}
+	for _, n := range r.Nodes.Meta.Nodes {
+		meta[n.Name] = nodeCell(n.Eligible, n.Hosts, n.Reasons)
+	}
+	rows := make([][]string, 0, len(r.Nodes.Chunk.Nodes))
+	for _, n := range r.Nodes.Chunk.Nodes {
+		rows = append(rows, []string{n.Name, nodeCell(n.Eligible, n.Hosts, n.Reasons), meta[n.Name]})
+	}
+	return table.Render(w, []string{"NODE", "CHUNK", "META"}, rows)
+}
+
+func nodeCell(eligible bool, hosts string, reasons []string) string {
+	switch {
+	case hosts != "":
+		return "runs " + hosts
+	case eligible:
+		return "eligible"
+	}
+	return "no: " + strings.Join(reasons, ", ")
+}

@@ -1,0 +1,178 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/color"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/status"
+)
+
+// TargetFlags are --chunk and --meta, shared by preflight and scale.
+type TargetFlags struct {
+	chunk, meta int
+	Target      preflight.Target
+}
+
+// AddFlags binds --chunk and --meta.
+func (t *TargetFlags) AddFlags(c *cobra.Command) {
+	c.Flags().IntVar(&t.chunk, "chunk", 0, "Target number of chunk pods (the total, 3 to 255)")
+	c.Flags().IntVar(&t.meta, "meta", 0, "Target number of meta pods (3 or 5)")
+}
+
+// Complete reads which counts were given.
+func (t *TargetFlags) Complete(c *cobra.Command) {
+	t.Target = preflight.Target{}
+	if c.Flags().Changed("chunk") {
+		v := t.chunk
+		t.Target.Chunk = &v
+	}
+	if c.Flags().Changed("meta") {
+		v := t.meta
+		t.Target.Meta = &v
+	}
+}
+
+// Validate refuses counts that are not counts at all; the IOMesh rules are checks, not usage.
+func (t *TargetFlags) Validate() error {
+	if t.Target.Chunk != nil && *t.Target.Chunk < 1 {
+		return exitcode.UsageError(fmt.Errorf("--chunk %d is not a pod count: give the total number of chunk pods you want, 3 to 255", *t.Target.Chunk))
+	}
+	if t.Target.Meta != nil && *t.Target.Meta < 1 {
+		return exitcode.UsageError(fmt.Errorf("--meta %d is not a pod count: give 3 or 5", *t.Target.Meta))
+	}
+	return nil
+}
+
+// CheckFlags are --skip-check, --fail-on-warning and --color.
+type CheckFlags struct {
+	SkipChecks    []string
+	FailOnWarning bool
+	Color         color.Mode
+	ColorEnv      color.Env
+}
+
+// AddFlags binds the flags.
+func (f *CheckFlags) AddFlags(c *cobra.Command) {
+	c.Flags().StringArrayVar(&f.SkipChecks, "skip-check", nil, "Check ID to skip (repeatable); skipped checks are listed as skipped")
+	c.Flags().BoolVar(&f.FailOnWarning, "fail-on-warning", false, "Exit 4 when checks pass with warnings")
+	f.Color = color.Auto
+	c.Flags().Var(&f.Color, "color", "Colour and Unicode marks: always, auto (a terminal without NO_COLOR) or never")
+}
+
+// Skip validates --skip-check and returns the set; extra names checks outside preflight that the
+// caller also knows.
+func (f *CheckFlags) Skip(extra ...string) (map[string]bool, error) {
+	known := map[string]bool{}
+	for _, id := range append(preflight.IDs(), extra...) {
+		known[id] = true
+	}
+	skip := map[string]bool{}
+	for _, id := range f.SkipChecks {
+		if !known[id] {
+			ids := append(preflight.IDs(), extra...)
+			sort.Strings(ids)
+			return nil, exitcode.UsageError(fmt.Errorf("--skip-check %q is not a check; known checks: %s", id, strings.Join(ids, ", ")))
+		}
+		skip[id] = true
+	}
+	return skip, nil
+}
+
+// PreflightOptions are the options of `kubectl iomesh preflight`.
+type PreflightOptions struct {
+	*Common
+	Targets TargetFlags
+	Checks  CheckFlags
+	Print   *PrintFlags
+	skip    map[string]bool
+}
+
+// NewPreflightCommand builds `kubectl iomesh preflight`.
+func NewPreflightCommand(common *Common) *cobra.Command {
+	o := &PreflightOptions{Common: common, Print: NewPrintFlags(true)}
+	o.Checks.ColorEnv = color.SystemEnv()
+	c := &cobra.Command{
+		Use:   "preflight [--chunk N] [--meta M]",
+		Short: "Check whether the IOMesh cluster can scale out, and how far",
+		Long: `Run the scale-out checks that ` + "`kubectl iomesh scale`" + ` enforces, each with a verdict, the reason and what to do.
+
+Without a target it answers whether this cluster can scale out at all and how far; with
+--chunk/--meta it checks that exact target. Nothing is changed.
+
+Exit codes: 0 all checks pass, 3 a check failed, 4 only warnings with --fail-on-warning,
+1 the checks could not run, 2 bad usage.`,
+		Example: `  kubectl iomesh preflight
+  kubectl iomesh preflight --chunk 5 --meta 5
+  kubectl iomesh preflight --chunk 6 -o wide      # per-node eligibility
+  kubectl iomesh preflight -o json`,
+		Args: NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Complete(c); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	o.Targets.AddFlags(c)
+	o.Checks.AddFlags(c)
+	o.Print.AddFlags(c)
+	return c
+}
+
+// Complete resolves the flags.
+func (o *PreflightOptions) Complete(c *cobra.Command) error {
+	o.Targets.Complete(c)
+	var err error
+	o.skip, err = o.Checks.Skip()
+	return err
+}
+
+// Validate checks the flags.
+func (o *PreflightOptions) Validate() error {
+	if err := o.Targets.Validate(); err != nil {
+		return err
+	}
+	return exitcode.UsageError(o.Print.Validate())
+}
+
+// Run gathers the state, runs the checks and prints the report.
+func (o *PreflightOptions) Run(ctx context.Context) error {
+	st, err := o.gather(ctx, o.Targets.Target, true)
+	if err != nil {
+		return err
+	}
+	report := preflight.Run(st.Input, o.skip, status.APIVersion)
+	if o.Print.Human() {
+		style := checkview.Style{Fancy: o.Checks.Color.Enabled(o.Out, o.Checks.ColorEnv)}
+		if err := checkview.Write(o.Out, report, style, o.Print.Wide()); err != nil {
+			return err
+		}
+	} else if err := o.Print.Print(report, o.Out); err != nil {
+		return err
+	}
+	return ExitFor(report, o.Checks.FailOnWarning)
+}
+
+// ExitFor maps a report to the exit-code contract; the report has been printed already.
+func ExitFor(r *preflight.Report, failOnWarning bool) error {
+	switch {
+	case r.Summary.Fail > 0:
+		return &exitcode.Silent{Code: exitcode.Refused}
+	case r.Summary.Error > 0:
+		return &exitcode.Silent{Code: exitcode.Error}
+	case r.Summary.Warn > 0 && failOnWarning:
+		return &exitcode.Silent{Code: exitcode.Warnings}
+	}
+	return nil
+}

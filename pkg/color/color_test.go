@@ -1,0 +1,43 @@
+package color
+
+import (
+	"bytes"
+	"io"
+	"testing"
+)
+
+func TestEnabled(t *testing.T) {
+	tty := func(io.Writer) bool { return true }
+	notty := func(io.Writer) bool { return false }
+	env := func(noColor string) func(string) string {
+		return func(k string) string {
+			if k == "NO_COLOR" {
+				return noColor
+			}
+			return ""
+		}
+	}
+	cases := []struct {
+		mode Mode
+		e    Env
+		want bool
+	}{
+		{Auto, Env{tty, env("")}, true},
+		{Auto, Env{notty, env("")}, false},
+		{Auto, Env{tty, env("1")}, false},
+		{Always, Env{notty, env("1")}, true},
+		{Never, Env{tty, env("")}, false},
+	}
+	for i, c := range cases {
+		if got := c.mode.Enabled(&bytes.Buffer{}, c.e); got != c.want {
+			t.Errorf("case %d: got %v want %v", i, got, c.want)
+		}
+	}
+	var m Mode
+	if err := m.Set("sometimes"); err == nil {
+		t.Fatal("bad mode accepted")
+	}
+	if err := m.Set("never"); err != nil || m != Never {
+		t.Fatal("never not accepted")
+	}
+}

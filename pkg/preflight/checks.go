@@ -1,0 +1,363 @@
+package preflight
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podrow"
+)
+
+func pass(reason string, a ...interface{}) Result {
+	return Result{Verdict: Pass, Reason: fmt.Sprintf(reason, a...)}
+}
+func skip(reason string, a ...interface{}) Result {
+	return Result{Verdict: Skipped, Reason: fmt.Sprintf(reason, a...)}
+}
+func bad(v Verdict, reason, hint, doc string) Result {
+	return Result{Verdict: v, Reason: reason, Hint: hint, Doc: doc}
+}
+
+// Checks returns every rule, in the order they are shown.
+func Checks() []Check {
+	return []Check{
+		{"release.deployed", "release", "Release is deployed", checkDeployed},
+		{"release.pending", "release", "No Helm operation in flight", checkPending},
+		{"edition.community-limit", "edition", "Edition allows the target", checkEdition},
+		{"license.chunk-quota", "license", "Licence covers the chunk pods", checkQuota},
+		{"license.expiry", "license", "Licence is valid", checkExpiry},
+		{"chunk.min", "chunk", "At least 3 chunk pods", checkChunkMin},
+		{"chunk.max", "chunk", "At most 255 chunk pods", checkChunkMax},
+		{"chunk.no-scale-in", "chunk", "No chunk pods removed", checkChunkScaleIn},
+		{"meta.allowed-count", "meta", "Meta count is 3 or 5", checkMetaCount},
+		{"meta.no-scale-in", "meta", "No meta pods removed", checkMetaScaleIn},
+		{"meta.recommend-five", "meta", "5 meta pods from 5 IOMesh nodes on", checkMetaFive},
+		{"nodes.eligible-chunk", "nodes", "Enough nodes for the chunk pods", func(f *Facts) Result { return checkNodes(f, f.Chunk, f.TargetChunk, f.TargetChunkOK, "chunk") }},
+		{"nodes.eligible-meta", "nodes", "Enough nodes for the meta pods", func(f *Facts) Result { return checkNodes(f, f.Meta, f.TargetMeta, f.TargetMetaOK, "meta") }},
+		{"pods.healthy", "pods", "Chunk and meta pods are Ready", checkPods},
+		{"rbac.permissions", "rbac", "You may scale the release", checkRBAC},
+	}
+}
+
+// IDs lists every check ID.
+func IDs() []string {
+	var ids []string
+	for _, c := range Checks() {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+func helmRef(f *Facts) string { return fmt.Sprintf("%s -n %s", f.Release, f.Namespace) }
+
+func checkDeployed(f *Facts) Result {
+	switch f.ReleaseStatus {
+	case "deployed":
+		return pass("revision %d is deployed", f.Revision)
+	case "pending-install", "pending-upgrade", "pending-rollback":
+		return skip("revision %d is %s (see release.pending)", f.Revision, f.ReleaseStatus)
+	case "failed":
+		hint := fmt.Sprintf("Find the cause with `helm history %s`, fix it, then run the same command again", helmRef(f))
+		if f.LastDeployed > 0 {
+			hint += fmt.Sprintf("; or return to the last good revision with `helm rollback %s %d -n %s`", f.Release, f.LastDeployed, f.Namespace)
+		}
+		return bad(Fail, fmt.Sprintf("revision %d failed: %s", f.Revision, strings.TrimSpace(f.ReleaseDescription)), hint, "")
+	}
+	return bad(Fail, fmt.Sprintf("revision %d is %s, not deployed", f.Revision, f.ReleaseStatus),
+		fmt.Sprintf("Check `helm history %s`", helmRef(f)), "")
+}
+
+func checkPending(f *Facts) Result {
+	switch f.ReleaseStatus {
+	case "pending-install", "pending-upgrade", "pending-rollback":
+	default:
+		return pass("revision %d is %s", f.Revision, f.ReleaseStatus)
+	}
+	hint := "Wait for the running Helm operation to finish. If none is running, it was interrupted: "
+	if f.LastDeployed > 0 {
+		hint += fmt.Sprintf("return to revision %d with `helm rollback %s %d -n %s`", f.LastDeployed, f.Release, f.LastDeployed, f.Namespace)
+	} else {
+		hint += fmt.Sprintf("no earlier revision exists to roll back to; see `helm history %s`", helmRef(f))
+	}
+	return bad(Fail, fmt.Sprintf("revision %d is %s: a Helm operation is in flight or was interrupted", f.Revision, f.ReleaseStatus), hint, "")
+}
+
+func checkEdition(f *Facts) Result {
+	src := f.Edition.Source.Describe()
+	if f.Edition.Edition == edition.Enterprise {
+		return pass("Enterprise edition (from %s) allows %d to %d chunk pods", src, ChunkMin, EnterpriseMax)
+	}
+	hint := "Scaling out needs the Enterprise edition: get an Enterprise licence from SmartX, activate it, and set iomesh.edition=enterprise"
+	if f.Target.Empty() {
+		return bad(Warn, fmt.Sprintf("Community edition (from %s) cannot scale out beyond %d chunk and %d meta pods", src, CommunityMax, CommunityMax), hint, DocLicense)
+	}
+	if (f.TargetChunkOK && f.TargetChunk > CommunityMax) || (f.TargetMetaOK && f.TargetMeta > CommunityMax) {
+		return bad(Fail, fmt.Sprintf("Community edition (from %s) allows at most %d chunk and %d meta pods; the target is %s", src, CommunityMax, CommunityMax, f.targetText()), hint, DocLicense)
+	}
+	return pass("Community edition (from %s); the target %s is within %d", src, f.targetText(), CommunityMax)
+}
+
+func (f *Facts) targetText() string {
+	var parts []string
+	if f.TargetChunkOK {
+		parts = append(parts, fmt.Sprintf("%d chunk", f.TargetChunk))
+	}
+	if f.TargetMetaOK {
+		parts = append(parts, fmt.Sprintf("%d meta", f.TargetMeta))
+	}
+	if len(parts) == 0 {
+		return "unknown"
+	}
+	return strings.Join(parts, " and ")
+}
+
+func checkQuota(f *Facts) Result {
+	if f.License == nil {
+		if f.Target.Chunk == nil {
+			return skip("no licence to read: %s", f.LicenseMissing)
+		}
+		return bad(Warn, "cannot check the licence's chunk quota: "+f.LicenseMissing,
+			fmt.Sprintf("Check the licence with `kubectl get iomesh %s -n %s -o jsonpath='{.status.license}'`", f.Release, f.Namespace), DocLicense)
+	}
+	if err := f.License.MaxChunkNumError(); err != nil {
+		return bad(Warn, err.Error(), "Check status.license of the IOMeshCluster", DocLicense)
+	}
+	if f.License.MaxChunkNum == nil {
+		return bad(Warn, "the licence states no maxChunkNum", "Check status.license of the IOMeshCluster", DocLicense)
+	}
+	max := *f.License.MaxChunkNum
+	if !f.TargetChunkOK {
+		return pass("the licence allows up to %d chunk pods", max)
+	}
+	if f.TargetChunk > max {
+		return bad(Fail, fmt.Sprintf("%d chunk pods exceed the licence's maxChunkNum of %d", f.TargetChunk, max),
+			fmt.Sprintf("Ask SmartX for a licence that covers %d nodes and update it, or scale to at most %d", f.TargetChunk, max), DocLicense)
+	}
+	return pass("%d chunk pods within the licence's maxChunkNum of %d", f.TargetChunk, max)
+}
+
+func checkExpiry(f *Facts) Result {
+	if f.License == nil {
+		return skip("no licence to read: %s", f.LicenseMissing)
+	}
+	days, has, err := f.License.DaysLeft(f.Now)
+	switch {
+	case err != nil:
+		return bad(Warn, err.Error(), "Check status.license.expirationDate of the IOMeshCluster", DocLicense)
+	case !has:
+		return pass("%s licence never expires", orWord(f.License.LicenseType, "the"))
+	case days < 0:
+		return bad(Fail, fmt.Sprintf("the licence expired on %s (%d days ago)", f.License.ExpirationDate, -days),
+			"Renew the licence with SmartX and update it before scaling", DocLicense)
+	case days <= ExpiryWarning:
+		return bad(Warn, fmt.Sprintf("the licence expires on %s, in %d days", f.License.ExpirationDate, days),
+			"Renew the licence with SmartX soon", DocLicense)
+	}
+	return pass("the licence expires on %s, in %d days", f.License.ExpirationDate, days)
+}
+
+func orWord(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+func checkChunkMin(f *Facts) Result {
+	if f.Target.Chunk == nil {
+		return skip("no --chunk target")
+	}
+	if f.TargetChunk < ChunkMin {
+		return bad(Fail, fmt.Sprintf("IOMesh needs at least %d chunk pods; the target is %d", ChunkMin, f.TargetChunk),
+			fmt.Sprintf("Choose --chunk %d or more", ChunkMin), DocScaleOut)
+	}
+	return pass("%d chunk pods is at least %d", f.TargetChunk, ChunkMin)
+}
+
+func checkChunkMax(f *Facts) Result {
+	if f.Target.Chunk == nil {
+		return skip("no --chunk target")
+	}
+	if f.TargetChunk > EnterpriseMax {
+		return bad(Fail, fmt.Sprintf("IOMesh allows at most %d chunk pods; the target is %d", EnterpriseMax, f.TargetChunk),
+			fmt.Sprintf("Choose --chunk %d or less", EnterpriseMax), DocScaleOut)
+	}
+	return pass("%d chunk pods is at most %d", f.TargetChunk, EnterpriseMax)
+}
+
+// ScaleInProcedure is the documented way to remove chunk pods (IOMesh 1.0.x).
+func ScaleInProcedure(release, namespace string) string {
+	return strings.Join([]string{
+		"Removing chunk pods needs the documented procedure, one pod at a time from the highest ordinal:",
+		fmt.Sprintf("  1. find the chunk id of the pod's node in `kubectl get iomesh %s -n %s -o yaml` (status.summary.chunkSummary.chunks[])", release, namespace),
+		fmt.Sprintf("  2. on the meta leader (`kubectl get pod -n %s -l iomesh.com/meta-leader -o name`), run `/opt/iomesh/iomeshctl chunk unregister <chunk-id>` and wait for it to finish (minutes to hours)", namespace),
+		fmt.Sprintf("  3. lower iomesh.chunk.replicaCount by one with `helm upgrade` and check the chunk left status.summary.chunkSummary.chunks"),
+	}, "\n")
+}
+
+func checkChunkScaleIn(f *Facts) Result {
+	if f.Target.Chunk == nil {
+		return skip("no --chunk target")
+	}
+	if f.ReplicasErr != nil {
+		return bad(Error, "cannot read the current chunk count: "+f.ReplicasErr.Error(), "Fix the release values so the count is a number", "")
+	}
+	cur := f.Replicas.Chunk
+	if f.TargetChunk < cur {
+		return bad(Fail, fmt.Sprintf("the target %d is below the current %d chunk pods: removing a chunk pod without unregistering it first can lose data", f.TargetChunk, cur),
+			ScaleInProcedure(f.Release, f.Namespace), DocScaleIn)
+	}
+	if f.TargetChunk == cur {
+		return pass("chunk pods stay at %d", cur)
+	}
+	return pass("chunk pods go from %d to %d", cur, f.TargetChunk)
+}
+
+func checkMetaCount(f *Facts) Result {
+	if f.Target.Meta == nil {
+		return skip("no --meta target")
+	}
+	if f.TargetMeta != 3 && f.TargetMeta != 5 {
+		return bad(Fail, fmt.Sprintf("IOMesh supports 3 or 5 meta pods; the target is %d", f.TargetMeta),
+			"Choose --meta 3 or --meta 5 (5 is advised from 5 IOMesh nodes on)", DocScaleOut)
+	}
+	return pass("%d meta pods is supported", f.TargetMeta)
+}
+
+func checkMetaScaleIn(f *Facts) Result {
+	if f.Target.Meta == nil {
+		return skip("no --meta target")
+	}
+	if f.ReplicasErr != nil {
+		return bad(Error, "cannot read the current meta count: "+f.ReplicasErr.Error(), "Fix the release values so the count is a number", "")
+	}
+	cur := f.Replicas.Meta
+	if f.TargetMeta < cur {
+		return bad(Fail, fmt.Sprintf("the target %d is below the current %d meta pods", f.TargetMeta, cur),
+			"IOMesh 1.0.x does not support removing meta pods; 1.2 removes them one at a time (5 to 4 to 3), each with its own helm upgrade and a healthy cluster in between", DocScaleIn)
+	}
+	if f.TargetMeta == cur {
+		return pass("meta pods stay at %d", cur)
+	}
+	return pass("meta pods go from %d to %d", cur, f.TargetMeta)
+}
+
+func checkMetaFive(f *Facts) Result {
+	if !f.TargetChunkOK || !f.TargetMetaOK {
+		return skip("counts unknown")
+	}
+	if f.TargetChunk >= 5 && f.TargetMeta < 5 {
+		return bad(Warn, fmt.Sprintf("%d nodes will run chunk pods but only %d meta pods", f.TargetChunk, f.TargetMeta),
+			"5 meta pods are advised from 5 IOMesh nodes on: add --meta 5", DocScaleOut)
+	}
+	return pass("%d meta pods for %d chunk pods", f.TargetMeta, f.TargetChunk)
+}
+
+func checkNodes(f *Facts, s placement.Summary, target int, ok bool, component string) Result {
+	if f.PolicyErr != nil {
+		return bad(Error, f.PolicyErr.Error(), "Fix the podPolicy in the release values", "")
+	}
+	if !ok {
+		return skip("the %s count is unknown", component)
+	}
+	needed := target - s.Hosting
+	if needed <= s.Free {
+		if needed <= 0 {
+			return pass("%d nodes run a %s pod; %d more could take one", s.Hosting, component, s.Free)
+		}
+		return pass("%d new %s pods need %d nodes; %d are eligible", needed, component, needed, s.Free)
+	}
+	return bad(Fail,
+		fmt.Sprintf("%d %s pods need %d nodes: %d run one and only %d more are eligible (%s)", target, component, target, s.Hosting, s.Free, whyNot(s)),
+		fmt.Sprintf("Each worker node holds at most one %s pod: add worker nodes, uncordon or untaint nodes, or widen iomesh.%s.podPolicy; see per-node reasons with `kubectl iomesh preflight -o wide`", component, component),
+		DocScaleOut)
+}
+
+// whyNot summarises why nodes are not eligible, the most common reason first.
+func whyNot(s placement.Summary) string {
+	count := map[string]int{}
+	for _, n := range s.Nodes {
+		if n.Eligible || n.Hosts != "" {
+			continue
+		}
+		for _, r := range n.Reasons {
+			count[r]++
+		}
+	}
+	if len(count) == 0 {
+		return fmt.Sprintf("%d nodes in the cluster", len(s.Nodes))
+	}
+	reasons := make([]string, 0, len(count))
+	for r := range count {
+		reasons = append(reasons, r)
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		if count[reasons[i]] != count[reasons[j]] {
+			return count[reasons[i]] > count[reasons[j]]
+		}
+		return reasons[i] < reasons[j]
+	})
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = fmt.Sprintf("%d %s", count[r], r)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func checkPods(f *Facts) Result {
+	var notReady []string
+	check := func(pods []corev1.Pod) int {
+		n := 0
+		for i := range pods {
+			r := podrow.Of(&pods[i], f.Now)
+			if r.IsReady() {
+				n++
+			} else {
+				notReady = append(notReady, fmt.Sprintf("%s (%s, %s ready)", r.Name, r.Status, r.Ready))
+			}
+		}
+		return n
+	}
+	chunkReady, metaReady := check(f.ChunkPods), check(f.MetaPods)
+	var short []string
+	if f.ReplicasErr == nil && f.Replicas.Layout != "" {
+		if len(f.ChunkPods) < f.Replicas.Chunk {
+			short = append(short, fmt.Sprintf("%d of %d chunk pods exist", len(f.ChunkPods), f.Replicas.Chunk))
+		}
+		if len(f.MetaPods) < f.Replicas.Meta {
+			short = append(short, fmt.Sprintf("%d of %d meta pods exist", len(f.MetaPods), f.Replicas.Meta))
+		}
+	}
+	if len(notReady) == 0 && len(short) == 0 {
+		return pass("all %d chunk and %d meta pods are Ready", chunkReady, metaReady)
+	}
+	reason := strings.Join(append(short, notReady...), "; ")
+	if len(notReady) > 0 {
+		reason = "not Ready: " + reason
+	}
+	return bad(Fail, reason,
+		fmt.Sprintf("Bring every chunk and meta pod to Ready before changing the cluster: `kubectl describe pod -n %s <pod>`", f.Namespace), "")
+}
+
+func checkRBAC(f *Facts) Result {
+	if !f.PermissionsChecked {
+		return skip("permissions not checked")
+	}
+	if f.PermissionsErr != nil {
+		return bad(Error, f.PermissionsErr.Error(), "Check that you can create SelfSubjectRulesReviews (every authenticated user can by default)", "")
+	}
+	if len(f.Missing) == 0 {
+		return pass("you have every permission a scale needs")
+	}
+	parts := make([]string, len(f.Missing))
+	for i, n := range f.Missing {
+		parts[i] = n.String()
+	}
+	first := f.Missing[0]
+	return bad(Fail, "missing permission to "+strings.Join(parts, "; "),
+		fmt.Sprintf("Ask a cluster admin to bind the role in deploy/rbac/scale.yaml; check with `kubectl auth can-i %s %s -n %s`", first.Verb, first.Resource, f.Namespace), "")
+}

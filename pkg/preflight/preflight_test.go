@@ -1,0 +1,251 @@
+package preflight
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
+	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
+)
+
+func ip(i int) *int { return &i }
+
+// cluster builds an input: nodes workers, chunk and meta pods on the first nodes, Enterprise
+// with a licence for maxChunk.
+func cluster(nodes, chunk, meta, maxChunk int) *Input {
+	in := &Input{
+		Namespace: "iomesh-system", Release: "iomesh",
+		ReleaseStatus: "deployed", Revision: 2, LastDeployed: 1,
+		Replicas: values.Replicas{Layout: values.Nested, Chunk: chunk, Meta: meta},
+		Edition:  edition.Result{Edition: edition.Enterprise, Source: edition.SourceValues},
+		PermissionsChecked: true,
+		Now:                tf.Now,
+	}
+	m := maxChunk
+	in.License = &license.License{MaxChunkNum: &m, LicenseType: "SUBSCRIPTION", ExpirationDate: "2027-06-30"}
+	for i := 0; i < nodes; i++ {
+		in.Nodes = append(in.Nodes, *tf.Node(fmt.Sprintf("node-%d", i)))
+	}
+	for i := 0; i < chunk; i++ {
+		in.ChunkPods = append(in.ChunkPods, *tf.Pod("chunk", i, 3, fmt.Sprintf("node-%d", i), time.Hour, tf.Running))
+	}
+	for i := 0; i < meta; i++ {
+		in.MetaPods = append(in.MetaPods, *tf.Pod("meta", i, 2, fmt.Sprintf("node-%d", i), time.Hour, tf.Running))
+	}
+	return in
+}
+
+func verdicts(r *Report) map[string]Result {
+	m := map[string]Result{}
+	for _, res := range r.Results {
+		m[res.ID] = res
+	}
+	return m
+}
+
+func expect(t *testing.T, r *Report, id string, want Verdict, reasonPart string) {
+	t.Helper()
+	got, ok := verdicts(r)[id]
+	if !ok {
+		t.Fatalf("no check %s", id)
+	}
+	if got.Verdict != want || !strings.Contains(got.Reason, reasonPart) {
+		t.Fatalf("%s = %s %q, want %s containing %q", id, got.Verdict, got.Reason, want, reasonPart)
+	}
+}
+
+func TestChunkBoundaries(t *testing.T) {
+	cases := []struct {
+		chunk   int
+		min     Verdict
+		max     Verdict
+		scaleIn Verdict
+	}{
+		{2, Fail, Pass, Fail},
+		{3, Pass, Pass, Pass},
+		{5, Pass, Pass, Pass},
+		{255, Pass, Pass, Pass},
+		{256, Pass, Fail, Pass},
+	}
+	for _, tc := range cases {
+		in := cluster(300, 3, 3, 1000)
+		in.Target = Target{Chunk: ip(tc.chunk)}
+		r := Run(in, nil, "v1")
+		expect(t, r, "chunk.min", tc.min, "")
+		expect(t, r, "chunk.max", tc.max, "")
+		expect(t, r, "chunk.no-scale-in", tc.scaleIn, "")
+	}
+}
+
+func TestMetaBoundaries(t *testing.T) {
+	for meta, want := range map[int]Verdict{3: Pass, 4: Fail, 5: Pass, 6: Fail, 1: Fail} {
+		in := cluster(6, 3, 3, 10)
+		in.Target = Target{Meta: ip(meta)}
+		expect(t, Run(in, nil, "v1"), "meta.allowed-count", want, fmt.Sprint(meta))
+	}
+}
+
+func TestCommunity(t *testing.T) {
+	in := cluster(6, 3, 3, 3)
+	in.Edition = edition.Result{Edition: edition.Community, Source: edition.SourceDefault}
+	in.Target = Target{Chunk: ip(4)}
+	r := Run(in, nil, "v1")
+	expect(t, r, "edition.community-limit", Fail, "at most 3 chunk and 3 meta")
+	if r.Limit.MaxChunk != 3 || !contains(r.Limit.LimitedBy, "Community edition") {
+		t.Fatalf("limit = %+v", r.Limit)
+	}
+	in.Target = Target{}
+	expect(t, Run(in, nil, "v1"), "edition.community-limit", Warn, "cannot scale out")
+	in.Target = Target{Chunk: ip(3), Meta: ip(3)}
+	expect(t, Run(in, nil, "v1"), "edition.community-limit", Pass, "")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestEnterpriseNodes(t *testing.T) {
+	// 3, 5 and 6 nodes, target 5 chunk / 5 meta.
+	for nodes, want := range map[int]Verdict{3: Fail, 5: Pass, 6: Pass} {
+		in := cluster(nodes, 3, 3, 10)
+		in.Target = Target{Chunk: ip(5), Meta: ip(5)}
+		r := Run(in, nil, "v1")
+		expect(t, r, "nodes.eligible-chunk", want, "")
+		expect(t, r, "nodes.eligible-meta", want, "")
+		if r.Limit.MaxChunk != nodes {
+			t.Fatalf("%d nodes: limit %+v", nodes, r.Limit)
+		}
+	}
+}
+
+func TestLicenceBelowNodes(t *testing.T) {
+	in := cluster(6, 3, 3, 4)
+	in.Target = Target{Chunk: ip(5)}
+	r := Run(in, nil, "v1")
+	expect(t, r, "license.chunk-quota", Fail, "exceed the licence's maxChunkNum of 4")
+	if r.Limit.MaxChunk != 4 || r.Limit.LimitedBy[0] != "licence" {
+		t.Fatalf("limit = %+v", r.Limit)
+	}
+}
+
+func TestCordonTaintSelector(t *testing.T) {
+	in := cluster(5, 3, 3, 10)
+	in.Nodes[3].Spec.Unschedulable = true
+	in.Nodes[4].Spec.Taints = []corev1.Taint{{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule}}
+	in.Target = Target{Chunk: ip(4)}
+	r := Run(in, nil, "v1")
+	expect(t, r, "nodes.eligible-chunk", Fail, "1 cordoned (unschedulable), 1 taint dedicated=db:NoSchedule not tolerated")
+
+	// Tolerating the taint makes node-4 eligible again.
+	in.ChunkPolicy = placement.Policy{Tolerations: []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpExists}}}
+	expect(t, Run(in, nil, "v1"), "nodes.eligible-chunk", Pass, "")
+
+	// A nodeSelector the free nodes lack excludes them.
+	in = cluster(5, 3, 3, 10)
+	in.ChunkPolicy = placement.Policy{NodeSelector: map[string]string{"iomesh": "yes"}}
+	in.Target = Target{Chunk: ip(4)}
+	expect(t, Run(in, nil, "v1"), "nodes.eligible-chunk", Fail, "2 does not match podPolicy nodeSelector/affinity")
+	in.Nodes[4].Labels["iomesh"] = "yes"
+	expect(t, Run(in, nil, "v1"), "nodes.eligible-chunk", Pass, "")
+}
+
+func TestControlPlaneCountsOnlyWhenTolerated(t *testing.T) {
+	in := cluster(4, 3, 3, 10)
+	in.Nodes[3].Labels["node-role.kubernetes.io/control-plane"] = ""
+	in.Nodes[3].Spec.Taints = []corev1.Taint{{Key: "node-role.kubernetes.io/control-plane", Effect: corev1.TaintEffectNoSchedule}}
+	in.Target = Target{Chunk: ip(4)}
+	expect(t, Run(in, nil, "v1"), "nodes.eligible-chunk", Fail, "")
+	in.ChunkPolicy.Tolerations = []corev1.Toleration{{Key: "node-role.kubernetes.io/control-plane", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
+	expect(t, Run(in, nil, "v1"), "nodes.eligible-chunk", Pass, "")
+}
+
+func TestNotReadyNode(t *testing.T) {
+	in := cluster(4, 3, 3, 10)
+	in.Nodes[3].Status.Conditions[0].Status = corev1.ConditionFalse
+	in.Target = Target{Chunk: ip(4)}
+	expect(t, Run(in, nil, "v1"), "nodes.eligible-chunk", Fail, "1 not Ready")
+}
+
+func TestScaleIn(t *testing.T) {
+	in := cluster(6, 5, 5, 10)
+	in.Target = Target{Chunk: ip(4), Meta: ip(3)}
+	r := Run(in, nil, "v1")
+	expect(t, r, "chunk.no-scale-in", Fail, "below the current 5")
+	expect(t, r, "meta.no-scale-in", Fail, "below the current 5")
+	if !strings.Contains(verdicts(r)["chunk.no-scale-in"].Hint, "iomeshctl chunk unregister") {
+		t.Fatal("scale-in hint lacks the procedure")
+	}
+}
+
+func TestPendingAndFailedRelease(t *testing.T) {
+	in := cluster(5, 3, 3, 10)
+	in.ReleaseStatus, in.Revision, in.LastDeployed = "pending-upgrade", 3, 2
+	r := Run(in, nil, "v1")
+	expect(t, r, "release.pending", Fail, "pending-upgrade")
+	if !strings.Contains(verdicts(r)["release.pending"].Hint, "helm rollback iomesh 2 -n iomesh-system") {
+		t.Fatalf("hint = %q", verdicts(r)["release.pending"].Hint)
+	}
+	expect(t, r, "release.deployed", Skipped, "")
+	in.ReleaseStatus, in.ReleaseDescription = "failed", "admission webhook denied"
+	expect(t, Run(in, nil, "v1"), "release.deployed", Fail, "admission webhook denied")
+}
+
+func TestLicenceExpiry(t *testing.T) {
+	in := cluster(5, 3, 3, 10)
+	for date, want := range map[string]Verdict{"2026-12-10": Warn, "2026-11-01": Fail, "2027-06-30": Pass, "": Pass} {
+		in.License.ExpirationDate = date
+		expect(t, Run(in, nil, "v1"), "license.expiry", want, "")
+	}
+	in.License = nil
+	in.LicenseMissing = "no licence"
+	expect(t, Run(in, nil, "v1"), "license.expiry", Skipped, "no licence")
+}
+
+func TestMetaRecommendFive(t *testing.T) {
+	in := cluster(6, 3, 3, 10)
+	in.Target = Target{Chunk: ip(5)}
+	expect(t, Run(in, nil, "v1"), "meta.recommend-five", Warn, "5 nodes will run chunk pods but only 3 meta pods")
+	in.Target = Target{Chunk: ip(5), Meta: ip(5)}
+	expect(t, Run(in, nil, "v1"), "meta.recommend-five", Pass, "")
+}
+
+func TestPodsHealthy(t *testing.T) {
+	in := cluster(5, 3, 3, 10)
+	in.ChunkPods[1] = *tf.Pod("chunk", 1, 3, "node-1", time.Hour, tf.CrashLoop)
+	expect(t, Run(in, nil, "v1"), "pods.healthy", Fail, "iomesh-chunk-1 (CrashLoopBackOff, 2/3 ready)")
+	in = cluster(5, 3, 3, 10)
+	in.MetaPods = in.MetaPods[:2]
+	expect(t, Run(in, nil, "v1"), "pods.healthy", Fail, "2 of 3 meta pods exist")
+}
+
+func TestPermissions(t *testing.T) {
+	in := cluster(5, 3, 3, 10)
+	in.Missing = []access.Need{{Verb: "update", Resource: "secrets", Namespace: "iomesh-system"}}
+	expect(t, Run(in, nil, "v1"), "rbac.permissions", Fail, "update secrets in namespace iomesh-system")
+}
+
+func TestSkipAndSummary(t *testing.T) {
+	in := cluster(3, 3, 3, 10)
+	in.Target = Target{Chunk: ip(5)}
+	r := Run(in, map[string]bool{"nodes.eligible-chunk": true}, "v1")
+	expect(t, r, "nodes.eligible-chunk", Skipped, "--skip-check")
+	if r.Summary.Fail != 0 || r.Summary.Warn != 1 || r.Summary.Worst != Warn {
+		t.Fatalf("summary = %+v", r.Summary)
+	}
+	if len(r.Results) != len(Checks()) {
+		t.Fatal("every check must be listed")
+	}
+}

@@ -1,0 +1,92 @@
+package preflight
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
+)
+
+// Report is the outcome of a preflight run.
+type Report struct {
+	metav1.TypeMeta `json:",inline"`
+	Namespace       string    `json:"namespace"`
+	Release         string    `json:"release"`
+	Target          Target    `json:"target"`
+	Results         []Result  `json:"checks"`
+	Summary         Summary   `json:"summary"`
+	Limit           Limit     `json:"limit"`
+	Nodes           NodeViews `json:"nodes"`
+}
+
+// NodeViews are the per-node verdicts.
+type NodeViews struct {
+	Chunk placement.Summary `json:"chunk"`
+	Meta  placement.Summary `json:"meta"`
+}
+
+// Summary counts verdicts.
+type Summary struct {
+	Pass    int     `json:"pass"`
+	Warn    int     `json:"warn"`
+	Fail    int     `json:"fail"`
+	Skipped int     `json:"skipped"`
+	Error   int     `json:"error"`
+	Worst   Verdict `json:"worst"`
+}
+
+// DeepCopyObject lets the cli-runtime printers handle a Report.
+func (r *Report) DeepCopyObject() runtime.Object {
+	out := new(Report)
+	printer.DeepCopyJSON(r, out)
+	return out
+}
+
+// Run runs every check; checks named in skip are listed as skipped without running.
+func Run(in *Input, skip map[string]bool, apiVersion string) *Report {
+	f := Derive(in)
+	r := &Report{
+		TypeMeta:  metav1.TypeMeta{APIVersion: apiVersion, Kind: "Preflight"},
+		Namespace: in.Namespace, Release: in.Release, Target: in.Target,
+		Limit: f.Limit, Nodes: NodeViews{Chunk: f.Chunk, Meta: f.Meta},
+		Summary: Summary{Worst: Pass},
+	}
+	for _, c := range Checks() {
+		var res Result
+		if skip[c.ID] {
+			res = Result{Verdict: Skipped, Reason: "skipped with --skip-check"}
+		} else {
+			res = c.Run(f)
+		}
+		res.ID, res.Category, res.Title = c.ID, c.Category, c.Title
+		r.Results = append(r.Results, res)
+		switch res.Verdict {
+		case Pass:
+			r.Summary.Pass++
+		case Warn:
+			r.Summary.Warn++
+		case Fail:
+			r.Summary.Fail++
+		case Skipped:
+			r.Summary.Skipped++
+		case Error:
+			r.Summary.Error++
+		}
+		if res.Verdict != Skipped && res.Verdict.Worse(r.Summary.Worst) {
+			r.Summary.Worst = res.Verdict
+		}
+	}
+	return r
+}
+
+// Failed lists the failed (or errored) checks.
+func (r *Report) Failed() []Result {
+	var out []Result
+	for _, res := range r.Results {
+		if res.Verdict == Fail || res.Verdict == Error {
+			out = append(out, res)
+		}
+	}
+	return out
+}

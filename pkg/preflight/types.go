@@ -1,0 +1,134 @@
+// Package preflight holds the IOMesh scale-out rules as data: each check has a stable ID, a
+// category and a function over plain inputs that returns a verdict, the reason with the numbers
+// that decided it, and what to do. The runner runs them all; renderers live elsewhere.
+package preflight
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
+)
+
+// Verdict is a check's outcome.
+type Verdict string
+
+const (
+	Pass    Verdict = "pass"
+	Warn    Verdict = "warn"
+	Fail    Verdict = "fail"
+	Skipped Verdict = "skipped"
+	Error   Verdict = "error"
+)
+
+// rank orders verdicts worst first.
+func (v Verdict) rank() int {
+	switch v {
+	case Fail:
+		return 0
+	case Error:
+		return 1
+	case Warn:
+		return 2
+	case Skipped:
+		return 4
+	}
+	return 3
+}
+
+// Worse reports whether v is worse than o.
+func (v Verdict) Worse(o Verdict) bool { return v.rank() < o.rank() }
+
+// Documentation pages the hints point at.
+const (
+	DocScaleOut     = "https://docs.iomesh.com/cluster-operations/scale-out-cluster"
+	DocScaleIn      = "https://docs.iomesh.com/cluster-operations/scale-down-cluster"
+	DocLicense      = "https://docs.iomesh.com/cluster-operations/manage-license"
+	DocPrerequisite = "https://docs.iomesh.com/deploy-iomesh-cluster/prerequisites"
+)
+
+// Hard limits from the IOMesh documentation.
+const (
+	CommunityMax  = 3
+	ChunkMin      = 3
+	EnterpriseMax = 255
+	ExpiryWarning = 30 // days
+)
+
+// Target is the requested replica counts; nil means "leave as is".
+type Target struct {
+	Chunk *int `json:"chunk,omitempty"`
+	Meta  *int `json:"meta,omitempty"`
+}
+
+// Empty reports a target that asks for nothing.
+func (t Target) Empty() bool { return t.Chunk == nil && t.Meta == nil }
+
+// Input is everything the checks look at, read elsewhere.
+type Input struct {
+	Namespace string
+	Release   string
+	// ReleaseStatus and Revision are the newest revision's; LastDeployed is the newest revision
+	// that was deployed or superseded (what a rollback would return to), 0 if none.
+	ReleaseStatus      string
+	Revision           int
+	LastDeployed       int
+	ReleaseDescription string
+
+	// Replicas are the current counts from the values; ReplicasErr says why they are unknown.
+	Replicas    values.Replicas
+	ReplicasErr error
+
+	Edition edition.Result
+
+	// License is nil when none could be read; LicenseMissing says why.
+	License        *license.License
+	LicenseMissing string
+
+	Nodes       []corev1.Node
+	ChunkPods   []corev1.Pod
+	MetaPods    []corev1.Pod
+	ChunkPolicy placement.Policy
+	MetaPolicy  placement.Policy
+	PolicyErr   error
+
+	// Missing are the permissions the user lacks; PermissionsErr says why they are unknown.
+	// PermissionsChecked is false when nothing was asked.
+	PermissionsChecked bool
+	Missing            []access.Need
+	PermissionsErr     error
+
+	Target Target
+	Now    time.Time
+}
+
+// Result is one check's outcome.
+type Result struct {
+	ID       string  `json:"id"`
+	Category string  `json:"category"`
+	Title    string  `json:"title"`
+	Verdict  Verdict `json:"verdict"`
+	Reason   string  `json:"reason"`
+	Hint     string  `json:"hint,omitempty"`
+	Doc      string  `json:"doc,omitempty"`
+}
+
+// Check is one rule.
+type Check struct {
+	ID       string
+	Category string
+	Title    string
+	Run      func(*Facts) Result
+}
+
+// Limit is how far chunk pods can go, and what stops them.
+type Limit struct {
+	MaxChunk  int      `json:"maxChunk"`
+	LimitedBy []string `json:"limitedBy"`
+	MaxMeta   int      `json:"maxMeta"`
+}
