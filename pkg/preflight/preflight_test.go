@@ -24,8 +24,8 @@ func cluster(nodes, chunk, meta, maxChunk int) *Input {
 	in := &Input{
 		Namespace: "iomesh-system", Release: "iomesh",
 		ReleaseStatus: "deployed", Revision: 2, LastDeployed: 1,
-		Replicas: values.Replicas{Layout: values.Nested, Chunk: chunk, Meta: meta},
-		Edition:  edition.Result{Edition: edition.Enterprise, Source: edition.SourceValues},
+		Replicas:           values.Replicas{Layout: values.Nested, Chunk: chunk, Meta: meta},
+		Edition:            edition.Result{Edition: edition.Enterprise, Source: edition.SourceValues},
 		PermissionsChecked: true,
 		Now:                tf.Now,
 	}
