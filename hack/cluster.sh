@@ -140,7 +140,8 @@ up() {
     --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false
   kwok_config > "$CLUSTER_DIR/kwok-stages.yaml"
   start kwok "$KWOK_BIN/kwok" --kubeconfig "$ADMIN_KUBECONFIG" --manage-all-nodes \
-    -c "$CLUSTER_DIR/kwok-stages.yaml" --cidr 10.0.0.0/16 --node-ip 127.0.0.1 --server-address 127.0.0.1:0
+    -c "$CLUSTER_DIR/kwok-stages.yaml" --cidr 10.0.0.0/16 --node-ip 127.0.0.1 --server-address 127.0.0.1:0 \
+    --node-lease-duration-seconds 40
   # The default ServiceAccount appears once the controller-manager runs; pods need it.
   local i
   for i in $(seq 1 120); do

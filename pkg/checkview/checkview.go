@@ -125,3 +125,6 @@ func nodeCell(eligible bool, hosts string, reasons []string) string {
 	}
 	return "no: " + strings.Join(reasons, ", ")
 }
+
+// Mark is the mark of a verdict in a style.
+func Mark(s Style, v preflight.Verdict) string { return s.mark(v) }

@@ -71,6 +71,7 @@ with the exact chart version that is deployed, keeping every value you set.`,
 	root.AddCommand(
 		NewStatusCommand(common),
 		NewPreflightCommand(common),
+		NewScaleCommand(common),
 		NewVersionCommand(common),
 	)
 	return root

@@ -24,11 +24,14 @@ type Row struct {
 	// ReadyContainers and TotalContainers are the two halves of READY.
 	ReadyContainers int `json:"readyContainers"`
 	TotalContainers int `json:"totalContainers"`
+	// PodReady is the pod's Ready condition (false when the node's controller marked it not
+	// ready, even if its containers still say ready).
+	PodReady bool `json:"podReady"`
 }
 
 // IsReady reports whether every container counted in READY is ready and the pod runs.
 func (r Row) IsReady() bool {
-	return r.TotalContainers > 0 && r.ReadyContainers == r.TotalContainers && r.Status == "Running"
+	return r.TotalContainers > 0 && r.ReadyContainers == r.TotalContainers && r.Status == "Running" && r.PodReady
 }
 
 const none = "<none>"
@@ -172,6 +175,7 @@ func Of(pod *corev1.Pod, now time.Time) Row {
 		ReadinessGates:  none,
 		ReadyContainers: ready,
 		TotalContainers: total,
+		PodReady:        podCondition(pod, corev1.PodReady),
 	}
 	if pod.Status.PodIP != "" {
 		row.IP = pod.Status.PodIP

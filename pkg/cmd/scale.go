@@ -1,0 +1,426 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/color"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podrow"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scaleplan"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/status"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/waiter"
+)
+
+// RenderCheckID is the re-render guard's ID for --skip-check.
+const RenderCheckID = "render.identical"
+
+// ScaleOptions are the options of `kubectl iomesh scale`.
+type ScaleOptions struct {
+	*Common
+	Targets TargetFlags
+	Checks  CheckFlags
+	Print   *PrintFlags
+
+	Chart   string
+	RepoURL string
+	DryRun  bool
+	Yes     bool
+	Timeout time.Duration
+
+	// IsTerminal tells whether the input can answer a confirmation prompt.
+	IsTerminal func(io.Reader) bool
+	Finder     *chartsource.Finder
+	skip       map[string]bool
+}
+
+// NewScaleCommand builds `kubectl iomesh scale`.
+func NewScaleCommand(common *Common) *cobra.Command {
+	o := &ScaleOptions{Common: common, Print: NewPrintFlags(false), Timeout: 10 * time.Minute}
+	o.Checks.ColorEnv = color.SystemEnv()
+	o.IsTerminal = func(r io.Reader) bool {
+		return color.SystemEnv().IsTerminal(asWriter(r))
+	}
+	c := &cobra.Command{
+		Use:   "scale --chunk N [--meta M]",
+		Short: "Scale out the IOMesh chunk and meta pods, safely",
+		Long: `Scale out an IOMesh cluster: what the IOMesh docs do by hand (edit replicaCount, helm upgrade,
+watch kubectl get pod), with the checks first.
+
+It reads the release from the cluster, runs the preflight checks for the target, finds the exact
+chart version that is deployed (with its subcharts) in your Helm repositories or at --chart,
+proves by rendering that only the replica counts change, shows the plan, upgrades the release
+through the Helm SDK keeping every value you set, waits for the new pods and prints them as
+` + "`kubectl get pod`" + ` does.
+
+Removing chunk or meta pods is refused: it needs the documented scale-in procedure.
+
+Exit codes: 0 done, 1 error, 2 bad usage, 3 refused by a check (nothing changed),
+4 warnings with --fail-on-warning (nothing changed), 5 upgraded but the pods were not all
+Ready before --timeout (run the same command again to keep waiting).`,
+		Example: `  # Scale to 5 chunk and 5 meta pods (IOMesh Enterprise, 5 worker nodes)
+  kubectl iomesh scale --chunk 5 --meta 5
+
+  # See the plan, change nothing
+  kubectl iomesh scale --chunk 6 --dry-run
+
+  # Offline install: use the chart shipped in the offline package
+  kubectl iomesh scale --chunk 5 --chart ./charts/iomesh --yes`,
+		Args: NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Complete(c); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	o.Targets.AddFlags(c)
+	o.Checks.AddFlags(c)
+	o.Print.AddFlags(c)
+	f := c.Flags()
+	f.StringVar(&o.Chart, "chart", "", "The deployed chart version as a .tgz, a directory or a URL (default: search your Helm repositories)")
+	f.StringVar(&o.RepoURL, "repo", "", "Chart repository URL to take the deployed chart version from")
+	f.BoolVar(&o.DryRun, "dry-run", false, "Print the plan (with -o yaml, the new values) and change nothing")
+	f.BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the pods to be Ready; 0 does not wait")
+	return c
+}
+
+func asWriter(r io.Reader) io.Writer {
+	if w, ok := r.(io.Writer); ok {
+		return w
+	}
+	return io.Discard
+}
+
+// Complete resolves the flags.
+func (o *ScaleOptions) Complete(c *cobra.Command) error {
+	o.Targets.Complete(c)
+	var err error
+	if o.skip, err = o.Checks.Skip(RenderCheckID); err != nil {
+		return err
+	}
+	if o.Finder == nil {
+		o.Finder = chartsource.NewFinder()
+	}
+	return nil
+}
+
+// Validate checks the flags.
+func (o *ScaleOptions) Validate() error {
+	if o.Targets.Target.Empty() {
+		return exitcode.UsageError(errors.New("give a target: --chunk N and/or --meta M (the total number of pods you want)"))
+	}
+	if err := o.Targets.Validate(); err != nil {
+		return err
+	}
+	if o.Timeout < 0 {
+		return exitcode.UsageError(fmt.Errorf("--timeout %v is negative: give a duration such as 10m, or 0 to not wait", o.Timeout))
+	}
+	if o.Chart != "" && o.RepoURL != "" {
+		return exitcode.UsageError(errors.New("--chart and --repo both name the chart: give one"))
+	}
+	if !o.Print.Human() && !o.DryRun {
+		return exitcode.UsageError(errors.New("-o applies to --dry-run only: it prints the plan with the new values"))
+	}
+	return exitcode.UsageError(o.Print.Validate())
+}
+
+// Run plans, checks, upgrades and waits.
+func (o *ScaleOptions) Run(ctx context.Context) error {
+	target := o.Targets.Target
+	st, err := o.gather(ctx, target, true)
+	if err != nil {
+		return err
+	}
+	in := st.Input
+	report := preflight.Run(in, o.skip, status.APIVersion)
+	if in.ReplicasErr != nil {
+		o.printChecks(report)
+		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot read the current replica counts: %v; nothing was changed", in.ReplicasErr))
+	}
+	layout := in.Replicas.Layout
+	plan := &scaleplan.Plan{
+		Context: o.ContextName(), Namespace: o.Namespace(), Release: o.Release,
+		Chart: st.Info.Chart, ChartVersion: st.Info.ChartVersion,
+		FromRevision: st.Info.Revision, ToRevision: st.Info.Revision + 1,
+		Chunk: scaleplan.Count{From: in.Replicas.Chunk, To: in.Replicas.Chunk},
+		Meta:  scaleplan.Count{From: in.Replicas.Meta, To: in.Replicas.Meta},
+	}
+	plan.TypeMeta.APIVersion, plan.TypeMeta.Kind = status.APIVersion, "ScalePlan"
+	var chunkTo, metaTo *int
+	if target.Chunk != nil && *target.Chunk != in.Replicas.Chunk {
+		chunkTo, plan.Chunk.To = target.Chunk, *target.Chunk
+	}
+	if target.Meta != nil && *target.Meta != in.Replicas.Meta {
+		metaTo, plan.Meta.To = target.Meta, *target.Meta
+	}
+	plan.AtTarget = chunkTo == nil && metaTo == nil
+	if plan.AtTarget && st.Info.Status == "deployed" {
+		// Nothing to change: a rerun after a timeout or an interrupt only waits.
+		plan.ToRevision = plan.FromRevision
+		if o.DryRun {
+			return o.printPlan(plan)
+		}
+		fmt.Fprintf(o.ErrOut, "Release %s is already at %d chunk and %d meta pods (revision %d); waiting for the pods.\n", o.Release, plan.Chunk.To, plan.Meta.To, plan.FromRevision)
+		return o.wait(ctx, plan)
+	}
+
+	if report.Summary.Fail > 0 || report.Summary.Error > 0 || (report.Summary.Warn > 0 && o.Checks.FailOnWarning) {
+		o.printChecks(report)
+		fmt.Fprintf(o.ErrOut, "Nothing was changed. See every check with `kubectl iomesh preflight%s`.\n", targetArgs(target))
+		return ExitFor(report, o.Checks.FailOnWarning)
+	}
+	o.printWarnings(report)
+	plan.Chunk.Nodes = eligible(report.Nodes.Chunk.Nodes, plan.Chunk)
+	plan.Meta.Nodes = eligible(report.Nodes.Meta.Nodes, plan.Meta)
+
+	newValues, err := values.WithReplicas(st.Info.UserValues, layout, chunkTo, metaTo)
+	if err != nil {
+		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot write the new counts into the release values: %w; nothing was changed", err))
+	}
+	plan.NewValues = newValues
+	plan.ValueChanges = scaleplan.ValueDiff(st.Info.UserValues, newValues)
+
+	src, err := o.locateChart(chartsource.Want{Name: st.Info.Chart, Version: st.Info.ChartVersion})
+	if err != nil {
+		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("%w; nothing was changed", err))
+	}
+	plan.ChartSource = src.Description
+
+	helm, err := o.Helm()
+	if err != nil {
+		return err
+	}
+	if !o.skip[RenderCheckID] {
+		fmt.Fprintln(o.ErrOut, "Rendering the chart to check that only the replica counts change...")
+		guard, err := o.guard(ctx, st, src, newValues, plan)
+		if err != nil {
+			return err
+		}
+		if !guard.OK() {
+			scaleplan.WriteGuard(o.ErrOut, guard)
+			return exitcode.Wrap(exitcode.Refused, fmt.Errorf("refused by %s: the upgrade would change more than the replica counts (above). Nothing was changed. If every difference is expected, pass --skip-check %s", RenderCheckID, RenderCheckID))
+		}
+		plan.Guard = &guard
+	}
+
+	if o.DryRun {
+		return o.printPlan(plan)
+	}
+	if err := scaleplan.Write(o.Out, plan); err != nil {
+		return err
+	}
+	if err := o.confirm(); err != nil {
+		return err
+	}
+
+	ch, err := src.Fresh()
+	if err != nil {
+		return fmt.Errorf("loading the chart again: %w", err)
+	}
+	desc := fmt.Sprintf("kubectl iomesh scale: chunk %d->%d, meta %d->%d", plan.Chunk.From, plan.Chunk.To, plan.Meta.From, plan.Meta.To)
+	fmt.Fprintf(o.ErrOut, "Upgrading release %s to revision %d...\n", o.Release, plan.ToRevision)
+	rel, err := helmops.Upgrade(ctx, helm, o.Release, o.Namespace(), ch, newValues, desc, 5*time.Minute)
+	if err != nil {
+		if errors.Is(err, helmops.ErrBusy) {
+			return exitcode.Wrap(exitcode.Refused, fmt.Errorf("%v. Nothing was changed by this command; check `helm history %s -n %s` and run it again when the other operation has finished", err, o.Release, o.Namespace()))
+		}
+		next := fmt.Sprintf("fix the cause and run the same command again, or return to revision %d with `helm rollback %s %d -n %s`", plan.FromRevision, o.Release, plan.FromRevision, o.Namespace())
+		if rel != nil {
+			return fmt.Errorf("the upgrade to revision %d failed: %w\nThe release is now revision %d (%s): %s", plan.ToRevision, err, rel.Version, rel.Info.Status, next)
+		}
+		return fmt.Errorf("the upgrade to revision %d failed: %w\nNext: %s", plan.ToRevision, err, next)
+	}
+	fmt.Fprintf(o.ErrOut, "Release %s is at revision %d (%s).\n", o.Release, rel.Version, rel.Info.Status)
+	return o.wait(ctx, plan)
+}
+
+func targetArgs(t preflight.Target) string {
+	s := ""
+	if t.Chunk != nil {
+		s += fmt.Sprintf(" --chunk %d", *t.Chunk)
+	}
+	if t.Meta != nil {
+		s += fmt.Sprintf(" --meta %d", *t.Meta)
+	}
+	return s
+}
+
+func (o *ScaleOptions) printChecks(r *preflight.Report) {
+	style := checkview.Style{Fancy: o.Checks.Color.Enabled(o.ErrOut, o.Checks.ColorEnv)}
+	fmt.Fprintln(o.ErrOut, "Refused by the preflight checks:")
+	for _, res := range r.Results {
+		if res.Verdict == preflight.Fail || res.Verdict == preflight.Error || (res.Verdict == preflight.Warn && o.Checks.FailOnWarning) {
+			writeResult(o.ErrOut, style, res)
+		}
+	}
+}
+
+func (o *ScaleOptions) printWarnings(r *preflight.Report) {
+	style := checkview.Style{Fancy: o.Checks.Color.Enabled(o.ErrOut, o.Checks.ColorEnv)}
+	for _, res := range r.Results {
+		if res.Verdict == preflight.Warn {
+			writeResult(o.ErrOut, style, res)
+		}
+	}
+}
+
+func writeResult(w io.Writer, style checkview.Style, res preflight.Result) {
+	fmt.Fprintf(w, "  %s %s: %s\n", checkview.Mark(style, res.Verdict), res.ID, res.Reason)
+	if res.Hint != "" {
+		for i, l := range strings.Split(res.Hint, "\n") {
+			if i == 0 {
+				fmt.Fprintf(w, "      hint: %s\n", l)
+			} else {
+				fmt.Fprintf(w, "            %s\n", l)
+			}
+		}
+	}
+	if res.Doc != "" {
+		fmt.Fprintf(w, "      docs: %s\n", res.Doc)
+	}
+}
+
+func eligible(nodes []placement.Node, c scaleplan.Count) []string {
+	if c.To <= c.From {
+		return nil
+	}
+	var out []string
+	for _, n := range nodes {
+		if n.Eligible {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
+
+func (o *ScaleOptions) locateChart(want chartsource.Want) (*chartsource.Source, error) {
+	switch {
+	case o.Chart != "":
+		return o.Finder.FromPath(o.Chart, want)
+	case o.RepoURL != "":
+		return o.Finder.FromRepoURL(o.RepoURL, want)
+	}
+	return o.Finder.FromRepositories(want)
+}
+
+func (o *ScaleOptions) guard(ctx context.Context, st *State, src *chartsource.Source, newValues values.Map, plan *scaleplan.Plan) (scaleplan.Guard, error) {
+	helm, err := o.Helm()
+	if err != nil {
+		return scaleplan.Guard{}, err
+	}
+	render := func(vals values.Map) (string, error) {
+		ch, err := src.Fresh()
+		if err != nil {
+			return "", err
+		}
+		return helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, vals)
+	}
+	r := scaleplan.Renders{Deployed: st.Latest.Manifest}
+	if r.Current, err = render(st.Info.UserValues); err != nil {
+		return scaleplan.Guard{}, err
+	}
+	if r.Again, err = render(st.Info.UserValues); err != nil {
+		return scaleplan.Guard{}, err
+	}
+	if r.New, err = render(newValues); err != nil {
+		return scaleplan.Guard{}, err
+	}
+	return scaleplan.Check(r, scaleplan.Counts{FromChunk: plan.Chunk.From, ToChunk: plan.Chunk.To, FromMeta: plan.Meta.From, ToMeta: plan.Meta.To})
+}
+
+func (o *ScaleOptions) printPlan(plan *scaleplan.Plan) error {
+	if o.Print.Human() {
+		if err := scaleplan.Write(o.Out, plan); err != nil {
+			return err
+		}
+		fmt.Fprintln(o.Out, "Dry run: nothing was changed.")
+		return nil
+	}
+	return o.Print.Print(plan, o.Out)
+}
+
+func (o *ScaleOptions) confirm() error {
+	if o.Yes {
+		return nil
+	}
+	if o.IsTerminal == nil || !o.IsTerminal(o.In) {
+		return exitcode.UsageError(errors.New("not asking for confirmation without a terminal: pass --yes to scale, or --dry-run to only see the plan. Nothing was changed"))
+	}
+	fmt.Fprint(o.ErrOut, "Proceed with this upgrade? [y/N]: ")
+	answer, _ := bufio.NewReader(o.In).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return nil
+	}
+	return exitcode.Wrap(exitcode.Refused, errors.New("not confirmed; nothing was changed"))
+}
+
+// wait waits for the pods of the plan and prints them as kubectl does.
+func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan) error {
+	kube, err := o.Kube()
+	if err != nil {
+		return err
+	}
+	reader, err := o.Reader()
+	if err != nil {
+		return err
+	}
+	w := &waiter.Waiter{
+		Kube: kube, Namespace: o.Namespace(), Progress: o.ErrOut, Now: o.Now,
+		Wants: []waiter.Want{
+			{Prefix: reader.Name(inventory.Chunk), Count: plan.Chunk.To},
+			{Prefix: reader.Name(inventory.Meta), Count: plan.Meta.To},
+		},
+	}
+	if chunk, meta, err := reader.Components(ctx); err == nil && chunk.StatefulSet != nil && meta.StatefulSet != nil {
+		w.Selector, _ = inventory.Combine(chunk.StatefulSet.Spec.Selector, meta.StatefulSet.Spec.Selector)
+	}
+	if o.Timeout == 0 {
+		fmt.Fprintln(o.ErrOut, "--timeout 0: not waiting for the pods.")
+		return nil
+	}
+	fmt.Fprintf(o.ErrOut, "Waiting up to %v for %d chunk and %d meta pods to be Ready...\n", o.Timeout, plan.Chunk.To, plan.Meta.To)
+	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	out, werr := w.Wait(wctx)
+	rows := make([]podrow.Row, 0, len(out.Pods))
+	for i := range out.Pods {
+		rows = append(rows, podrow.Of(&out.Pods[i], o.Now()))
+	}
+	if err := status.WritePods(o.Out, rows, false); err != nil {
+		return err
+	}
+	if werr == nil {
+		return nil
+	}
+	for _, s := range out.Stuck {
+		fmt.Fprintf(o.ErrOut, "  not ready: %s\n", s)
+	}
+	resume := fmt.Sprintf("kubectl iomesh scale%s -n %s --release %s", targetArgs(o.Targets.Target), o.Namespace(), o.Release)
+	switch {
+	case errors.Is(werr, waiter.ErrInterrupted):
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted: the upgrade stays applied (revision %d); run `%s` to keep waiting", plan.ToRevision, resume))
+	case errors.Is(werr, waiter.ErrTimeout):
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("the release is upgraded (revision %d) but the pods were not all Ready within %v; run `%s` to keep waiting", plan.ToRevision, o.Timeout, resume))
+	}
+	return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("waiting for the pods: %w; the upgrade stays applied, run `%s` to keep waiting", werr, resume))
+}

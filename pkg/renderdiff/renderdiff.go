@@ -1,0 +1,199 @@
+// Package renderdiff compares rendered Helm manifests object by object and field by field, so a
+// scale can prove that it changes nothing but the replica counts.
+package renderdiff
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Objects are a manifest's objects by key.
+type Objects map[string]map[string]interface{}
+
+// Key names an object: group/kind namespace/name.
+func Key(obj map[string]interface{}) string {
+	apiVersion, _ := obj["apiVersion"].(string)
+	kind, _ := obj["kind"].(string)
+	group := ""
+	if i := strings.LastIndex(apiVersion, "/"); i >= 0 {
+		group = apiVersion[:i]
+	}
+	md, _ := obj["metadata"].(map[string]interface{})
+	name, _ := md["name"].(string)
+	ns, _ := md["namespace"].(string)
+	gk := kind
+	if group != "" {
+		gk = kind + "." + group
+	}
+	if ns != "" {
+		return fmt.Sprintf("%s %s/%s", gk, ns, name)
+	}
+	return fmt.Sprintf("%s %s", gk, name)
+}
+
+// Parse splits a manifest into objects.
+func Parse(manifest string) (Objects, error) {
+	out := Objects{}
+	for _, doc := range splitDocs(manifest) {
+		var obj map[string]interface{}
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			return nil, fmt.Errorf("parsing a rendered object: %w", err)
+		}
+		if len(obj) == 0 {
+			continue
+		}
+		out[Key(obj)] = obj
+	}
+	return out, nil
+}
+
+func splitDocs(manifest string) []string {
+	var docs []string
+	var cur strings.Builder
+	for _, line := range strings.Split(manifest, "\n") {
+		if strings.TrimRight(line, " ") == "---" {
+			docs = append(docs, cur.String())
+			cur.Reset()
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteString("\n")
+	}
+	return append(docs, cur.String())
+}
+
+// Flatten maps every leaf of obj to its JSON text, keyed by a path like spec.replicas or
+// spec.template.spec.containers[0].image.
+func Flatten(obj interface{}) map[string]string {
+	out := map[string]string{}
+	flatten("", obj, out)
+	return out
+}
+
+func flatten(prefix string, v interface{}, out map[string]string) {
+	switch t := v.(type) {
+	case map[string]interface{}:
+		if len(t) == 0 {
+			out[prefix] = "{}"
+		}
+		for k, val := range t {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			flatten(p, val, out)
+		}
+	case []interface{}:
+		if len(t) == 0 {
+			out[prefix] = "[]"
+		}
+		for i, val := range t {
+			flatten(fmt.Sprintf("%s[%d]", prefix, i), val, out)
+		}
+	default:
+		b, _ := json.Marshal(t)
+		out[prefix] = string(b)
+	}
+}
+
+// Change is one field that differs.
+type Change struct {
+	Object string `json:"object"`
+	Path   string `json:"path"`
+	Old    string `json:"old,omitempty"`
+	New    string `json:"new,omitempty"`
+}
+
+func (c Change) String() string {
+	switch {
+	case c.Old == "":
+		return fmt.Sprintf("%s: %s added (%s)", c.Object, c.Path, c.New)
+	case c.New == "":
+		return fmt.Sprintf("%s: %s removed (was %s)", c.Object, c.Path, c.Old)
+	}
+	return fmt.Sprintf("%s: %s %s -> %s", c.Object, c.Path, c.Old, c.New)
+}
+
+// Diff is what differs between two manifests.
+type Diff struct {
+	Added   []string `json:"added,omitempty"`
+	Removed []string `json:"removed,omitempty"`
+	Changed []Change `json:"changed,omitempty"`
+}
+
+// Empty reports no difference.
+func (d Diff) Empty() bool { return len(d.Added) == 0 && len(d.Removed) == 0 && len(d.Changed) == 0 }
+
+// Volatile are fields that differ between two renders of the same input (generated
+// certificates, random names), by object.
+type Volatile map[string]map[string]bool
+
+// Compare diffs a against b, leaving out volatile fields.
+func Compare(a, b Objects, volatile Volatile) Diff {
+	var d Diff
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			d.Removed = append(d.Removed, k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			d.Added = append(d.Added, k)
+		}
+	}
+	for k, objA := range a {
+		objB, ok := b[k]
+		if !ok {
+			continue
+		}
+		fa, fb := Flatten(objA), Flatten(objB)
+		for p, va := range fa {
+			if volatile[k][p] {
+				continue
+			}
+			if vb, ok := fb[p]; !ok {
+				d.Changed = append(d.Changed, Change{Object: k, Path: p, Old: va})
+			} else if va != vb {
+				d.Changed = append(d.Changed, Change{Object: k, Path: p, Old: va, New: vb})
+			}
+		}
+		for p, vb := range fb {
+			if _, ok := fa[p]; !ok && !volatile[k][p] {
+				d.Changed = append(d.Changed, Change{Object: k, Path: p, New: vb})
+			}
+		}
+	}
+	sort.Strings(d.Added)
+	sort.Strings(d.Removed)
+	sort.Slice(d.Changed, func(i, j int) bool {
+		if d.Changed[i].Object != d.Changed[j].Object {
+			return d.Changed[i].Object < d.Changed[j].Object
+		}
+		return d.Changed[i].Path < d.Changed[j].Path
+	})
+	return d
+}
+
+// VolatileBetween returns the fields that differ between two renders of the same values.
+func VolatileBetween(a, b Objects) Volatile {
+	v := Volatile{}
+	for _, c := range Compare(a, b, nil).Changed {
+		if v[c.Object] == nil {
+			v[c.Object] = map[string]bool{}
+		}
+		v[c.Object][c.Path] = true
+	}
+	return v
+}
+
+// Kept reports whether an object carries helm.sh/resource-policy: keep, so Helm leaves it in
+// the cluster when it leaves the manifest.
+func Kept(obj map[string]interface{}) bool {
+	md, _ := obj["metadata"].(map[string]interface{})
+	ann, _ := md["annotations"].(map[string]interface{})
+	return ann["helm.sh/resource-policy"] == "keep"
+}

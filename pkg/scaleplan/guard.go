@@ -1,0 +1,107 @@
+// Package scaleplan holds what a scale will do, as plain data: the new values, the re-render
+// guard's verdict and the plan shown before anything changes.
+package scaleplan
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/renderdiff"
+)
+
+// Renders are the manifests the guard compares.
+type Renders struct {
+	Deployed string // the manifest stored in the deployed release
+	Current  string // the chart rendered now with the current values
+	Again    string // the same, a second time (to learn which fields are random)
+	New      string // the chart rendered with the new values
+}
+
+// Counts are the replica counts before and after.
+type Counts struct{ FromChunk, ToChunk, FromMeta, ToMeta int }
+
+// Guard is the re-render guard's finding.
+type Guard struct {
+	// Drift is how the current render differs from what is deployed: must be empty.
+	Drift renderdiff.Diff `json:"drift"`
+	// Kept are objects gone from the render that Helm keeps in the cluster (resource-policy keep).
+	Kept []string `json:"kept,omitempty"`
+	// Scale is every change the new values make; Unexplained are those that do not follow from
+	// the replica counts.
+	Scale       []renderdiff.Change `json:"scale"`
+	Unexplained renderdiff.Diff     `json:"unexplained"`
+	// Objects counts the objects in the new render.
+	Objects int `json:"objects"`
+}
+
+// OK reports a scale that changes nothing but the replica counts.
+func (g Guard) OK() bool { return g.Drift.Empty() && g.Unexplained.Empty() }
+
+// Check compares the renders.
+func Check(r Renders, c Counts) (Guard, error) {
+	parse := func(what, m string) (renderdiff.Objects, error) {
+		objs, err := renderdiff.Parse(m)
+		if err != nil {
+			return nil, fmt.Errorf("%s manifest: %w", what, err)
+		}
+		return objs, nil
+	}
+	deployed, err := parse("deployed", r.Deployed)
+	if err != nil {
+		return Guard{}, err
+	}
+	cur, err := parse("current", r.Current)
+	if err != nil {
+		return Guard{}, err
+	}
+	again, err := parse("current", r.Again)
+	if err != nil {
+		return Guard{}, err
+	}
+	next, err := parse("new", r.New)
+	if err != nil {
+		return Guard{}, err
+	}
+	volatile := renderdiff.VolatileBetween(cur, again)
+	g := Guard{Objects: len(next)}
+
+	drift := renderdiff.Compare(deployed, cur, volatile)
+	var removed []string
+	for _, k := range drift.Removed {
+		if renderdiff.Kept(deployed[k]) {
+			g.Kept = append(g.Kept, k)
+		} else {
+			removed = append(removed, k)
+		}
+	}
+	drift.Removed = removed
+	g.Drift = drift
+
+	scale := renderdiff.Compare(cur, next, volatile)
+	g.Unexplained.Added, g.Unexplained.Removed = scale.Added, scale.Removed
+	for _, ch := range scale.Changed {
+		g.Scale = append(g.Scale, ch)
+		if !explained(ch, c) {
+			g.Unexplained.Changed = append(g.Unexplained.Changed, ch)
+		}
+	}
+	return g, nil
+}
+
+// explained: a field whose value moves from the old count to the new one follows from it.
+func explained(ch renderdiff.Change, c Counts) bool {
+	old, err1 := number(ch.Old)
+	nu, err2 := number(ch.New)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return (c.FromChunk != c.ToChunk && old == c.FromChunk && nu == c.ToChunk) ||
+		(c.FromMeta != c.ToMeta && old == c.FromMeta && nu == c.ToMeta)
+}
+
+func number(s string) (int, error) {
+	if uq, err := strconv.Unquote(s); err == nil {
+		s = uq
+	}
+	return strconv.Atoi(s)
+}

@@ -1,0 +1,162 @@
+package scaleplan
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/renderdiff"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
+)
+
+// Count is one component's change.
+type Count struct {
+	From int `json:"from"`
+	To   int `json:"to"`
+	// Nodes are the nodes new pods can land on.
+	Nodes []string `json:"nodes,omitempty"`
+}
+
+// ValueChange is one changed value.
+type ValueChange struct {
+	Path string `json:"path"`
+	Old  string `json:"old,omitempty"`
+	New  string `json:"new"`
+}
+
+// Plan is what a scale will do.
+type Plan struct {
+	metav1.TypeMeta `json:",inline"`
+	Context         string        `json:"context,omitempty"`
+	Namespace       string        `json:"namespace"`
+	Release         string        `json:"release"`
+	Chart           string        `json:"chart"`
+	ChartVersion    string        `json:"chartVersion"`
+	ChartSource     string        `json:"chartSource,omitempty"`
+	FromRevision    int           `json:"fromRevision"`
+	ToRevision      int           `json:"toRevision"`
+	Chunk           Count         `json:"chunk"`
+	Meta            Count         `json:"meta"`
+	ValueChanges    []ValueChange `json:"valueChanges"`
+	NewValues       values.Map    `json:"newValues"`
+	Guard           *Guard        `json:"renderGuard,omitempty"`
+	// AtTarget reports a release already at the target: nothing to upgrade, only to wait for.
+	AtTarget bool `json:"atTarget"`
+}
+
+// DeepCopyObject lets the cli-runtime printers handle a Plan.
+func (p *Plan) DeepCopyObject() runtime.Object {
+	out := new(Plan)
+	printer.DeepCopyJSON(p, out)
+	return out
+}
+
+// ValueDiff lists every value that differs between two user-supplied value trees.
+func ValueDiff(old, new values.Map) []ValueChange {
+	fo, fn := renderdiff.Flatten(map[string]interface{}(old)), renderdiff.Flatten(map[string]interface{}(new))
+	var out []ValueChange
+	for p, nv := range fn {
+		if ov, ok := fo[p]; !ok || ov != nv {
+			out = append(out, ValueChange{Path: p, Old: fo[p], New: nv})
+		}
+	}
+	for p, ov := range fo {
+		if _, ok := fn[p]; !ok {
+			out = append(out, ValueChange{Path: p, Old: ov, New: "(removed)"})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// Write prints the plan for people.
+func Write(w io.Writer, p *Plan) error {
+	fmt.Fprintln(w, "Plan:")
+	row := func(k, v string) { fmt.Fprintf(w, "  %-10s %s\n", k+":", v) }
+	if p.Context != "" {
+		row("Context", p.Context)
+	}
+	row("Namespace", p.Namespace)
+	if p.AtTarget {
+		row("Release", fmt.Sprintf("%s, revision %d (already at the target: no upgrade)", p.Release, p.FromRevision))
+	} else {
+		row("Release", fmt.Sprintf("%s, revision %d -> %d", p.Release, p.FromRevision, p.ToRevision))
+	}
+	chart := fmt.Sprintf("%s-%s (unchanged)", p.Chart, p.ChartVersion)
+	if p.ChartSource != "" {
+		chart += " from " + p.ChartSource
+	}
+	row("Chart", chart)
+	row("Chunk", countText(p.Chunk))
+	row("Meta", countText(p.Meta))
+	if len(p.ValueChanges) > 0 {
+		for i, c := range p.ValueChanges {
+			old := c.Old
+			if old == "" {
+				old = "(not set)"
+			}
+			k := ""
+			if i == 0 {
+				k = "Values"
+			}
+			if k != "" {
+				row(k, fmt.Sprintf("%s: %s -> %s", c.Path, old, c.New))
+			} else {
+				fmt.Fprintf(w, "  %-10s %s: %s -> %s\n", "", c.Path, old, c.New)
+			}
+		}
+		fmt.Fprintf(w, "  %-10s %s\n", "", "every other value is kept as deployed")
+	}
+	if g := p.Guard; g != nil {
+		row("Render", fmt.Sprintf("%d objects; %d fields change, all from the replica counts; nothing else differs from what is deployed", g.Objects, len(g.Scale)))
+		for _, k := range g.Kept {
+			fmt.Fprintf(w, "  %-10s %s left the chart's output but stays in the cluster (helm.sh/resource-policy: keep)\n", "", k)
+		}
+	}
+	return nil
+}
+
+func countText(c Count) string {
+	if c.From == c.To {
+		return fmt.Sprintf("%d (unchanged)", c.To)
+	}
+	s := fmt.Sprintf("%d -> %d", c.From, c.To)
+	if len(c.Nodes) > 0 {
+		s += "; new pods can land on " + strings.Join(c.Nodes, ", ")
+	}
+	return s
+}
+
+// WriteGuard explains a guard that refuses, object by object.
+func WriteGuard(w io.Writer, g Guard) {
+	if !g.Drift.Empty() {
+		fmt.Fprintln(w, "The chart, rendered now with the current values, differs from what is deployed:")
+		writeDiff(w, g.Drift)
+	}
+	if !g.Unexplained.Empty() {
+		fmt.Fprintln(w, "The new values change more than the replica counts:")
+		writeDiff(w, g.Unexplained)
+	}
+}
+
+func writeDiff(w io.Writer, d renderdiff.Diff) {
+	for _, k := range d.Removed {
+		fmt.Fprintf(w, "  - %s would be deleted\n", k)
+	}
+	for _, k := range d.Added {
+		fmt.Fprintf(w, "  + %s would be created\n", k)
+	}
+	const max = 40
+	for i, c := range d.Changed {
+		if i == max {
+			fmt.Fprintf(w, "  ... and %d more changed fields\n", len(d.Changed)-max)
+			break
+		}
+		fmt.Fprintf(w, "  ~ %s\n", c)
+	}
+}

@@ -1,0 +1,212 @@
+// Package waiter waits for the chunk and meta pods of a target to be Ready, by watching them
+// (client-go's UntilWithSync: one list, then a watch that resumes after API server restarts),
+// and reports each change and each reason a pod is stuck.
+package waiter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podrow"
+)
+
+// Want is the number of pods named <Prefix>-0 .. <Prefix>-(Count-1) that must be Ready.
+type Want struct {
+	Prefix string
+	Count  int
+}
+
+// Waiter waits for pods in one namespace.
+type Waiter struct {
+	Kube      kubernetes.Interface
+	Namespace string
+	// Selector narrows the watch (a label selector); empty watches the namespace.
+	Selector string
+	Wants    []Want
+	Progress io.Writer
+	Now      func() time.Time
+}
+
+// Outcome is the state when the wait ended.
+type Outcome struct {
+	Pods []corev1.Pod
+	// Stuck explains pods that are not Ready (scheduling messages, container reasons).
+	Stuck []string
+}
+
+// ErrTimeout and ErrInterrupted say why a wait ended early.
+var (
+	ErrTimeout     = errors.New("timed out waiting for the pods")
+	ErrInterrupted = errors.New("interrupted while waiting for the pods")
+)
+
+func (w *Waiter) relevant(name string) (Want, int, bool) {
+	for _, want := range w.Wants {
+		if strings.HasPrefix(name, want.Prefix+"-") {
+			if n := inventory.Ordinal(name); n >= 0 && name == fmt.Sprintf("%s-%d", want.Prefix, n) {
+				return want, n, true
+			}
+		}
+	}
+	return Want{}, 0, false
+}
+
+// Done reports whether pods satisfy every want.
+func Done(wants []Want, pods map[string]*corev1.Pod, now time.Time) bool {
+	for _, want := range wants {
+		for i := 0; i < want.Count; i++ {
+			p, ok := pods[fmt.Sprintf("%s-%d", want.Prefix, i)]
+			if !ok || p.DeletionTimestamp != nil || !podrow.Of(p, now).IsReady() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Explain says why a pod is not Ready, in the scheduler's or kubelet's words.
+func Explain(p *corev1.Pod, now time.Time) string {
+	row := podrow.Of(p, now)
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Message != "" {
+			return fmt.Sprintf("%s %s: %s: %s", p.Name, row.Status, c.Reason, c.Message)
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Waiting != nil && cs.State.Waiting.Message != "" {
+			return fmt.Sprintf("%s %s: %s: %s", p.Name, row.Status, cs.Name, cs.State.Waiting.Message)
+		}
+	}
+	return fmt.Sprintf("%s %s (%s ready)", p.Name, row.Status, row.Ready)
+}
+
+// Wait blocks until every wanted pod is Ready or ctx ends.
+func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
+	pods := map[string]*corev1.Pod{}
+	shown := map[string]string{}
+	lw := &cache.ListWatch{
+		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = w.Selector
+			return w.Kube.CoreV1().Pods(w.Namespace).List(ctx, o)
+		},
+		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = w.Selector
+			return w.Kube.CoreV1().Pods(w.Namespace).Watch(ctx, o)
+		},
+	}
+	report := func(p *corev1.Pod, deleted bool) {
+		if w.Progress == nil {
+			return
+		}
+		line := "deleted"
+		if !deleted {
+			row := podrow.Of(p, w.Now())
+			line = fmt.Sprintf("%s %s", row.Ready, row.Status)
+			if !row.IsReady() {
+				if why := Explain(p, w.Now()); strings.Contains(why, ": ") {
+					line += " (" + why[strings.Index(why, ": ")+2:] + ")"
+				}
+			}
+		}
+		if shown[p.Name] != line {
+			shown[p.Name] = line
+			fmt.Fprintf(w.Progress, "%s  %s\n", p.Name, line)
+		}
+	}
+	cond := func(ev watch.Event) (bool, error) {
+		p, ok := ev.Object.(*corev1.Pod)
+		if !ok {
+			return false, nil
+		}
+		if _, _, rel := w.relevant(p.Name); !rel {
+			return false, nil
+		}
+		if ev.Type == watch.Deleted {
+			delete(pods, p.Name)
+			report(p, true)
+		} else {
+			pods[p.Name] = p
+			report(p, false)
+		}
+		return Done(w.Wants, pods, w.Now()), nil
+	}
+	// A wait that is already satisfied by the initial list ends at once.
+	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, func(store cache.Store) (bool, error) {
+		objs := store.List()
+		sort.Slice(objs, func(i, j int) bool {
+			pi, _ := objs[i].(*corev1.Pod)
+			pj, _ := objs[j].(*corev1.Pod)
+			return pi != nil && pj != nil && pi.Name < pj.Name
+		})
+		for _, obj := range objs {
+			if p, ok := obj.(*corev1.Pod); ok {
+				if _, _, rel := w.relevant(p.Name); rel {
+					pods[p.Name] = p
+					report(p, false)
+				}
+			}
+		}
+		return Done(w.Wants, pods, w.Now()), nil
+	}, cond)
+	out := w.outcome(pods)
+	if err == nil {
+		return out, nil
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return out, ErrInterrupted
+	}
+	if ctx.Err() != nil || errors.Is(err, watchtools.ErrWatchClosed) || strings.Contains(err.Error(), "timed out") {
+		return out, ErrTimeout
+	}
+	return out, err
+}
+
+func (w *Waiter) outcome(pods map[string]*corev1.Pod) Outcome {
+	var o Outcome
+	for _, p := range pods {
+		o.Pods = append(o.Pods, *p)
+	}
+	inventory.SortByOrdinal(o.Pods)
+	sort.SliceStable(o.Pods, func(i, j int) bool {
+		wi, _, _ := w.relevant(o.Pods[i].Name)
+		wj, _, _ := w.relevant(o.Pods[j].Name)
+		return w.index(wi) < w.index(wj)
+	})
+	now := w.Now()
+	for _, want := range w.Wants {
+		for i := 0; i < want.Count; i++ {
+			name := fmt.Sprintf("%s-%d", want.Prefix, i)
+			p, ok := pods[name]
+			switch {
+			case !ok:
+				o.Stuck = append(o.Stuck, name+" does not exist yet")
+			case !podrow.Of(p, now).IsReady():
+				o.Stuck = append(o.Stuck, Explain(p, now))
+			}
+		}
+	}
+	return o
+}
+
+func (w *Waiter) index(want Want) int {
+	for i, x := range w.Wants {
+		if x.Prefix == want.Prefix {
+			return i
+		}
+	}
+	return len(w.Wants)
+}
