@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 )
 
 const (
@@ -241,13 +242,21 @@ func setNodes(t *testing.T, n int) {
 				Labels:      map[string]string{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "type": "kwok", "node-role.kubernetes.io/worker": ""},
 			},
 		}
-		created, err := env.kube.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
-		if err != nil {
+		if _, err := env.kube.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		capacity := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("512Gi"), corev1.ResourcePods: resource.MustParse("250")}
-		created.Status.Capacity, created.Status.Allocatable = capacity, capacity
-		if _, err := env.kube.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		// kwok updates the node too: retry on conflicts.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			cur, err := env.kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			cur.Status.Capacity, cur.Status.Allocatable = capacity, capacity
+			_, err = env.kube.CoreV1().Nodes().UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -300,7 +309,11 @@ type install struct {
 	edition string // "" = community (chart default)
 	values  []string
 	license map[string]interface{} // nil = none published
+	// skipWait leaves waiting for the pods to the test (pods that need node labels first).
+	skipWait bool
 }
+
+func nodeName(i int) string { return fmt.Sprintf("kwok-node-%d", i) }
 
 // freshInstall removes any previous release and installs the stand-in chart v1.0.1 from the
 // repository with the real helm CLI, then waits for the chunk and meta pods.
@@ -325,7 +338,9 @@ func freshInstall(t *testing.T, in install) {
 			return err == nil
 		})
 	}
-	waitPodsReady(t, "app in (iomesh-chunk,iomesh-meta)", 6)
+	if !in.skipWait {
+		waitPodsReady(t, "app in (iomesh-chunk,iomesh-meta)", 6)
+	}
 }
 
 func uninstall(t *testing.T) {

@@ -1,0 +1,65 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
+)
+
+// releaseState is what must not change when a command refuses: the revision and the values, as
+// the real helm CLI reports them.
+type releaseState struct {
+	revision     int
+	chartVersion string
+	values       map[string]interface{}
+}
+
+func readRelease(t *testing.T) releaseState {
+	t.Helper()
+	var hist []struct {
+		Revision int    `json:"revision"`
+		Chart    string `json:"chart"`
+	}
+	if err := json.Unmarshal([]byte(mustHelm(t, "history", relName, "-n", ns, "-o", "json")), &hist); err != nil {
+		t.Fatal(err)
+	}
+	last := hist[len(hist)-1]
+	var vals map[string]interface{}
+	if err := json.Unmarshal([]byte(mustHelm(t, "get", "values", relName, "-n", ns, "-o", "json")), &vals); err != nil {
+		t.Fatal(err)
+	}
+	return releaseState{revision: last.Revision, chartVersion: last.Chart, values: vals}
+}
+
+func assertUnchanged(t *testing.T, before releaseState) {
+	t.Helper()
+	after := readRelease(t)
+	if !reflect.DeepEqual(before, after) {
+		t.Fatalf("the release changed:\nbefore %+v\nafter  %+v", before, after)
+	}
+}
+
+// markPending stores a new revision in pending-upgrade, as an interrupted `helm upgrade` leaves it.
+func markPending(t *testing.T) {
+	t.Helper()
+	store := storage.Init(driver.NewSecrets(env.kube.CoreV1().Secrets(ns)))
+	last, err := store.Last(relName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := *last
+	info := *last.Info
+	info.Status = helmrelease.StatusPendingUpgrade
+	info.Description = "Preparing upgrade"
+	next.Info = &info
+	next.Version = last.Version + 1
+	if err := store.Create(&next); err != nil {
+		t.Fatal(err)
+	}
+}
