@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
 )
@@ -32,6 +33,9 @@ type Common struct {
 	ConfigFlags *genericclioptions.ConfigFlags
 	Release     string
 	genericiooptions.IOStreams
+
+	// ChartFinder locates charts; nil uses the Helm environment (tests inject their own).
+	ChartFinder *chartsource.Finder
 
 	// Now is the clock (fixed in tests).
 	Now func() time.Time

@@ -30,7 +30,14 @@ func grant(c tf.Clients, rules ...authv1.ResourceRule) {
 var everything = authv1.ResourceRule{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}
 
 func healthyCluster(t *testing.T, nodes, chunk, meta int, vals values.Map, lic map[string]interface{}) tf.Clients {
-	ed := values.Edition(vals)
+	c := tf.NewClients(t, []tf.Rel{{Revision: 1, Values: vals}}, clusterObjects(nodes, chunk, meta, values.Edition(vals), lic)...)
+	grant(c, everything)
+	return c
+}
+
+// clusterObjects are nodes, the chunk/meta StatefulSets with Ready pods on the first nodes, and
+// the IOMeshCluster with lic.
+func clusterObjects(nodes, chunk, meta int, ed string, lic map[string]interface{}) []runtime.Object {
 	if ed == "" {
 		ed = "community"
 	}
@@ -48,9 +55,7 @@ func healthyCluster(t *testing.T, nodes, chunk, meta int, vals values.Map, lic m
 	for i := 0; i < meta; i++ {
 		objs = append(objs, tf.Pod("meta", i, 2, fmt.Sprintf("node-%d", i), time.Hour, tf.Running))
 	}
-	c := tf.NewClients(t, []tf.Rel{{Revision: 1, Values: vals}}, objs...)
-	grant(c, everything)
-	return c
+	return objs
 }
 
 func runCmd(t *testing.T, c tf.Clients, args ...string) (string, string, error) {

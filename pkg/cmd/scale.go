@@ -117,7 +117,7 @@ func (o *ScaleOptions) Complete(c *cobra.Command) error {
 	if o.skip, err = o.Checks.Skip(RenderCheckID); err != nil {
 		return err
 	}
-	if o.Finder == nil {
+	if o.Finder = o.ChartFinder; o.Finder == nil {
 		o.Finder = chartsource.NewFinder()
 	}
 	return nil

@@ -98,7 +98,7 @@ func Explain(p *corev1.Pod, now time.Time) string {
 func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 	pods := map[string]*corev1.Pod{}
 	shown := map[string]string{}
-	lw := &cache.ListWatch{
+	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
 			o.LabelSelector = w.Selector
 			return w.Kube.CoreV1().Pods(w.Namespace).List(ctx, o)
@@ -107,7 +107,7 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 			o.LabelSelector = w.Selector
 			return w.Kube.CoreV1().Pods(w.Namespace).Watch(ctx, o)
 		},
-	}
+	}, w.Kube)
 	report := func(p *corev1.Pod, deleted bool) {
 		if w.Progress == nil {
 			return

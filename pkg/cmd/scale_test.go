@@ -1,0 +1,318 @@
+package cmd
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/cli"
+	"helm.sh/helm/v3/pkg/getter"
+	kubefake "helm.sh/helm/v3/pkg/kube/fake"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/repo"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
+	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
+)
+
+const standIn = "../../deploy/charts/iomesh"
+
+func loadStandIn(t *testing.T) *chart.Chart {
+	t.Helper()
+	ch, err := loader.Load(standIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
+// chartRepo serves the stand-in chart at v1.0.1 and v1.1.0 from a loopback repository and
+// returns Helm settings whose repositories config and cache know it as "iomesh".
+func chartRepo(t *testing.T, mutate func(*chart.Chart)) *chartsource.Finder {
+	t.Helper()
+	dir := t.TempDir()
+	for _, v := range []string{"v1.0.1", "v1.1.0"} {
+		ch := loadStandIn(t)
+		ch.Metadata.Version = v
+		if mutate != nil {
+			mutate(ch)
+		}
+		if _, err := chartutil.Save(ch, dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	t.Cleanup(srv.Close)
+	idx, err := repo.IndexDirectory(dir, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	settings := cli.New()
+	settings.RepositoryConfig = filepath.Join(home, "repositories.yaml")
+	settings.RepositoryCache = filepath.Join(home, "cache")
+	if err := os.MkdirAll(settings.RepositoryCache, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := idx.WriteFile(filepath.Join(settings.RepositoryCache, "iomesh-index.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rf := repo.NewFile()
+	rf.Add(&repo.Entry{Name: "iomesh", URL: srv.URL})
+	if err := rf.WriteFile(settings.RepositoryConfig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &chartsource.Finder{Settings: settings, Getters: getter.All(settings)}
+}
+
+// scaleEnv is a fake cluster whose release was installed by the Helm SDK from the stand-in chart.
+type scaleEnv struct {
+	clients tf.Clients
+	finder  *chartsource.Finder
+}
+
+func newScaleEnv(t *testing.T, nodes int, user values.Map, objs ...runtime.Object) *scaleEnv {
+	t.Helper()
+	c := tf.NewClients(t, nil, clusterObjects(nodes, 3, 3, "enterprise", testLicense(10, "2027-06-30"))...)
+	grant(c, everything)
+	// The release is installed by the Helm SDK from the real chart.
+	c.Helm.KubeClient = &kubefake.PrintingKubeClient{Out: io.Discard}
+	c.Helm.Capabilities = chartutil.DefaultCapabilities
+	for _, o := range objs {
+		if err := c.Kube.Tracker().Add(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch := loadStandIn(t)
+	ins := action.NewInstall(c.Helm)
+	ins.ReleaseName, ins.Namespace = tf.Release, tf.Namespace
+	if _, err := ins.Run(ch, values.DeepCopy(user)); err != nil {
+		t.Fatalf("installing the stand-in chart: %v", err)
+	}
+	return &scaleEnv{clients: c, finder: chartRepo(t, nil)}
+}
+
+func (e *scaleEnv) run(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	common := NewCommon(streams)
+	common.SetClients(e.clients.Kube, e.clients.Dynamic, e.clients.Helm)
+	common.Now = func() time.Time { return tf.Now }
+	common.ChartFinder = e.finder
+	root := NewRoot(common)
+	root.SetArgs(append([]string{}, args...))
+	err := root.Execute()
+	return out.String(), errOut.String(), err
+}
+
+func (e *scaleEnv) history(t *testing.T) []*helmrelease.Release {
+	t.Helper()
+	h, err := release.History(e.clients.Helm, tf.Release, tf.Namespace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func userValues() values.Map {
+	return values.Map{"iomesh": values.Map{
+		"edition": "enterprise",
+		"chunk": values.Map{
+			"dataCIDR": "10.234.1.0/24",
+			"deviceMap": values.Map{"dataStore": values.Map{
+				"selector": values.Map{"matchLabels": values.Map{"iomesh.com/bd-deviceType": "disk"}},
+				"exclude":  []interface{}{"blockdevice-a", "blockdevice-b"},
+			}},
+		},
+		"meta": values.Map{"podPolicy": values.Map{"tolerations": []interface{}{values.Map{"key": "storage", "operator": "Exists"}}}},
+	}, "csi-driver": values.Map{"driver": values.Map{"controller": values.Map{"replicas": 2}}}}
+}
+
+func TestScaleKeepsValuesAndChartVersion(t *testing.T) {
+	e := newScaleEnv(t, 5, userValues())
+	out, errOut, err := e.run(t, "scale", "--chunk", "5", "--meta", "5", "--yes", "--timeout", "0")
+	if err != nil {
+		t.Fatalf("scale: %v\n%s%s", err, out, errOut)
+	}
+	h := e.history(t)
+	if len(h) != 2 || h[1].Info.Status != helmrelease.StatusDeployed || h[1].Chart.Metadata.Version != "v1.0.1" {
+		t.Fatalf("want revision 2 deployed on v1.0.1, got %d revisions, last %s %s", len(h), h[len(h)-1].Info.Status, h[len(h)-1].Chart.Metadata.Version)
+	}
+	if !strings.Contains(h[1].Manifest, "iomesh-zookeeper-operator") || !strings.Contains(h[1].Manifest, "iomesh-csi-driver-controller-plugin") {
+		t.Fatal("the new revision lost subchart objects")
+	}
+	want := userValues()
+	want["iomesh"].(values.Map)["chunk"].(values.Map)["replicaCount"] = 5
+	want["iomesh"].(values.Map)["meta"].(values.Map)["replicaCount"] = 5
+	got := values.DeepCopy(h[1].Config)
+	if !reflect.DeepEqual(normalise(t, got), normalise(t, want)) {
+		t.Fatalf("values:\n got %v\nwant %v", got, want)
+	}
+	if !strings.Contains(h[1].Info.Description, "chunk 3->5, meta 3->5") {
+		t.Fatalf("description %q", h[1].Info.Description)
+	}
+}
+
+// normalise passes values through JSON so numbers compare alike.
+func normalise(t *testing.T, m values.Map) values.Map {
+	t.Helper()
+	out := values.Map{}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestScaleDryRunStoresNothing(t *testing.T) {
+	e := newScaleEnv(t, 5, userValues())
+	out, _, err := e.run(t, "scale", "--chunk", "5", "--dry-run", "-o", "yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.history(t)) != 1 {
+		t.Fatal("a dry run stored a revision")
+	}
+	if !strings.Contains(out, "kind: ScalePlan") || !strings.Contains(out, "replicaCount: 5") || !strings.Contains(out, "blockdevice-b") {
+		t.Fatalf("dry-run -o yaml lacks the new values:\n%s", out)
+	}
+}
+
+func TestScaleLegacyLayout(t *testing.T) {
+	ch := loadStandIn(t)
+	ch.Values = values.Map{"chunk": values.Map{"replicaCount": 3}, "meta": values.Map{"replicaCount": 3}}
+	newValues, err := values.WithReplicas(values.Map{"chunk": values.Map{"dataCIDR": "x"}}, values.Legacy, ip(5), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(newValues, values.Map{"chunk": values.Map{"dataCIDR": "x", "replicaCount": 5}}) {
+		t.Fatalf("legacy values: %v", newValues)
+	}
+}
+
+func ip(i int) *int { return &i }
+
+func TestScaleRefusesChartMissingSubchart(t *testing.T) {
+	e := newScaleEnv(t, 5, userValues())
+	e.finder = chartRepo(t, func(ch *chart.Chart) {
+		var keep []*chart.Chart
+		for _, d := range ch.Dependencies() {
+			if d.Name() != "zookeeper-operator" {
+				keep = append(keep, d)
+			}
+		}
+		ch.SetDependencies(keep...)
+	})
+	_, _, err := e.run(t, "scale", "--chunk", "5", "--yes", "--timeout", "0")
+	if exitcode.Of(err) != exitcode.Refused || !strings.Contains(err.Error(), "zookeeper-operator") {
+		t.Fatalf("err = %v (exit %d)", err, exitcode.Of(err))
+	}
+	if len(e.history(t)) != 1 {
+		t.Fatal("refused scale stored a revision")
+	}
+}
+
+func TestScaleRefusesDrift(t *testing.T) {
+	e := newScaleEnv(t, 5, userValues())
+	// The repository's v1.0.1 renders differently from what was deployed (same version number,
+	// different content: a re-published chart).
+	e.finder = chartRepo(t, func(ch *chart.Chart) {
+		for _, tpl := range ch.Templates {
+			if tpl.Name == "templates/operator.yaml" {
+				tpl.Data = []byte(strings.Replace(string(tpl.Data), "- name: operator\n", "- name: operator\n          args: [--republished]\n", 1))
+			}
+		}
+	})
+	_, errOut, err := e.run(t, "scale", "--chunk", "5", "--yes", "--timeout", "0")
+	if exitcode.Of(err) != exitcode.Refused || !strings.Contains(err.Error(), "render.identical") {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(errOut, "Deployment.apps iomesh-system/operator: spec.template.spec.containers[0].args[0] added") {
+		t.Fatalf("the diff does not name the object and field:\n%s", errOut)
+	}
+	if len(e.history(t)) != 1 {
+		t.Fatal("refused scale stored a revision")
+	}
+	// With explicit consent it proceeds.
+	if _, _, err := e.run(t, "scale", "--chunk", "5", "--yes", "--timeout", "0", "--skip-check", "render.identical"); err != nil {
+		t.Fatalf("with --skip-check: %v", err)
+	}
+}
+
+func TestScaleRefusesPending(t *testing.T) {
+	e := newScaleEnv(t, 5, userValues())
+	last := e.history(t)[0]
+	next := *last
+	info := *last.Info
+	info.Status = helmrelease.StatusPendingUpgrade
+	next.Info, next.Version = &info, 2
+	if err := e.clients.Helm.Releases.Create(&next); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err := e.run(t, "scale", "--chunk", "5", "--yes", "--timeout", "0")
+	if exitcode.Of(err) != exitcode.Refused || !strings.Contains(errOut, "helm rollback iomesh 1 -n iomesh-system") {
+		t.Fatalf("err = %v\n%s", err, errOut)
+	}
+	if len(e.history(t)) != 2 {
+		t.Fatal("pending release changed")
+	}
+}
+
+func TestScaleAtTargetOnlyWaits(t *testing.T) {
+	e := newScaleEnv(t, 5, values.Map{"iomesh": values.Map{"edition": "enterprise"}})
+	// The fixture already has 3 ready chunk and meta pods: the target equals the current state.
+	out, errOut, err := e.run(t, "scale", "--chunk", "3", "--meta", "3", "--yes", "--timeout", "30s")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	if len(e.history(t)) != 1 {
+		t.Fatal("a scale to the current counts stored a revision")
+	}
+	if !strings.Contains(errOut, "already at 3 chunk and 3 meta pods") || !strings.Contains(out, "iomesh-meta-2    2/2     Running") {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+}
+
+func TestScaleUsage(t *testing.T) {
+	e := newScaleEnv(t, 5, userValues())
+	for _, args := range [][]string{
+		{"scale"},
+		{"scale", "--chunk", "-1"},
+		{"scale", "--chunk", "abc"},
+		{"scale", "--chunk", "1e3"},
+		{"scale", "--chunk", "5", "--timeout", "-1s"},
+		{"scale", "--chunk", "5", "--chart", "a", "--repo", "b"},
+		{"scale", "--chunk", "5", "--bogus"},
+	} {
+		_, _, err := e.run(t, args...)
+		if exitcode.Of(err) != exitcode.Usage {
+			t.Errorf("%v: exit %d (%v), want 2", args, exitcode.Of(err), err)
+		}
+	}
+	// A count far beyond the limits is a count, refused by chunk.max.
+	if _, _, err := e.run(t, "scale", "--chunk", "99999999999", "--yes"); exitcode.Of(err) != exitcode.Refused {
+		t.Errorf("--chunk 99999999999: exit %d (%v), want 3", exitcode.Of(err), err)
+	}
+	if len(e.history(t)) != 1 {
+		t.Fatal("bad usage stored a revision")
+	}
+}
