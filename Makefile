@@ -7,7 +7,7 @@ DATE ?= $(shell git log -1 --format=%cI 2>/dev/null)
 PKG := github.com/kubectl-iomesh/kubectl-iomesh
 LDFLAGS := -s -w -X $(PKG)/pkg/buildinfo.version=$(VERSION) -X $(PKG)/pkg/buildinfo.commit=$(COMMIT) -X $(PKG)/pkg/buildinfo.date=$(DATE)
 
-.PHONY: build test vet fmt-check e2e test-all cluster-up cluster-down clean
+.PHONY: build test vet fmt-check e2e krew-test release-check dist krew-manifest test-all cluster-up cluster-down clean
 
 build: ## Build bin/kubectl-iomesh
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-iomesh ./cmd/kubectl-iomesh
@@ -24,7 +24,19 @@ test: fmt-check vet ## Unit tests (no cluster)
 e2e: ## End-to-end suite on a local control plane (builds it on first use)
 	hack/e2e.sh
 
-test-all: test e2e ## Every test: unit tests, then the end-to-end suite
+dist: ## Release archives and checksums in dist/ (plain Go toolchain, deterministic)
+	VERSION=$(VERSION) hack/dist.sh
+
+krew-manifest: dist ## Render plugins/iomesh.yaml from .krew.yaml with the archives' checksums
+	hack/krew-manifest.sh
+
+krew-test: ## Validate the krew manifest and install the plugin with a real krew
+	hack/krew-test.sh
+
+release-check: ## goreleaser check on .goreleaser.yaml
+	hack/release-check.sh
+
+test-all: test e2e krew-test release-check ## Every test: unit, end-to-end, krew install, release config
 
 cluster-up: ## Start the local control plane with 5 nodes
 	hack/cluster.sh up && hack/cluster.sh nodes 5

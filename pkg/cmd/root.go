@@ -68,6 +68,7 @@ with the exact chart version that is deployed, keeping every value you set.`,
 		flags.AddGoFlag(v)
 	}
 
+	registerCompletions(root, common)
 	root.AddCommand(
 		NewStatusCommand(common),
 		NewPreflightCommand(common),

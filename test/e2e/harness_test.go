@@ -96,6 +96,9 @@ func setup() (int, error) {
 	if err := copyFile(filepath.Join(env.root, "bin", "kubectl-iomesh"), filepath.Join(env.binDir, "kubectl-iomesh")); err != nil {
 		return 1, err
 	}
+	if err := copyFile(filepath.Join(env.root, "kubectl_complete-iomesh"), filepath.Join(env.binDir, "kubectl_complete-iomesh")); err != nil {
+		return 1, err
+	}
 	helmBin := os.Getenv("HELM_BIN")
 	if helmBin == "" {
 		return 1, fmt.Errorf("HELM_BIN is not set: run the suite with `make e2e`")

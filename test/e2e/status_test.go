@@ -87,3 +87,20 @@ func TestStatusUnknownRelease(t *testing.T) {
 	}
 	mustContain(t, r, `Helm release "nope" not found in namespace "iomesh-system"`, "helm list -A")
 }
+
+func TestCompletion(t *testing.T) {
+	freshInstall(t, install{nodes: 3, edition: "enterprise", license: enterpriseLicense(6)})
+	// kubectl's own completion of plugin arguments runs kubectl_complete-iomesh.
+	r := run(t, nil, "kubectl_complete-iomesh", "status", "--release", "")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "iomesh\n") {
+		t.Fatalf("completing --release: %s", r)
+	}
+	r = run(t, nil, "kubectl", "__complete", "iomesh", "status", "-n", "iomesh-")
+	if r.code != 0 || !strings.Contains(r.stdout, "iomesh-system") {
+		t.Fatalf("kubectl completing the plugin's -n: %s", r)
+	}
+	r = run(t, nil, "bash", "-c", "source <(kubectl iomesh completion bash) && type __start_kubectl-iomesh >/dev/null && echo loaded")
+	if r.code != 0 || !strings.Contains(r.stdout, "loaded") {
+		t.Fatalf("bash completion script: %s", r)
+	}
+}
