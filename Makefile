@@ -7,7 +7,7 @@ DATE ?= $(shell git log -1 --format=%cI 2>/dev/null)
 PKG := github.com/kubectl-iomesh/kubectl-iomesh
 LDFLAGS := -s -w -X $(PKG)/pkg/buildinfo.version=$(VERSION) -X $(PKG)/pkg/buildinfo.commit=$(COMMIT) -X $(PKG)/pkg/buildinfo.date=$(DATE)
 
-.PHONY: build test vet fmt-check e2e krew-test release-check dist krew-manifest test-all cluster-up cluster-down clean
+.PHONY: build test vet fmt-check e2e krew-test release-check bench bench-smoke dist krew-manifest test-all cluster-up cluster-down clean
 
 build: ## Build bin/kubectl-iomesh
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-iomesh ./cmd/kubectl-iomesh
@@ -33,10 +33,16 @@ krew-manifest: dist ## Render plugins/iomesh.yaml from .krew.yaml with the archi
 krew-test: ## Validate the krew manifest and install the plugin with a real krew
 	hack/krew-test.sh
 
+bench: ## Benchmarks at 5, 50 and 255 nodes (writes docs/benchmarks-results.md)
+	BENCH_MODE=full hack/bench.sh
+
+bench-smoke: ## The benchmark once, small, to keep it working (CI)
+	BENCH_MODE=smoke hack/bench.sh
+
 release-check: ## goreleaser check on .goreleaser.yaml
 	hack/release-check.sh
 
-test-all: test e2e krew-test release-check ## Every test: unit, end-to-end, krew install, release config
+test-all: test e2e krew-test release-check bench-smoke ## Every test: unit, end-to-end, krew install, release config
 
 cluster-up: ## Start the local control plane with 5 nodes
 	hack/cluster.sh up && hack/cluster.sh nodes 5

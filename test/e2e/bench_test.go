@@ -1,0 +1,291 @@
+//go:build e2e && bench
+
+package e2e
+
+// The benchmark run behind `make bench`: status, preflight and scale against the local control
+// plane at 5, 50 and 255 nodes with filler pods, beside kubectl and helm on the same API server.
+// It writes a Markdown report; it asserts nothing about speed.
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+type sample struct {
+	wall time.Duration
+	rss  int64 // KiB
+}
+
+// measure runs a command n times and returns the median wall time and the largest peak RSS.
+func measure(t *testing.T, n int, name string, args ...string) (time.Duration, int64) {
+	t.Helper()
+	var s []sample
+	for i := 0; i < n; i++ {
+		cmd := exec.Command(name, args...)
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		wall := time.Since(start)
+		if err != nil {
+			if ee, ok := err.(*exec.ExitError); !ok || (ee.ExitCode() != 0 && ee.ExitCode() != 3 && ee.ExitCode() != 4) {
+				t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+			}
+		}
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		s = append(s, sample{wall: wall, rss: ru.Maxrss})
+	}
+	sort.Slice(s, func(i, j int) bool { return s[i].wall < s[j].wall })
+	var maxRSS int64
+	for _, x := range s {
+		if x.rss > maxRSS {
+			maxRSS = x.rss
+		}
+	}
+	return s[len(s)/2].wall, maxRSS
+}
+
+// requests runs the plugin with request counting and returns the total and discovery counts.
+func requests(t *testing.T, args ...string) (int, int) {
+	t.Helper()
+	r := plugin(t, append(args, "--debug-api-requests")...)
+	var total, disc int
+	for _, line := range strings.Split(r.stderr, "\n") {
+		if strings.HasPrefix(line, "api-requests: ") {
+			fmt.Sscanf(line, "api-requests: %d discovery: %d", &total, &disc)
+		}
+	}
+	return total, disc
+}
+
+// filler creates n Running pods (pre-bound to nodes, so kwok runs them) spread over namespaces.
+func filler(t *testing.T, prefix string, namespaces []string, n, nodes int) {
+	t.Helper()
+	ctx := context.Background()
+	for _, nsName := range namespaces {
+		_, err := env.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nsName}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+	work := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				p := &corev1.Pod{
+					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", prefix, i), Namespace: namespaces[i%len(namespaces)], Labels: map[string]string{"app": "filler"}},
+					Spec: corev1.PodSpec{NodeName: nodeName(i % nodes), Containers: []corev1.Container{{Name: "c", Image: "filler"}},
+						Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}}},
+				}
+				if _, err := env.kube.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		t.Fatal(firstErr)
+	}
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return -1
+	}
+	return st.Size()
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
+
+func TestBench(t *testing.T) {
+	smoke := os.Getenv("BENCH_MODE") != "full"
+	scenarios, runs, fillOther, fillNS, extraAt255 := []int{5, 50, 255}, 9, 2000, 500, 2500
+	scaleNodes := 255
+	if smoke {
+		scenarios, runs, fillOther, fillNS, extraAt255 = []int{5}, 1, 40, 20, 0
+		scaleNodes = 5
+	}
+	var report strings.Builder
+	w := func(format string, a ...interface{}) { fmt.Fprintf(&report, format, a...) }
+
+	freshInstall(t, install{nodes: scenarios[0], edition: "enterprise", license: enterpriseLicense(255)})
+	others := []string{"filler-a", "filler-b", "filler-c", "filler-d"}
+	filler(t, "other", others, fillOther, scenarios[0])
+	filler(t, "noise", []string{ns}, fillNS, scenarios[0])
+
+	w("| nodes | pods in cluster | `kubectl iomesh status` | `kubectl get pod -n iomesh-system` | `helm get values` | status / kubectl | `kubectl iomesh preflight` | status requests (discovery) | preflight requests (discovery) | status peak RSS | preflight peak RSS |\n")
+	w("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, n := range scenarios {
+		setNodes(t, n)
+		if n == 255 && extraAt255 > 0 {
+			filler(t, "more", others, extraAt255, n)
+		}
+		pods, _ := env.kube.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{ResourceVersion: "0"})
+		plugin(t, "status") // warm the page cache and the discovery cache of kubectl
+		run(t, nil, "kubectl", "get", "pod", "-n", ns)
+		st, stRSS := measure(t, runs, "kubectl", "iomesh", "status")
+		kg, _ := measure(t, runs, "kubectl", "get", "pod", "-n", ns)
+		hg, _ := measure(t, runs, "helm", "get", "values", relName, "-n", ns)
+		pf, pfRSS := measure(t, runs, "kubectl", "iomesh", "preflight")
+		sr, sd := requests(t, "status")
+		pr, pd := requests(t, "preflight")
+		w("| %d | %d | %s | %s | %s | %.2f | %s | %d (%d) | %d (%d) | %d MiB | %d MiB |\n", n, len(pods.Items), ms(st), ms(kg), ms(hg),
+			float64(st)/float64(kg), ms(pf), sr, sd, pr, pd, stRSS/1024, pfRSS/1024)
+	}
+
+	vc, vcRSS := measure(t, runs*2, "kubectl", "iomesh", "version", "--client")
+	kv, _ := measure(t, runs*2, "kubectl", "version", "--client")
+	w("\n| start-up | median | ratio |\n|---|---|---|\n")
+	w("| `kubectl iomesh version --client` | %s (peak RSS %d MiB) | %.2f |\n", ms(vc), vcRSS/1024, float64(vc)/float64(kv))
+	w("| `kubectl version --client` | %s | 1.00 |\n", ms(kv))
+	w("\n| artefact | size |\n|---|---|\n")
+	w("| binary (linux/amd64, stripped) | %.1f MB |\n", float64(fileSize(filepath.Join(env.root, "bin", "kubectl-iomesh")))/1e6)
+	if a := os.Getenv("BENCH_ARCHIVE"); a != "" {
+		w("| release archive `%s` | %.1f MB |\n", filepath.Base(a), float64(fileSize(a))/1e6)
+	}
+
+	// Scale 3 -> N: how soon after the last pod turns Ready does the plugin say so?
+	lat, waitReqs, total := scaleLatency(t, scaleNodes)
+	w("\n| scale | command to final table | detection latency | API requests while waiting |\n|---|---|---|---|\n")
+	w("| chunk 3 -> %d on %d nodes | %s | %s | %d |\n", scaleNodes, scaleNodes, ms(total), ms(lat), waitReqs)
+
+	header := fmt.Sprintf("Machine: %d cores (%s), %s; %s; Kubernetes %s (local control plane, kwok %s); %s.\nMode: %s, %d runs per median.\n\n",
+		runtime.NumCPU(), cpuModel(), memTotal(), runtime.Version(), "v1.36.3", "v0.8.0", kubectlVersion(t), map[bool]string{true: "smoke", false: "full"}[smoke], runs)
+	out := header + report.String()
+	t.Log("\n" + out)
+	if path := os.Getenv("BENCH_OUT"); path != "" {
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func scaleLatency(t *testing.T, target int) (latency time.Duration, waitRequests int, total time.Duration) {
+	t.Helper()
+	setNodes(t, target)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var lastReady time.Time
+	ready := map[string]bool{}
+	watcher, err := env.kube.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{LabelSelector: "app=iomesh-chunk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for ev := range watcher.ResultChan() {
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok || ev.Type == watch.Deleted {
+				continue
+			}
+			isReady := false
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+					isReady = true
+				}
+			}
+			mu.Lock()
+			if isReady && !ready[p.Name] {
+				ready[p.Name] = true
+				lastReady = time.Now()
+			}
+			mu.Unlock()
+		}
+	}()
+	cmd := exec.Command("kubectl", "iomesh", "scale", "--chunk", fmt.Sprint(target), "--yes", "--timeout", "15m", "--debug-api-requests")
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var tableAt time.Time
+	done := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "NAME ") && tableAt.IsZero() {
+				tableAt = time.Now()
+			}
+		}
+		close(done)
+	}()
+	waiting := false
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "Waiting up to") {
+			waiting = true
+		}
+		if waiting && strings.HasPrefix(line, "api-request ") {
+			waitRequests++
+		}
+	}
+	<-done
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("scale to %d: %v", target, err)
+	}
+	total = tableAt.Sub(start)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ready) < target-3 {
+		t.Fatalf("saw only %d chunk pods turn Ready", len(ready))
+	}
+	return tableAt.Sub(lastReady), waitRequests, total
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "model name") {
+			return strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+		}
+	}
+	return runtime.GOARCH
+}
+
+func memTotal() string {
+	b, _ := os.ReadFile("/proc/meminfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "MemTotal:") {
+			var kb int64
+			fmt.Sscanf(strings.TrimPrefix(l, "MemTotal:"), "%d", &kb)
+			return fmt.Sprintf("%.0f GiB RAM", float64(kb)/1024/1024)
+		}
+	}
+	return "unknown RAM"
+}
+
+func kubectlVersion(t *testing.T) string {
+	r := run(t, nil, "kubectl", "version", "--client")
+	return "kubectl " + strings.TrimSpace(strings.TrimPrefix(strings.SplitN(r.stdout, "\n", 2)[0], "Client Version: "))
+}
