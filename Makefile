@@ -7,7 +7,7 @@ DATE ?= $(shell git log -1 --format=%cI 2>/dev/null)
 PKG := github.com/kubectl-iomesh/kubectl-iomesh
 LDFLAGS := -s -w -X $(PKG)/pkg/buildinfo.version=$(VERSION) -X $(PKG)/pkg/buildinfo.commit=$(COMMIT) -X $(PKG)/pkg/buildinfo.date=$(DATE)
 
-.PHONY: build test vet fmt-check e2e krew-test release-check bench bench-smoke dist krew-manifest test-all cluster-up cluster-down clean
+.PHONY: build test vet fmt-check e2e krew-test fuzz release-check bench bench-smoke dist krew-manifest test-all cluster-up cluster-down clean
 
 build: ## Build bin/kubectl-iomesh
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-iomesh ./cmd/kubectl-iomesh
@@ -39,10 +39,15 @@ bench: ## Benchmarks at 5, 50 and 255 nodes (writes docs/benchmarks-results.md)
 bench-smoke: ## The benchmark once, small, to keep it working (CI)
 	BENCH_MODE=smoke hack/bench.sh
 
+fuzz: ## The fuzz targets, 15 seconds each, from their seed corpus
+	$(GO) test -run '^$$' -fuzz '^FuzzReadReplicas$$' -fuzztime 15s ./pkg/values
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCount$$' -fuzztime 15s ./pkg/cmd
+	$(GO) test -run '^$$' -fuzz '^FuzzFromStatus$$' -fuzztime 15s ./pkg/license
+
 release-check: ## goreleaser check on .goreleaser.yaml
 	hack/release-check.sh
 
-test-all: test e2e krew-test release-check bench-smoke ## Every test: unit, end-to-end, krew install, release config
+test-all: test fuzz e2e krew-test fuzz release-check bench-smoke ## Every test: unit, end-to-end, krew install, release config
 
 cluster-up: ## Start the local control plane with 5 nodes
 	hack/cluster.sh up && hack/cluster.sh nodes 5

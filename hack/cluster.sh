@@ -54,8 +54,24 @@ KC
 
 start() { # name args...
   local name=$1; shift
-  "$@" >"$LOGS/$name.log" 2>&1 &
+  printf '%q ' "$@" > "$PIDS/$name.cmd"
+  "$@" >>"$LOGS/$name.log" 2>&1 &
   echo $! > "$PIDS/$name.pid"
+}
+
+# restart_apiserver stops kube-apiserver, waits DELAY seconds, and starts it again with the same
+# arguments (fault tests: clients must resume their watches).
+restart_apiserver() {
+  local delay=${1:-2} pid
+  pid=$(cat "$PIDS/kube-apiserver.pid")
+  kill "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  log "kube-apiserver stopped; starting it again in ${delay}s"
+  sleep "$delay"
+  eval "start kube-apiserver $(cat "$PIDS/kube-apiserver.cmd")"
+  K8S_KUBECTL=${KUBECTL:-kubectl}
+  wait_ready
+  log "kube-apiserver is back"
 }
 
 running() { [ -f "$PIDS/$1.pid" ] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; }
@@ -166,8 +182,8 @@ metadata:
   annotations: {kwok.x-k8s.io/node: fake, node.alpha.kubernetes.io/ttl: "0"}
   labels: {kubernetes.io/hostname: kwok-node-$i, kubernetes.io/os: linux, kubernetes.io/arch: amd64, type: kwok, node-role.kubernetes.io/worker: ""}
 status:
-  allocatable: {cpu: "64", memory: 512Gi, pods: "250"}
-  capacity: {cpu: "64", memory: 512Gi, pods: "250"}
+  allocatable: {cpu: "64", memory: 512Gi, pods: "1100"}
+  capacity: {cpu: "64", memory: 512Gi, pods: "1100"}
 NODE
     done
   } | "$K8S_KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" apply -f - >/dev/null
@@ -216,5 +232,6 @@ case "${1:-}" in
   status) status ;;
   logs) tails ;;
   env) echo "export KUBECONFIG=$ADMIN_KUBECONFIG" ;;
-  *) echo "usage: $0 up|down|nodes N|status|logs|env" >&2; exit 2 ;;
+  restart-apiserver) restart_apiserver "${2:-2}" ;;
+  *) echo "usage: $0 up|down|nodes N|status|logs|env|restart-apiserver [DELAY]" >&2; exit 2 ;;
 esac

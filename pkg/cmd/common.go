@@ -5,6 +5,7 @@ package cmd
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -131,6 +132,22 @@ func (c *Common) ContextName() string {
 func (c *Common) RESTConfig() (*rest.Config, error) {
 	if c.restConfig != nil {
 		return c.restConfig, nil
+	}
+	loader := c.ConfigFlags.ToRawKubeConfigLoader()
+	raw, err := loader.RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading the kubeconfig: %w (check --kubeconfig and $KUBECONFIG)", err)
+	}
+	noServerFlag := c.ConfigFlags.APIServer == nil || *c.ConfigFlags.APIServer == ""
+	if len(raw.Clusters) == 0 && noServerFlag {
+		// client-go would fall back to http://localhost:8080; say what is really wrong.
+		where := "$KUBECONFIG or ~/.kube/config"
+		if c.ConfigFlags.KubeConfig != nil && *c.ConfigFlags.KubeConfig != "" {
+			where = *c.ConfigFlags.KubeConfig
+		} else if v := os.Getenv("KUBECONFIG"); v != "" {
+			where = v
+		}
+		return nil, fmt.Errorf("no cluster in the kubeconfig (%s): point --kubeconfig or $KUBECONFIG at a kubeconfig for the cluster running IOMesh", where)
 	}
 	cfg, err := c.ConfigFlags.ToRESTConfig()
 	if err != nil {

@@ -101,6 +101,7 @@ func (c *Common) gather(ctx context.Context, target preflight.Target, checkPermi
 	if in.MetaPolicy, perr = placement.PolicyFromValues(st.Info.Effective, layout, "meta"); perr != nil {
 		in.PolicyErr = perr
 	}
+	in.ClusterMissing, in.ClusterErr = st.Cluster.Missing, st.Cluster.Err
 	switch {
 	case st.Cluster.Err != nil:
 		in.LicenseMissing = st.Cluster.Err.Error()

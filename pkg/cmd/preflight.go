@@ -17,24 +17,25 @@ import (
 
 // TargetFlags are --chunk and --meta, shared by preflight and scale.
 type TargetFlags struct {
-	chunk, meta int
-	Target      preflight.Target
+	chunk, meta       int
+	chunkSet, metaSet bool
+	Target            preflight.Target
 }
 
 // AddFlags binds --chunk and --meta.
 func (t *TargetFlags) AddFlags(c *cobra.Command) {
-	c.Flags().IntVar(&t.chunk, "chunk", 0, "Target number of chunk pods (the total, 3 to 255)")
-	c.Flags().IntVar(&t.meta, "meta", 0, "Target number of meta pods (3 or 5)")
+	c.Flags().Var(countValue{&t.chunk, &t.chunkSet}, "chunk", "Target number of chunk pods (the total, 3 to 255)")
+	c.Flags().Var(countValue{&t.meta, &t.metaSet}, "meta", "Target number of meta pods (3 or 5)")
 }
 
 // Complete reads which counts were given.
-func (t *TargetFlags) Complete(c *cobra.Command) {
+func (t *TargetFlags) Complete(*cobra.Command) {
 	t.Target = preflight.Target{}
-	if c.Flags().Changed("chunk") {
+	if t.chunkSet {
 		v := t.chunk
 		t.Target.Chunk = &v
 	}
-	if c.Flags().Changed("meta") {
+	if t.metaSet {
 		v := t.meta
 		t.Target.Meta = &v
 	}

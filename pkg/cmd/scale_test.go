@@ -299,6 +299,9 @@ func TestScaleUsage(t *testing.T) {
 		{"scale", "--chunk", "-1"},
 		{"scale", "--chunk", "abc"},
 		{"scale", "--chunk", "1e3"},
+		{"scale", "--chunk", "99999999999"},
+		{"scale", "--chunk", "0"},
+		{"scale", "--chunk", "5", "--meta", "-3"},
 		{"scale", "--chunk", "5", "--timeout", "-1s"},
 		{"scale", "--chunk", "5", "--chart", "a", "--repo", "b"},
 		{"scale", "--chunk", "5", "--bogus"},
@@ -308,9 +311,9 @@ func TestScaleUsage(t *testing.T) {
 			t.Errorf("%v: exit %d (%v), want 2", args, exitcode.Of(err), err)
 		}
 	}
-	// A count far beyond the limits is a count, refused by chunk.max.
-	if _, _, err := e.run(t, "scale", "--chunk", "99999999999", "--yes"); exitcode.Of(err) != exitcode.Refused {
-		t.Errorf("--chunk 99999999999: exit %d (%v), want 3", exitcode.Of(err), err)
+	// A count beyond the limits is still a count, refused by chunk.max.
+	if _, _, err := e.run(t, "scale", "--chunk", "256", "--yes"); exitcode.Of(err) != exitcode.Refused {
+		t.Errorf("--chunk 256: exit %d (%v), want 3", exitcode.Of(err), err)
 	}
 	if len(e.history(t)) != 1 {
 		t.Fatal("bad usage stored a revision")

@@ -35,7 +35,20 @@ func golden(t *testing.T, name string, got string) {
 		t.Fatalf("%v (run go test ./pkg/cmd -update to create it)", err)
 	}
 	if string(want) != got {
-		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+		for i := 0; i < len(gl) || i < len(wl); i++ {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Errorf("%s differs from testdata/%s.golden at line %d (run go test ./pkg/cmd -update after checking):\n got: %q\nwant: %q", name, name, i+1, g, w)
+				return
+			}
+		}
 	}
 }
 

@@ -27,6 +27,7 @@ func Checks() []Check {
 	return []Check{
 		{"release.deployed", "release", "Release is deployed", checkDeployed},
 		{"release.pending", "release", "No Helm operation in flight", checkPending},
+		{"cluster.present", "release", "The IOMeshCluster exists", checkCluster},
 		{"edition.community-limit", "edition", "Edition allows the target", checkEdition},
 		{"license.chunk-quota", "license", "Licence covers the chunk pods", checkQuota},
 		{"license.expiry", "license", "Licence is valid", checkExpiry},
@@ -84,6 +85,16 @@ func checkPending(f *Facts) Result {
 		hint += fmt.Sprintf("no earlier revision exists to roll back to; see `helm history %s`", helmRef(f))
 	}
 	return bad(Fail, fmt.Sprintf("revision %d is %s: a Helm operation is in flight or was interrupted", f.Revision, f.ReleaseStatus), hint, "")
+}
+
+func checkCluster(f *Facts) Result {
+	switch {
+	case f.ClusterErr != nil:
+		return bad(Error, f.ClusterErr.Error(), "Check your access to iomeshclusters.iomesh.com", "")
+	case f.ClusterMissing != "":
+		return bad(Fail, f.ClusterMissing, fmt.Sprintf("The IOMesh operator acts on the IOMeshCluster; without it new replica counts do nothing. Check `kubectl get iomesh -n %s` and the operator's logs", f.Namespace), DocPrerequisite)
+	}
+	return pass("IOMeshCluster %s found", f.Release)
 }
 
 func checkEdition(f *Facts) Result {

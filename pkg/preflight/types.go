@@ -86,6 +86,11 @@ type Input struct {
 
 	Edition edition.Result
 
+	// ClusterMissing says the IOMeshCluster (or its CRD) is absent; ClusterErr that it could not
+	// be read.
+	ClusterMissing string
+	ClusterErr     error
+
 	// License is nil when none could be read; LicenseMissing says why.
 	License        *license.License
 	LicenseMissing string

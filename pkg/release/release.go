@@ -16,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
@@ -53,7 +54,7 @@ func Latest(cfg *action.Configuration, name, namespace string) (*helmrelease.Rel
 		if errors.Is(err, driver.ErrReleaseNotFound) {
 			return nil, &NotFoundError{Name: name, Namespace: namespace}
 		}
-		return nil, fmt.Errorf("reading Helm release %q in namespace %q: %w", name, namespace, err)
+		return nil, kubeerr.Explain(err, "read", fmt.Sprintf("Helm release %q (its Secrets) in namespace %s", name, namespace))
 	}
 	return rel, nil
 }
@@ -65,7 +66,7 @@ func History(cfg *action.Configuration, name, namespace string) ([]*helmrelease.
 		if errors.Is(err, driver.ErrReleaseNotFound) {
 			return nil, &NotFoundError{Name: name, Namespace: namespace}
 		}
-		return nil, fmt.Errorf("reading the history of Helm release %q: %w", name, err)
+		return nil, kubeerr.Explain(err, "read", fmt.Sprintf("the history of Helm release %q (its Secrets) in namespace %s", name, namespace))
 	}
 	sort.Slice(hist, func(i, j int) bool { return hist[i].Version < hist[j].Version })
 	return hist, nil

@@ -10,6 +10,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -83,7 +84,8 @@ func Explain(p *corev1.Pod, now time.Time) string {
 	row := podrow.Of(p, now)
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Message != "" {
-			return fmt.Sprintf("%s %s: %s: %s", p.Name, row.Status, c.Reason, c.Message)
+			// The scheduler records the same words in a FailedScheduling event.
+			return fmt.Sprintf("%s %s: FailedScheduling (%s): %s", p.Name, row.Status, c.Reason, c.Message)
 		}
 	}
 	for _, cs := range p.Status.ContainerStatuses {
@@ -94,10 +96,69 @@ func Explain(p *corev1.Pod, now time.Time) string {
 	return fmt.Sprintf("%s %s (%s ready)", p.Name, row.Status, row.Ready)
 }
 
+// watchNodes reports nodes that turn NotReady (or Ready again) while the wait runs, naming the
+// wanted pods they host.
+func (w *Waiter) watchNodes(ctx context.Context, hosted func(node string) []string) {
+	state := map[string]bool{}
+	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
+		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+			return w.Kube.CoreV1().Nodes().List(ctx, o)
+		},
+		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+			return w.Kube.CoreV1().Nodes().Watch(ctx, o)
+		},
+	}, w.Kube)
+	_, _ = watchtools.UntilWithSync(ctx, lw, &corev1.Node{}, nil, func(ev watch.Event) (bool, error) {
+		n, ok := ev.Object.(*corev1.Node)
+		if !ok || ev.Type == watch.Deleted {
+			return false, nil
+		}
+		ready := false
+		reason := "no Ready condition"
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				ready = c.Status == corev1.ConditionTrue
+				reason = strings.TrimSpace(c.Reason + " " + c.Message)
+			}
+		}
+		was, seen := state[n.Name]
+		state[n.Name] = ready
+		if w.Progress == nil || (seen && was == ready) || (!seen && ready) {
+			return false, nil
+		}
+		pods := hosted(n.Name)
+		on := ""
+		if len(pods) > 0 {
+			on = " (runs " + strings.Join(pods, ", ") + ")"
+		}
+		if ready {
+			fmt.Fprintf(w.Progress, "node %s is Ready again%s\n", n.Name, on)
+		} else {
+			fmt.Fprintf(w.Progress, "node %s is NotReady: %s%s\n", n.Name, reason, on)
+		}
+		return false, nil
+	})
+}
+
 // Wait blocks until every wanted pod is Ready or ctx ends.
 func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 	pods := map[string]*corev1.Pod{}
 	shown := map[string]string{}
+	var mu sync.Mutex
+	nodeCtx, stopNodes := context.WithCancel(ctx)
+	defer stopNodes()
+	go w.watchNodes(nodeCtx, func(node string) []string {
+		mu.Lock()
+		defer mu.Unlock()
+		var names []string
+		for _, p := range pods {
+			if p.Spec.NodeName == node {
+				names = append(names, p.Name)
+			}
+		}
+		sort.Strings(names)
+		return names
+	})
 	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
 			o.LabelSelector = w.Selector
@@ -116,6 +177,9 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 		if !deleted {
 			row := podrow.Of(p, w.Now())
 			line = fmt.Sprintf("%s %s", row.Ready, row.Status)
+			if row.Status == "Running" && !row.PodReady {
+				line += " (pod not Ready)"
+			}
 			if !row.IsReady() {
 				if why := Explain(p, w.Now()); strings.Contains(why, ": ") {
 					line += " (" + why[strings.Index(why, ": ")+2:] + ")"
@@ -135,6 +199,8 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 		if _, _, rel := w.relevant(p.Name); !rel {
 			return false, nil
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		if ev.Type == watch.Deleted {
 			delete(pods, p.Name)
 			report(p, true)
@@ -146,6 +212,8 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 	}
 	// A wait that is already satisfied by the initial list ends at once.
 	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, func(store cache.Store) (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		objs := store.List()
 		sort.Slice(objs, func(i, j int) bool {
 			pi, _ := objs[i].(*corev1.Pod)
@@ -162,7 +230,10 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 		}
 		return Done(w.Wants, pods, w.Now()), nil
 	}, cond)
+	stopNodes()
+	mu.Lock()
 	out := w.outcome(pods)
+	mu.Unlock()
 	if err == nil {
 		return out, nil
 	}

@@ -119,6 +119,8 @@ func setup() (int, error) {
 	if err != nil {
 		return 1, err
 	}
+	// Test setup creates thousands of pods for the benchmarks: no client-side throttling.
+	cfg.QPS, cfg.Burst = 500, 1000
 	if env.kube, err = kubernetes.NewForConfig(cfg); err != nil {
 		return 1, err
 	}
@@ -248,7 +250,7 @@ func setNodes(t *testing.T, n int) {
 		if _, err := env.kube.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		capacity := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("512Gi"), corev1.ResourcePods: resource.MustParse("250")}
+		capacity := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("512Gi"), corev1.ResourcePods: resource.MustParse("1100")}
 		// kwok updates the node too: retry on conflicts.
 		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 			cur, err := env.kube.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
