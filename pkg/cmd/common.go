@@ -87,7 +87,24 @@ func (c *Common) wrapConfig(cfg *rest.Config) *rest.Config {
 func (c *Common) ReportRequests() {
 	if c.CountRequests {
 		fmt.Fprintf(c.ErrOut, "api-requests: %d discovery: %d\n", c.requests.Load(), c.discovery.Load())
+		if hwm := peakRSS(); hwm != "" {
+			fmt.Fprintf(c.ErrOut, "peak-rss: %s\n", hwm)
+		}
 	}
+}
+
+// peakRSS is this process's resident-set high-water mark (Linux), or "".
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			return strings.Join(strings.Fields(strings.TrimPrefix(line, "VmHWM:")), " ")
+		}
+	}
+	return ""
 }
 
 // isDiscovery tells API discovery requests (group and resource lists, OpenAPI) from reads.
