@@ -7,6 +7,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 cd "$root"
+# go.mod names the patched toolchain: fetch it through the module proxy if the local Go is older.
+export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
 VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)}
 COMMIT=${COMMIT:-$(git rev-parse HEAD)}
 DATE=${DATE:-$(git log -1 --format=%cI)}

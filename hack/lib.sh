@@ -14,5 +14,9 @@ HELM_BIN=$CACHE_ROOT/helm-$HELM_VERSION/bin
 # Where a running test cluster keeps its state.
 CLUSTER_DIR=${IOMESH_TEST_CLUSTER_DIR:-${TMPDIR:-/tmp}/kubectl-iomesh-cluster}
 
+# go.mod names the patched toolchain; fetch it through the module proxy even where the installed
+# Go defaults to GOTOOLCHAIN=local.
+export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
