@@ -274,6 +274,12 @@ func setNodes(t *testing.T, n int) {
 			if !nodeReady(node) {
 				return false
 			}
+			// The node controller removes its not-ready taint a moment after the node is Ready.
+			for _, taint := range node.Spec.Taints {
+				if strings.HasPrefix(taint.Key, "node.kubernetes.io/") {
+					return false
+				}
+			}
 		}
 		return true
 	})
