@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/color"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/count"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/status"
@@ -24,8 +25,8 @@ type TargetFlags struct {
 
 // AddFlags binds --chunk and --meta.
 func (t *TargetFlags) AddFlags(c *cobra.Command) {
-	c.Flags().Var(countValue{&t.chunk, &t.chunkSet}, "chunk", "Target number of chunk pods (the total, 3 to 255)")
-	c.Flags().Var(countValue{&t.meta, &t.metaSet}, "meta", "Target number of meta pods (3 or 5)")
+	c.Flags().Var(count.NewValue(&t.chunk, &t.chunkSet), "chunk", "Target number of chunk pods (the total, 3 to 255)")
+	c.Flags().Var(count.NewValue(&t.meta, &t.metaSet), "meta", "Target number of meta pods (3 or 5)")
 }
 
 // Complete reads which counts were given.

@@ -386,6 +386,8 @@ func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan) error {
 	}
 	w := &waiter.Waiter{
 		Kube: kube, Namespace: o.Namespace(), Progress: o.ErrOut, Now: o.Now,
+		// A live table on a terminal, one line per change otherwise (logs, CI).
+		Live: o.Checks.Color != color.Never && o.Checks.ColorEnv.IsTerminal != nil && o.Checks.ColorEnv.IsTerminal(o.ErrOut),
 		Wants: []waiter.Want{
 			{Prefix: reader.Name(inventory.Chunk), Count: plan.Chunk.To},
 			{Prefix: reader.Name(inventory.Meta), Count: plan.Meta.To},

@@ -319,3 +319,74 @@ func TestScaleUsage(t *testing.T) {
 		t.Fatal("bad usage stored a revision")
 	}
 }
+
+// legacyChart writes a chart in the pre-v0.11 layout: chunk and meta at the top level.
+func legacyChart(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "iomesh")
+	files := map[string]string{
+		"Chart.yaml":  "apiVersion: v2\nname: iomesh\nversion: v0.10.1\nappVersion: v5.0.0\n",
+		"values.yaml": "edition: enterprise\nchunk:\n  replicaCount: 3\n  dataCIDR: \"\"\nmeta:\n  replicaCount: 3\n",
+		"templates/sts.yaml": `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: {{ .Release.Name }}-chunk, namespace: {{ .Release.Namespace }}}
+spec:
+  replicas: {{ .Values.chunk.replicaCount }}
+  selector: {matchLabels: {app: {{ .Release.Name }}-chunk}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}-chunk}}
+    spec: {containers: [{name: c, image: "iomesh/zbs-chunkd:v5.0.0-enterprise"}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: {{ .Release.Name }}-meta, namespace: {{ .Release.Namespace }}}
+spec:
+  replicas: {{ .Values.meta.replicaCount }}
+  selector: {matchLabels: {app: {{ .Release.Name }}-meta}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}-meta}}
+    spec: {containers: [{name: c, image: "iomesh/zbs-metad:v5.0.0-enterprise"}]}
+`,
+	}
+	for name, body := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestScaleLegacyChart(t *testing.T) {
+	c := tf.NewClients(t, nil, clusterObjects(5, 3, 3, "enterprise", testLicense(10, "2027-06-30"))...)
+	grant(c, everything)
+	c.Helm.KubeClient = &kubefake.PrintingKubeClient{Out: io.Discard}
+	c.Helm.Capabilities = chartutil.DefaultCapabilities
+	dir := legacyChart(t)
+	ch, err := loader.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins := action.NewInstall(c.Helm)
+	ins.ReleaseName, ins.Namespace = tf.Release, tf.Namespace
+	user := values.Map{"chunk": values.Map{"dataCIDR": "10.0.0.0/24"}}
+	if _, err := ins.Run(ch, values.DeepCopy(user)); err != nil {
+		t.Fatal(err)
+	}
+	e := &scaleEnv{clients: c, finder: chartRepo(t, nil)}
+	out, errOut, err := e.run(t, "scale", "--chunk", "5", "--chart", dir, "--yes", "--timeout", "0")
+	if err != nil {
+		t.Fatalf("%v\n%s%s", err, out, errOut)
+	}
+	h := e.history(t)
+	want := values.Map{"chunk": values.Map{"dataCIDR": "10.0.0.0/24", "replicaCount": 5}}
+	if len(h) != 2 || !reflect.DeepEqual(normalise(t, h[1].Config), normalise(t, want)) {
+		t.Fatalf("legacy values after scale: %v", h[len(h)-1].Config)
+	}
+	if !strings.Contains(out, "chunk.replicaCount: (not set) -> 5") || !strings.Contains(h[1].Manifest, "replicas: 5") {
+		t.Fatalf("plan or manifest:\n%s", out)
+	}
+}

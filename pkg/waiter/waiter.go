@@ -23,6 +23,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podrow"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/table"
 )
 
 // Want is the number of pods named <Prefix>-0 .. <Prefix>-(Count-1) that must be Ready.
@@ -39,7 +40,11 @@ type Waiter struct {
 	Selector string
 	Wants    []Want
 	Progress io.Writer
-	Now      func() time.Time
+	// Live redraws a table of the wanted pods in place (a terminal) instead of one line per change.
+	Live bool
+	Now  func() time.Time
+
+	drawn int // lines of the live table on screen
 }
 
 // Outcome is the state when the wait ended.
@@ -173,6 +178,10 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 		if w.Progress == nil {
 			return
 		}
+		if w.Live {
+			w.redraw(pods)
+			return
+		}
 		line := "deleted"
 		if !deleted {
 			row := podrow.Of(p, w.Now())
@@ -244,6 +253,45 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 		return out, ErrTimeout
 	}
 	return out, err
+}
+
+// redraw replaces the live table with the current state of every wanted pod.
+func (w *Waiter) redraw(pods map[string]*corev1.Pod) {
+	now := w.Now()
+	var rows [][]string
+	for _, want := range w.Wants {
+		for i := 0; i < want.Count; i++ {
+			name := fmt.Sprintf("%s-%d", want.Prefix, i)
+			p, ok := pods[name]
+			if !ok {
+				rows = append(rows, []string{name, "", "not created yet", "", "", ""})
+				continue
+			}
+			r := podrow.Of(p, now)
+			note := "ready"
+			if !r.IsReady() {
+				note = Explain(p, now)
+				if i := strings.Index(note, ": "); i >= 0 {
+					note = note[i+2:]
+				} else {
+					note = "waiting"
+				}
+				if len(note) > 100 {
+					note = note[:97] + "..."
+				}
+			}
+			rows = append(rows, []string{r.Name, r.Ready, r.Status, r.Restarts, r.Age, note})
+		}
+	}
+	var buf strings.Builder
+	if w.drawn > 0 {
+		fmt.Fprintf(&buf, "\x1b[%dA\x1b[J", w.drawn) // up to the table's first line, clear below
+	}
+	var tbl strings.Builder
+	_ = table.Render(&tbl, []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE", "WAITING FOR"}, rows)
+	buf.WriteString(tbl.String())
+	w.drawn = strings.Count(tbl.String(), "\n")
+	io.WriteString(w.Progress, buf.String())
 }
 
 func (w *Waiter) outcome(pods map[string]*corev1.Pod) Outcome {

@@ -509,9 +509,15 @@ func TestTokensNeverLogged(t *testing.T) {
 			t.Fatalf("%v printed the bearer token", args)
 		}
 	}
-	if r := run(t, nil, "kubectl", "get", "secret", "iomesh-authorization-code", "-n", ns); r.code == 0 {
-		t.Fatal("test setup must not have a licence secret")
+	// The licence code is never read, at any verbosity.
+	mustKubectl(t, "create", "secret", "generic", "iomesh-authorization-code", "-n", ns, "--from-literal=authorizationCode=LICENCE-CODE-4f1c")
+	for _, args := range [][]string{{"status"}, {"preflight", "--chunk", "5"}, {"scale", "--chunk", "3", "--yes"}} {
+		r := plugin(t, append(args, "--debug-api-requests", "-v=10")...)
+		if strings.Contains(r.stdout+r.stderr, "iomesh-authorization-code") || strings.Contains(r.stdout+r.stderr, "LICENCE-CODE-4f1c") {
+			t.Fatalf("%v touched the licence Secret:\n%s", args, r)
+		}
 	}
+	record("security", "licence Secret iomesh-authorization-code", "never requested or printed (request log at -v=10)")
 	record("security", "bearer token at -v=10 (status, preflight, scale)", "never printed")
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -167,9 +168,24 @@ func TestPreflightReadOnlyUser(t *testing.T) {
 		t.Fatalf("preflight as the read-only user: want exit 3:\n%s", r)
 	}
 	mustContain(t, r, "[FAIL] rbac.permissions", "create secrets in namespace iomesh-system")
+	// The read-only user's scale is refused by preflight before any change.
+	before := readRelease(t)
+	r = run(t, viewer, "kubectl", "iomesh", "scale", "--chunk", "5", "--meta", "5", "--yes")
+	if r.code != 3 || !strings.Contains(r.stderr, "rbac.permissions") || !strings.Contains(r.stderr, "create secrets in namespace iomesh-system") {
+		t.Fatalf("scale as the read-only user: want exit 3 naming the permission:\n%s", r)
+	}
+	assertUnchanged(t, before)
 	scaler := []string{"KUBECONFIG=" + filepath.Join(env.clusterDir, "scaler.kubeconfig")}
 	if r := run(t, scaler, "kubectl", "iomesh", "preflight", "--chunk", "5", "--meta", "5"); r.code != 0 {
 		t.Fatalf("preflight as the scale user: want exit 0:\n%s", r)
+	}
+	// The scale user scales with exactly the permissions of deploy/rbac/scale.yaml.
+	r = run(t, scaler, "kubectl", "iomesh", "scale", "--chunk", "5", "--meta", "5", "--yes", "--timeout", "2m")
+	if r.code != 0 {
+		t.Fatalf("scale as the scale user: %s", r)
+	}
+	if after := readRelease(t); after.revision != before.revision+1 {
+		t.Fatalf("want one new revision, got %+v", after)
 	}
 }
 

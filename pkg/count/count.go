@@ -1,4 +1,5 @@
-package cmd
+// Package count parses pod counts as people type them on the command line.
+package count
 
 import (
 	"fmt"
@@ -7,8 +8,8 @@ import (
 	"strings"
 )
 
-// ParseCount reads a pod count as people type it: a positive whole number in decimal.
-func ParseCount(s string) (int, error) {
+// Parse reads a pod count as people type it: a positive whole number in decimal.
+func Parse(s string) (int, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {
 		return 0, fmt.Errorf("is empty: give a whole number such as 5")
@@ -28,21 +29,24 @@ func ParseCount(s string) (int, error) {
 	return int(n), nil
 }
 
-// countValue is a pflag.Value for --chunk and --meta.
-type countValue struct {
+// Value is a pflag.Value for --chunk and --meta: it stores the count and that it was given.
+type Value struct {
 	n   *int
 	set *bool
 }
 
-func (c countValue) String() string {
+// NewValue binds a count flag to n, recording in set whether it was given.
+func NewValue(n *int, set *bool) Value { return Value{n: n, set: set} }
+
+func (c Value) String() string {
 	if c.n == nil || c.set == nil || !*c.set {
 		return ""
 	}
 	return strconv.Itoa(*c.n)
 }
 
-func (c countValue) Set(s string) error {
-	n, err := ParseCount(s)
+func (c Value) Set(s string) error {
+	n, err := Parse(s)
 	if err != nil {
 		return err
 	}
@@ -50,4 +54,4 @@ func (c countValue) Set(s string) error {
 	return nil
 }
 
-func (c countValue) Type() string { return "int" }
+func (c Value) Type() string { return "int" }

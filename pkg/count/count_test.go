@@ -1,4 +1,4 @@
-package cmd
+package count
 
 import (
 	"strconv"
@@ -6,35 +6,35 @@ import (
 	"testing"
 )
 
-func TestParseCount(t *testing.T) {
+func TestParse(t *testing.T) {
 	good := map[string]int{"5": 5, " 3 ": 3, "0": 0, "255": 255, "007": 7}
 	for s, want := range good {
-		if n, err := ParseCount(s); err != nil || n != want {
-			t.Errorf("ParseCount(%q) = %d, %v", s, n, err)
+		if n, err := Parse(s); err != nil || n != want {
+			t.Errorf("Parse(%q) = %d, %v", s, n, err)
 		}
 	}
 	bad := map[string]string{"": "empty", "-1": "negative", "abc": "not a whole number", "1e3": "not a whole number",
 		"5.0": "not a whole number", "99999999999": "out of range", "+5": "not a whole number", "0x10": "not a whole number"}
 	for s, msg := range bad {
-		if _, err := ParseCount(s); err == nil || !strings.Contains(err.Error(), msg) {
-			t.Errorf("ParseCount(%q) err = %v, want %q", s, err, msg)
+		if _, err := Parse(s); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("Parse(%q) err = %v, want %q", s, err, msg)
 		}
 	}
 }
 
-func FuzzParseCount(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{"5", "-1", "0", "abc", "1e3", "99999999999", " 3", "255", "", "٣"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, err := ParseCount(s)
+		n, err := Parse(s)
 		if err != nil {
 			return
 		}
 		if n < 0 {
-			t.Fatalf("ParseCount(%q) = %d", s, n)
+			t.Fatalf("Parse(%q) = %d", s, n)
 		}
-		back, err := ParseCount(strconv.Itoa(n))
+		back, err := Parse(strconv.Itoa(n))
 		if err != nil || back != n {
 			t.Fatalf("round trip of %d: %d %v", n, back, err)
 		}

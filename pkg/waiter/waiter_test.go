@@ -1,0 +1,65 @@
+package waiter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
+)
+
+func TestWaitCompletesWhenPodsTurnReady(t *testing.T) {
+	kube := fake.NewSimpleClientset(
+		tf.Pod("chunk", 0, 3, "n0", time.Hour, tf.Running),
+		tf.Pod("chunk", 1, 3, "", time.Minute, tf.Pending),
+		tf.Node("n0"),
+	)
+	var progress bytes.Buffer
+	w := &Waiter{Kube: kube, Namespace: tf.Namespace, Wants: []Want{{Prefix: "iomesh-chunk", Count: 2}}, Progress: &progress, Now: func() time.Time { return tf.Now }}
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		ready := tf.Pod("chunk", 1, 3, "n1", time.Minute, tf.Running)
+		if _, err := kube.CoreV1().Pods(tf.Namespace).Update(context.Background(), ready, metav1.UpdateOptions{}); err != nil {
+			t.Error(err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := w.Wait(ctx)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if len(out.Pods) != 2 || len(out.Stuck) != 0 {
+		t.Fatalf("outcome %+v", out)
+	}
+	if !strings.Contains(progress.String(), "iomesh-chunk-1  0/3 Pending") || !strings.Contains(progress.String(), "iomesh-chunk-1  3/3 Running") {
+		t.Fatalf("progress:\n%s", progress.String())
+	}
+}
+
+func TestWaitTimesOutNamingTheReason(t *testing.T) {
+	pending := tf.Pod("chunk", 0, 3, "", time.Minute, tf.Pending)
+	pending.Status.Conditions[0].Message = "0/3 nodes are available: 3 node(s) were unschedulable."
+	kube := fake.NewSimpleClientset(pending)
+	var progress bytes.Buffer
+	w := &Waiter{Kube: kube, Namespace: tf.Namespace, Wants: []Want{{Prefix: "iomesh-chunk", Count: 2}}, Progress: &progress, Live: true, Now: func() time.Time { return tf.Now }}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	out, err := w.Wait(ctx)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(out.Stuck) != 2 || !strings.Contains(out.Stuck[0], "FailedScheduling (Unschedulable): 0/3 nodes are available") || !strings.Contains(out.Stuck[1], "does not exist yet") {
+		t.Fatalf("stuck = %q", out.Stuck)
+	}
+	// The live table was drawn: a header, one row per wanted pod, and the scheduler's words.
+	if !strings.Contains(progress.String(), "WAITING FOR") || !strings.Contains(progress.String(), "not created yet") {
+		t.Fatalf("live table:\n%s", progress.String())
+	}
+}
