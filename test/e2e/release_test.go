@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage"
-	"helm.sh/helm/v3/pkg/storage/driver"
 )
 
 // releaseState is what must not change when a command refuses: the revision and the values, as
@@ -48,18 +46,5 @@ func assertUnchanged(t *testing.T, before releaseState) {
 // markPending stores a new revision in pending-upgrade, as an interrupted `helm upgrade` leaves it.
 func markPending(t *testing.T) {
 	t.Helper()
-	store := storage.Init(driver.NewSecrets(env.kube.CoreV1().Secrets(ns)))
-	last, err := store.Last(relName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	next := *last
-	info := *last.Info
-	info.Status = helmrelease.StatusPendingUpgrade
-	info.Description = "Preparing upgrade"
-	next.Info = &info
-	next.Version = last.Version + 1
-	if err := store.Create(&next); err != nil {
-		t.Fatal(err)
-	}
+	addRevision(t, helmrelease.StatusPendingUpgrade, "Preparing upgrade")
 }
