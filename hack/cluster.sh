@@ -59,19 +59,20 @@ start() { # name args...
   echo $! > "$PIDS/$name.pid"
 }
 
-# restart_apiserver stops kube-apiserver, waits DELAY seconds, and starts it again with the same
-# arguments (fault tests: clients must resume their watches).
-restart_apiserver() {
-  local delay=${1:-2} pid
-  pid=$(cat "$PIDS/kube-apiserver.pid")
-  kill -9 "$pid" # a crash, not a graceful stop (which waits a minute for watches to drain)
+# restart_component kills a component with SIGKILL (a crash, not a graceful stop, which for
+# kube-apiserver waits a minute for watches to drain), waits DELAY seconds and starts it again
+# with the same arguments (fault tests: clients must resume their watches).
+restart_component() {
+  local name=$1 delay=${2:-2} pid
+  pid=$(cat "$PIDS/$name.pid")
+  kill -9 "$pid"
   while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-  log "kube-apiserver stopped; starting it again in ${delay}s"
+  log "$name stopped; starting it again in ${delay}s"
   sleep "$delay"
-  eval "start kube-apiserver $(cat "$PIDS/kube-apiserver.cmd")"
+  eval "start $name $(cat "$PIDS/$name.cmd")"
   K8S_KUBECTL=${KUBECTL:-kubectl}
-  wait_ready
-  log "kube-apiserver is back"
+  [ "$name" = kube-apiserver ] && wait_ready
+  log "$name is back"
 }
 
 running() { [ -f "$PIDS/$1.pid" ] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; }
@@ -232,6 +233,7 @@ case "${1:-}" in
   status) status ;;
   logs) tails ;;
   env) echo "export KUBECONFIG=$ADMIN_KUBECONFIG" ;;
-  restart-apiserver) restart_apiserver "${2:-2}" ;;
-  *) echo "usage: $0 up|down|nodes N|status|logs|env|restart-apiserver [DELAY]" >&2; exit 2 ;;
+  restart-apiserver) restart_component kube-apiserver "${2:-2}" ;;
+  restart) restart_component "${2:?usage: cluster.sh restart COMPONENT [DELAY]}" "${3:-0}" ;;
+  *) echo "usage: $0 up|down|nodes N|status|logs|env|restart-apiserver [DELAY]|restart COMPONENT [DELAY]" >&2; exit 2 ;;
 esac

@@ -308,6 +308,15 @@ func TestFaultsWhileWaiting(t *testing.T) {
 	if b, err := restart.CombinedOutput(); err != nil {
 		t.Fatalf("restarting kube-apiserver: %v\n%s", err, b)
 	}
+	// The scheduler and controller-manager keep caches that a crashed API server can leave
+	// inconsistent ("scheduler cache is corrupted"); restart them too so later tests start clean.
+	defer func() {
+		for _, c := range []string{"kube-scheduler", "kube-controller-manager", "kwok"} {
+			if b, err := exec.Command(filepath.Join(env.root, "hack", "cluster.sh"), "restart", c).CombinedOutput(); err != nil {
+				t.Fatalf("restarting %s: %v\n%s", c, err, b)
+			}
+		}
+	}()
 	setNodeReady(t, hosts, true)
 	// The node controller marked the node's pods not Ready; a kubelet would report them Ready
 	// again once its node is back, which kwok does not do for running pods.
