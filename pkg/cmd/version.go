@@ -1,9 +1,7 @@
 package cmd
 
 import (
-	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,7 +56,7 @@ func NewVersionCommand(common *Common) *cobra.Command {
 			if err := exitcode.UsageError(o.Print.Validate()); err != nil {
 				return err
 			}
-			return o.Run(c.Context())
+			return o.Run()
 		},
 	}
 	c.Flags().BoolVar(&o.ClientOnly, "client", false, "Print the plugin version only; no cluster needed")
@@ -66,12 +64,12 @@ func NewVersionCommand(common *Common) *cobra.Command {
 	return c
 }
 
-// Run prints the versions.
-func (o *VersionOptions) Run(ctx context.Context) error {
+// Run prints the versions (the server's through the client's request timeout).
+func (o *VersionOptions) Run() error {
 	rep := &VersionReport{TypeMeta: metav1.TypeMeta{APIVersion: status.APIVersion, Kind: "Version"}, Client: buildinfo.Get()}
 	var failure error
 	if !o.ClientOnly {
-		rep.Server, failure = o.server(ctx)
+		rep.Server, failure = o.server()
 	}
 	if o.Print.Human() {
 		c := rep.Client
@@ -90,14 +88,11 @@ func (o *VersionOptions) Run(ctx context.Context) error {
 	return failure
 }
 
-func (o *VersionOptions) server(ctx context.Context) (*ServerVersion, error) {
+func (o *VersionOptions) server() (*ServerVersion, error) {
 	k, err := o.Kube()
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	_ = ctx
 	v, err := k.Discovery().ServerVersion()
 	if err != nil {
 		return nil, kubeerr.Explain(err, "get", "the server version")

@@ -74,6 +74,11 @@ func TestStatusFreshInstall(t *testing.T) {
 		t.Fatalf("unexpected document: %+v", doc)
 	}
 
+	v := plugin(t, "version")
+	if v.code != 0 || !strings.Contains(v.stdout, "Kubernetes Version: v1.36.3") || !strings.Contains(v.stdout, "IOMesh Chart: iomesh-v1.0.1 (app v5.3.0-rc13)") {
+		t.Fatalf("version: %s", v)
+	}
+
 	jp := plugin(t, "status", "-o", "jsonpath={.edition.edition}")
 	if jp.code != 0 || jp.stdout != "enterprise" {
 		t.Fatalf("jsonpath: %s", jp)
