@@ -20,6 +20,5 @@ func FuzzFromStatus(f *testing.F) {
 			return
 		}
 		_, _, _ = l.DaysLeft(time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
-		_ = l.Perpetual()
 	})
 }

@@ -65,11 +65,6 @@ func FromStatus(obj map[string]interface{}) (License, bool) {
 // MaxChunkNumError reports a maxChunkNum that is present but unreadable.
 func (l License) MaxChunkNumError() error { return l.maxChunkNumErr }
 
-// Perpetual reports a licence that never expires.
-func (l License) Perpetual() bool {
-	return strings.EqualFold(l.LicenseType, "perpetual") || l.ExpirationDate == ""
-}
-
 // dateLayouts are the forms an expiration date is accepted in; the operator's exact format is
 // not documented.
 var dateLayouts = []string{

@@ -211,21 +211,27 @@ func ScaleInProcedure(release, namespace string) string {
 }
 
 func checkChunkScaleIn(f *Facts) Result {
-	if f.Target.Chunk == nil {
-		return skip("no --chunk target")
+	return scaleIn(f, f.Target.Chunk, f.TargetChunk, f.Replicas.Chunk, "chunk", func() Result {
+		return bad(Fail, fmt.Sprintf("the target %d is below the current %d chunk pods: removing a chunk pod without unregistering it first can lose data", f.TargetChunk, f.Replicas.Chunk),
+			ScaleInProcedure(f.Release, f.Namespace), DocScaleIn)
+	})
+}
+
+// scaleIn is the shared shape of the no-scale-in checks; refuse says why a lower count is refused.
+func scaleIn(f *Facts, target *int, to, cur int, component string, refuse func() Result) Result {
+	if target == nil {
+		return skip("no --%s target", component)
 	}
 	if f.ReplicasErr != nil {
-		return bad(Error, "cannot read the current chunk count: "+f.ReplicasErr.Error(), "Fix the release values so the count is a number", "")
+		return bad(Error, fmt.Sprintf("cannot read the current %s count: %s", component, f.ReplicasErr), "Fix the release values so the count is a number", "")
 	}
-	cur := f.Replicas.Chunk
-	if f.TargetChunk < cur {
-		return bad(Fail, fmt.Sprintf("the target %d is below the current %d chunk pods: removing a chunk pod without unregistering it first can lose data", f.TargetChunk, cur),
-			ScaleInProcedure(f.Release, f.Namespace), DocScaleIn)
+	switch {
+	case to < cur:
+		return refuse()
+	case to == cur:
+		return pass("%s pods stay at %d", component, cur)
 	}
-	if f.TargetChunk == cur {
-		return pass("chunk pods stay at %d", cur)
-	}
-	return pass("chunk pods go from %d to %d", cur, f.TargetChunk)
+	return pass("%s pods go from %d to %d", component, cur, to)
 }
 
 func checkMetaCount(f *Facts) Result {
@@ -240,21 +246,10 @@ func checkMetaCount(f *Facts) Result {
 }
 
 func checkMetaScaleIn(f *Facts) Result {
-	if f.Target.Meta == nil {
-		return skip("no --meta target")
-	}
-	if f.ReplicasErr != nil {
-		return bad(Error, "cannot read the current meta count: "+f.ReplicasErr.Error(), "Fix the release values so the count is a number", "")
-	}
-	cur := f.Replicas.Meta
-	if f.TargetMeta < cur {
-		return bad(Fail, fmt.Sprintf("the target %d is below the current %d meta pods", f.TargetMeta, cur),
+	return scaleIn(f, f.Target.Meta, f.TargetMeta, f.Replicas.Meta, "meta", func() Result {
+		return bad(Fail, fmt.Sprintf("the target %d is below the current %d meta pods", f.TargetMeta, f.Replicas.Meta),
 			"IOMesh 1.0.x does not support removing meta pods; 1.2 removes them one at a time (5 to 4 to 3), each with its own helm upgrade and a healthy cluster in between", DocScaleIn)
-	}
-	if f.TargetMeta == cur {
-		return pass("meta pods stay at %d", cur)
-	}
-	return pass("meta pods go from %d to %d", cur, f.TargetMeta)
+	})
 }
 
 func checkMetaFive(f *Facts) Result {

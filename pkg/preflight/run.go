@@ -79,14 +79,3 @@ func Run(in *Input, skip map[string]bool, apiVersion string) *Report {
 	}
 	return r
 }
-
-// Failed lists the failed (or errored) checks.
-func (r *Report) Failed() []Result {
-	var out []Result
-	for _, res := range r.Results {
-		if res.Verdict == Fail || res.Verdict == Error {
-			out = append(out, res)
-		}
-	}
-	return out
-}
