@@ -53,7 +53,7 @@ vulncheck: ## govulncheck against a vulnerability database built offline from go
 release-check: ## goreleaser check on .goreleaser.yaml
 	hack/release-check.sh
 
-test-all: test fuzz e2e krew-test fuzz vulncheck release-check bench-smoke ## Every test: unit, end-to-end, krew install, release config
+test-all: test fuzz e2e krew-test vulncheck release-check bench-smoke ## Every test: unit, end-to-end, krew install, release config
 
 cluster-up: ## Start the local control plane with 5 nodes
 	hack/cluster.sh up && hack/cluster.sh nodes 5

@@ -35,6 +35,15 @@ func (n Need) String() string {
 	return fmt.Sprintf("%s %s (cluster-wide)", n.Verb, res)
 }
 
+// Review is what was learned of the user's permissions for a scale.
+type Review struct {
+	// Checked is false when nothing was asked.
+	Checked bool
+	// Missing are the permissions the user lacks; Err says why they are unknown.
+	Missing []Need
+	Err     error
+}
+
 // clusterScoped are the kinds an IOMesh manifest may hold that live outside namespaces.
 var clusterScoped = map[string]bool{
 	"Namespace": true, "Node": true, "PersistentVolume": true, "StorageClass": true, "CSIDriver": true,

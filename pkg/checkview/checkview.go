@@ -46,24 +46,17 @@ func (s Style) mark(v preflight.Verdict) string {
 	return p.Red("?")
 }
 
-// TargetText describes a target for people.
-func TargetText(t preflight.Target) string {
-	var parts []string
-	if t.Chunk != nil {
-		parts = append(parts, fmt.Sprintf("%d chunk", *t.Chunk))
-	}
-	if t.Meta != nil {
-		parts = append(parts, fmt.Sprintf("%d meta", *t.Meta))
-	}
-	if len(parts) == 0 {
+// targetText describes a target for people.
+func targetText(t preflight.Target) string {
+	if t.Empty() {
 		return "none (can this cluster scale out, and how far?)"
 	}
-	return strings.Join(parts, ", ")
+	return t.String()
 }
 
 // Write prints the report; wide adds the per-node table.
 func Write(w io.Writer, r *preflight.Report, style Style, wide bool) error {
-	fmt.Fprintf(w, "Preflight for release %s in namespace %s; target: %s\n", r.Release, r.Namespace, TargetText(r.Target))
+	fmt.Fprintf(w, "Preflight for release %s in namespace %s; target: %s\n", r.Release, r.Namespace, targetText(r.Target))
 	idWidth := 0
 	for _, res := range r.Results {
 		if len(res.ID) > idWidth {
@@ -76,20 +69,7 @@ func Write(w io.Writer, r *preflight.Report, style Style, wide bool) error {
 			category = res.Category
 			fmt.Fprintf(w, "\n%s\n", strings.ToUpper(category))
 		}
-		fmt.Fprintf(w, "  %s %-*s  %s\n", style.mark(res.Verdict), idWidth, res.ID, res.Reason)
-		if res.Verdict == preflight.Fail || res.Verdict == preflight.Warn || res.Verdict == preflight.Error {
-			indent := strings.Repeat(" ", idWidth+5)
-			if res.Hint != "" {
-				lines := strings.Split(res.Hint, "\n")
-				fmt.Fprintf(w, "%s  hint: %s\n", indent, lines[0])
-				for _, l := range lines[1:] {
-					fmt.Fprintf(w, "%s        %s\n", indent, l)
-				}
-			}
-			if res.Doc != "" {
-				fmt.Fprintf(w, "%s  docs: %s\n", indent, res.Doc)
-			}
-		}
+		writeResult(w, style, res, idWidth)
 	}
 	fmt.Fprintf(w, "\nThis cluster can take up to %d chunk pods (limited by: %s) and %d meta pods.\n",
 		r.Limit.MaxChunk, strings.Join(r.Limit.LimitedBy, ", "), r.Limit.MaxMeta)
@@ -126,5 +106,30 @@ func nodeCell(eligible bool, hosts string, reasons []string) string {
 	return "no: " + strings.Join(reasons, ", ")
 }
 
-// Mark is the mark of a verdict in a style.
-func Mark(s Style, v preflight.Verdict) string { return s.mark(v) }
+// WriteResult prints one check on its own, as a refusal lists it.
+func WriteResult(w io.Writer, style Style, res preflight.Result) { writeResult(w, style, res, -1) }
+
+// writeResult prints a check: in a column of IDs idWidth wide, or on its own when idWidth < 0.
+// Hints and docs follow only for checks that need action.
+func writeResult(w io.Writer, style Style, res preflight.Result, idWidth int) {
+	pad := strings.Repeat(" ", 6)
+	if idWidth < 0 {
+		fmt.Fprintf(w, "  %s %s: %s\n", style.mark(res.Verdict), res.ID, res.Reason)
+	} else {
+		fmt.Fprintf(w, "  %s %-*s  %s\n", style.mark(res.Verdict), idWidth, res.ID, res.Reason)
+		pad = strings.Repeat(" ", idWidth+7)
+	}
+	if res.Verdict != preflight.Fail && res.Verdict != preflight.Warn && res.Verdict != preflight.Error {
+		return
+	}
+	if res.Hint != "" {
+		lines := strings.Split(res.Hint, "\n")
+		fmt.Fprintf(w, "%shint: %s\n", pad, lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(w, "%s      %s\n", pad, l)
+		}
+	}
+	if res.Doc != "" {
+		fmt.Fprintf(w, "%sdocs: %s\n", pad, res.Doc)
+	}
+}

@@ -11,9 +11,11 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/color"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/count"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/status"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 )
 
 // TargetFlags are --chunk and --meta, shared by preflight and scale.
@@ -25,8 +27,8 @@ type TargetFlags struct {
 
 // AddFlags binds --chunk and --meta.
 func (t *TargetFlags) AddFlags(c *cobra.Command) {
-	c.Flags().Var(count.NewValue(&t.chunk, &t.chunkSet), "chunk", "Target number of chunk pods (the total, 3 to 255)")
-	c.Flags().Var(count.NewValue(&t.meta, &t.metaSet), "meta", "Target number of meta pods (3 or 5)")
+	c.Flags().Var(count.NewValue(&t.chunk, &t.chunkSet), "chunk", fmt.Sprintf("Target number of chunk pods (the total, %d to %d)", edition.ChunkMin, edition.ChunkMax))
+	c.Flags().Var(count.NewValue(&t.meta, &t.metaSet), "meta", fmt.Sprintf("Target number of meta pods (%d or %d)", edition.MetaSmall, edition.MetaLarge))
 }
 
 // Complete reads which counts were given.
@@ -45,10 +47,10 @@ func (t *TargetFlags) Complete(*cobra.Command) {
 // Validate refuses counts that are not counts at all; the IOMesh rules are checks, not usage.
 func (t *TargetFlags) Validate() error {
 	if t.Target.Chunk != nil && *t.Target.Chunk < 1 {
-		return exitcode.UsageError(fmt.Errorf("--chunk %d is not a pod count: give the total number of chunk pods you want, 3 to 255", *t.Target.Chunk))
+		return exitcode.UsageError(fmt.Errorf("--chunk %d is not a pod count: give the total number of chunk pods you want, %d to %d", *t.Target.Chunk, edition.ChunkMin, edition.ChunkMax))
 	}
 	if t.Target.Meta != nil && *t.Target.Meta < 1 {
-		return exitcode.UsageError(fmt.Errorf("--meta %d is not a pod count: give 3 or 5", *t.Target.Meta))
+		return exitcode.UsageError(fmt.Errorf("--meta %d is not a pod count: give %d or %d", *t.Target.Meta, edition.MetaSmall, edition.MetaLarge))
 	}
 	return nil
 }
@@ -150,11 +152,11 @@ func (o *PreflightOptions) Validate() error {
 
 // Run gathers the state, runs the checks and prints the report.
 func (o *PreflightOptions) Run(ctx context.Context) error {
-	st, err := o.gather(ctx, o.Targets.Target, true)
+	snap, err := o.Snapshot(ctx, snapshot.Options{History: true, Nodes: true, Permissions: true})
 	if err != nil {
 		return err
 	}
-	report := preflight.Run(st.Input, o.skip, status.APIVersion)
+	report := preflight.Run(snap.PreflightInput(o.Targets.Target), o.skip, printer.APIVersion)
 	if o.Print.Human() {
 		style := checkview.Style{Fancy: o.Checks.Color.Enabled(o.Out, o.Checks.ColorEnv)}
 		if err := checkview.Write(o.Out, report, style, o.Print.Wide()); err != nil {

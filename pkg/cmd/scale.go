@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	helmrelease "helm.sh/helm/v3/pkg/release"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
@@ -18,10 +19,11 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podrow"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scaleplan"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/status"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/waiter"
 )
@@ -146,60 +148,60 @@ func (o *ScaleOptions) Validate() error {
 // Run plans, checks, upgrades and waits.
 func (o *ScaleOptions) Run(ctx context.Context) error {
 	target := o.Targets.Target
-	st, err := o.gather(ctx, target, true)
+	snap, err := o.Snapshot(ctx, snapshot.Options{History: true, Nodes: true, Permissions: true})
 	if err != nil {
 		return err
 	}
-	in := st.Input
-	report := preflight.Run(in, o.skip, status.APIVersion)
-	if in.ReplicasErr != nil {
+	report := preflight.Run(snap.PreflightInput(target), o.skip, printer.APIVersion)
+	if snap.ReplicasErr != nil {
 		o.printChecks(report)
-		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot read the current replica counts: %v; nothing was changed", in.ReplicasErr))
+		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot read the current replica counts: %v; nothing was changed", snap.ReplicasErr))
 	}
-	layout := in.Replicas.Layout
+	st := snap.Info
+	cur := snap.Replicas
 	plan := &scaleplan.Plan{
 		Context: o.ContextName(), Namespace: o.Namespace(), Release: o.Release,
-		Chart: st.Info.Chart, ChartVersion: st.Info.ChartVersion,
-		FromRevision: st.Info.Revision, ToRevision: st.Info.Revision + 1,
-		Chunk: scaleplan.Count{From: in.Replicas.Chunk, To: in.Replicas.Chunk},
-		Meta:  scaleplan.Count{From: in.Replicas.Meta, To: in.Replicas.Meta},
+		Chart: st.Chart, ChartVersion: st.ChartVersion,
+		FromRevision: st.Revision, ToRevision: st.Revision + 1,
+		Chunk: scaleplan.Count{From: cur.Chunk, To: cur.Chunk},
+		Meta:  scaleplan.Count{From: cur.Meta, To: cur.Meta},
 	}
-	plan.TypeMeta.APIVersion, plan.TypeMeta.Kind = status.APIVersion, "ScalePlan"
+	plan.TypeMeta.APIVersion, plan.TypeMeta.Kind = printer.APIVersion, "ScalePlan"
 	var chunkTo, metaTo *int
-	if target.Chunk != nil && *target.Chunk != in.Replicas.Chunk {
+	if target.Chunk != nil && *target.Chunk != cur.Chunk {
 		chunkTo, plan.Chunk.To = target.Chunk, *target.Chunk
 	}
-	if target.Meta != nil && *target.Meta != in.Replicas.Meta {
+	if target.Meta != nil && *target.Meta != cur.Meta {
 		metaTo, plan.Meta.To = target.Meta, *target.Meta
 	}
 	plan.AtTarget = chunkTo == nil && metaTo == nil
-	if plan.AtTarget && st.Info.Status == "deployed" {
+	if plan.AtTarget && st.Status == string(helmrelease.StatusDeployed) {
 		// Nothing to change: a rerun after a timeout or an interrupt only waits.
 		plan.ToRevision = plan.FromRevision
 		if o.DryRun {
 			return o.printPlan(plan)
 		}
 		fmt.Fprintf(o.ErrOut, "Release %s is already at %d chunk and %d meta pods (revision %d); waiting for the pods.\n", o.Release, plan.Chunk.To, plan.Meta.To, plan.FromRevision)
-		return o.wait(ctx, plan)
+		return o.wait(ctx, plan, snap.PodSelector)
 	}
 
 	if report.Summary.Fail > 0 || report.Summary.Error > 0 || (report.Summary.Warn > 0 && o.Checks.FailOnWarning) {
 		o.printChecks(report)
-		fmt.Fprintf(o.ErrOut, "Nothing was changed. See every check with `kubectl iomesh preflight%s`.\n", targetArgs(target))
+		fmt.Fprintf(o.ErrOut, "Nothing was changed. See every check with `kubectl iomesh preflight%s`.\n", target.Args())
 		return ExitFor(report, o.Checks.FailOnWarning)
 	}
 	o.printWarnings(report)
 	plan.Chunk.Nodes = eligible(report.Nodes.Chunk.Nodes, plan.Chunk)
 	plan.Meta.Nodes = eligible(report.Nodes.Meta.Nodes, plan.Meta)
 
-	newValues, err := values.WithReplicas(st.Info.UserValues, layout, chunkTo, metaTo)
+	newValues, err := values.WithReplicas(st.UserValues, cur.Layout, chunkTo, metaTo)
 	if err != nil {
 		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot write the new counts into the release values: %w; nothing was changed", err))
 	}
 	plan.NewValues = newValues
-	plan.ValueChanges = scaleplan.ValueDiff(st.Info.UserValues, newValues)
+	plan.ValueChanges = scaleplan.ValueDiff(st.UserValues, newValues)
 
-	src, err := o.locateChart(chartsource.Want{Name: st.Info.Chart, Version: st.Info.ChartVersion})
+	src, err := o.locateChart(chartsource.Want{Name: st.Chart, Version: st.ChartVersion})
 	if err != nil {
 		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("%w; nothing was changed", err))
 	}
@@ -211,7 +213,7 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	}
 	if !o.skip[RenderCheckID] {
 		fmt.Fprintln(o.ErrOut, "Rendering the chart to check that only the replica counts change...")
-		guard, err := o.guard(ctx, st, src, newValues, plan)
+		guard, err := o.guard(ctx, snap, src, newValues, plan)
 		if err != nil {
 			return err
 		}
@@ -250,18 +252,7 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("the upgrade to revision %d failed: %w\nNext: %s", plan.ToRevision, err, next)
 	}
 	fmt.Fprintf(o.ErrOut, "Release %s is at revision %d (%s).\n", o.Release, rel.Version, rel.Info.Status)
-	return o.wait(ctx, plan)
-}
-
-func targetArgs(t preflight.Target) string {
-	s := ""
-	if t.Chunk != nil {
-		s += fmt.Sprintf(" --chunk %d", *t.Chunk)
-	}
-	if t.Meta != nil {
-		s += fmt.Sprintf(" --meta %d", *t.Meta)
-	}
-	return s
+	return o.wait(ctx, plan, snap.PodSelector)
 }
 
 func (o *ScaleOptions) printChecks(r *preflight.Report) {
@@ -269,7 +260,7 @@ func (o *ScaleOptions) printChecks(r *preflight.Report) {
 	fmt.Fprintln(o.ErrOut, "Refused by the preflight checks:")
 	for _, res := range r.Results {
 		if res.Verdict == preflight.Fail || res.Verdict == preflight.Error || (res.Verdict == preflight.Warn && o.Checks.FailOnWarning) {
-			writeResult(o.ErrOut, style, res)
+			checkview.WriteResult(o.ErrOut, style, res)
 		}
 	}
 }
@@ -278,24 +269,8 @@ func (o *ScaleOptions) printWarnings(r *preflight.Report) {
 	style := checkview.Style{Fancy: o.Checks.Color.Enabled(o.ErrOut, o.Checks.ColorEnv)}
 	for _, res := range r.Results {
 		if res.Verdict == preflight.Warn {
-			writeResult(o.ErrOut, style, res)
+			checkview.WriteResult(o.ErrOut, style, res)
 		}
-	}
-}
-
-func writeResult(w io.Writer, style checkview.Style, res preflight.Result) {
-	fmt.Fprintf(w, "  %s %s: %s\n", checkview.Mark(style, res.Verdict), res.ID, res.Reason)
-	if res.Hint != "" {
-		for i, l := range strings.Split(res.Hint, "\n") {
-			if i == 0 {
-				fmt.Fprintf(w, "      hint: %s\n", l)
-			} else {
-				fmt.Fprintf(w, "            %s\n", l)
-			}
-		}
-	}
-	if res.Doc != "" {
-		fmt.Fprintf(w, "      docs: %s\n", res.Doc)
 	}
 }
 
@@ -322,7 +297,7 @@ func (o *ScaleOptions) locateChart(want chartsource.Want) (*chartsource.Source, 
 	return o.Finder.FromRepositories(want)
 }
 
-func (o *ScaleOptions) guard(ctx context.Context, st *State, src *chartsource.Source, newValues values.Map, plan *scaleplan.Plan) (scaleplan.Guard, error) {
+func (o *ScaleOptions) guard(ctx context.Context, snap *snapshot.Snapshot, src *chartsource.Source, newValues values.Map, plan *scaleplan.Plan) (scaleplan.Guard, error) {
 	helm, err := o.Helm()
 	if err != nil {
 		return scaleplan.Guard{}, err
@@ -334,11 +309,11 @@ func (o *ScaleOptions) guard(ctx context.Context, st *State, src *chartsource.So
 		}
 		return helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, vals)
 	}
-	r := scaleplan.Renders{Deployed: st.Latest.Manifest}
-	if r.Current, err = render(st.Info.UserValues); err != nil {
+	r := scaleplan.Renders{Deployed: snap.Latest.Manifest}
+	if r.Current, err = render(snap.Info.UserValues); err != nil {
 		return scaleplan.Guard{}, err
 	}
-	if r.Again, err = render(st.Info.UserValues); err != nil {
+	if r.Again, err = render(snap.Info.UserValues); err != nil {
 		return scaleplan.Guard{}, err
 	}
 	if r.New, err = render(newValues); err != nil {
@@ -374,8 +349,9 @@ func (o *ScaleOptions) confirm() error {
 	return exitcode.Wrap(exitcode.Refused, errors.New("not confirmed; nothing was changed"))
 }
 
-// wait waits for the pods of the plan and prints them as kubectl does.
-func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan) error {
+// wait waits for the pods of the plan, found by selector (the snapshot's), and prints them as
+// kubectl does.
+func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan, selector string) error {
 	kube, err := o.Kube()
 	if err != nil {
 		return err
@@ -385,16 +361,13 @@ func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan) error {
 		return err
 	}
 	w := &waiter.Waiter{
-		Kube: kube, Namespace: o.Namespace(), Progress: o.ErrOut, Now: o.Now,
+		Kube: kube, Namespace: o.Namespace(), Progress: o.ErrOut, Now: o.Now, Selector: selector,
 		// A live table on a terminal, one line per change otherwise (logs, CI).
 		Live: o.Checks.Color != color.Never && o.Checks.ColorEnv.IsTerminal != nil && o.Checks.ColorEnv.IsTerminal(o.ErrOut),
 		Wants: []waiter.Want{
 			{Prefix: reader.Name(inventory.Chunk), Count: plan.Chunk.To},
 			{Prefix: reader.Name(inventory.Meta), Count: plan.Meta.To},
 		},
-	}
-	if chunk, meta, err := reader.Components(ctx); err == nil && chunk.StatefulSet != nil && meta.StatefulSet != nil {
-		w.Selector, _ = inventory.Combine(chunk.StatefulSet.Spec.Selector, meta.StatefulSet.Spec.Selector)
 	}
 	if o.Timeout == 0 {
 		fmt.Fprintln(o.ErrOut, "--timeout 0: not waiting for the pods.")
@@ -404,11 +377,11 @@ func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan) error {
 	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	out, werr := w.Wait(wctx)
-	rows := make([]podrow.Row, 0, len(out.Pods))
+	rows := make([]podtable.Row, 0, len(out.Pods))
 	for i := range out.Pods {
-		rows = append(rows, podrow.Of(&out.Pods[i], o.Now()))
+		rows = append(rows, podtable.Of(&out.Pods[i], o.Now()))
 	}
-	if err := status.WritePods(o.Out, rows, false); err != nil {
+	if err := podtable.Write(o.Out, rows, false); err != nil {
 		return err
 	}
 	if werr == nil {
@@ -417,7 +390,7 @@ func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan) error {
 	for _, s := range out.Stuck {
 		fmt.Fprintf(o.ErrOut, "  not ready: %s\n", s)
 	}
-	resume := fmt.Sprintf("kubectl iomesh scale%s -n %s --release %s", targetArgs(o.Targets.Target), o.Namespace(), o.Release)
+	resume := fmt.Sprintf("kubectl iomesh scale%s -n %s --release %s", o.Targets.Target.Args(), o.Namespace(), o.Release)
 	switch {
 	case errors.Is(werr, waiter.ErrInterrupted):
 		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted: the upgrade stays applied (revision %d); run `%s` to keep waiting", plan.ToRevision, resume))

@@ -235,13 +235,7 @@ func TestScaleRefusesDrift(t *testing.T) {
 	e := newScaleEnv(t, 5, userValues())
 	// The repository's v1.0.1 renders differently from what was deployed (same version number,
 	// different content: a re-published chart).
-	e.finder = chartRepo(t, func(ch *chart.Chart) {
-		for _, tpl := range ch.Templates {
-			if tpl.Name == "templates/operator.yaml" {
-				tpl.Data = []byte(strings.Replace(string(tpl.Data), "- name: operator\n", "- name: operator\n          args: [--republished]\n", 1))
-			}
-		}
-	})
+	e.finder = chartRepo(t, republished)
 	_, errOut, err := e.run(t, "scale", "--chunk", "5", "--yes", "--timeout", "0")
 	if exitcode.Of(err) != exitcode.Refused || !strings.Contains(err.Error(), "render.identical") {
 		t.Fatalf("err = %v", err)
@@ -255,6 +249,15 @@ func TestScaleRefusesDrift(t *testing.T) {
 	// With explicit consent it proceeds.
 	if _, _, err := e.run(t, "scale", "--chunk", "5", "--yes", "--timeout", "0", "--skip-check", "render.identical"); err != nil {
 		t.Fatalf("with --skip-check: %v", err)
+	}
+}
+
+// republished changes the chart without changing its version, as a re-published chart would.
+func republished(ch *chart.Chart) {
+	for _, tpl := range ch.Templates {
+		if tpl.Name == "templates/operator.yaml" {
+			tpl.Data = []byte(strings.Replace(string(tpl.Data), "- name: operator\n", "- name: operator\n          args: [--republished]\n", 1))
+		}
 	}
 }
 

@@ -2,14 +2,11 @@ package cmd
 
 import (
 	"context"
-	"sync"
 
 	"github.com/spf13/cobra"
-	helmrelease "helm.sh/helm/v3/pkg/release"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/status"
 )
 
@@ -59,43 +56,13 @@ func (o *StatusOptions) Validate() error {
 	return exitcode.UsageError(o.Print.Validate())
 }
 
-// Run reads the release and the cluster concurrently and prints the report.
+// Run reads one snapshot and prints the report.
 func (o *StatusOptions) Run(ctx context.Context) error {
-	reader, err := o.Reader()
+	snap, err := o.Snapshot(ctx, snapshot.Options{})
 	if err != nil {
 		return err
 	}
-	helm, err := o.Helm()
-	if err != nil {
-		return err
-	}
-	var (
-		wg          sync.WaitGroup
-		rel         *helmrelease.Release
-		relErr      error
-		cluster     inventory.ClusterState
-		chunk, meta inventory.Set
-		compErr     error
-	)
-	wg.Add(3)
-	go func() { defer wg.Done(); rel, relErr = release.Latest(helm, o.Release, o.Namespace()) }()
-	go func() { defer wg.Done(); cluster = reader.IOMeshCluster(ctx) }()
-	go func() { defer wg.Done(); chunk, meta, compErr = reader.Components(ctx) }()
-	wg.Wait()
-	if relErr != nil {
-		return relErr
-	}
-	if compErr != nil {
-		return compErr
-	}
-	info, err := release.Describe(rel)
-	if err != nil {
-		return err
-	}
-	report := status.Build(status.Inputs{
-		Context: o.ContextName(), Namespace: o.Namespace(), Release: info,
-		Cluster: cluster, Chunk: chunk, Meta: meta, Now: o.Now(),
-	})
+	report := status.Build(snap, o.ContextName())
 	if o.Print.Human() {
 		if err := status.WriteTable(o.Out, report, o.Print.Wide()); err != nil {
 			return err
@@ -103,7 +70,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	} else if err := o.Print.Print(report, o.Out); err != nil {
 		return err
 	}
-	if cluster.Err != nil {
+	if snap.Cluster.Err != nil {
 		// Printed above; the exit code must still say the status is incomplete.
 		return &exitcode.Silent{Code: exitcode.Error}
 	}

@@ -5,14 +5,12 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/buildinfo"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/status"
 )
 
 // VersionReport is what `kubectl iomesh version` prints.
@@ -29,13 +27,6 @@ type ServerVersion struct {
 	ChartVersion string `json:"chartVersion,omitempty"`
 	AppVersion   string `json:"appVersion,omitempty"`
 	ReleaseError string `json:"releaseError,omitempty"`
-}
-
-// DeepCopyObject lets the printers handle the report.
-func (v *VersionReport) DeepCopyObject() runtime.Object {
-	out := new(VersionReport)
-	printer.DeepCopyJSON(v, out)
-	return out
 }
 
 // VersionOptions are the options of `kubectl iomesh version`.
@@ -66,7 +57,7 @@ func NewVersionCommand(common *Common) *cobra.Command {
 
 // Run prints the versions (the server's through the client's request timeout).
 func (o *VersionOptions) Run() error {
-	rep := &VersionReport{TypeMeta: metav1.TypeMeta{APIVersion: status.APIVersion, Kind: "Version"}, Client: buildinfo.Get()}
+	rep := &VersionReport{TypeMeta: metav1.TypeMeta{APIVersion: printer.APIVersion, Kind: "Version"}, Client: buildinfo.Get()}
 	var failure error
 	if !o.ClientOnly {
 		rep.Server, failure = o.server()

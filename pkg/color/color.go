@@ -85,4 +85,3 @@ func (p Painter) Green(s string) string  { return p.wrap("32", s) }
 func (p Painter) Yellow(s string) string { return p.wrap("33", s) }
 func (p Painter) Red(s string) string    { return p.wrap("31", s) }
 func (p Painter) Faint(s string) string  { return p.wrap("2", s) }
-func (p Painter) Bold(s string) string   { return p.wrap("1", s) }

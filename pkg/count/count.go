@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 )
 
 // Parse reads a pod count as people type it: a positive whole number in decimal.
@@ -24,7 +26,7 @@ func Parse(s string) (int, error) {
 	}
 	n, err := strconv.ParseInt(t, 10, 64)
 	if err != nil || n > math.MaxInt32 {
-		return 0, fmt.Errorf("%s is out of range: IOMesh allows at most 255 chunk pods", t)
+		return 0, fmt.Errorf("%s is out of range: IOMesh allows at most %d chunk pods", t, edition.ChunkMax)
 	}
 	return int(n), nil
 }

@@ -120,3 +120,37 @@ func Resolve(in Inputs) Result {
 	}
 	return Result{Edition: Community, Source: SourceDefault}
 }
+
+// The IOMesh limits on pod counts (the scale-out documentation).
+const (
+	// ChunkMin is the fewest chunk pods a cluster runs.
+	ChunkMin = 3
+	// ChunkMax is the most chunk pods Enterprise allows.
+	ChunkMax = 255
+	// CommunityMax is the most chunk or meta pods Community allows: it cannot scale out.
+	CommunityMax = 3
+	// MetaSmall and MetaLarge are the supported meta counts.
+	MetaSmall = 3
+	MetaLarge = 5
+	// MetaLargeFrom is the IOMesh node count from which 5 meta pods are advised.
+	MetaLargeFrom = 5
+)
+
+// MetaAllowed reports a supported meta count.
+func MetaAllowed(n int) bool { return n == MetaSmall || n == MetaLarge }
+
+// MaxChunk is the most chunk pods the edition allows.
+func (e Edition) MaxChunk() int {
+	if e == Enterprise {
+		return ChunkMax
+	}
+	return CommunityMax
+}
+
+// MaxMeta is the most meta pods the edition allows.
+func (e Edition) MaxMeta() int {
+	if e == Enterprise {
+		return MetaLarge
+	}
+	return CommunityMax
+}

@@ -13,6 +13,7 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
@@ -35,8 +36,21 @@ func Render(ctx context.Context, cfg *action.Configuration, name, namespace stri
 	return rel.Manifest, nil
 }
 
-// ErrBusy says another Helm operation holds the release.
+// ErrBusy says another Helm operation holds the release, or won the race to write the next
+// revision.
 var ErrBusy = errors.New("another Helm operation on this release is in progress")
+
+// pendingText is the text of Helm's own "operation in progress" refusal, which Helm does not
+// export as a value; everything else is matched by identity.
+const pendingText = "another operation (install/upgrade/rollback) is in progress"
+
+// Busy reports whether err says another operation holds the release: the storage driver's
+// ErrReleaseExists (two upgrades wrote the same revision) or Helm's pending-operation refusal.
+// A manifest object that already exists outside the release ("rendered manifests contain a
+// resource that already exists") is an ownership conflict, not a busy release.
+func Busy(err error) bool {
+	return err != nil && (errors.Is(err, driver.ErrReleaseExists) || strings.Contains(err.Error(), pendingText))
+}
 
 // Upgrade applies vals with ch as a new revision. It is not cancelled by ctx: a half-applied
 // upgrade is worse than a late one, so an interrupt only takes effect afterwards.
@@ -50,9 +64,8 @@ func Upgrade(ctx context.Context, cfg *action.Configuration, name, namespace str
 	u.Timeout = timeout
 	rel, err := u.RunWithContext(context.WithoutCancel(ctx), name, ch, values.DeepCopy(vals))
 	if err != nil {
-		msg := err.Error()
-		if strings.Contains(msg, "another operation (install/upgrade/rollback) is in progress") || strings.Contains(msg, "already exists") {
-			return nil, fmt.Errorf("%w: %s", ErrBusy, msg)
+		if Busy(err) {
+			return nil, fmt.Errorf("%w: %s", ErrBusy, err.Error())
 		}
 		return rel, err
 	}

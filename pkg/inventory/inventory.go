@@ -205,6 +205,16 @@ func Combine(a, b *metav1.LabelSelector) (string, bool) {
 	return sel, true
 }
 
+// PodSelector is the label selector that finds both components' pods in one list or watch, or ""
+// when the StatefulSets are missing or their selectors cannot be combined.
+func PodSelector(chunk, meta Set) string {
+	if chunk.StatefulSet == nil || meta.StatefulSet == nil {
+		return ""
+	}
+	sel, _ := Combine(chunk.StatefulSet.Spec.Selector, meta.StatefulSet.Spec.Selector)
+	return sel
+}
+
 // Nodes lists every node.
 func (r Reader) Nodes(ctx context.Context) ([]corev1.Node, error) {
 	list, err := r.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})

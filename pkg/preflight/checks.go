@@ -5,11 +5,13 @@ import (
 	"sort"
 	"strings"
 
+	helmrelease "helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podrow"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
 )
 
 func pass(reason string, a ...interface{}) Result {
@@ -31,12 +33,12 @@ func Checks() []Check {
 		{"edition.community-limit", "edition", "Edition allows the target", checkEdition},
 		{"license.chunk-quota", "license", "Licence covers the chunk pods", checkQuota},
 		{"license.expiry", "license", "Licence is valid", checkExpiry},
-		{"chunk.min", "chunk", "At least 3 chunk pods", checkChunkMin},
-		{"chunk.max", "chunk", "At most 255 chunk pods", checkChunkMax},
+		{"chunk.min", "chunk", fmt.Sprintf("At least %d chunk pods", edition.ChunkMin), checkChunkMin},
+		{"chunk.max", "chunk", fmt.Sprintf("At most %d chunk pods", edition.ChunkMax), checkChunkMax},
 		{"chunk.no-scale-in", "chunk", "No chunk pods removed", checkChunkScaleIn},
-		{"meta.allowed-count", "meta", "Meta count is 3 or 5", checkMetaCount},
+		{"meta.allowed-count", "meta", fmt.Sprintf("Meta count is %d or %d", edition.MetaSmall, edition.MetaLarge), checkMetaCount},
 		{"meta.no-scale-in", "meta", "No meta pods removed", checkMetaScaleIn},
-		{"meta.recommend-five", "meta", "5 meta pods from 5 IOMesh nodes on", checkMetaFive},
+		{"meta.recommend-five", "meta", fmt.Sprintf("%d meta pods from %d IOMesh nodes on", edition.MetaLarge, edition.MetaLargeFrom), checkMetaFive},
 		{"nodes.eligible-chunk", "nodes", "Enough nodes for the chunk pods", func(f *Facts) Result { return checkNodes(f, f.Chunk, f.TargetChunk, f.TargetChunkOK, "chunk") }},
 		{"nodes.eligible-meta", "nodes", "Enough nodes for the meta pods", func(f *Facts) Result { return checkNodes(f, f.Meta, f.TargetMeta, f.TargetMetaOK, "meta") }},
 		{"pods.healthy", "pods", "Chunk and meta pods are Ready", checkPods},
@@ -56,12 +58,12 @@ func IDs() []string {
 func helmRef(f *Facts) string { return fmt.Sprintf("%s -n %s", f.Release, f.Namespace) }
 
 func checkDeployed(f *Facts) Result {
-	switch f.ReleaseStatus {
-	case "deployed":
+	switch {
+	case f.ReleaseStatus == string(helmrelease.StatusDeployed):
 		return pass("revision %d is deployed", f.Revision)
-	case "pending-install", "pending-upgrade", "pending-rollback":
+	case release.Pending(f.ReleaseStatus):
 		return skip("revision %d is %s (see release.pending)", f.Revision, f.ReleaseStatus)
-	case "failed":
+	case release.Failed(f.ReleaseStatus):
 		hint := fmt.Sprintf("Find the cause with `helm history %s`, fix it, then run the same command again", helmRef(f))
 		if f.LastDeployed > 0 {
 			hint += fmt.Sprintf("; or return to the last good revision with `helm rollback %s %d -n %s`", f.Release, f.LastDeployed, f.Namespace)
@@ -73,9 +75,7 @@ func checkDeployed(f *Facts) Result {
 }
 
 func checkPending(f *Facts) Result {
-	switch f.ReleaseStatus {
-	case "pending-install", "pending-upgrade", "pending-rollback":
-	default:
+	if !release.Pending(f.ReleaseStatus) {
 		return pass("revision %d is %s", f.Revision, f.ReleaseStatus)
 	}
 	hint := "Wait for the running Helm operation to finish. If none is running, it was interrupted: "
@@ -100,30 +100,32 @@ func checkCluster(f *Facts) Result {
 func checkEdition(f *Facts) Result {
 	src := f.Edition.Source.Describe()
 	if f.Edition.Edition == edition.Enterprise {
-		return pass("Enterprise edition (from %s) allows %d to %d chunk pods", src, ChunkMin, EnterpriseMax)
+		return pass("Enterprise edition (from %s) allows %d to %d chunk pods", src, edition.ChunkMin, edition.ChunkMax)
 	}
 	hint := "Scaling out needs the Enterprise edition: get an Enterprise licence from SmartX, activate it, and set iomesh.edition=enterprise"
+	e := f.Edition.Edition
 	if f.Target.Empty() {
-		return bad(Warn, fmt.Sprintf("Community edition (from %s) cannot scale out beyond %d chunk and %d meta pods", src, CommunityMax, CommunityMax), hint, DocLicense)
+		return bad(Warn, fmt.Sprintf("Community edition (from %s) cannot scale out beyond %d chunk and %d meta pods", src, e.MaxChunk(), e.MaxMeta()), hint, DocLicense)
 	}
-	if (f.TargetChunkOK && f.TargetChunk > CommunityMax) || (f.TargetMetaOK && f.TargetMeta > CommunityMax) {
-		return bad(Fail, fmt.Sprintf("Community edition (from %s) allows at most %d chunk and %d meta pods; the target is %s", src, CommunityMax, CommunityMax, f.targetText()), hint, DocLicense)
+	if (f.TargetChunkOK && f.TargetChunk > e.MaxChunk()) || (f.TargetMetaOK && f.TargetMeta > e.MaxMeta()) {
+		return bad(Fail, fmt.Sprintf("Community edition (from %s) allows at most %d chunk and %d meta pods; the target is %s", src, e.MaxChunk(), e.MaxMeta(), f.targetText()), hint, DocLicense)
 	}
-	return pass("Community edition (from %s); the target %s is within %d", src, f.targetText(), CommunityMax)
+	return pass("Community edition (from %s); the target %s is within %d", src, f.targetText(), e.MaxChunk())
 }
 
+// targetText is the counts after the change, as people read them.
 func (f *Facts) targetText() string {
-	var parts []string
+	var t Target
 	if f.TargetChunkOK {
-		parts = append(parts, fmt.Sprintf("%d chunk", f.TargetChunk))
+		t.Chunk = &f.TargetChunk
 	}
 	if f.TargetMetaOK {
-		parts = append(parts, fmt.Sprintf("%d meta", f.TargetMeta))
+		t.Meta = &f.TargetMeta
 	}
-	if len(parts) == 0 {
+	if t.Empty() {
 		return "unknown"
 	}
-	return strings.Join(parts, " and ")
+	return t.String()
 }
 
 func checkQuota(f *Facts) Result {
@@ -182,22 +184,22 @@ func checkChunkMin(f *Facts) Result {
 	if f.Target.Chunk == nil {
 		return skip("no --chunk target")
 	}
-	if f.TargetChunk < ChunkMin {
-		return bad(Fail, fmt.Sprintf("IOMesh needs at least %d chunk pods; the target is %d", ChunkMin, f.TargetChunk),
-			fmt.Sprintf("Choose --chunk %d or more", ChunkMin), DocScaleOut)
+	if f.TargetChunk < edition.ChunkMin {
+		return bad(Fail, fmt.Sprintf("IOMesh needs at least %d chunk pods; the target is %d", edition.ChunkMin, f.TargetChunk),
+			fmt.Sprintf("Choose --chunk %d or more", edition.ChunkMin), DocScaleOut)
 	}
-	return pass("%d chunk pods is at least %d", f.TargetChunk, ChunkMin)
+	return pass("%d chunk pods is at least %d", f.TargetChunk, edition.ChunkMin)
 }
 
 func checkChunkMax(f *Facts) Result {
 	if f.Target.Chunk == nil {
 		return skip("no --chunk target")
 	}
-	if f.TargetChunk > EnterpriseMax {
-		return bad(Fail, fmt.Sprintf("IOMesh allows at most %d chunk pods; the target is %d", EnterpriseMax, f.TargetChunk),
-			fmt.Sprintf("Choose --chunk %d or less", EnterpriseMax), DocScaleOut)
+	if f.TargetChunk > edition.ChunkMax {
+		return bad(Fail, fmt.Sprintf("IOMesh allows at most %d chunk pods; the target is %d", edition.ChunkMax, f.TargetChunk),
+			fmt.Sprintf("Choose --chunk %d or less", edition.ChunkMax), DocScaleOut)
 	}
-	return pass("%d chunk pods is at most %d", f.TargetChunk, EnterpriseMax)
+	return pass("%d chunk pods is at most %d", f.TargetChunk, edition.ChunkMax)
 }
 
 // ScaleInProcedure is the documented way to remove chunk pods (IOMesh 1.0.x).
@@ -238,9 +240,9 @@ func checkMetaCount(f *Facts) Result {
 	if f.Target.Meta == nil {
 		return skip("no --meta target")
 	}
-	if f.TargetMeta != 3 && f.TargetMeta != 5 {
-		return bad(Fail, fmt.Sprintf("IOMesh supports 3 or 5 meta pods; the target is %d", f.TargetMeta),
-			"Choose --meta 3 or --meta 5 (5 is advised from 5 IOMesh nodes on)", DocScaleOut)
+	if !edition.MetaAllowed(f.TargetMeta) {
+		return bad(Fail, fmt.Sprintf("IOMesh supports %d or %d meta pods; the target is %d", edition.MetaSmall, edition.MetaLarge, f.TargetMeta),
+			fmt.Sprintf("Choose --meta %d or --meta %d (%d is advised from %d IOMesh nodes on)", edition.MetaSmall, edition.MetaLarge, edition.MetaLarge, edition.MetaLargeFrom), DocScaleOut)
 	}
 	return pass("%d meta pods is supported", f.TargetMeta)
 }
@@ -256,9 +258,9 @@ func checkMetaFive(f *Facts) Result {
 	if !f.TargetChunkOK || !f.TargetMetaOK {
 		return skip("counts unknown")
 	}
-	if f.TargetChunk >= 5 && f.TargetMeta < 5 {
+	if f.TargetChunk >= edition.MetaLargeFrom && f.TargetMeta < edition.MetaLarge {
 		return bad(Warn, fmt.Sprintf("%d nodes will run chunk pods but only %d meta pods", f.TargetChunk, f.TargetMeta),
-			"5 meta pods are advised from 5 IOMesh nodes on: add --meta 5", DocScaleOut)
+			fmt.Sprintf("%d meta pods are advised from %d IOMesh nodes on: add --meta %d", edition.MetaLarge, edition.MetaLargeFrom, edition.MetaLarge), DocScaleOut)
 	}
 	return pass("%d meta pods for %d chunk pods", f.TargetMeta, f.TargetChunk)
 }
@@ -319,10 +321,10 @@ func checkPods(f *Facts) Result {
 	check := func(pods []corev1.Pod) int {
 		n := 0
 		for i := range pods {
-			r := podrow.Of(&pods[i], f.Now)
-			if r.IsReady() {
+			if podtable.Ready(&pods[i]) {
 				n++
 			} else {
+				r := podtable.Of(&pods[i], f.Now)
 				notReady = append(notReady, fmt.Sprintf("%s (%s, %s ready)", r.Name, r.Status, r.Ready))
 			}
 		}
@@ -350,20 +352,21 @@ func checkPods(f *Facts) Result {
 }
 
 func checkRBAC(f *Facts) Result {
-	if !f.PermissionsChecked {
+	p := f.Permissions
+	if !p.Checked {
 		return skip("permissions not checked")
 	}
-	if f.PermissionsErr != nil {
-		return bad(Error, f.PermissionsErr.Error(), "Check that you can create SelfSubjectRulesReviews (every authenticated user can by default)", "")
+	if p.Err != nil {
+		return bad(Error, p.Err.Error(), "Check that you can create SelfSubjectRulesReviews (every authenticated user can by default)", "")
 	}
-	if len(f.Missing) == 0 {
+	if len(p.Missing) == 0 {
 		return pass("you have every permission a scale needs")
 	}
-	parts := make([]string, len(f.Missing))
-	for i, n := range f.Missing {
+	parts := make([]string, len(p.Missing))
+	for i, n := range p.Missing {
 		parts[i] = n.String()
 	}
-	first := f.Missing[0]
+	first := p.Missing[0]
 	return bad(Fail, "missing permission to "+strings.Join(parts, "; "),
 		fmt.Sprintf("Ask a cluster admin to bind the role in deploy/rbac/scale.yaml; check with `kubectl auth can-i %s %s -n %s`", first.Verb, first.Resource, f.Namespace), "")
 }

@@ -1,6 +1,8 @@
 package preflight
 
 import (
+	"fmt"
+
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 )
@@ -45,9 +47,9 @@ func (f *Facts) limit() Limit {
 		n    int
 		name string
 	}
-	bounds := []bound{{EnterpriseMax, "255 (Enterprise maximum)"}, {f.Chunk.Capacity(), "nodes"}}
-	if f.Edition.Edition != edition.Enterprise {
-		bounds = append(bounds, bound{CommunityMax, "Community edition"})
+	bounds := []bound{{edition.ChunkMax, fmt.Sprintf("%d (Enterprise maximum)", edition.ChunkMax)}, {f.Chunk.Capacity(), "nodes"}}
+	if e := f.Edition.Edition; e != edition.Enterprise {
+		bounds = append(bounds, bound{e.MaxChunk(), "Community edition"})
 	}
 	if f.License != nil && f.License.MaxChunkNum != nil {
 		bounds = append(bounds, bound{*f.License.MaxChunkNum, "licence"})
@@ -64,9 +66,9 @@ func (f *Facts) limit() Limit {
 			l.LimitedBy = append(l.LimitedBy, b.name)
 		}
 	}
-	l.MaxMeta = 3
-	if f.Edition.Edition == edition.Enterprise && f.Meta.Capacity() >= 5 {
-		l.MaxMeta = 5
+	l.MaxMeta = edition.MetaSmall
+	if f.Edition.Edition.MaxMeta() >= edition.MetaLarge && f.Meta.Capacity() >= edition.MetaLarge {
+		l.MaxMeta = edition.MetaLarge
 	}
 	return l
 }

@@ -24,10 +24,10 @@ func cluster(nodes, chunk, meta, maxChunk int) *Input {
 	in := &Input{
 		Namespace: "iomesh-system", Release: "iomesh",
 		ReleaseStatus: "deployed", Revision: 2, LastDeployed: 1,
-		Replicas:           values.Replicas{Layout: values.Nested, Chunk: chunk, Meta: meta},
-		Edition:            edition.Result{Edition: edition.Enterprise, Source: edition.SourceValues},
-		PermissionsChecked: true,
-		Now:                tf.Now,
+		Replicas:    values.Replicas{Layout: values.Nested, Chunk: chunk, Meta: meta},
+		Edition:     edition.Result{Edition: edition.Enterprise, Source: edition.SourceValues},
+		Permissions: access.Review{Checked: true},
+		Now:         tf.Now,
 	}
 	m := maxChunk
 	in.License = &license.License{MaxChunkNum: &m, LicenseType: "SUBSCRIPTION", ExpirationDate: "2027-06-30"}
@@ -233,7 +233,7 @@ func TestPodsHealthy(t *testing.T) {
 
 func TestPermissions(t *testing.T) {
 	in := cluster(5, 3, 3, 10)
-	in.Missing = []access.Need{{Verb: "update", Resource: "secrets", Namespace: "iomesh-system"}}
+	in.Permissions.Missing = []access.Need{{Verb: "update", Resource: "secrets", Namespace: "iomesh-system"}}
 	expect(t, Run(in, nil, "v1"), "rbac.permissions", Fail, "update secrets in namespace iomesh-system")
 }
 

@@ -2,10 +2,8 @@ package preflight
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
 )
 
 // Report is the outcome of a preflight run.
@@ -34,13 +32,6 @@ type Summary struct {
 	Skipped int     `json:"skipped"`
 	Error   int     `json:"error"`
 	Worst   Verdict `json:"worst"`
-}
-
-// DeepCopyObject lets the cli-runtime printers handle a Report.
-func (r *Report) DeepCopyObject() runtime.Object {
-	out := new(Report)
-	printer.DeepCopyJSON(r, out)
-	return out
 }
 
 // Run runs every check; checks named in skip are listed as skipped without running.

@@ -4,6 +4,8 @@
 package preflight
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -52,13 +54,8 @@ const (
 	DocPrerequisite = "https://docs.iomesh.com/deploy-iomesh-cluster/prerequisites"
 )
 
-// Hard limits from the IOMesh documentation.
-const (
-	CommunityMax  = 3
-	ChunkMin      = 3
-	EnterpriseMax = 255
-	ExpiryWarning = 30 // days
-)
+// ExpiryWarning is how many days before the licence expires a warning starts.
+const ExpiryWarning = 30
 
 // Target is the requested replica counts; nil means "leave as is".
 type Target struct {
@@ -68,6 +65,30 @@ type Target struct {
 
 // Empty reports a target that asks for nothing.
 func (t Target) Empty() bool { return t.Chunk == nil && t.Meta == nil }
+
+// String is the target for people ("5 chunk, 5 meta"); "" when empty.
+func (t Target) String() string {
+	var parts []string
+	if t.Chunk != nil {
+		parts = append(parts, fmt.Sprintf("%d chunk", *t.Chunk))
+	}
+	if t.Meta != nil {
+		parts = append(parts, fmt.Sprintf("%d meta", *t.Meta))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Args is the target as command-line flags (" --chunk 5 --meta 5"), to repeat a command.
+func (t Target) Args() string {
+	s := ""
+	if t.Chunk != nil {
+		s += fmt.Sprintf(" --chunk %d", *t.Chunk)
+	}
+	if t.Meta != nil {
+		s += fmt.Sprintf(" --meta %d", *t.Meta)
+	}
+	return s
+}
 
 // Input is everything the checks look at, read elsewhere.
 type Input struct {
@@ -102,11 +123,7 @@ type Input struct {
 	MetaPolicy  placement.Policy
 	PolicyErr   error
 
-	// Missing are the permissions the user lacks; PermissionsErr says why they are unknown.
-	// PermissionsChecked is false when nothing was asked.
-	PermissionsChecked bool
-	Missing            []access.Need
-	PermissionsErr     error
+	Permissions access.Review
 
 	Target Target
 	Now    time.Time

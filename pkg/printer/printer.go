@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
 )
@@ -73,22 +74,27 @@ func (f *Flags) Validate() error {
 	return err
 }
 
-// Print writes obj in the machine-readable format chosen.
-func (f *Flags) Print(obj runtime.Object, w io.Writer) error {
+// APIVersion is the group/version of every document this tool prints.
+const APIVersion = "kubectl-iomesh.dev/v1alpha1"
+
+// Document is a report with its kind (a struct embedding metav1.TypeMeta).
+type Document interface {
+	GetObjectKind() schema.ObjectKind
+}
+
+// object adapts a Document to the printers' runtime.Object: they only read its kind and marshal
+// it, so the report types need no generated deep-copy code.
+type object struct{ doc Document }
+
+func (o object) GetObjectKind() schema.ObjectKind { return o.doc.GetObjectKind() }
+func (o object) DeepCopyObject() runtime.Object   { return o }
+func (o object) MarshalJSON() ([]byte, error)     { return json.Marshal(o.doc) }
+
+// Print writes doc in the machine-readable format chosen.
+func (f *Flags) Print(doc Document, w io.Writer) error {
 	p, err := f.ToPrinter()
 	if err != nil {
 		return err
 	}
-	return p.PrintObj(obj, w)
-}
-
-// DeepCopyJSON copies src into dst through JSON; report types use it for DeepCopyObject.
-func DeepCopyJSON(src, dst interface{}) {
-	b, err := json.Marshal(src)
-	if err != nil {
-		panic(fmt.Sprintf("report type cannot be copied: %v", err))
-	}
-	if err := json.Unmarshal(b, dst); err != nil {
-		panic(fmt.Sprintf("report type cannot be copied: %v", err))
-	}
+	return p.PrintObj(object{doc}, w)
 }

@@ -122,3 +122,17 @@ func Pending(status string) bool {
 	s := helmrelease.Status(status)
 	return s == helmrelease.StatusPendingInstall || s == helmrelease.StatusPendingUpgrade || s == helmrelease.StatusPendingRollback
 }
+
+// LastGood is the newest revision before the last one in hist (oldest first) that was deployed
+// or superseded: what `helm rollback` would return to. 0 when there is none.
+func LastGood(hist []*helmrelease.Release) int {
+	for i := len(hist) - 2; i >= 0; i-- {
+		if s := hist[i].Info.Status; s == helmrelease.StatusDeployed || s == helmrelease.StatusSuperseded {
+			return hist[i].Version
+		}
+	}
+	return 0
+}
+
+// Failed reports a revision whose operation failed.
+func Failed(status string) bool { return helmrelease.Status(status) == helmrelease.StatusFailed }

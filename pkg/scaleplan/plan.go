@@ -7,9 +7,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/renderdiff"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
@@ -47,13 +45,6 @@ type Plan struct {
 	Guard           *Guard        `json:"renderGuard,omitempty"`
 	// AtTarget reports a release already at the target: nothing to upgrade, only to wait for.
 	AtTarget bool `json:"atTarget"`
-}
-
-// DeepCopyObject lets the cli-runtime printers handle a Plan.
-func (p *Plan) DeepCopyObject() runtime.Object {
-	out := new(Plan)
-	printer.DeepCopyJSON(p, out)
-	return out
 }
 
 // ValueDiff lists every value that differs between two user-supplied value trees.

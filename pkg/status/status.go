@@ -9,20 +9,15 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podrow"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/table"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 )
-
-// APIVersion is the group/version of every document this tool prints.
-const APIVersion = "kubectl-iomesh.dev/v1alpha1"
 
 // Report is the status of one IOMesh release.
 type Report struct {
@@ -35,13 +30,6 @@ type Report struct {
 	Chunk           ComponentView  `json:"chunk"`
 	Meta            ComponentView  `json:"meta"`
 	Warnings        []string       `json:"warnings,omitempty"`
-}
-
-// DeepCopyObject lets the cli-runtime printers handle a Report.
-func (r *Report) DeepCopyObject() runtime.Object {
-	out := new(Report)
-	printer.DeepCopyJSON(r, out)
-	return out
 }
 
 // LicenseView is the licence as status shows it.
@@ -59,89 +47,66 @@ type ComponentView struct {
 	// Desired is the replica count in the release values.
 	Desired *int `json:"desired,omitempty"`
 	// StatefulSetReplicas is what the operator set on the StatefulSet.
-	StatefulSetReplicas *int         `json:"statefulSetReplicas,omitempty"`
-	StatefulSet         string       `json:"statefulSet,omitempty"`
-	Ready               int          `json:"ready"`
-	Pods                []podrow.Row `json:"pods"`
+	StatefulSetReplicas *int           `json:"statefulSetReplicas,omitempty"`
+	StatefulSet         string         `json:"statefulSet,omitempty"`
+	Ready               int            `json:"ready"`
+	Pods                []podtable.Row `json:"pods"`
 }
 
-// Inputs are what the status is built from, read elsewhere.
-type Inputs struct {
-	Context   string
-	Namespace string
-	Release   release.Info
-	Cluster   inventory.ClusterState
-	Chunk     inventory.Set
-	Meta      inventory.Set
-	Now       time.Time
-}
-
-// Build assembles the report. It never fails: what cannot be read becomes a warning.
-func Build(in Inputs) *Report {
+// Build assembles the report from a snapshot. It never fails: what cannot be read becomes a
+// warning.
+func Build(snap *snapshot.Snapshot, context string) *Report {
 	r := &Report{
-		TypeMeta:  metav1.TypeMeta{APIVersion: APIVersion, Kind: "Status"},
-		Context:   in.Context,
-		Namespace: in.Namespace,
-		Release:   in.Release,
+		TypeMeta:  metav1.TypeMeta{APIVersion: printer.APIVersion, Kind: "Status"},
+		Context:   context,
+		Namespace: snap.Namespace,
+		Release:   snap.Info,
+		Edition:   snap.Edition,
 	}
-	if release.Pending(in.Release.Status) {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("release revision %d is %s: an operation did not finish; see `helm history %s -n %s`", in.Release.Revision, in.Release.Status, in.Release.Name, in.Namespace))
-	} else if in.Release.Status == "failed" {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("release revision %d failed: %s", in.Release.Revision, in.Release.Description))
+	info := snap.Info
+	if release.Pending(info.Status) {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("release revision %d is %s: an operation did not finish; see `helm history %s -n %s`", info.Revision, info.Status, info.Name, snap.Namespace))
+	} else if release.Failed(info.Status) {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("release revision %d failed: %s", info.Revision, info.Description))
 	}
+	if snap.ReplicasErr != nil {
+		r.Warnings = append(r.Warnings, snap.ReplicasErr.Error())
+	}
+	r.License = licenseView(snap, &r.Warnings)
 
-	reps, err := values.ReadReplicas(in.Release.Effective)
-	if err != nil {
-		r.Warnings = append(r.Warnings, err.Error())
-	}
-
-	var obj map[string]interface{}
-	if in.Cluster.Object != nil {
-		obj = in.Cluster.Object.Object
-	}
-	lic, hasLic := license.FromStatus(obj)
-	r.Edition = edition.Resolve(inventory.EditionInputs(values.Edition(in.Release.Effective), in.Cluster, in.Chunk, in.Meta))
-	r.License = licenseView(in, lic, hasLic, &r.Warnings)
-
-	r.Chunk = component(in.Chunk, in.Now)
-	r.Meta = component(in.Meta, in.Now)
-	if err == nil {
-		r.Chunk.Desired, r.Meta.Desired = intPtr(reps.Chunk), intPtr(reps.Meta)
+	r.Chunk = component(snap.Chunk, snap.Now)
+	r.Meta = component(snap.Meta, snap.Now)
+	if snap.ReplicasErr == nil {
+		r.Chunk.Desired, r.Meta.Desired = intPtr(snap.Replicas.Chunk), intPtr(snap.Replicas.Meta)
 	}
 	for _, c := range []struct {
-		name string
 		view ComponentView
 		set  inventory.Set
-	}{{"chunk", r.Chunk, in.Chunk}, {"meta", r.Meta, in.Meta}} {
+	}{{r.Chunk, snap.Chunk}, {r.Meta, snap.Meta}} {
 		if c.set.StatefulSet == nil {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("StatefulSet %s-%s not found in namespace %s; pods matched by name", in.Release.Name, c.name, in.Namespace))
+			r.Warnings = append(r.Warnings, fmt.Sprintf("StatefulSet %s-%s not found in namespace %s; pods matched by name", info.Name, c.set.Component, snap.Namespace))
 		}
 		if c.view.Desired != nil && c.view.Ready < *c.view.Desired {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%d of %d %s pods are ready", c.view.Ready, *c.view.Desired, c.name))
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%d of %d %s pods are ready", c.view.Ready, *c.view.Desired, c.set.Component))
 		}
 	}
 	return r
 }
 
-func licenseView(in Inputs, lic license.License, found bool, warnings *[]string) LicenseView {
-	v := LicenseView{Found: found, License: lic}
-	switch {
-	case in.Cluster.Err != nil:
-		v.Missing = in.Cluster.Err.Error()
-		*warnings = append(*warnings, v.Missing)
-		return v
-	case in.Cluster.Missing != "":
-		v.Missing = in.Cluster.Missing
-		*warnings = append(*warnings, v.Missing)
-		return v
-	case !found:
-		v.Missing = "the IOMeshCluster has no status.license yet (the operator publishes it once the cluster is up)"
+func licenseView(snap *snapshot.Snapshot, warnings *[]string) LicenseView {
+	if snap.License == nil {
+		v := LicenseView{Missing: snap.LicenseMissing}
+		if snap.Cluster.Err != nil || snap.Cluster.Missing != "" {
+			*warnings = append(*warnings, v.Missing)
+		}
 		return v
 	}
+	lic := *snap.License
+	v := LicenseView{Found: true, License: lic}
 	if err := lic.MaxChunkNumError(); err != nil {
 		*warnings = append(*warnings, err.Error())
 	}
-	days, has, err := lic.DaysLeft(in.Now)
+	days, has, err := lic.DaysLeft(snap.Now)
 	if err != nil {
 		*warnings = append(*warnings, err.Error())
 	} else if has {
@@ -155,7 +120,7 @@ func licenseView(in Inputs, lic license.License, found bool, warnings *[]string)
 }
 
 func component(s inventory.Set, now time.Time) ComponentView {
-	v := ComponentView{Pods: []podrow.Row{}}
+	v := ComponentView{Pods: []podtable.Row{}}
 	if s.StatefulSet != nil {
 		v.StatefulSet = s.StatefulSet.Name
 		if s.StatefulSet.Spec.Replicas != nil {
@@ -163,43 +128,15 @@ func component(s inventory.Set, now time.Time) ComponentView {
 		}
 	}
 	for i := range s.Pods {
-		row := podrow.Of(&s.Pods[i], now)
-		if row.IsReady() {
+		if podtable.Ready(&s.Pods[i]) {
 			v.Ready++
 		}
-		v.Pods = append(v.Pods, row)
+		v.Pods = append(v.Pods, podtable.Of(&s.Pods[i], now))
 	}
 	return v
 }
 
 func intPtr(i int) *int { return &i }
-
-// PodHeaders are kubectl's pod columns; wide adds kubectl's -o wide columns.
-func PodHeaders(wide bool) []string {
-	h := []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}
-	if wide {
-		h = append(h, "IP", "NODE", "NOMINATED NODE", "READINESS GATES")
-	}
-	return h
-}
-
-// PodCells is one row's cells under PodHeaders.
-func PodCells(r podrow.Row, wide bool) []string {
-	c := []string{r.Name, r.Ready, r.Status, r.Restarts, r.Age}
-	if wide {
-		c = append(c, r.IP, r.Node, r.NominatedNode, r.ReadinessGates)
-	}
-	return c
-}
-
-// WritePods prints rows exactly as `kubectl get pod` does.
-func WritePods(w io.Writer, rows []podrow.Row, wide bool) error {
-	cells := make([][]string, 0, len(rows))
-	for _, r := range rows {
-		cells = append(cells, PodCells(r, wide))
-	}
-	return table.Render(w, PodHeaders(wide), cells)
-}
 
 // WriteTable prints the human form of the report.
 func WriteTable(w io.Writer, r *Report, wide bool) error {
@@ -228,12 +165,12 @@ func WriteTable(w io.Writer, r *Report, wide bool) error {
 		}
 	}
 	fmt.Fprintln(w)
-	rows := append(append([]podrow.Row{}, r.Chunk.Pods...), r.Meta.Pods...)
+	rows := append(append([]podtable.Row{}, r.Chunk.Pods...), r.Meta.Pods...)
 	if len(rows) == 0 {
 		_, err := fmt.Fprintf(w, "No chunk or meta pods found in namespace %s.\n", r.Namespace)
 		return err
 	}
-	return WritePods(w, rows, wide)
+	return podtable.Write(w, rows, wide)
 }
 
 func orDash(s string) string {

@@ -5,7 +5,6 @@ package testfixture
 
 import (
 	"fmt"
-	"testing"
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
@@ -69,9 +68,16 @@ type Clients struct {
 	Helm    *action.Configuration
 }
 
+// T is the part of testing.TB the fixtures use; taking it keeps package testing out of this
+// package.
+type T interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 // NewClients makes fake clients holding objs (typed objects and unstructured IOMeshClusters)
 // and stores the release revisions through the Secrets driver.
-func NewClients(t testing.TB, rels []Rel, objs ...runtime.Object) Clients {
+func NewClients(t T, rels []Rel, objs ...runtime.Object) Clients {
 	t.Helper()
 	var typed []runtime.Object
 	var dyn []runtime.Object

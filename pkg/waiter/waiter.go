@@ -16,14 +16,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podrow"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/table"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 )
 
 // Want is the number of pods named <Prefix>-0 .. <Prefix>-(Count-1) that must be Ready.
@@ -44,7 +44,7 @@ type Waiter struct {
 	Live bool
 	Now  func() time.Time
 
-	drawn int // lines of the live table on screen
+	live podtable.Live
 }
 
 // Outcome is the state when the wait ended.
@@ -72,11 +72,11 @@ func (w *Waiter) relevant(name string) (Want, int, bool) {
 }
 
 // Done reports whether pods satisfy every want.
-func Done(wants []Want, pods map[string]*corev1.Pod, now time.Time) bool {
+func Done(wants []Want, pods map[string]*corev1.Pod) bool {
 	for _, want := range wants {
 		for i := 0; i < want.Count; i++ {
 			p, ok := pods[fmt.Sprintf("%s-%d", want.Prefix, i)]
-			if !ok || p.DeletionTimestamp != nil || !podrow.Of(p, now).IsReady() {
+			if !ok || !podtable.Ready(p) {
 				return false
 			}
 		}
@@ -84,21 +84,41 @@ func Done(wants []Want, pods map[string]*corev1.Pod, now time.Time) bool {
 	return true
 }
 
-// Explain says why a pod is not Ready, in the scheduler's or kubelet's words.
-func Explain(p *corev1.Pod, now time.Time) string {
-	row := podrow.Of(p, now)
+// Why is why a pod is not Ready, in the scheduler's or kubelet's words where they said something.
+type Why struct {
+	Pod    string
+	Status string
+	// Detail is the scheduler's or kubelet's message ("" when neither said anything).
+	Detail string
+	// Ready is the READY column, shown when there is no detail.
+	Ready string
+}
+
+func (w Why) String() string {
+	if w.Detail == "" {
+		return fmt.Sprintf("%s %s (%s ready)", w.Pod, w.Status, w.Ready)
+	}
+	return fmt.Sprintf("%s %s: %s", w.Pod, w.Status, w.Detail)
+}
+
+// Explain says why a pod is not Ready.
+func Explain(p *corev1.Pod, now time.Time) Why {
+	row := podtable.Of(p, now)
+	w := Why{Pod: p.Name, Status: row.Status, Ready: row.Ready}
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Message != "" {
 			// The scheduler records the same words in a FailedScheduling event.
-			return fmt.Sprintf("%s %s: FailedScheduling (%s): %s", p.Name, row.Status, c.Reason, c.Message)
+			w.Detail = fmt.Sprintf("FailedScheduling (%s): %s", c.Reason, c.Message)
+			return w
 		}
 	}
 	for _, cs := range p.Status.ContainerStatuses {
 		if cs.State.Waiting != nil && cs.State.Waiting.Message != "" {
-			return fmt.Sprintf("%s %s: %s: %s", p.Name, row.Status, cs.Name, cs.State.Waiting.Message)
+			w.Detail = fmt.Sprintf("%s: %s", cs.Name, cs.State.Waiting.Message)
+			return w
 		}
 	}
-	return fmt.Sprintf("%s %s (%s ready)", p.Name, row.Status, row.Ready)
+	return w
 }
 
 // watchNodes reports nodes that turn NotReady (or Ready again) while the wait runs, naming the
@@ -149,6 +169,7 @@ func (w *Waiter) watchNodes(ctx context.Context, hosted func(node string) []stri
 func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 	pods := map[string]*corev1.Pod{}
 	shown := map[string]string{}
+	w.live = podtable.Live{W: w.Progress}
 	var mu sync.Mutex
 	nodeCtx, stopNodes := context.WithCancel(ctx)
 	defer stopNodes()
@@ -184,14 +205,14 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 		}
 		line := "deleted"
 		if !deleted {
-			row := podrow.Of(p, w.Now())
+			row := podtable.Of(p, w.Now())
 			line = fmt.Sprintf("%s %s", row.Ready, row.Status)
 			if row.Status == "Running" && !row.PodReady {
 				line += " (pod not Ready)"
 			}
-			if !row.IsReady() {
-				if why := Explain(p, w.Now()); strings.Contains(why, ": ") {
-					line += " (" + why[strings.Index(why, ": ")+2:] + ")"
+			if !podtable.Ready(p) {
+				if why := Explain(p, w.Now()); why.Detail != "" {
+					line += " (" + why.Detail + ")"
 				}
 			}
 		}
@@ -217,7 +238,7 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 			pods[p.Name] = p
 			report(p, false)
 		}
-		return Done(w.Wants, pods, w.Now()), nil
+		return Done(w.Wants, pods), nil
 	}
 	// A wait that is already satisfied by the initial list ends at once.
 	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, func(store cache.Store) (bool, error) {
@@ -237,19 +258,18 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 				}
 			}
 		}
-		return Done(w.Wants, pods, w.Now()), nil
+		return Done(w.Wants, pods), nil
 	}, cond)
 	stopNodes()
 	mu.Lock()
 	out := w.outcome(pods)
 	mu.Unlock()
-	if err == nil {
+	switch {
+	case err == nil:
 		return out, nil
-	}
-	if errors.Is(ctx.Err(), context.Canceled) {
+	case errors.Is(ctx.Err(), context.Canceled):
 		return out, ErrInterrupted
-	}
-	if ctx.Err() != nil || errors.Is(err, watchtools.ErrWatchClosed) || strings.Contains(err.Error(), "timed out") {
+	case ctx.Err() != nil || wait.Interrupted(err):
 		return out, ErrTimeout
 	}
 	return out, err
@@ -258,40 +278,26 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 // redraw replaces the live table with the current state of every wanted pod.
 func (w *Waiter) redraw(pods map[string]*corev1.Pod) {
 	now := w.Now()
-	var rows [][]string
+	var rows []podtable.LiveRow
 	for _, want := range w.Wants {
 		for i := 0; i < want.Count; i++ {
 			name := fmt.Sprintf("%s-%d", want.Prefix, i)
 			p, ok := pods[name]
 			if !ok {
-				rows = append(rows, []string{name, "", "not created yet", "", "", ""})
+				rows = append(rows, podtable.LiveRow{Name: name})
 				continue
 			}
-			r := podrow.Of(p, now)
-			note := "ready"
-			if !r.IsReady() {
-				note = Explain(p, now)
-				if i := strings.Index(note, ": "); i >= 0 {
-					note = note[i+2:]
-				} else {
-					note = "waiting"
-				}
-				if len(note) > 100 {
-					note = note[:97] + "..."
+			r := podtable.Of(p, now)
+			lr := podtable.LiveRow{Name: name, Row: &r}
+			if !podtable.Ready(p) {
+				if lr.Waiting = Explain(p, now).Detail; lr.Waiting == "" {
+					lr.Waiting = "waiting"
 				}
 			}
-			rows = append(rows, []string{r.Name, r.Ready, r.Status, r.Restarts, r.Age, note})
+			rows = append(rows, lr)
 		}
 	}
-	var buf strings.Builder
-	if w.drawn > 0 {
-		fmt.Fprintf(&buf, "\x1b[%dA\x1b[J", w.drawn) // up to the table's first line, clear below
-	}
-	var tbl strings.Builder
-	_ = table.Render(&tbl, []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE", "WAITING FOR"}, rows)
-	buf.WriteString(tbl.String())
-	w.drawn = strings.Count(tbl.String(), "\n")
-	io.WriteString(w.Progress, buf.String())
+	_ = w.live.Draw(rows)
 }
 
 func (w *Waiter) outcome(pods map[string]*corev1.Pod) Outcome {
@@ -313,8 +319,8 @@ func (w *Waiter) outcome(pods map[string]*corev1.Pod) Outcome {
 			switch {
 			case !ok:
 				o.Stuck = append(o.Stuck, name+" does not exist yet")
-			case !podrow.Of(p, now).IsReady():
-				o.Stuck = append(o.Stuck, Explain(p, now))
+			case !podtable.Ready(p):
+				o.Stuck = append(o.Stuck, Explain(p, now).String())
 			}
 		}
 	}

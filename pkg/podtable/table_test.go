@@ -1,4 +1,4 @@
-package status
+package podtable
 
 import (
 	"fmt"
@@ -7,21 +7,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podrow"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 )
 
-func rows(n int) []podrow.Row {
-	out := make([]podrow.Row, n)
+func rows(n int) []Row {
+	out := make([]Row, n)
 	for i := range out {
-		out[i] = podrow.Of(tf.Pod("chunk", i, 3, fmt.Sprintf("node-%d", i), time.Hour, tf.Running), tf.Now)
+		out[i] = Of(tf.Pod("chunk", i, 3, fmt.Sprintf("node-%d", i), time.Hour, tf.Running), tf.Now)
 	}
 	return out
 }
 
-func TestWritePodsAligns(t *testing.T) {
+func TestWriteAligns(t *testing.T) {
 	var b strings.Builder
-	if err := WritePods(&b, rows(12), true); err != nil {
+	if err := Write(&b, rows(12), true); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
@@ -36,12 +35,12 @@ func TestWritePodsAligns(t *testing.T) {
 	}
 }
 
-// BenchmarkWritePods255 renders the pod table for 255 chunk pods.
-func BenchmarkWritePods255(b *testing.B) {
+// BenchmarkWrite255 renders the pod table for 255 chunk pods.
+func BenchmarkWrite255(b *testing.B) {
 	r := rows(255)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := WritePods(io.Discard, r, false); err != nil {
+		if err := Write(io.Discard, r, false); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
-// Package podrow turns a Pod into the row `kubectl get pod` prints: READY, STATUS, RESTARTS and
-// AGE follow kubectl's rules, so the table reads the same as the IOMesh docs' verification step.
-package podrow
+// Package podtable owns the pod table: a Pod as the row `kubectl get pod` prints (READY, STATUS,
+// RESTARTS and AGE follow kubectl's rules, so the table reads as the IOMesh docs' verification
+// step), the table itself, the live view redrawn while waiting, and when a pod counts as Ready.
+package podtable
 
 import (
 	"fmt"
@@ -27,11 +28,6 @@ type Row struct {
 	// PodReady is the pod's Ready condition (false when the node's controller marked it not
 	// ready, even if its containers still say ready).
 	PodReady bool `json:"podReady"`
-}
-
-// IsReady reports whether every container counted in READY is ready and the pod runs.
-func (r Row) IsReady() bool {
-	return r.TotalContainers > 0 && r.ReadyContainers == r.TotalContainers && r.Status == "Running" && r.PodReady
 }
 
 const none = "<none>"

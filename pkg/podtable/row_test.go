@@ -1,0 +1,164 @@
+package podtable
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func running(name string, ready bool) corev1.ContainerStatus {
+	return corev1.ContainerStatus{Name: name, Ready: ready, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}
+}
+
+func basePod() *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "iomesh-chunk-0", CreationTimestamp: metav1.NewTime(now.Add(-90 * time.Minute))},
+		Spec:       corev1.PodSpec{NodeName: "n0", Containers: []corev1.Container{{Name: "a"}, {Name: "b"}}},
+		Status: corev1.PodStatus{
+			Phase: corev1.PodRunning, PodIP: "10.0.0.1",
+			Conditions:        []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}, {Type: corev1.PodInitialized, Status: corev1.ConditionTrue}},
+			ContainerStatuses: []corev1.ContainerStatus{running("a", true), running("b", true)},
+		},
+	}
+}
+
+func withSidecar(p *corev1.Pod, started, ready bool, restarts int32) *corev1.Pod {
+	always := corev1.ContainerRestartPolicyAlways
+	p.Spec.InitContainers = []corev1.Container{{Name: "init"}, {Name: "proxy", RestartPolicy: &always}}
+	p.Status.InitContainerStatuses = []corev1.ContainerStatus{
+		{Name: "init", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}},
+		{Name: "proxy", Ready: ready, Started: &started, RestartCount: restarts, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, FinishedAt: metav1.NewTime(now.Add(-5 * time.Minute))}}},
+	}
+	return p
+}
+
+func TestRows(t *testing.T) {
+	for _, tc := range []struct {
+		name                         string
+		pod                          *corev1.Pod
+		ready, status, restarts, age string
+		wantReady                    bool
+	}{
+		{"running", basePod(), "2/2", "Running", "0", "90m", true},
+		{"sidecar counts in READY and RESTARTS", withSidecar(basePod(), true, true, 2), "3/3", "Running", "2 (5m ago)", "90m", true},
+		{"sidecar not ready", withSidecar(basePod(), true, false, 0), "2/3", "Running", "0", "90m", false},
+		{"one container not ready", func() *corev1.Pod {
+			p := basePod()
+			p.Status.ContainerStatuses[1].Ready = false
+			p.Status.Conditions[0].Status = corev1.ConditionFalse
+			return p
+		}(), "1/2", "Running", "0", "90m", false},
+		{"crash loop", func() *corev1.Pod {
+			p := basePod()
+			p.Status.ContainerStatuses[0] = corev1.ContainerStatus{Name: "a", RestartCount: 4,
+				State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+				LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, FinishedAt: metav1.NewTime(now.Add(-76 * time.Minute))}}}
+			return p
+		}(), "1/2", "CrashLoopBackOff", "4 (76m ago)", "90m", false},
+		{"init container failing", func() *corev1.Pod {
+			p := basePod()
+			p.Spec.InitContainers = []corev1.Container{{Name: "init"}}
+			p.Status.Phase = corev1.PodPending
+			p.Status.Conditions = nil
+			p.Status.ContainerStatuses = nil
+			p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "init", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 2}}}}
+			return p
+		}(), "0/2", "Init:ExitCode:2", "0", "90m", false},
+		{"terminating", func() *corev1.Pod {
+			p := basePod()
+			ts := metav1.NewTime(now)
+			p.DeletionTimestamp = &ts
+			return p
+		}(), "2/2", "Terminating", "0", "90m", false},
+		{"node lost", func() *corev1.Pod {
+			p := basePod()
+			ts := metav1.NewTime(now)
+			p.DeletionTimestamp = &ts
+			p.Status.Reason = "NodeLost"
+			return p
+		}(), "2/2", "Unknown", "0", "90m", false},
+		{"node NotReady keeps containers ready", func() *corev1.Pod {
+			p := basePod()
+			p.Status.Conditions[0].Status = corev1.ConditionFalse
+			return p
+		}(), "2/2", "Running", "0", "90m", false},
+		{"evicted", func() *corev1.Pod {
+			p := basePod()
+			p.Status.Phase = corev1.PodFailed
+			p.Status.Reason = "Evicted"
+			return p
+		}(), "2/2", "Evicted", "0", "90m", false},
+		{"completed with one still running", func() *corev1.Pod {
+			p := basePod()
+			p.Status.ContainerStatuses[1] = corev1.ContainerStatus{Name: "b", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}}
+			return p
+		}(), "1/2", "Running", "0", "90m", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Of(tc.pod, now)
+			if r.Ready != tc.ready || r.Status != tc.status || r.Restarts != tc.restarts || r.Age != tc.age {
+				t.Fatalf("row = %s %s %s %s, want %s %s %s %s", r.Ready, r.Status, r.Restarts, r.Age, tc.ready, tc.status, tc.restarts, tc.age)
+			}
+			if got := Ready(tc.pod); got != tc.wantReady {
+				t.Fatalf("Ready = %v, want %v", got, tc.wantReady)
+			}
+		})
+	}
+}
+
+func TestWideColumns(t *testing.T) {
+	p := basePod()
+	p.Status.NominatedNodeName = "n9"
+	p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "x/ok"}, {ConditionType: "x/other"}}
+	p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: "x/ok", Status: corev1.ConditionTrue})
+	got := Cells(Of(p, now), true)
+	want := []string{"iomesh-chunk-0", "2/2", "Running", "0", "90m", "10.0.0.1", "n0", "n9", "1/2"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("cells = %q, want %q", got, want)
+		}
+	}
+	empty := Of(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}}, now)
+	if empty.IP != "<none>" || empty.Node != "<none>" || empty.Age != "<unknown>" || empty.ReadinessGates != "<none>" {
+		t.Fatalf("empty pod row = %+v", empty)
+	}
+	if Ready(nil) || Ready(&corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodRunning}}) {
+		t.Fatal("a pod without containers is not Ready")
+	}
+}
+
+func TestLiveRedrawsInPlace(t *testing.T) {
+	var b strings.Builder
+	l := Live{W: &b}
+	r := Of(basePod(), now)
+	if err := l.Draw([]LiveRow{{Name: r.Name, Row: &r}, {Name: "iomesh-chunk-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	first := b.String()
+	if first[0] == '\x1b' {
+		t.Fatal("the first draw moved the cursor")
+	}
+	long := make([]byte, 150)
+	for i := range long {
+		long[i] = 'x'
+	}
+	if err := l.Draw([]LiveRow{{Name: r.Name, Row: &r, Waiting: string(long)}, {Name: "iomesh-chunk-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	second := b.String()[len(first):]
+	if second[:7] != "\x1b[3A\x1b[J" {
+		t.Fatalf("the second draw does not go back over 3 lines: %q", second[:10])
+	}
+	if !strings.Contains(second, string(long[:97])+"...") || strings.Contains(second, string(long[:98])) {
+		t.Fatal("a long note is not cut at 100 characters")
+	}
+	if !strings.Contains(first, "not created yet") || !strings.Contains(first, "ready") {
+		t.Fatalf("first draw:\n%s", first)
+	}
+}

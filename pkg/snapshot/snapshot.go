@@ -1,0 +1,176 @@
+// Package snapshot reads one IOMesh cluster from the API server in a single concurrent pass and
+// derives every fact the commands share, once: the release and its values, the replica counts and
+// value layout, the edition and where it was read, the licence (or why there is none), the chunk
+// and meta pods with the selector that finds them, the nodes and the podPolicies.
+package snapshot
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
+)
+
+// Sources are the clients a snapshot reads through.
+type Sources struct {
+	Reader inventory.Reader
+	Helm   *action.Configuration
+}
+
+// Options choose what to read beyond the release, the IOMeshCluster and the pods.
+type Options struct {
+	// History reads every stored revision (to find the last good one); otherwise only the newest.
+	History bool
+	// Nodes lists the nodes (placement).
+	Nodes bool
+	// Permissions asks which of the permissions a scale needs the user lacks.
+	Permissions bool
+	Now         time.Time
+}
+
+// Snapshot is the cluster as read at one moment, with what follows from it.
+type Snapshot struct {
+	Namespace string
+	Release   string
+	Now       time.Time
+
+	// Latest is the newest revision; Info describes it. LastDeployed is the newest earlier
+	// revision that was deployed or superseded (what a rollback returns to), 0 if none.
+	Latest       *helmrelease.Release
+	Info         release.Info
+	LastDeployed int
+
+	Cluster inventory.ClusterState
+	Chunk   inventory.Set
+	Meta    inventory.Set
+	// PodSelector finds both components' pods in one list or watch; "" when it cannot.
+	PodSelector string
+	Nodes       []corev1.Node
+
+	Replicas    values.Replicas
+	ReplicasErr error
+	Edition     edition.Result
+	// License is nil when none could be read; LicenseMissing says why.
+	License        *license.License
+	LicenseMissing string
+
+	ChunkPolicy placement.Policy
+	MetaPolicy  placement.Policy
+	PolicyErr   error
+
+	Permissions access.Review
+}
+
+// Read reads the cluster concurrently and derives the shared facts. It fails only when the
+// release, the StatefulSets and pods or the nodes cannot be read; a missing IOMeshCluster or
+// licence is a fact, not an error.
+func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
+	r := src.Reader
+	s := &Snapshot{Namespace: r.Namespace, Release: r.Release, Now: opt.Now}
+	s.Permissions.Checked = opt.Permissions
+	var (
+		wg                       sync.WaitGroup
+		relErr, compErr, nodeErr error
+		hist                     []*helmrelease.Release
+	)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		if opt.History {
+			hist, relErr = release.History(src.Helm, r.Release, r.Namespace)
+		} else {
+			var latest *helmrelease.Release
+			if latest, relErr = release.Latest(src.Helm, r.Release, r.Namespace); relErr == nil {
+				hist = []*helmrelease.Release{latest}
+			}
+		}
+		if relErr != nil || !opt.Permissions {
+			return
+		}
+		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, access.ScaleNeeds(r.Namespace, hist[len(hist)-1].Manifest))
+	}()
+	go func() { defer wg.Done(); s.Cluster = r.IOMeshCluster(ctx) }()
+	go func() { defer wg.Done(); s.Chunk, s.Meta, compErr = r.Components(ctx) }()
+	if opt.Nodes {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Nodes, nodeErr = r.Nodes(ctx) }()
+	}
+	wg.Wait()
+	for _, err := range []error{relErr, compErr, nodeErr} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	s.Latest = hist[len(hist)-1]
+	var err error
+	if s.Info, err = release.Describe(s.Latest); err != nil {
+		return nil, err
+	}
+	s.LastDeployed = release.LastGood(hist)
+	s.derive()
+	return s, nil
+}
+
+// derive computes every fact that follows from what was read.
+func (s *Snapshot) derive() {
+	eff := s.Info.Effective
+	s.Replicas, s.ReplicasErr = values.ReadReplicas(eff)
+	s.Edition = edition.Resolve(inventory.EditionInputs(values.Edition(eff), s.Cluster, s.Chunk, s.Meta))
+	s.PodSelector = inventory.PodSelector(s.Chunk, s.Meta)
+	layout := s.Replicas.Layout
+	if layout == "" {
+		layout = values.Nested
+	}
+	var err error
+	if s.ChunkPolicy, err = placement.PolicyFromValues(eff, layout, string(inventory.Chunk)); err != nil {
+		s.PolicyErr = err
+	}
+	if s.MetaPolicy, err = placement.PolicyFromValues(eff, layout, string(inventory.Meta)); err != nil {
+		s.PolicyErr = err
+	}
+	s.License, s.LicenseMissing = licenseOf(s.Cluster, s.Release)
+}
+
+// licenseOf reads status.license, or says why there is none.
+func licenseOf(c inventory.ClusterState, name string) (*license.License, string) {
+	switch {
+	case c.Err != nil:
+		return nil, c.Err.Error()
+	case c.Missing != "":
+		return nil, c.Missing
+	}
+	if lic, ok := license.FromStatus(c.Object.Object); ok {
+		return &lic, ""
+	}
+	return nil, fmt.Sprintf("IOMeshCluster %q has no status.license yet (the operator publishes it once the cluster is up)", name)
+}
+
+// PreflightInput is the checks' input for target.
+func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
+	return &preflight.Input{
+		Namespace: s.Namespace, Release: s.Release,
+		ReleaseStatus: s.Info.Status, Revision: s.Info.Revision, LastDeployed: s.LastDeployed,
+		ReleaseDescription: s.Info.Description,
+		Replicas:           s.Replicas, ReplicasErr: s.ReplicasErr,
+		Edition:        s.Edition,
+		ClusterMissing: s.Cluster.Missing, ClusterErr: s.Cluster.Err,
+		License: s.License, LicenseMissing: s.LicenseMissing,
+		Nodes: s.Nodes, ChunkPods: s.Chunk.Pods, MetaPods: s.Meta.Pods,
+		ChunkPolicy: s.ChunkPolicy, MetaPolicy: s.MetaPolicy, PolicyErr: s.PolicyErr,
+		Permissions: s.Permissions,
+		Target:      target, Now: s.Now,
+	}
+}

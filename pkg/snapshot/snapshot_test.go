@@ -1,0 +1,106 @@
+package snapshot
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
+	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
+)
+
+func read(t *testing.T, rels []tf.Rel, opt Options, objs ...runtime.Object) *Snapshot {
+	t.Helper()
+	c := tf.NewClients(t, rels, objs...)
+	r := inventory.Reader{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: tf.Namespace, Release: tf.Release}
+	opt.Now = tf.Now
+	s, err := Read(context.Background(), Sources{Reader: r, Helm: c.Helm}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func cluster() []runtime.Object {
+	return []runtime.Object{
+		tf.StatefulSet("chunk", 3, 3, "iomesh/zbs-chunkd:v5.3.0-rc13-enterprise"),
+		tf.StatefulSet("meta", 3, 2, "iomesh/zbs-metad:v5.3.0-rc13-enterprise"),
+		tf.Pod("chunk", 0, 3, "node-0", time.Hour, tf.Running),
+		tf.Pod("meta", 0, 2, "node-0", time.Hour, tf.Running),
+		tf.Node("node-0"),
+	}
+}
+
+func TestReadDerivesOnce(t *testing.T) {
+	vals := values.Map{"iomesh": values.Map{
+		"chunk": values.Map{"replicaCount": 4, "podPolicy": values.Map{"nodeSelector": values.Map{"pool": "fast"}}},
+	}}
+	rels := []tf.Rel{{Revision: 1}, {Revision: 2, Status: helmrelease.StatusFailed, Values: vals}}
+	lic := map[string]interface{}{"maxChunkNum": int64(8), "softwareEdition": "ENTERPRISE"}
+	s := read(t, rels, Options{History: true, Nodes: true}, append(cluster(), tf.IOMeshCluster("", lic))...)
+
+	if s.Info.Revision != 2 || s.LastDeployed != 1 {
+		t.Fatalf("revision %d, last deployed %d; want 2 and 1", s.Info.Revision, s.LastDeployed)
+	}
+	if s.Replicas.Chunk != 4 || s.Replicas.Meta != 3 || s.Replicas.Layout != values.Nested {
+		t.Fatalf("replicas %+v", s.Replicas)
+	}
+	// No values edition: the licence decides before the image tags.
+	if s.Edition.Edition != edition.Enterprise || s.Edition.Source != edition.SourceLicense {
+		t.Fatalf("edition %+v", s.Edition)
+	}
+	if s.License == nil || *s.License.MaxChunkNum != 8 || s.LicenseMissing != "" {
+		t.Fatalf("licence %+v / %q", s.License, s.LicenseMissing)
+	}
+	if s.ChunkPolicy.NodeSelector["pool"] != "fast" || s.MetaPolicy.NodeSelector != nil {
+		t.Fatalf("policies %+v %+v", s.ChunkPolicy, s.MetaPolicy)
+	}
+	if s.PodSelector != "app in (iomesh-chunk,iomesh-meta)" {
+		t.Fatalf("selector %q", s.PodSelector)
+	}
+	if len(s.Nodes) != 1 || len(s.Chunk.Pods) != 1 || len(s.Meta.Pods) != 1 {
+		t.Fatalf("nodes %d chunk %d meta %d", len(s.Nodes), len(s.Chunk.Pods), len(s.Meta.Pods))
+	}
+	tgt := 5
+	in := s.PreflightInput(preflight.Target{Chunk: &tgt})
+	if in.LastDeployed != 1 || in.ReleaseStatus != "failed" || *in.Target.Chunk != 5 || in.License != s.License || in.Edition != s.Edition {
+		t.Fatalf("preflight input %+v", in)
+	}
+}
+
+func TestReadWithoutHistoryOrNodes(t *testing.T) {
+	s := read(t, []tf.Rel{{Revision: 1}, {Revision: 2}}, Options{}, cluster()...)
+	if s.Info.Revision != 2 || s.LastDeployed != 0 || s.Nodes != nil || s.Permissions.Checked {
+		t.Fatalf("status snapshot read more than it needs: %+v", s)
+	}
+}
+
+func TestLicenceMissingReasons(t *testing.T) {
+	noCR := read(t, []tf.Rel{{Revision: 1}}, Options{}, cluster()...)
+	if noCR.License != nil || !strings.Contains(noCR.LicenseMissing, "not found") {
+		t.Fatalf("no IOMeshCluster: %q", noCR.LicenseMissing)
+	}
+	noStatus := read(t, []tf.Rel{{Revision: 1}}, Options{}, append(cluster(), tf.IOMeshCluster("", nil))...)
+	if noStatus.License != nil || !strings.Contains(noStatus.LicenseMissing, "no status.license yet") {
+		t.Fatalf("no licence: %q", noStatus.LicenseMissing)
+	}
+	// Without a licence or values, the image tags decide.
+	if noStatus.Edition.Source != edition.SourceImage || noStatus.Edition.Edition != edition.Enterprise {
+		t.Fatalf("edition %+v", noStatus.Edition)
+	}
+}
+
+func TestReadFailsWithoutRelease(t *testing.T) {
+	c := tf.NewClients(t, nil, cluster()...)
+	r := inventory.Reader{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: tf.Namespace, Release: tf.Release}
+	if _, err := Read(context.Background(), Sources{Reader: r, Helm: c.Helm}, Options{}); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("err = %v", err)
+	}
+}
