@@ -10,7 +10,13 @@ DATE ?= $(shell git log -1 --format=%cI 2>/dev/null)
 PKG := github.com/kubectl-iomesh/kubectl-iomesh
 LDFLAGS := -s -w -X $(PKG)/pkg/buildinfo.version=$(VERSION) -X $(PKG)/pkg/buildinfo.commit=$(COMMIT) -X $(PKG)/pkg/buildinfo.date=$(DATE)
 
-.PHONY: build test vet fmt-check e2e krew-test fuzz vulncheck release-check bench bench-smoke dist krew-manifest test-all cluster-up cluster-down clean
+.PHONY: demo demo-down build test vet fmt-check e2e krew-test fuzz vulncheck release-check bench bench-smoke dist krew-manifest test-all cluster-up cluster-down clean
+
+demo: build ## The main job on a local demo cluster (control plane, stand-in IOMesh, 5 nodes); left running
+	hack/demo.sh up
+
+demo-down: ## Stop the demo cluster
+	hack/demo.sh down
 
 build: ## Build bin/kubectl-iomesh
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-iomesh ./cmd/kubectl-iomesh

@@ -19,4 +19,4 @@ out=${BENCH_OUT:-}
 if [ -z "$out" ] && [ "$mode" = full ]; then out=$root/docs/benchmarks-results.md; fi
 export IOMESH_TEST_CLUSTER_DIR=$CLUSTER_DIR HELM_BIN=$HELM_BIN/helm BENCH_MODE=$mode BENCH_ARCHIVE=$archive BENCH_OUT=$out
 go test -tags 'e2e bench' -count=1 -timeout 60m -run 'TestBench' -v ./test/e2e/
-go test -run '^$' -bench . -benchtime 50x ./pkg/placement ./pkg/status
+go test -run '^$' -bench . -benchtime 50x ./pkg/placement ./pkg/podtable

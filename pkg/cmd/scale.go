@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
@@ -18,6 +20,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/pin"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
@@ -211,18 +214,24 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !o.skip[RenderCheckID] {
-		fmt.Fprintln(o.ErrOut, "Rendering the chart to check that only the replica counts change...")
-		guard, err := o.guard(ctx, snap, src, newValues, plan)
-		if err != nil {
-			return err
-		}
-		if !guard.OK() {
-			scaleplan.WriteGuard(o.ErrOut, guard)
-			return exitcode.Wrap(exitcode.Refused, fmt.Errorf("refused by %s: the upgrade would change more than the replica counts (above). Nothing was changed. If every difference is expected, pass --skip-check %s", RenderCheckID, RenderCheckID))
-		}
-		plan.Guard = &guard
+	// The renders also find the fields the chart generates at random, which the upgrade keeps
+	// at their deployed values: they run even when the guard's refusal is skipped.
+	fmt.Fprintln(o.ErrOut, "Rendering the chart to check that only the replica counts change...")
+	guard, err := o.guard(ctx, snap, src, newValues, plan)
+	if err != nil {
+		return err
 	}
+	switch {
+	case guard.OK():
+		plan.Guard = &guard
+	case o.skip[RenderCheckID]:
+		fmt.Fprintf(o.ErrOut, "Accepted with --skip-check %s:\n", RenderCheckID)
+		scaleplan.WriteGuard(o.ErrOut, guard)
+	default:
+		scaleplan.WriteGuard(o.ErrOut, guard)
+		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("refused by %s: the upgrade would change more than the replica counts (above). Nothing was changed. If every difference is expected, pass --skip-check %s", RenderCheckID, RenderCheckID))
+	}
+	keep := pin.PostRenderer{Deployed: snap.Latest.Manifest, Fields: guard.Pins}
 
 	if o.DryRun {
 		return o.printPlan(plan)
@@ -240,7 +249,10 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	}
 	desc := fmt.Sprintf("kubectl iomesh scale: chunk %d->%d, meta %d->%d", plan.Chunk.From, plan.Chunk.To, plan.Meta.From, plan.Meta.To)
 	fmt.Fprintf(o.ErrOut, "Upgrading release %s to revision %d...\n", o.Release, plan.ToRevision)
-	rel, err := helmops.Upgrade(ctx, helm, o.Release, o.Namespace(), ch, newValues, desc, 5*time.Minute)
+	rel, err := helmops.Upgrade(ctx, helm, helmops.UpgradeRequest{
+		Name: o.Release, Namespace: o.Namespace(), Chart: ch, Values: newValues,
+		Description: desc, Timeout: 5 * time.Minute, PostRenderer: keep,
+	})
 	if err != nil {
 		if errors.Is(err, helmops.ErrBusy) {
 			return exitcode.Wrap(exitcode.Refused, fmt.Errorf("%v. Nothing was changed by this command; check `helm history %s -n %s` and run it again when the other operation has finished", err, o.Release, o.Namespace()))
@@ -302,21 +314,37 @@ func (o *ScaleOptions) guard(ctx context.Context, snap *snapshot.Snapshot, src *
 	if err != nil {
 		return scaleplan.Guard{}, err
 	}
-	render := func(vals values.Map) (string, error) {
-		ch, err := src.Fresh()
+	fresh := func() (*chart.Chart, error) { return src.Fresh() }
+	ch, err := fresh()
+	if err != nil {
+		return scaleplan.Guard{}, err
+	}
+	// The new values against the server, as `helm upgrade --dry-run=server` would: lookups,
+	// validation, conflicts. That render also learns the cluster's capabilities.
+	r := scaleplan.Renders{Deployed: snap.Latest.Manifest}
+	if r.New, err = helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, newValues); err != nil {
+		return scaleplan.Guard{}, err
+	}
+	// The two renders of the current values only learn what differs from the deployed release
+	// and what is random: without server round trips, unless the chart looks the cluster up.
+	current := func() (string, error) {
+		ch, err := fresh()
 		if err != nil {
 			return "", err
 		}
-		return helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, vals)
+		if helmops.UsesLookup(ch) || helm.Capabilities == nil {
+			return helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, snap.Info.UserValues)
+		}
+		return helmops.RenderLocal(ctx, snap.Latest, helm.Capabilities, ch, snap.Info.UserValues)
 	}
-	r := scaleplan.Renders{Deployed: snap.Latest.Manifest}
-	if r.Current, err = render(snap.Info.UserValues); err != nil {
-		return scaleplan.Guard{}, err
-	}
-	if r.Again, err = render(snap.Info.UserValues); err != nil {
-		return scaleplan.Guard{}, err
-	}
-	if r.New, err = render(newValues); err != nil {
+	// Both at once: each render generates its own keys, which is most of its cost.
+	var wg sync.WaitGroup
+	var errCur, errAgain error
+	wg.Add(2)
+	go func() { defer wg.Done(); r.Current, errCur = current() }()
+	go func() { defer wg.Done(); r.Again, errAgain = current() }()
+	wg.Wait()
+	if err := errors.Join(errCur, errAgain); err != nil {
 		return scaleplan.Guard{}, err
 	}
 	return scaleplan.Check(r, scaleplan.Counts{FromChunk: plan.Chunk.From, ToChunk: plan.Chunk.To, FromMeta: plan.Meta.From, ToMeta: plan.Meta.To})

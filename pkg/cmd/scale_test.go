@@ -393,3 +393,56 @@ func TestScaleLegacyChart(t *testing.T) {
 		t.Fatalf("plan or manifest:\n%s", out)
 	}
 }
+
+// The new revision's manifest is the deployed one with only the replica lines changed: the
+// chart's generated certificates keep their deployed values.
+func TestScaleKeepsGeneratedCertificates(t *testing.T) {
+	e := newScaleEnv(t, 5, userValues())
+	out, errOut, err := e.run(t, "scale", "--chunk", "5", "--meta", "5", "--yes", "--timeout", "0")
+	if err != nil {
+		t.Fatalf("scale: %v\n%s%s", err, out, errOut)
+	}
+	if !strings.Contains(out, "Kept:      Secret iomesh-system/iomesh-webhook-cert data.ca.crt, data.tls.crt, data.tls.key") {
+		t.Fatalf("the plan does not say what it keeps:\n%s", out)
+	}
+	h := e.history(t)
+	before, after := strings.Split(h[0].Manifest, "\n"), strings.Split(h[1].Manifest, "\n")
+	if len(before) != len(after) {
+		t.Fatalf("manifest went from %d to %d lines", len(before), len(after))
+	}
+	changed := 0
+	for i := range before {
+		if before[i] == after[i] {
+			continue
+		}
+		changed++
+		if strings.TrimSpace(after[i]) != "replicas: 5" {
+			t.Errorf("line %d changed beyond the counts:\n- %s\n+ %s", i+1, before[i], after[i])
+		}
+	}
+	if changed != 4 {
+		t.Fatalf("%d lines changed, want 4 (StatefulSet and IOMeshCluster replicas for chunk and meta)", changed)
+	}
+	// The next scale finds no random field left to tolerate between the deployed release and a
+	// render with its values: the certificates in revision 2 are the deployed ones.
+	out, _, err = e.run(t, "scale", "--chunk", "5", "--meta", "5", "--dry-run")
+	if err != nil || !strings.Contains(out, "already at the target") {
+		t.Fatalf("rerun: %v\n%s", err, out)
+	}
+}
+
+// --skip-check render.identical skips the refusal, not the pinning.
+func TestSkipRenderCheckStillPins(t *testing.T) {
+	e := newScaleEnv(t, 5, userValues())
+	if _, _, err := e.run(t, "scale", "--chunk", "4", "--yes", "--timeout", "0", "--skip-check", "render.identical"); err != nil {
+		t.Fatal(err)
+	}
+	h := e.history(t)
+	certOf := func(m string) string {
+		i := strings.Index(m, "tls.crt: ")
+		return m[i : i+60]
+	}
+	if certOf(h[0].Manifest) != certOf(h[1].Manifest) {
+		t.Fatal("the certificate was rotated")
+	}
+}

@@ -7,12 +7,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"regexp"
 	"strings"
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chartutil"
+	kubefake "helm.sh/helm/v3/pkg/kube/fake"
+	"helm.sh/helm/v3/pkg/postrender"
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
@@ -29,11 +35,61 @@ func Render(ctx context.Context, cfg *action.Configuration, name, namespace stri
 	u.DryRun = true
 	u.DryRunOption = "server"
 	u.MaxHistory = MaxHistory
+	// The real upgrade validates the manifest against the server's OpenAPI schema before it
+	// changes anything; doing it here too would double the plan's cost for no new answer.
+	u.DisableOpenAPIValidation = true
 	rel, err := u.RunWithContext(ctx, name, ch, values.DeepCopy(vals))
 	if err != nil {
 		return "", fmt.Errorf("rendering chart %s-%s: %w", ch.Metadata.Name, ch.Metadata.Version, err)
 	}
 	return rel.Manifest, nil
+}
+
+// UsesLookup reports whether any template of the chart or its subcharts calls `lookup`, whose
+// result depends on the live cluster: such a chart is only rendered against the server.
+func UsesLookup(ch *chart.Chart) bool {
+	for _, t := range ch.Templates {
+		if lookupCall.Match(t.Data) {
+			return true
+		}
+	}
+	for _, dep := range ch.Dependencies() {
+		if UsesLookup(dep) {
+			return true
+		}
+	}
+	return false
+}
+
+var lookupCall = regexp.MustCompile(`\blookup\b`)
+
+// RenderLocal renders the chart exactly as an upgrade of deployed would (the same release
+// record, revision and capabilities), with no request to the API server: the release lives in
+// Helm's memory driver and the Kubernetes client is Helm's printing fake. caps are the
+// cluster's capabilities, as learned by a server render.
+func RenderLocal(ctx context.Context, deployed *helmrelease.Release, caps *chartutil.Capabilities, ch *chart.Chart, vals values.Map) (string, error) {
+	mem := driver.NewMemory()
+	mem.SetNamespace(deployed.Namespace)
+	cfg := &action.Configuration{
+		Releases:     storage.Init(mem),
+		KubeClient:   &kubefake.PrintingKubeClient{Out: io.Discard},
+		Capabilities: caps,
+		Log:          func(string, ...interface{}) {},
+	}
+	rel := *deployed
+	if err := cfg.Releases.Create(&rel); err != nil {
+		return "", fmt.Errorf("preparing a local render: %w", err)
+	}
+	u := action.NewUpgrade(cfg)
+	u.Namespace = deployed.Namespace
+	u.DryRun = true
+	u.DryRunOption = "client"
+	u.MaxHistory = MaxHistory
+	out, err := u.RunWithContext(ctx, deployed.Name, ch, values.DeepCopy(vals))
+	if err != nil {
+		return "", fmt.Errorf("rendering chart %s-%s: %w", ch.Metadata.Name, ch.Metadata.Version, err)
+	}
+	return out.Manifest, nil
 }
 
 // ErrBusy says another Helm operation holds the release, or won the race to write the next
@@ -52,17 +108,30 @@ func Busy(err error) bool {
 	return err != nil && (errors.Is(err, driver.ErrReleaseExists) || strings.Contains(err.Error(), pendingText))
 }
 
-// Upgrade applies vals with ch as a new revision. It is not cancelled by ctx: a half-applied
+// UpgradeRequest is one upgrade.
+type UpgradeRequest struct {
+	Name, Namespace string
+	Chart           *chart.Chart
+	// Values are the complete user-supplied values of the new revision.
+	Values      values.Map
+	Description string
+	Timeout     time.Duration
+	// PostRenderer rewrites the rendered manifest (nil: none).
+	PostRenderer postrender.PostRenderer
+}
+
+// Upgrade applies the request as a new revision. It is not cancelled by ctx: a half-applied
 // upgrade is worse than a late one, so an interrupt only takes effect afterwards.
-func Upgrade(ctx context.Context, cfg *action.Configuration, name, namespace string, ch *chart.Chart, vals values.Map, description string, timeout time.Duration) (*helmrelease.Release, error) {
+func Upgrade(ctx context.Context, cfg *action.Configuration, r UpgradeRequest) (*helmrelease.Release, error) {
 	u := action.NewUpgrade(cfg)
-	u.Namespace = namespace
+	u.Namespace = r.Namespace
 	u.MaxHistory = MaxHistory
-	u.Description = description
+	u.Description = r.Description
 	u.ResetValues, u.ReuseValues, u.ResetThenReuseValues = false, false, false
 	u.Wait, u.Atomic, u.CleanupOnFail = false, false, false
-	u.Timeout = timeout
-	rel, err := u.RunWithContext(context.WithoutCancel(ctx), name, ch, values.DeepCopy(vals))
+	u.Timeout = r.Timeout
+	u.PostRenderer = r.PostRenderer
+	rel, err := u.RunWithContext(context.WithoutCancel(ctx), r.Name, r.Chart, values.DeepCopy(r.Values))
 	if err != nil {
 		if Busy(err) {
 			return nil, fmt.Errorf("%w: %s", ErrBusy, err.Error())

@@ -81,23 +81,73 @@ func flatten(prefix string, v interface{}, out map[string]string) {
 			out[prefix] = "{}"
 		}
 		for k, val := range t {
-			p := k
-			if prefix != "" {
-				p = prefix + "." + k
-			}
-			flatten(p, val, out)
+			flatten(keyPath(prefix, k), val, out)
 		}
 	case []interface{}:
 		if len(t) == 0 {
 			out[prefix] = "[]"
 		}
 		for i, val := range t {
-			flatten(fmt.Sprintf("%s[%d]", prefix, i), val, out)
+			flatten(indexPath(prefix, i), val, out)
 		}
 	default:
 		b, _ := json.Marshal(t)
 		out[prefix] = string(b)
 	}
+}
+
+func keyPath(prefix, k string) string {
+	if prefix == "" {
+		return k
+	}
+	return prefix + "." + k
+}
+
+func indexPath(prefix string, i int) string { return fmt.Sprintf("%s[%d]", prefix, i) }
+
+// Pin returns a copy of obj in which every leaf whose Flatten path is in paths holds the value
+// at the same place in from. Paths are matched while walking both trees, so keys that contain
+// dots (data."tls.crt") are never parsed back. A path that from lacks keeps obj's value; the
+// paths actually pinned are returned.
+func Pin(obj, from interface{}, paths map[string]bool) (interface{}, []string) {
+	var pinned []string
+	out := pin("", obj, from, true, paths, &pinned)
+	sort.Strings(pinned)
+	return out, pinned
+}
+
+func pin(prefix string, v, from interface{}, fromOK bool, paths map[string]bool, pinned *[]string) interface{} {
+	switch t := v.(type) {
+	case map[string]interface{}:
+		fm, ok := from.(map[string]interface{})
+		out := make(map[string]interface{}, len(t))
+		for k, val := range t {
+			fv, has := fm[k]
+			out[k] = pin(keyPath(prefix, k), val, fv, ok && fromOK && has, paths, pinned)
+		}
+		return out
+	case []interface{}:
+		fl, ok := from.([]interface{})
+		out := make([]interface{}, len(t))
+		for i, val := range t {
+			var fv interface{}
+			has := ok && i < len(fl)
+			if has {
+				fv = fl[i]
+			}
+			out[i] = pin(indexPath(prefix, i), val, fv, fromOK && has, paths, pinned)
+		}
+		return out
+	}
+	if paths[prefix] && fromOK {
+		if _, leaf := from.(map[string]interface{}); !leaf {
+			if _, list := from.([]interface{}); !list {
+				*pinned = append(*pinned, prefix)
+				return from
+			}
+		}
+	}
+	return v
 }
 
 // Change is one field that differs.

@@ -4,8 +4,10 @@ package scaleplan
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/pin"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/renderdiff"
 )
 
@@ -32,6 +34,18 @@ type Guard struct {
 	Unexplained renderdiff.Diff     `json:"unexplained"`
 	// Objects counts the objects in the new render.
 	Objects int `json:"objects"`
+	// Pinned are the fields the chart generates anew at every render that the upgrade keeps at
+	// their deployed values; Fresh are random fields of objects new in the render (as rendered).
+	Pinned []PinnedObject `json:"pinned,omitempty"`
+	Fresh  []string       `json:"freshRandomFields,omitempty"`
+	// Pins are the same fields for the post-renderer.
+	Pins pin.Fields `json:"-"`
+}
+
+// PinnedObject is one object's kept fields.
+type PinnedObject struct {
+	Object string   `json:"object"`
+	Fields []string `json:"fields"`
 }
 
 // OK reports a scale that changes nothing but the replica counts.
@@ -64,6 +78,10 @@ func Check(r Renders, c Counts) (Guard, error) {
 	}
 	volatile := renderdiff.VolatileBetween(cur, again)
 	g := Guard{Objects: len(next)}
+	g.Pins, g.Fresh = pins(deployed, cur, next, volatile, c)
+	for _, line := range g.Pins.Keys() {
+		g.Pinned = append(g.Pinned, PinnedObject{Object: line, Fields: g.Pins.Paths(line)})
+	}
 
 	drift := renderdiff.Compare(deployed, cur, volatile)
 	var removed []string
@@ -86,6 +104,41 @@ func Check(r Renders, c Counts) (Guard, error) {
 		}
 	}
 	return g, nil
+}
+
+// pins are the random fields to keep at their deployed values: fields that differ between two
+// renders of the same values, where the deployed object has them, except fields the new counts
+// change. Random fields of objects the deployed release lacks are returned as fresh.
+func pins(deployed, cur, next renderdiff.Objects, volatile renderdiff.Volatile, c Counts) (pin.Fields, []string) {
+	byCounts := map[string]bool{}
+	for _, ch := range renderdiff.Compare(cur, next, nil).Changed {
+		if explained(ch, c) {
+			byCounts[ch.Object+" "+ch.Path] = true
+		}
+	}
+	out := pin.Fields{}
+	var fresh []string
+	for obj, paths := range volatile {
+		dep, ok := deployed[obj]
+		if !ok {
+			for p := range paths {
+				fresh = append(fresh, obj+" "+p)
+			}
+			continue
+		}
+		has := renderdiff.Flatten(dep)
+		for p := range paths {
+			if _, ok := has[p]; !ok || byCounts[obj+" "+p] {
+				continue
+			}
+			if out[obj] == nil {
+				out[obj] = map[string]bool{}
+			}
+			out[obj][p] = true
+		}
+	}
+	sort.Strings(fresh)
+	return out, fresh
 }
 
 // explained: a field whose value moves from the old count to the new one follows from it.

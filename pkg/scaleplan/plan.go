@@ -108,6 +108,23 @@ func Write(w io.Writer, p *Plan) error {
 		for _, k := range g.Kept {
 			fmt.Fprintf(w, "  %-10s %s left the chart's output but stays in the cluster (helm.sh/resource-policy: keep)\n", "", k)
 		}
+		for i, p := range g.Pinned {
+			k := ""
+			if i == 0 {
+				k = "Kept:"
+			}
+			fmt.Fprintf(w, "  %-10s %s %s\n", k, p.Object, strings.Join(p.Fields, ", "))
+		}
+		if len(g.Pinned) > 0 {
+			fmt.Fprintf(w, "  %-10s %s\n", "", "(generated anew at every render; the deployed values are kept)")
+		}
+		for i, f := range g.Fresh {
+			k := ""
+			if i == 0 {
+				k = "Generated:"
+			}
+			fmt.Fprintf(w, "  %-10s %s (random, in an object new to the release: as rendered)\n", k, f)
+		}
 	}
 	return nil
 }

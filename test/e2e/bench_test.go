@@ -178,6 +178,15 @@ func TestBench(t *testing.T) {
 		w("| release archive `%s` | %.1f MB |\n", filepath.Base(a), float64(fileSize(a))/1e6)
 	}
 
+	// The plan (three renders and the guard) beside one helm server-side dry run of the same change.
+	plan := measure(t, runs, "kubectl", "iomesh", "scale", "--chunk", "4", "--dry-run")
+	hd := measure(t, runs, "helm", "upgrade", relName, "iomesh/iomesh", "--version", "v1.0.1", "-n", ns, "--reuse-values",
+		"--set", "iomesh.chunk.replicaCount=4", "--dry-run=server")
+	planReqs, planDisc, planRSS := requests(t, "scale", "--chunk", "4", "--dry-run")
+	w("\n| plan | median | ratio | API requests (discovery) | peak RSS |\n|---|---|---|---|---|\n")
+	w("| `kubectl iomesh scale --chunk 4 --dry-run` | %s | %.2f | %d (%d) | %d MiB |\n", ms(plan), float64(plan)/float64(hd), planReqs, planDisc, planRSS/1024)
+	w("| `helm upgrade --reuse-values --set iomesh.chunk.replicaCount=4 --dry-run=server` | %s | 1.00 | | |\n", ms(hd))
+
 	// Scale 3 -> N: how soon after the last pod turns Ready does the plugin say so?
 	lat, waitReqs, total := scaleLatency(t, scaleNodes)
 	w("\n| scale | command to final table | detection latency | API requests while waiting |\n|---|---|---|---|\n")

@@ -1,0 +1,173 @@
+// Command standin-operator stands in for the closed-source IOMesh operator in the demo and the
+// end-to-end tests. It does not run storage. It reports on each IOMeshCluster what the real
+// operator reports (the v1.0.1 status schema): readyReplicas, chunks registering with the meta
+// service a few seconds after their pods turn Ready, the meta leader (status and the
+// iomesh.com/meta-leader pod label), capacity per chunk and for the cluster, and a licence.
+//
+// Faults on demand, through annotations on the IOMeshCluster:
+//
+//	standin.iomesh.com/task-in-process: "<text>"   reported as status.taskInProcess
+//	standin.iomesh.com/no-leader: "true"            no meta leader anywhere
+//	standin.iomesh.com/no-summary: "true"           no status.summary (an older operator)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+var gvr = schema.GroupVersionResource{Group: "iomesh.com", Version: "v1alpha1", Resource: "iomeshclusters"}
+
+func main() {
+	var o options
+	flag.StringVar(&o.kubeconfig, "kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the cluster")
+	flag.DurationVar(&o.interval, "interval", 500*time.Millisecond, "how often to reconcile")
+	flag.DurationVar(&o.registerAfter, "register-after", 3*time.Second, "how long after its pod is Ready a chunk registers")
+	flag.IntVar(&o.licenseChunks, "license-max-chunk", 0, "publish an Enterprise subscription licence for this many chunk pods where none is published (0: none)")
+	flag.BoolVar(&o.nodename, "report-nodename", false, "report chunks[].nodename, as IOMesh versions after 1.0.1 do")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "standin-operator:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	kubeconfig    string
+	interval      time.Duration
+	registerAfter time.Duration
+	licenseChunks int
+	nodename      bool
+}
+
+func run(o options) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r := &reconciler{kube: kube, dyn: dyn, o: o, readySince: map[string]time.Time{}}
+	fmt.Fprintln(os.Stderr, "standin-operator: reporting IOMeshCluster status")
+	t := time.NewTicker(o.interval)
+	defer t.Stop()
+	for {
+		if err := r.once(ctx); err != nil && ctx.Err() == nil {
+			fmt.Fprintln(os.Stderr, "standin-operator:", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+type reconciler struct {
+	kube kubernetes.Interface
+	dyn  dynamic.Interface
+	o    options
+	// readySince is when each chunk pod (namespace/name) was first seen Ready.
+	readySince map[string]time.Time
+}
+
+func (r *reconciler) once(ctx context.Context) error {
+	list, err := r.dyn.Resource(gvr).Namespace("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("listing IOMeshClusters: %w", err)
+	}
+	for i := range list.Items {
+		if err := r.reconcile(ctx, &list.Items[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *reconciler) reconcile(ctx context.Context, cr *unstructured.Unstructured) error {
+	ns, name := cr.GetNamespace(), cr.GetName()
+	pods, err := r.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("listing pods in %s: %w", ns, err)
+	}
+	now := time.Now()
+	in := Input{Name: name, Faults: faultsOf(cr.GetAnnotations()), RegisterAfter: r.o.registerAfter, ReportNodename: r.o.nodename, Now: now}
+	for _, p := range pods.Items {
+		key := ns + "/" + p.Name
+		ready := podReady(&p)
+		if !ready {
+			delete(r.readySince, key)
+		} else if _, ok := r.readySince[key]; !ok {
+			r.readySince[key] = now
+		}
+		in.Pods = append(in.Pods, PodState{Name: p.Name, Node: p.Spec.NodeName, HostIP: p.Status.HostIP, PodIP: p.Status.PodIP, Ready: ready, ReadySince: r.readySince[key], Leader: p.Labels[LeaderLabel] != ""})
+	}
+	out := Compute(in)
+	status := map[string]interface{}{
+		"readyReplicas": out.ReadyReplicas,
+		"taskInProcess": out.TaskInProcess,
+		"summary":       out.Summary,
+	}
+	if out.Summary == nil {
+		status["summary"] = nil
+	}
+	if _, has, _ := unstructured.NestedMap(cr.Object, "status", "license"); !has && r.o.licenseChunks > 0 {
+		status["license"] = map[string]interface{}{
+			"licenseType": "SUBSCRIPTION", "softwareEdition": "ENTERPRISE", "maxChunkNum": r.o.licenseChunks,
+			"expirationDate": now.AddDate(1, 0, 0).UTC().Format("2006-01-02"), "maxPhysicalDataCapacity": "0",
+		}
+	}
+	patch, err := json.Marshal(map[string]interface{}{"status": status})
+	if err != nil {
+		return err
+	}
+	if _, err := r.dyn.Resource(gvr).Namespace(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}, "status"); err != nil {
+		return fmt.Errorf("patching the status of %s/%s: %w", ns, name, err)
+	}
+	for pod, lead := range out.LeaderLabels {
+		val := "null"
+		if lead {
+			val = `"true"`
+		}
+		p := []byte(fmt.Sprintf(`{"metadata":{"labels":{%q:%s}}}`, LeaderLabel, val))
+		if _, err := r.kube.CoreV1().Pods(ns).Patch(ctx, pod, types.MergePatchType, p, metav1.PatchOptions{}); err != nil {
+			return fmt.Errorf("labelling %s/%s: %w", ns, pod, err)
+		}
+	}
+	return nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

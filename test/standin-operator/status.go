@@ -1,0 +1,176 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// LeaderLabel marks the meta leader's pod, as IOMesh does.
+const LeaderLabel = "iomesh.com/meta-leader"
+
+// Chunk states as IOMesh reports them.
+const (
+	ChunkInitializing = "CHUNK_STATUS_INITIALIZING"
+	ChunkHealthy      = "CHUNK_STATUS_CONNECTED_HEALTHY"
+)
+
+// Per-chunk capacity the stand-in reports (each node "has" the same disks).
+const (
+	chunkDataGiB  = 1024
+	chunkCacheGiB = 200
+)
+
+// Faults are the failures a test asks for.
+type Faults struct {
+	TaskInProcess string
+	NoLeader      bool
+	NoSummary     bool
+}
+
+func faultsOf(ann map[string]string) Faults {
+	return Faults{
+		TaskInProcess: ann["standin.iomesh.com/task-in-process"],
+		NoLeader:      ann["standin.iomesh.com/no-leader"] == "true",
+		NoSummary:     ann["standin.iomesh.com/no-summary"] == "true",
+	}
+}
+
+// PodState is what the stand-in needs of a pod.
+type PodState struct {
+	Name, Node, HostIP, PodIP string
+	Ready                     bool
+	ReadySince                time.Time
+	Leader                    bool
+}
+
+// Input is one IOMeshCluster's pods and faults.
+type Input struct {
+	Name           string
+	Pods           []PodState
+	Faults         Faults
+	RegisterAfter  time.Duration
+	ReportNodename bool
+	Now            time.Time
+}
+
+// Output is the status to publish and the leader labels to set (pod -> has label).
+type Output struct {
+	ReadyReplicas map[string]int
+	TaskInProcess string
+	Summary       map[string]interface{}
+	LeaderLabels  map[string]bool
+}
+
+// Compute derives the status from the pods.
+func Compute(in Input) Output {
+	chunkRE := regexp.MustCompile("^" + regexp.QuoteMeta(in.Name) + `-chunk-([0-9]+)$`)
+	metaRE := regexp.MustCompile("^" + regexp.QuoteMeta(in.Name) + `-meta-([0-9]+)$`)
+	out := Output{ReadyReplicas: map[string]int{in.Name + "-chunk": 0, in.Name + "-meta": 0}, TaskInProcess: in.Faults.TaskInProcess, LeaderLabels: map[string]bool{}}
+	var chunks []interface{}
+	var alive []string
+	var metas []PodState
+	healthy := 0
+	sort.Slice(in.Pods, func(i, j int) bool { return in.Pods[i].Name < in.Pods[j].Name })
+	for _, p := range in.Pods {
+		if m := chunkRE.FindStringSubmatch(p.Name); m != nil {
+			if !p.Ready {
+				continue
+			}
+			out.ReadyReplicas[in.Name+"-chunk"]++
+			ord, _ := strconv.Atoi(m[1])
+			// A chunk registers with meta a while after its pod is Ready; until then it initialises.
+			status := ChunkInitializing
+			if in.Now.Sub(p.ReadySince) >= in.RegisterAfter {
+				status = ChunkHealthy
+				healthy++
+			}
+			c := map[string]interface{}{"id": ord + 1, "ip": ipOf(p), "status": status, "spaceInfo": space(1, status == ChunkHealthy)}
+			if in.ReportNodename {
+				c["nodename"] = p.Node
+			}
+			chunks = append(chunks, c)
+		}
+		if metaRE.MatchString(p.Name) {
+			if p.Ready {
+				out.ReadyReplicas[in.Name+"-meta"]++
+				alive = append(alive, ipOf(p)+":10100")
+				metas = append(metas, p)
+			}
+			out.LeaderLabels[p.Name] = false
+		}
+	}
+	leader := ""
+	if len(metas) > 0 && !in.Faults.NoLeader {
+		// Keep a leader that is still alive; else the lowest ordinal.
+		pick := metas[0]
+		for _, m := range metas {
+			if m.Leader {
+				pick = m
+				break
+			}
+		}
+		leader = ipOf(pick) + ":10100"
+		out.LeaderLabels[pick.Name] = true
+	}
+	for name, lead := range out.LeaderLabels {
+		was := false
+		for _, p := range in.Pods {
+			if p.Name == name {
+				was = p.Leader
+			}
+		}
+		if was == lead {
+			delete(out.LeaderLabels, name) // nothing to change
+		}
+	}
+	if in.Faults.NoSummary {
+		return out
+	}
+	if chunks == nil {
+		chunks = []interface{}{}
+	}
+	if alive == nil {
+		alive = []string{}
+	}
+	metaStatus := "META_RUNNING"
+	if leader == "" {
+		metaStatus = "META_NO_LEADER"
+	}
+	out.Summary = map[string]interface{}{
+		"chunkSummary":   map[string]interface{}{"chunks": chunks},
+		"metaSummary":    map[string]interface{}{"leader": leader, "aliveHost": alive, "status": metaStatus},
+		"clusterSummary": map[string]interface{}{"spaceInfo": space(healthy, true)},
+	}
+	return out
+}
+
+func ipOf(p PodState) string {
+	if p.HostIP != "" {
+		return p.HostIP
+	}
+	return p.PodIP
+}
+
+// space is the spaceInfo of n healthy chunks (all eight fields, as the CRD requires).
+func space(n int, counted bool) map[string]interface{} {
+	if !counted {
+		n = 0
+	}
+	gi := func(v int) string {
+		if v == 0 {
+			return "0B"
+		}
+		if v >= 1024 && v%1024 == 0 {
+			return fmt.Sprintf("%d.00Ti", v/1024)
+		}
+		return fmt.Sprintf("%d.00Gi", v)
+	}
+	return map[string]interface{}{
+		"totalDataCapacity": gi(n * chunkDataGiB), "usedDataSpace": gi(n * 20), "provisionedDataSpace": gi(n * 40),
+		"failureDataSpace": "0B", "totalCacheCapacity": gi(n * chunkCacheGiB), "usedCacheSpace": gi(n * 10),
+		"dirtyCacheSpace": "0B", "failureCacheSpace": "0B",
+	}
+}

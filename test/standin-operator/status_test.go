@@ -1,0 +1,53 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+func TestChunksRegisterAfterReady(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	in := Input{Name: "iomesh", RegisterAfter: 3 * time.Second, Now: now, Pods: []PodState{
+		{Name: "iomesh-chunk-0", Node: "n0", HostIP: "10.0.0.1", Ready: true, ReadySince: now.Add(-time.Minute)},
+		{Name: "iomesh-chunk-1", Node: "n1", HostIP: "10.0.0.2", Ready: true, ReadySince: now.Add(-time.Second)},
+		{Name: "iomesh-chunk-2", Node: "n2", HostIP: "10.0.0.3"},
+		{Name: "iomesh-meta-0", Node: "n0", HostIP: "10.0.0.1", Ready: true, ReadySince: now},
+		{Name: "iomesh-meta-1", Node: "n1", HostIP: "10.0.0.2", Ready: true, ReadySince: now, Leader: true},
+	}}
+	out := Compute(in)
+	if out.ReadyReplicas["iomesh-chunk"] != 2 || out.ReadyReplicas["iomesh-meta"] != 2 {
+		t.Fatalf("readyReplicas %v", out.ReadyReplicas)
+	}
+	chunks := out.Summary["chunkSummary"].(map[string]interface{})["chunks"].([]interface{})
+	if len(chunks) != 2 || chunks[0].(map[string]interface{})["status"] != ChunkHealthy || chunks[1].(map[string]interface{})["status"] != ChunkInitializing {
+		t.Fatalf("chunks %v", chunks)
+	}
+	if _, has := chunks[0].(map[string]interface{})["nodename"]; has {
+		t.Fatal("v1.0.1 reports no nodename")
+	}
+	meta := out.Summary["metaSummary"].(map[string]interface{})
+	if meta["leader"] != "10.0.0.2:10100" || len(out.LeaderLabels) != 0 {
+		t.Fatalf("the live leader moved: %v %v", meta, out.LeaderLabels)
+	}
+	if got := out.Summary["clusterSummary"].(map[string]interface{})["spaceInfo"].(map[string]interface{})["totalDataCapacity"]; got != "1.00Ti" {
+		t.Fatalf("capacity counts only registered chunks: %v", got)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	in := Input{Name: "c1", Now: time.Now(), Faults: Faults{NoLeader: true, TaskInProcess: "migrate"}, ReportNodename: true, Pods: []PodState{
+		{Name: "c1-chunk-0", Node: "n0", PodIP: "10.1.0.1", Ready: true},
+		{Name: "c1-meta-0", Ready: true, Leader: true},
+	}}
+	out := Compute(in)
+	if out.Summary["metaSummary"].(map[string]interface{})["leader"] != "" || out.LeaderLabels["c1-meta-0"] != false || out.TaskInProcess != "migrate" {
+		t.Fatalf("no-leader fault: %+v", out)
+	}
+	if c := out.Summary["chunkSummary"].(map[string]interface{})["chunks"].([]interface{})[0].(map[string]interface{}); c["nodename"] != "n0" || c["ip"] != "10.1.0.1" {
+		t.Fatalf("chunk %v", c)
+	}
+	in.Faults = Faults{NoSummary: true}
+	if Compute(in).Summary != nil {
+		t.Fatal("no-summary fault still reports a summary")
+	}
+}
