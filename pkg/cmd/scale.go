@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
@@ -20,6 +21,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/pin"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
@@ -29,6 +31,12 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/waiter"
+)
+
+// The --wait-for values.
+const (
+	WaitForPods    = "pods"
+	WaitForStorage = "storage"
 )
 
 // RenderCheckID is the re-render guard's ID for --skip-check.
@@ -43,6 +51,8 @@ type ScaleOptions struct {
 
 	Chart   string
 	RepoURL string
+	// WaitFor is what ends the wait: the pods Ready, or IOMesh serving storage on them.
+	WaitFor string
 	DryRun  bool
 	Yes     bool
 	Timeout time.Duration
@@ -104,7 +114,8 @@ Ready before --timeout (run the same command again to keep waiting).`,
 	f.StringVar(&o.RepoURL, "repo", "", "Chart repository URL to take the deployed chart version from")
 	f.BoolVar(&o.DryRun, "dry-run", false, "Print the plan (with -o yaml, the new values) and change nothing")
 	f.BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation")
-	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the pods to be Ready; 0 does not wait")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the pods to be Ready (and their chunks healthy); 0 does not wait")
+	f.StringVar(&o.WaitFor, "wait-for", WaitForStorage, "What ends the wait: pods (Ready) or storage (IOMesh reports each chunk CONNECTED_HEALTHY; pod readiness where IOMesh does not report chunks)")
 	return c
 }
 
@@ -135,6 +146,9 @@ func (o *ScaleOptions) Validate() error {
 	}
 	if err := o.Targets.Validate(); err != nil {
 		return err
+	}
+	if o.WaitFor != WaitForPods && o.WaitFor != WaitForStorage {
+		return exitcode.UsageError(fmt.Errorf("--wait-for %q: give %s or %s", o.WaitFor, WaitForPods, WaitForStorage))
 	}
 	if o.Timeout < 0 {
 		return exitcode.UsageError(fmt.Errorf("--timeout %v is negative: give a duration such as 10m, or 0 to not wait", o.Timeout))
@@ -185,7 +199,7 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 			return o.printPlan(plan)
 		}
 		fmt.Fprintf(o.ErrOut, "Release %s is already at %d chunk and %d meta pods (revision %d); waiting for the pods.\n", o.Release, plan.Chunk.To, plan.Meta.To, plan.FromRevision)
-		return o.wait(ctx, plan, snap.PodSelector)
+		return o.wait(ctx, plan, snap)
 	}
 
 	if report.Summary.Fail > 0 || report.Summary.Error > 0 || (report.Summary.Warn > 0 && o.Checks.FailOnWarning) {
@@ -264,7 +278,7 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("the upgrade to revision %d failed: %w\nNext: %s", plan.ToRevision, err, next)
 	}
 	fmt.Fprintf(o.ErrOut, "Release %s is at revision %d (%s).\n", o.Release, rel.Version, rel.Info.Status)
-	return o.wait(ctx, plan, snap.PodSelector)
+	return o.wait(ctx, plan, snap)
 }
 
 func (o *ScaleOptions) printChecks(r *preflight.Report) {
@@ -377,9 +391,9 @@ func (o *ScaleOptions) confirm() error {
 	return exitcode.Wrap(exitcode.Refused, errors.New("not confirmed; nothing was changed"))
 }
 
-// wait waits for the pods of the plan, found by selector (the snapshot's), and prints them as
-// kubectl does.
-func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan, selector string) error {
+// wait waits for the pods of the plan (found by the snapshot's selector), prints them as kubectl
+// does, then, with --wait-for storage, waits until IOMesh reports their chunks healthy.
+func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan, snap *snapshot.Snapshot) error {
 	kube, err := o.Kube()
 	if err != nil {
 		return err
@@ -389,7 +403,7 @@ func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan, selector 
 		return err
 	}
 	w := &waiter.Waiter{
-		Kube: kube, Namespace: o.Namespace(), Progress: o.ErrOut, Now: o.Now, Selector: selector,
+		Kube: kube, Namespace: o.Namespace(), Progress: o.ErrOut, Now: o.Now, Selector: snap.PodSelector,
 		// A live table on a terminal, one line per change otherwise (logs, CI).
 		Live: o.Checks.Color != color.Never && o.Checks.ColorEnv.IsTerminal != nil && o.Checks.ColorEnv.IsTerminal(o.ErrOut),
 		Wants: []waiter.Want{
@@ -412,13 +426,16 @@ func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan, selector 
 	if err := podtable.Write(o.Out, rows, false); err != nil {
 		return err
 	}
+	resume := fmt.Sprintf("kubectl iomesh scale%s -n %s --release %s", o.Targets.Target.Args(), o.Namespace(), o.Release)
 	if werr == nil {
-		return nil
+		if o.WaitFor != WaitForStorage {
+			return nil
+		}
+		return o.waitStorage(wctx, plan, snap, out.Pods, resume)
 	}
 	for _, s := range out.Stuck {
 		fmt.Fprintf(o.ErrOut, "  not ready: %s\n", s)
 	}
-	resume := fmt.Sprintf("kubectl iomesh scale%s -n %s --release %s", o.Targets.Target.Args(), o.Namespace(), o.Release)
 	switch {
 	case errors.Is(werr, waiter.ErrInterrupted):
 		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted: the upgrade stays applied (revision %d); run `%s` to keep waiting", plan.ToRevision, resume))
@@ -426,4 +443,55 @@ func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan, selector 
 		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("the release is upgraded (revision %d) but the pods were not all Ready within %v; run `%s` to keep waiting", plan.ToRevision, o.Timeout, resume))
 	}
 	return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("waiting for the pods: %w; the upgrade stays applied, run `%s` to keep waiting", werr, resume))
+}
+
+// waitStorage waits until IOMesh reports a healthy chunk on the node of every chunk pod of the
+// target, then says what capacity the scale added.
+func (o *ScaleOptions) waitStorage(ctx context.Context, plan *scaleplan.Plan, snap *snapshot.Snapshot, pods []corev1.Pod, resume string) error {
+	if snap.Cluster.Object == nil {
+		fmt.Fprintln(o.ErrOut, "No IOMeshCluster to read IOMesh's view from: done at pod readiness.")
+		return nil
+	}
+	dyn, err := o.Dynamic()
+	if err != nil {
+		return err
+	}
+	chunkPrefix := snap.Release + "-" + string(inventory.Chunk) + "-"
+	var chunkPods []corev1.Pod
+	var nodes []string
+	for _, p := range pods {
+		if strings.HasPrefix(p.Name, chunkPrefix) && inventory.Ordinal(p.Name) < plan.Chunk.To {
+			chunkPods = append(chunkPods, p)
+			nodes = append(nodes, p.Spec.NodeName)
+		}
+	}
+	fmt.Fprintf(o.ErrOut, "Waiting for IOMesh to report %d chunks CONNECTED_HEALTHY...\n", len(nodes))
+	s := waiter.Storage{Dynamic: dyn, Namespace: o.Namespace(), Name: snap.Release, Nodes: snap.Nodes, ChunkPods: chunkPods, Progress: o.ErrOut}
+	out, err := s.Wait(ctx, nodes)
+	switch {
+	case errors.Is(err, waiter.ErrNotReported):
+		fmt.Fprintf(o.ErrOut, "IOMesh does not report chunk registration (%v): done at pod readiness.\n", err)
+		return nil
+	case errors.Is(err, waiter.ErrInterrupted):
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted while IOMesh registers the chunks on %s: the upgrade stays applied (revision %d); run `%s` to keep waiting", strings.Join(out.Missing, ", "), plan.ToRevision, resume))
+	case errors.Is(err, waiter.ErrTimeout):
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("the pods are Ready but IOMesh reported no healthy chunk on %s within %v; check `kubectl describe iomesh %s -n %s`, then run `%s` to keep waiting", strings.Join(out.Missing, ", "), o.Timeout, snap.Release, o.Namespace(), resume))
+	case err != nil:
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("watching the IOMeshCluster: %w; the upgrade stays applied, run `%s` to keep waiting", err, resume))
+	}
+	fmt.Fprintf(o.Out, "\nIOMesh reports %d chunks CONNECTED_HEALTHY (%d registered).\n", out.View.Healthy(), len(out.View.Chunks))
+	fmt.Fprintf(o.Out, "Capacity: %s\n", capacityChange(snap.Storage.Capacity, out.View.Capacity))
+	return nil
+}
+
+// capacityChange says how the data and cache capacity moved.
+func capacityChange(before, after *iomeshstatus.Space) string {
+	if after == nil {
+		return "clusterSummary " + iomeshstatus.NotReported
+	}
+	b := iomeshstatus.Space{TotalData: "?", TotalCache: "?"}
+	if before != nil {
+		b = *before
+	}
+	return fmt.Sprintf("data %s -> %s, cache %s -> %s", b.TotalData, after.TotalData, b.TotalCache, after.TotalCache)
 }

@@ -1,8 +1,12 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"os"
 	"path/filepath"
 	"strings"
@@ -231,5 +235,55 @@ func TestStatusBadOutputIsUsage(t *testing.T) {
 	_, _, err := runStatus(t, c, "-o", "xml")
 	if exitcode.Of(err) != exitcode.Usage {
 		t.Fatalf("exit = %d (%v), want 2", exitcode.Of(err), err)
+	}
+}
+
+// summaryCluster is an IOMeshCluster whose operator reports the v1.0.1 summary: chunks 1-3
+// registered (chunk 3 still initialising), meta-0 leads, a task in process.
+func summaryCluster(task string) *unstructured.Unstructured {
+	cr := tf.IOMeshCluster("", testLicense(6, "2026-12-31"))
+	chunk := func(id int64, ip, status string) interface{} {
+		return map[string]interface{}{"id": id, "ip": ip, "status": status, "spaceInfo": map[string]interface{}{
+			"totalDataCapacity": "1.00Ti", "usedDataSpace": "20.00Gi", "totalCacheCapacity": "200.00Gi", "usedCacheSpace": "10.00Gi",
+			"provisionedDataSpace": "40.00Gi", "failureDataSpace": "0B", "dirtyCacheSpace": "0B", "failureCacheSpace": "0B"}}
+	}
+	_ = unstructured.SetNestedField(cr.Object, map[string]interface{}{
+		"chunkSummary": map[string]interface{}{"chunks": []interface{}{
+			chunk(1, "10.0.0.10", "CHUNK_STATUS_CONNECTED_HEALTHY"),
+			chunk(2, "10.0.0.11", "CHUNK_STATUS_CONNECTED_HEALTHY"),
+			chunk(3, "10.9.9.9", "CHUNK_STATUS_INITIALIZING"),
+		}},
+		"metaSummary":    map[string]interface{}{"leader": "10.0.0.10:10100", "aliveHost": []interface{}{"10.0.0.10:10100", "10.0.0.11:10100", "10.0.0.12:10100"}, "status": "META_RUNNING"},
+		"clusterSummary": map[string]interface{}{"spaceInfo": map[string]interface{}{"totalDataCapacity": "2.00Ti", "usedDataSpace": "40.00Gi", "totalCacheCapacity": "400.00Gi", "usedCacheSpace": "20.00Gi"}},
+	}, "status", "summary")
+	_ = unstructured.SetNestedField(cr.Object, task, "status", "taskInProcess")
+	return cr
+}
+
+func TestStatusWithIOMeshSummaryGolden(t *testing.T) {
+	c := mixedCluster(t, tf.Rel{Revision: 2, Values: enterpriseValues()}, summaryCluster("RECOVER 12 extents"))
+	// meta-0 carries the leader label.
+	meta0, err := c.Kube.CoreV1().Pods(tf.Namespace).Get(context.Background(), "iomesh-meta-0", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta0.Labels[iomeshstatus.LeaderLabel] = "true"
+	if _, err := c.Kube.CoreV1().Pods(tf.Namespace).Update(context.Background(), meta0, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"", "wide", "json", "yaml"} {
+		args, name := []string{}, "status-summary-table"
+		if format != "" {
+			args, name = []string{"-o", format}, "status-summary-"+format
+		}
+		out, errOut, err := runStatus(t, c, args...)
+		if err != nil {
+			t.Fatalf("-o %s: %v (stderr %s)", format, err, errOut)
+		}
+		golden(t, name, out)
+	}
+	out, _, _ := runStatus(t, c, "-o", "jsonpath={.iomesh.healthyChunks}/{.iomesh.chunks[0].matchedNode}/{.iomesh.taskInProcess}/{.iomesh.leaderPods[0]}")
+	if out != "2/node-0/RECOVER 12 extents/iomesh-meta-0" {
+		t.Fatalf("typed fields: %q", out)
 	}
 }

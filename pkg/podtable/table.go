@@ -26,13 +26,27 @@ func Cells(r Row, wide bool) []string {
 	return c
 }
 
-// Write prints rows exactly as `kubectl get pod` does.
-func Write(w io.Writer, rows []Row, wide bool) error {
+// Column is an extra column after kubectl's own (for example a chunk's registration).
+type Column struct {
+	Header string
+	Cell   func(Row) string
+}
+
+// Write prints rows exactly as `kubectl get pod` does, then any extra columns.
+func Write(w io.Writer, rows []Row, wide bool, extra ...Column) error {
+	headers := Headers(wide)
+	for _, c := range extra {
+		headers = append(headers, c.Header)
+	}
 	cells := make([][]string, 0, len(rows))
 	for _, r := range rows {
-		cells = append(cells, Cells(r, wide))
+		row := Cells(r, wide)
+		for _, c := range extra {
+			row = append(row, c.Cell(r))
+		}
+		cells = append(cells, row)
 	}
-	return table.Render(w, Headers(wide), cells)
+	return table.Render(w, headers, cells)
 }
 
 // LiveRow is one wanted pod in the live view: its row (nil when the pod does not exist yet) and

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
@@ -42,6 +43,9 @@ func Checks() []Check {
 		{"nodes.eligible-chunk", "nodes", "Enough nodes for the chunk pods", func(f *Facts) Result { return checkNodes(f, f.Chunk, f.TargetChunk, f.TargetChunkOK, "chunk") }},
 		{"nodes.eligible-meta", "nodes", "Enough nodes for the meta pods", func(f *Facts) Result { return checkNodes(f, f.Meta, f.TargetMeta, f.TargetMetaOK, "meta") }},
 		{"pods.healthy", "pods", "Chunk and meta pods are Ready", checkPods},
+		{"cluster.tasks-idle", "storage", "No data recovery or migration in process", checkTasks},
+		{"cluster.chunks-healthy", "storage", "Every chunk is registered and healthy", checkChunks},
+		{"cluster.meta-leader", "storage", "One meta leader", checkLeader},
 		{"rbac.permissions", "rbac", "You may scale the release", checkRBAC},
 	}
 }
@@ -349,6 +353,104 @@ func checkPods(f *Facts) Result {
 	}
 	return bad(Fail, reason,
 		fmt.Sprintf("Bring every chunk and meta pod to Ready before changing the cluster: `kubectl describe pod -n %s <pod>`", f.Namespace), "")
+}
+
+// storageMissing says why IOMesh's view cannot be read at all, or "".
+func storageMissing(f *Facts) string {
+	switch {
+	case f.ClusterErr != nil:
+		return f.ClusterErr.Error()
+	case f.ClusterMissing != "":
+		return "no IOMeshCluster (see cluster.present)"
+	}
+	return ""
+}
+
+func checkTasks(f *Facts) Result {
+	if why := storageMissing(f); why != "" {
+		return skip("%s", why)
+	}
+	s := f.Storage
+	if !s.TaskReported {
+		return skip("status.taskInProcess is %s", iomeshstatus.NotReported)
+	}
+	if s.TaskInProcess != "" {
+		return bad(Fail, fmt.Sprintf("IOMesh reports a task in process: %s", s.TaskInProcess),
+			fmt.Sprintf("Wait until data recovery and migration are done before changing the cluster; watch with `kubectl get iomesh %s -n %s -w -o jsonpath='{.status.taskInProcess}{\"\\n\"}'`", f.Release, f.Namespace), DocReplaceDisk)
+	}
+	return pass("no task in process")
+}
+
+func checkChunks(f *Facts) Result {
+	if why := storageMissing(f); why != "" {
+		return skip("%s", why)
+	}
+	s := f.Storage
+	if !s.Summary {
+		return skip("status.summary.chunkSummary is %s", iomeshstatus.NotReported)
+	}
+	var problems []string
+	for _, c := range s.Chunks {
+		if !c.Healthy() {
+			where := c.IP
+			if c.MatchedNode != "" {
+				where = c.MatchedNode
+			}
+			problems = append(problems, fmt.Sprintf("chunk %d on %s is %s", c.ID, orWord(where, "an unknown node"), orWord(c.Status, "in no reported state")))
+		}
+	}
+	running := 0
+	for i := range f.ChunkPods {
+		if podtable.Ready(&f.ChunkPods[i]) {
+			running++
+		}
+	}
+	if len(s.Chunks) < running {
+		problems = append(problems, fmt.Sprintf("%d chunks registered for %d Ready chunk pods", len(s.Chunks), running))
+	}
+	if len(problems) > 0 {
+		return bad(Warn, strings.Join(problems, "; "),
+			fmt.Sprintf("A chunk that is not CONNECTED_HEALTHY serves no storage: check the chunk pod's logs (`kubectl logs -n %s <pod> -c zbs-chunkd`) and `kubectl describe iomesh %s -n %s`", f.Namespace, f.Release, f.Namespace), "")
+	}
+	return pass("%d chunks registered, all healthy", len(s.Chunks))
+}
+
+func checkLeader(f *Facts) Result {
+	if why := storageMissing(f); why != "" {
+		return skip("%s", why)
+	}
+	s := f.Storage
+	hint := fmt.Sprintf("Check the meta pods (`kubectl get pod -n %s -l %s`) and `kubectl describe iomesh %s -n %s`", f.Namespace, iomeshstatus.LeaderLabel, f.Release, f.Namespace)
+	switch {
+	case len(f.LeaderPods) > 1:
+		return bad(Warn, fmt.Sprintf("%d meta pods carry %s: %s", len(f.LeaderPods), iomeshstatus.LeaderLabel, strings.Join(f.LeaderPods, ", ")), hint, "")
+	case s.MetaReported && s.MetaLeader == "":
+		return bad(Warn, "IOMesh reports no meta leader (metaSummary.leader is empty)", hint, "")
+	case len(f.LeaderPods) == 0 && s.MetaReported:
+		return bad(Warn, fmt.Sprintf("IOMesh reports meta leader %s but no meta pod carries %s", s.MetaLeader, iomeshstatus.LeaderLabel), hint, "")
+	case len(f.LeaderPods) == 0:
+		// Neither a label nor a summary: an IOMesh that reports nothing, not a failure.
+		return skip("no meta pod carries %s and metaSummary is %s", iomeshstatus.LeaderLabel, iomeshstatus.NotReported)
+	}
+	if s.MetaReported && !leaderAgrees(f, s.MetaLeader) {
+		return bad(Warn, fmt.Sprintf("metaSummary names leader %s but the labelled pod %s has another address", s.MetaLeader, f.LeaderPods[0]), hint, "")
+	}
+	return pass("meta leader is %s", f.LeaderPods[0])
+}
+
+// leaderAgrees reports whether the labelled leader pod has the address metaSummary names.
+func leaderAgrees(f *Facts, leader string) bool {
+	host := leader
+	if h, _, ok := strings.Cut(leader, ":"); ok {
+		host = h
+	}
+	for _, p := range f.MetaPods {
+		if p.Name != f.LeaderPods[0] {
+			continue
+		}
+		return p.Status.PodIP == host || p.Status.HostIP == host
+	}
+	return false
 }
 
 func checkRBAC(f *Facts) Result {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
@@ -242,10 +243,72 @@ func TestSkipAndSummary(t *testing.T) {
 	in.Target = Target{Chunk: ip(5)}
 	r := Run(in, map[string]bool{"nodes.eligible-chunk": true}, "v1")
 	expect(t, r, "nodes.eligible-chunk", Skipped, "--skip-check")
-	if r.Summary.Fail != 0 || r.Summary.Warn != 1 || r.Summary.Worst != Warn {
+	if r.Summary.Fail != 0 || r.Summary.Warn != 1 || r.Summary.Skipped != 6 || r.Summary.Worst != Warn {
 		t.Fatalf("summary = %+v", r.Summary)
 	}
 	if len(r.Results) != len(Checks()) {
 		t.Fatal("every check must be listed")
 	}
+}
+
+// storage makes the input's IOMesh view healthy: every chunk pod registered, meta-0 leads.
+func storage(in *Input) *Input {
+	in.Storage = iomeshstatus.View{Summary: true, MetaReported: true, TaskReported: true, MetaLeader: in.MetaPods[0].Status.PodIP + ":10100"}
+	for i, p := range in.ChunkPods {
+		in.Storage.Chunks = append(in.Storage.Chunks, iomeshstatus.Chunk{ID: int64(i + 1), IP: p.Status.PodIP, Status: iomeshstatus.ChunkHealthy, MatchedNode: p.Spec.NodeName})
+	}
+	in.LeaderPods = []string{in.MetaPods[0].Name}
+	return in
+}
+
+func TestStorageHealthy(t *testing.T) {
+	r := Run(storage(cluster(5, 3, 3, 10)), nil, "v1")
+	expect(t, r, "cluster.tasks-idle", Pass, "no task in process")
+	expect(t, r, "cluster.chunks-healthy", Pass, "3 chunks registered, all healthy")
+	expect(t, r, "cluster.meta-leader", Pass, "meta leader is iomesh-meta-0")
+}
+
+func TestStorageNotReported(t *testing.T) {
+	// An IOMesh that reports no summary, no task field and labels no leader: skipped, never failed.
+	r := Run(cluster(5, 3, 3, 10), nil, "v1")
+	expect(t, r, "cluster.tasks-idle", Skipped, iomeshstatus.NotReported)
+	expect(t, r, "cluster.chunks-healthy", Skipped, iomeshstatus.NotReported)
+	expect(t, r, "cluster.meta-leader", Skipped, iomeshstatus.NotReported)
+	in := cluster(5, 3, 3, 10)
+	in.ClusterMissing = "IOMeshCluster \"iomesh\" not found"
+	expect(t, Run(in, nil, "v1"), "cluster.chunks-healthy", Skipped, "cluster.present")
+}
+
+func TestTaskInProcessRefuses(t *testing.T) {
+	in := storage(cluster(5, 3, 3, 10))
+	in.Storage.TaskInProcess = "MIGRATE 3 extents"
+	r := Run(in, nil, "v1")
+	expect(t, r, "cluster.tasks-idle", Fail, "task in process: MIGRATE 3 extents")
+	if !strings.Contains(verdicts(r)["cluster.tasks-idle"].Hint, "-w -o jsonpath='{.status.taskInProcess}") {
+		t.Fatalf("hint does not say how to watch: %q", verdicts(r)["cluster.tasks-idle"].Hint)
+	}
+}
+
+func TestChunksUnhealthyOrMissing(t *testing.T) {
+	in := storage(cluster(5, 3, 3, 10))
+	in.Storage.Chunks[1].Status = "CHUNK_STATUS_SOMETHING_NEW"
+	expect(t, Run(in, nil, "v1"), "cluster.chunks-healthy", Warn, "chunk 2 on node-1 is CHUNK_STATUS_SOMETHING_NEW")
+	in = storage(cluster(5, 3, 3, 10))
+	in.Storage.Chunks = in.Storage.Chunks[:2]
+	expect(t, Run(in, nil, "v1"), "cluster.chunks-healthy", Warn, "2 chunks registered for 3 Ready chunk pods")
+}
+
+func TestMetaLeader(t *testing.T) {
+	in := storage(cluster(5, 3, 3, 10))
+	in.LeaderPods = []string{"iomesh-meta-0", "iomesh-meta-1"}
+	expect(t, Run(in, nil, "v1"), "cluster.meta-leader", Warn, "2 meta pods carry iomesh.com/meta-leader")
+	in = storage(cluster(5, 3, 3, 10))
+	in.LeaderPods = nil
+	expect(t, Run(in, nil, "v1"), "cluster.meta-leader", Warn, "no meta pod carries")
+	in = storage(cluster(5, 3, 3, 10))
+	in.Storage.MetaLeader = ""
+	expect(t, Run(in, nil, "v1"), "cluster.meta-leader", Warn, "no meta leader")
+	in = storage(cluster(5, 3, 3, 10))
+	in.Storage.MetaLeader = "10.9.9.9:10100"
+	expect(t, Run(in, nil, "v1"), "cluster.meta-leader", Warn, "has another address")
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
@@ -52,6 +53,7 @@ const (
 	DocScaleIn      = "https://docs.iomesh.com/cluster-operations/scale-down-cluster"
 	DocLicense      = "https://docs.iomesh.com/cluster-operations/manage-license"
 	DocPrerequisite = "https://docs.iomesh.com/deploy-iomesh-cluster/prerequisites"
+	DocReplaceDisk  = "https://docs.iomesh.com/cluster-operations/replace-failed-disk"
 )
 
 // ExpiryWarning is how many days before the licence expires a warning starts.
@@ -124,6 +126,10 @@ type Input struct {
 	PolicyErr   error
 
 	Permissions access.Review
+
+	// Storage is IOMesh's own report; LeaderPods are the meta pods labelled leader.
+	Storage    iomeshstatus.View
+	LeaderPods []string
 
 	Target Target
 	Now    time.Time

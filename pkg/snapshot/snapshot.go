@@ -17,6 +17,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
@@ -66,6 +67,9 @@ type Snapshot struct {
 	// License is nil when none could be read; LicenseMissing says why.
 	License        *license.License
 	LicenseMissing string
+
+	// Storage is what IOMesh reports on the IOMeshCluster's status, chunks matched to nodes.
+	Storage iomeshstatus.View
 
 	ChunkPolicy placement.Policy
 	MetaPolicy  placement.Policy
@@ -142,6 +146,10 @@ func (s *Snapshot) derive() {
 		s.PolicyErr = err
 	}
 	s.License, s.LicenseMissing = licenseOf(s.Cluster, s.Release)
+	if s.Cluster.Object != nil {
+		s.Storage = iomeshstatus.FromStatus(s.Cluster.Object.Object)
+		s.Storage.Match(s.Nodes, s.Chunk.Pods)
+	}
 }
 
 // licenseOf reads status.license, or says why there is none.
@@ -171,6 +179,7 @@ func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 		Nodes: s.Nodes, ChunkPods: s.Chunk.Pods, MetaPods: s.Meta.Pods,
 		ChunkPolicy: s.ChunkPolicy, MetaPolicy: s.MetaPolicy, PolicyErr: s.PolicyErr,
 		Permissions: s.Permissions,
-		Target:      target, Now: s.Now,
+		Storage:     s.Storage, LeaderPods: iomeshstatus.LeaderPods(s.Meta.Pods),
+		Target: target, Now: s.Now,
 	}
 }

@@ -12,11 +12,13 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/table"
 )
 
 // Report is the status of one IOMesh release.
@@ -29,7 +31,20 @@ type Report struct {
 	License         LicenseView    `json:"license"`
 	Chunk           ComponentView  `json:"chunk"`
 	Meta            ComponentView  `json:"meta"`
-	Warnings        []string       `json:"warnings,omitempty"`
+	// IOMesh is what IOMesh itself reports on the IOMeshCluster (nil: no IOMeshCluster).
+	IOMesh   *IOMeshView `json:"iomesh,omitempty"`
+	Warnings []string    `json:"warnings,omitempty"`
+}
+
+// IOMeshView is IOMesh's own view: chunks registered with meta, the meta leader, capacity and
+// tasks, as the IOMeshCluster's status reports them.
+type IOMeshView struct {
+	iomeshstatus.View `json:",inline"`
+	// Healthy counts the CONNECTED_HEALTHY chunks; Desired is the chunk count asked for.
+	Healthy int  `json:"healthyChunks"`
+	Desired *int `json:"desiredChunks,omitempty"`
+	// LeaderPods are the meta pods labelled iomesh.com/meta-leader.
+	LeaderPods []string `json:"leaderPods,omitempty"`
 }
 
 // LicenseView is the licence as status shows it.
@@ -78,6 +93,9 @@ func Build(snap *snapshot.Snapshot, context string) *Report {
 	r.Meta = component(snap.Meta, snap.Now)
 	if snap.ReplicasErr == nil {
 		r.Chunk.Desired, r.Meta.Desired = intPtr(snap.Replicas.Chunk), intPtr(snap.Replicas.Meta)
+	}
+	if snap.Cluster.Object != nil {
+		r.IOMesh = &IOMeshView{View: snap.Storage, Healthy: snap.Storage.Healthy(), Desired: r.Chunk.Desired, LeaderPods: iomeshstatus.LeaderPods(snap.Meta.Pods)}
 	}
 	for _, c := range []struct {
 		view ComponentView
@@ -167,10 +185,119 @@ func WriteTable(w io.Writer, r *Report, wide bool) error {
 	fmt.Fprintln(w)
 	rows := append(append([]podtable.Row{}, r.Chunk.Pods...), r.Meta.Pods...)
 	if len(rows) == 0 {
-		_, err := fmt.Fprintf(w, "No chunk or meta pods found in namespace %s.\n", r.Namespace)
-		return err
+		if _, err := fmt.Fprintf(w, "No chunk or meta pods found in namespace %s.\n", r.Namespace); err != nil {
+			return err
+		}
+	} else {
+		var extra []podtable.Column
+		if wide && r.IOMesh != nil && r.IOMesh.Summary {
+			extra = append(extra, chunkColumn(r))
+		}
+		if err := podtable.Write(w, rows, wide, extra...); err != nil {
+			return err
+		}
 	}
-	return podtable.Write(w, rows, wide)
+	if r.IOMesh == nil {
+		return nil
+	}
+	return writeIOMesh(w, r.IOMesh)
+}
+
+// chunkColumn is each chunk pod's registration as IOMesh reports it (-o wide).
+func chunkColumn(r *Report) podtable.Column {
+	byNode := map[string]string{}
+	for _, c := range r.IOMesh.Chunks {
+		if c.MatchedNode != "" {
+			byNode[c.MatchedNode] = orWord(c.Status, "<unknown>")
+		}
+	}
+	chunkPod := map[string]bool{}
+	for _, p := range r.Chunk.Pods {
+		chunkPod[p.Name] = true
+	}
+	return podtable.Column{Header: "CHUNK STATUS", Cell: func(row podtable.Row) string {
+		if !chunkPod[row.Name] {
+			return "<none>"
+		}
+		if s, ok := byNode[row.Node]; ok {
+			return s
+		}
+		return "not registered"
+	}}
+}
+
+// writeIOMesh prints IOMesh's own view under the pod table.
+func writeIOMesh(w io.Writer, v *IOMeshView) error {
+	fmt.Fprintln(w)
+	line := func(k, val string) { fmt.Fprintf(w, "%-10s %s\n", k+":", val) }
+	if !v.Summary && !v.MetaReported && v.Capacity == nil && !v.TaskReported {
+		line("IOMesh", "chunk, meta and capacity summary "+iomeshstatus.NotReported)
+		return nil
+	}
+	if v.Summary {
+		want := "?"
+		if v.Desired != nil {
+			want = fmt.Sprint(*v.Desired)
+		}
+		line("IOMesh", fmt.Sprintf("%d/%s chunks registered and healthy (%d registered)", v.Healthy, want, len(v.Chunks)))
+	} else {
+		line("IOMesh", "chunkSummary "+iomeshstatus.NotReported)
+	}
+	switch {
+	case !v.MetaReported:
+		line("Leader", "metaSummary "+iomeshstatus.NotReported+leaderPods(v.LeaderPods))
+	case v.MetaLeader == "":
+		line("Leader", "none reported"+leaderPods(v.LeaderPods))
+	default:
+		s := v.MetaLeader + leaderPods(v.LeaderPods) + fmt.Sprintf(", %d meta hosts alive", len(v.MetaAlive))
+		if v.MetaStatus != "" {
+			s += ", " + v.MetaStatus
+		}
+		line("Leader", s)
+	}
+	if c := v.Capacity; c != nil {
+		line("Capacity", fmt.Sprintf("%s of %s used; cache %s of %s used", orWord(c.UsedData, "?"), orWord(c.TotalData, "?"), orWord(c.UsedCache, "?"), orWord(c.TotalCache, "?")))
+	} else {
+		line("Capacity", iomeshstatus.NotReported)
+	}
+	switch {
+	case !v.TaskReported:
+		line("Tasks", iomeshstatus.NotReported)
+	case v.TaskInProcess == "":
+		line("Tasks", "none in process")
+	default:
+		line("Tasks", v.TaskInProcess)
+	}
+	if len(v.Chunks) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	cells := make([][]string, 0, len(v.Chunks))
+	for _, c := range v.Chunks {
+		used, total := "<none>", "<none>"
+		if c.Space != nil {
+			used, total = orWord(c.Space.UsedData, "<none>"), orWord(c.Space.TotalData, "<none>")
+		}
+		cells = append(cells, []string{fmt.Sprint(c.ID), orWord(c.MatchedNode, "<unknown>"), orWord(c.IP, "<none>"), orWord(c.Status, "<unknown>"), used, total})
+	}
+	return table.Render(w, []string{"CHUNK", "NODE", "IP", "STATUS", "USED", "TOTAL"}, cells)
+}
+
+func leaderPods(pods []string) string {
+	switch len(pods) {
+	case 0:
+		return " (no pod labelled " + iomeshstatus.LeaderLabel + ")"
+	case 1:
+		return " (pod " + pods[0] + ")"
+	}
+	return " (pods " + strings.Join(pods, ", ") + " all labelled leader)"
+}
+
+func orWord(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
 }
 
 func orDash(s string) string {

@@ -99,6 +99,12 @@ func setup() (int, error) {
 	if err := copyFile(filepath.Join(env.root, "kubectl_complete-iomesh"), filepath.Join(env.binDir, "kubectl_complete-iomesh")); err != nil {
 		return 1, err
 	}
+	// The stand-in for the closed-source IOMesh operator, started by the tests that need it.
+	op := exec.Command("go", "build", "-o", filepath.Join(env.binDir, "standin-operator"), "./test/standin-operator")
+	op.Dir = env.root
+	if out, err := op.CombinedOutput(); err != nil {
+		return 1, fmt.Errorf("building the stand-in operator: %v\n%s", err, out)
+	}
 	helmBin := os.Getenv("HELM_BIN")
 	if helmBin == "" {
 		return 1, fmt.Errorf("HELM_BIN is not set: run the suite with `make e2e`")

@@ -147,11 +147,13 @@ func Compute(in Input) Output {
 	return out
 }
 
+// ipOf is the address a chunk registers with: its data IP. Real chunk pods use the host
+// network, so pod and host IP agree; kwok's pods share one host IP, so the pod IP stands in.
 func ipOf(p PodState) string {
-	if p.HostIP != "" {
-		return p.HostIP
+	if p.PodIP != "" {
+		return p.PodIP
 	}
-	return p.PodIP
+	return p.HostIP
 }
 
 // space is the spaceInfo of n healthy chunks (all eight fields, as the CRD requires).

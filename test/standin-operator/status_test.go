@@ -8,11 +8,11 @@ import (
 func TestChunksRegisterAfterReady(t *testing.T) {
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	in := Input{Name: "iomesh", RegisterAfter: 3 * time.Second, Now: now, Pods: []PodState{
-		{Name: "iomesh-chunk-0", Node: "n0", HostIP: "10.0.0.1", Ready: true, ReadySince: now.Add(-time.Minute)},
+		{Name: "iomesh-chunk-0", Node: "n0", PodIP: "10.0.0.1", Ready: true, ReadySince: now.Add(-time.Minute)},
 		{Name: "iomesh-chunk-1", Node: "n1", HostIP: "10.0.0.2", Ready: true, ReadySince: now.Add(-time.Second)},
 		{Name: "iomesh-chunk-2", Node: "n2", HostIP: "10.0.0.3"},
 		{Name: "iomesh-meta-0", Node: "n0", HostIP: "10.0.0.1", Ready: true, ReadySince: now},
-		{Name: "iomesh-meta-1", Node: "n1", HostIP: "10.0.0.2", Ready: true, ReadySince: now, Leader: true},
+		{Name: "iomesh-meta-1", Node: "n1", PodIP: "10.0.0.2", Ready: true, ReadySince: now, Leader: true},
 	}}
 	out := Compute(in)
 	if out.ReadyReplicas["iomesh-chunk"] != 2 || out.ReadyReplicas["iomesh-meta"] != 2 {
