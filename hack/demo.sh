@@ -73,7 +73,30 @@ up() {
 
   step="installing IOMesh (stand-in chart v1.0.1, Enterprise) as release iomesh"
   helm install iomesh iomesh/iomesh --version v1.0.1 -n iomesh-system --create-namespace \
-    --set iomesh.edition=enterprise --set iomesh.chunk.dataCIDR=10.234.1.0/24 >/dev/null
+    --set iomesh.edition=enterprise --set iomesh.chunk.dataCIDR=10.234.1.0/24 \
+    --set-json 'iomesh.chunk.deviceMap={"cacheWithJournal":{"selector":{"matchLabels":{"iomesh.com/bd-driverType":"SSD"}}},"dataStore":{"selector":{"matchLabels":{"iomesh.com/bd-driverType":"HDD"}}}}' >/dev/null
+
+  step="publishing disks: one SSD and two HDDs per node, as IOMesh's disk manager would"
+  for i in $(seq 0 $((NODES - 1))); do
+    for d in ssd:SSD:429496729600 hdd1:HDD:4398046511104 hdd2:HDD:4398046511104; do
+      IFS=: read -r name driver bytes <<<"$d"
+      cat <<BD
+---
+apiVersion: openebs.io/v1alpha1
+kind: BlockDevice
+metadata:
+  name: blockdevice-kwok-node-$i-$name
+  namespace: iomesh-system
+  labels: {kubernetes.io/hostname: kwok-node-$i, iomesh.com/bd-driverType: $driver, iomesh.com/bd-deviceType: disk}
+spec:
+  nodeAttributes: {nodeName: kwok-node-$i}
+  path: /dev/$name
+  capacity: {storage: $bytes}
+  filesystem: {}
+status: {claimState: Unclaimed, state: Active}
+BD
+    done
+  done | kubectl apply -f - >/dev/null
 
   step="starting the stand-in operator"
   "$DEMO/bin/standin-operator" --kubeconfig "$KUBECONFIG" --license-max-chunk "$LICENSE_CHUNKS" >"$DEMO/operator.log" 2>&1 &
@@ -112,6 +135,7 @@ Use it from this shell:
 
   kubectl iomesh status -o wide
   kubectl iomesh preflight -o wide
+  kubectl get bd -n iomesh-system -o wide
   kubectl iomesh scale --chunk 9 --dry-run     # refused: $NODES nodes, a licence for $LICENSE_CHUNKS
   kubectl get pod -n iomesh-system
 

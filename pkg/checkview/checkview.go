@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/color"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/table"
 )
@@ -89,11 +90,27 @@ func writeNodes(w io.Writer, r *preflight.Report) error {
 	for _, n := range r.Nodes.Meta.Nodes {
 		meta[n.Name] = nodeCell(n.Eligible, n.Hosts, n.Reasons)
 	}
+	disks := map[string]disks.NodeDisks{}
+	for _, d := range r.Nodes.Disks {
+		disks[d.Node] = d
+	}
+	headers := []string{"NODE", "CHUNK", "META"}
+	if len(r.Nodes.Disks) > 0 {
+		headers = append(headers, "NEW CHUNK DISKS", "RAW")
+	}
 	rows := make([][]string, 0, len(r.Nodes.Chunk.Nodes))
 	for _, n := range r.Nodes.Chunk.Nodes {
-		rows = append(rows, []string{n.Name, nodeCell(n.Eligible, n.Hosts, n.Reasons), meta[n.Name]})
+		row := []string{n.Name, nodeCell(n.Eligible, n.Hosts, n.Reasons), meta[n.Name]}
+		if len(r.Nodes.Disks) > 0 {
+			if d, ok := disks[n.Name]; ok {
+				row = append(row, d.Describe(), humanBytes(d.Bytes))
+			} else {
+				row = append(row, "-", "-")
+			}
+		}
+		rows = append(rows, row)
 	}
-	return table.Render(w, []string{"NODE", "CHUNK", "META"}, rows)
+	return table.Render(w, headers, rows)
 }
 
 func nodeCell(eligible bool, hosts string, reasons []string) string {
@@ -104,6 +121,13 @@ func nodeCell(eligible bool, hosts string, reasons []string) string {
 		return "eligible"
 	}
 	return "no: " + strings.Join(reasons, ", ")
+}
+
+func humanBytes(b int64) string {
+	if b == 0 {
+		return "-"
+	}
+	return disks.Human(b)
 }
 
 // WriteResult prints one check on its own, as a refusal lists it.

@@ -1,17 +1,21 @@
 package cmd
 
 import (
+	"context"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	fakediscovery "k8s.io/client-go/discovery/fake"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 )
 
@@ -19,7 +23,24 @@ import (
 var loopbackURL = regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+`)
 
 func TestScalePlanGolden(t *testing.T) {
+	var bds []kruntime.Object
+	for _, n := range []string{"node-3", "node-4"} {
+		bds = append(bds, tf.BlockDevice(n+"-ssd", n, 400<<30, "SSD", "Unclaimed"), tf.BlockDevice(n+"-hdd", n, 4<<40, "HDD", "Unclaimed"))
+	}
 	e := newScaleEnv(t, 5, userValues())
+	res := e.clients.Dynamic.Resource(inventory.IOMeshClusterGVR).Namespace(tf.Namespace)
+	cr, err := res.Get(context.Background(), tf.Release, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := res.Update(context.Background(), tf.HybridDeviceMap(cr), metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bd := range bds {
+		if err := e.clients.Dynamic.Tracker().Add(bd); err != nil {
+			t.Fatal(err)
+		}
+	}
 	out, _, err := e.run(t, "scale", "--chunk", "5", "--meta", "5", "--dry-run")
 	if err != nil {
 		t.Fatal(err)

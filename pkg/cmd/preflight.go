@@ -152,7 +152,7 @@ func (o *PreflightOptions) Validate() error {
 
 // Run gathers the state, runs the checks and prints the report.
 func (o *PreflightOptions) Run(ctx context.Context) error {
-	snap, err := o.Snapshot(ctx, snapshot.Options{History: true, Nodes: true, Permissions: true})
+	snap, err := o.Snapshot(ctx, snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true})
 	if err != nil {
 		return err
 	}

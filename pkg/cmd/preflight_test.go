@@ -3,6 +3,9 @@ package cmd
 import (
 	"encoding/json"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"strings"
 	"testing"
 	"time"
@@ -71,8 +74,38 @@ func runCmd(t *testing.T, c tf.Clients, args ...string) (string, string, error) 
 }
 
 func TestPreflightGolden(t *testing.T) {
-	vals := values.Map{"iomesh": values.Map{"edition": "enterprise"}}
-	c := healthyCluster(t, 5, 3, 3, vals, testLicense(4, "2026-12-10"))
+	// Chunk pods request 3 CPUs; node-3 has 2 allocatable, node-4 is at its pod limit; the
+	// nodes hold disks, node-5 none and node-6 only an SSD.
+	vals := values.Map{"iomesh": values.Map{"edition": "enterprise", "chunk": values.Map{"resources": values.Map{"requests": values.Map{"cpu": "3"}}}}}
+	objs := clusterObjects(7, 3, 3, "enterprise", testLicense(4, "2026-12-10"))
+	for i, o := range objs {
+		if cr, ok := o.(*unstructured.Unstructured); ok {
+			objs[i] = tf.HybridDeviceMap(cr)
+		}
+		if n, ok := o.(*corev1.Node); ok {
+			n.Status.Allocatable = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourcePods: resource.MustParse("110")}
+			switch n.Name {
+			case "node-3":
+				n.Status.Allocatable[corev1.ResourceCPU] = resource.MustParse("2")
+			case "node-4":
+				n.Status.Allocatable[corev1.ResourcePods] = resource.MustParse("1")
+			}
+		}
+	}
+	filler := tf.Pod("meta", 9, 1, "node-4", time.Hour, tf.Running)
+	filler.Name, filler.Namespace, filler.Labels = "other-app", "default", nil
+	objs = append(objs, filler)
+	for i := 0; i < 7; i++ {
+		node := fmt.Sprintf("node-%d", i)
+		if i != 5 {
+			objs = append(objs, tf.BlockDevice(fmt.Sprintf("bd-%d-ssd", i), node, 400<<30, "SSD", "Unclaimed"))
+		}
+		if i != 5 && i != 6 {
+			objs = append(objs, tf.BlockDevice(fmt.Sprintf("bd-%d-hdd", i), node, 4<<40, "HDD", "Unclaimed"))
+		}
+	}
+	c := tf.NewClients(t, []tf.Rel{{Revision: 1, Values: vals}}, objs...)
+	grant(c, everything)
 	out, _, err := runCmd(t, c, "preflight", "--chunk", "5", "--meta", "5", "-o", "wide", "--color", "never")
 	if exitcode.Of(err) != exitcode.Refused {
 		t.Fatalf("exit %d (%v), want 3", exitcode.Of(err), err)

@@ -165,7 +165,7 @@ func (o *ScaleOptions) Validate() error {
 // Run plans, checks, upgrades and waits.
 func (o *ScaleOptions) Run(ctx context.Context) error {
 	target := o.Targets.Target
-	snap, err := o.Snapshot(ctx, snapshot.Options{History: true, Nodes: true, Permissions: true})
+	snap, err := o.Snapshot(ctx, snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true})
 	if err != nil {
 		return err
 	}
@@ -210,6 +210,14 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	o.printWarnings(report)
 	plan.Chunk.Nodes = eligible(report.Nodes.Chunk.Nodes, plan.Chunk)
 	plan.Meta.Nodes = eligible(report.Nodes.Meta.Nodes, plan.Meta)
+	if plan.Chunk.To > plan.Chunk.From && len(report.Nodes.Disks) > 0 {
+		d := &scaleplan.DiskRoom{Nodes: len(report.Nodes.Disks)}
+		for _, n := range report.Nodes.Disks {
+			d.Disks += n.Count()
+			d.RawBytes += n.Bytes
+		}
+		plan.Disks = d
+	}
 
 	newValues, err := values.WithReplicas(st.UserValues, cur.Layout, chunkTo, metaTo)
 	if err != nil {

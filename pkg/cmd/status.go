@@ -58,7 +58,8 @@ func (o *StatusOptions) Validate() error {
 
 // Run reads one snapshot and prints the report.
 func (o *StatusOptions) Run(ctx context.Context) error {
-	snap, err := o.Snapshot(ctx, snapshot.Options{})
+	// -o wide also shows each chunk node's disks: one more list, of the BlockDevices.
+	snap, err := o.Snapshot(ctx, snapshot.Options{Disks: o.Print.Wide()})
 	if err != nil {
 		return err
 	}

@@ -257,6 +257,10 @@ func summaryCluster(task string) *unstructured.Unstructured {
 		"clusterSummary": map[string]interface{}{"spaceInfo": map[string]interface{}{"totalDataCapacity": "2.00Ti", "usedDataSpace": "40.00Gi", "totalCacheCapacity": "400.00Gi", "usedCacheSpace": "20.00Gi"}},
 	}, "status", "summary")
 	_ = unstructured.SetNestedField(cr.Object, task, "status", "taskInProcess")
+	_ = unstructured.SetNestedSlice(cr.Object, []interface{}{
+		map[string]interface{}{"device": "/dev/sdb", "mountType": "cacheWithJournal", "nodeName": "node-0", "uuid": "a"},
+		map[string]interface{}{"device": "/dev/sdc", "mountType": "dataStore", "nodeName": "node-0", "uuid": "b"},
+	}, "status", "attachedDevices")
 	return cr
 }
 

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
 )
@@ -213,6 +214,35 @@ func PodSelector(chunk, meta Set) string {
 	}
 	sel, _ := Combine(chunk.StatefulSet.Spec.Selector, meta.StatefulSet.Spec.Selector)
 	return sel
+}
+
+// RunningPods lists every pod in the cluster that holds resources on its node (not Succeeded or
+// Failed), in one request served from the API server's watch cache.
+func (r Reader) RunningPods(ctx context.Context) ([]corev1.Pod, error) {
+	list, err := r.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{
+		FieldSelector:   "status.phase!=Succeeded,status.phase!=Failed",
+		ResourceVersion: "0",
+	})
+	if err != nil {
+		return nil, kubeerr.Explain(err, "list", "pods in all namespaces (to see each node's room)")
+	}
+	return list.Items, nil
+}
+
+// BlockDevices lists the BlockDevices in namespace. missing says the BlockDevice API is not
+// installed (no NDM), which is not an error.
+func (r Reader) BlockDevices(ctx context.Context, namespace string) (items []unstructured.Unstructured, missing string, err error) {
+	list, err := r.Dynamic.Resource(disks.BlockDeviceGVR).Namespace(namespace).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, "the BlockDevice API (blockdevices.openebs.io) is not installed", nil
+		}
+		if apierrors.IsForbidden(err) {
+			return nil, fmt.Sprintf("you may not list blockdevices.openebs.io in namespace %s (deploy/rbac grants it)", namespace), nil
+		}
+		return nil, "", kubeerr.Explain(err, "list", "blockdevices.openebs.io in namespace "+namespace)
+	}
+	return list.Items, "", nil
 }
 
 // Nodes lists every node.

@@ -71,8 +71,15 @@ type Summary struct {
 // the eligible nodes that could.
 func (s Summary) Capacity() int { return s.Hosting + s.Free }
 
+// RoomCheck is what the room rules need: every node's usage and what the new pod requests. The
+// zero value checks no room (the pods on the nodes were not read).
+type RoomCheck struct {
+	Usage map[string]Usage
+	Want  corev1.ResourceList
+}
+
 // Evaluate checks every node for a new pod of a component whose current pods are pods.
-func Evaluate(component string, nodes []corev1.Node, pods []corev1.Pod, policy Policy) Summary {
+func Evaluate(component string, nodes []corev1.Node, pods []corev1.Pod, policy Policy, room RoomCheck) Summary {
 	hosts := map[string]string{}
 	for _, p := range pods {
 		if p.Spec.NodeName != "" && p.DeletionTimestamp == nil {
@@ -105,6 +112,11 @@ func Evaluate(component string, nodes []corev1.Node, pods []corev1.Pod, policy P
 			v.Reasons = append(v.Reasons, fmt.Sprintf("podPolicy affinity is invalid: %v", err))
 		} else if !ok {
 			v.Reasons = append(v.Reasons, "does not match podPolicy nodeSelector/affinity")
+		}
+		if room.Usage != nil && v.Hosts == "" {
+			if why := Room(n, room.Usage[n.Name], room.Want); why != "" {
+				v.Reasons = append(v.Reasons, why)
+			}
 		}
 		v.Eligible = len(v.Reasons) == 0
 		if v.Eligible {

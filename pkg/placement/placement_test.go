@@ -31,7 +31,7 @@ func TestPolicyFromValues(t *testing.T) {
 func TestEvaluateCountsHostsAndFree(t *testing.T) {
 	nodes := []corev1.Node{*tf.Node("a"), *tf.Node("b"), *tf.Node("c")}
 	pods := []corev1.Pod{*tf.Pod("chunk", 0, 3, "a", time.Hour, tf.Running)}
-	s := Evaluate("chunk", nodes, pods, Policy{})
+	s := Evaluate("chunk", nodes, pods, Policy{}, RoomCheck{})
 	if s.Hosting != 1 || s.Free != 2 || s.Capacity() != 3 || s.Nodes[0].Hosts != "iomesh-chunk-0" || s.Nodes[0].Eligible {
 		t.Fatalf("%+v", s)
 	}
@@ -58,6 +58,6 @@ func BenchmarkEvaluate255x5000(b *testing.B) {
 	policy := Policy{NodeSelector: map[string]string{"kubernetes.io/hostname": "node-1"}}
 	b.ReportAllocs()
 	for b.Loop() {
-		Evaluate("chunk", nodes, pods, policy)
+		Evaluate("chunk", nodes, pods, policy, RoomCheck{})
 	}
 }

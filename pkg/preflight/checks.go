@@ -8,6 +8,7 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
@@ -42,6 +43,7 @@ func Checks() []Check {
 		{"meta.recommend-five", "meta", fmt.Sprintf("%d meta pods from %d IOMesh nodes on", edition.MetaLarge, edition.MetaLargeFrom), checkMetaFive},
 		{"nodes.eligible-chunk", "nodes", "Enough nodes for the chunk pods", func(f *Facts) Result { return checkNodes(f, f.Chunk, f.TargetChunk, f.TargetChunkOK, "chunk") }},
 		{"nodes.eligible-meta", "nodes", "Enough nodes for the meta pods", func(f *Facts) Result { return checkNodes(f, f.Meta, f.TargetMeta, f.TargetMetaOK, "meta") }},
+		{"disks.new-chunk-nodes", "nodes", "New chunk pods have disks to mount", checkDisks},
 		{"pods.healthy", "pods", "Chunk and meta pods are Ready", checkPods},
 		{"cluster.tasks-idle", "storage", "No data recovery or migration in process", checkTasks},
 		{"cluster.chunks-healthy", "storage", "Every chunk is registered and healthy", checkChunks},
@@ -273,15 +275,22 @@ func checkNodes(f *Facts, s placement.Summary, target int, ok bool, component st
 	if f.PolicyErr != nil {
 		return bad(Error, f.PolicyErr.Error(), "Fix the podPolicy in the release values", "")
 	}
+	if f.RequestsErr != nil {
+		return bad(Error, f.RequestsErr.Error(), "Fix the resources in the release values", "")
+	}
 	if !ok {
 		return skip("the %s count is unknown", component)
 	}
 	needed := target - s.Hosting
+	note := ""
+	if f.RoomErr != nil {
+		note = fmt.Sprintf(" (room on the nodes not checked: %v)", f.RoomErr)
+	}
 	if needed <= s.Free {
 		if needed <= 0 {
-			return pass("%d nodes run a %s pod; %d more could take one", s.Hosting, component, s.Free)
+			return pass("%d nodes run a %s pod; %d more could take one%s", s.Hosting, component, s.Free, note)
 		}
-		return pass("%d new %s pods need %d nodes; %d are eligible", needed, component, needed, s.Free)
+		return pass("%d new %s pods need %d nodes; %d are eligible%s", needed, component, needed, s.Free, note)
 	}
 	return bad(Fail,
 		fmt.Sprintf("%d %s pods need %d nodes: %d run one and only %d more are eligible (%s)", target, component, target, s.Hosting, s.Free, whyNot(s)),
@@ -353,6 +362,54 @@ func checkPods(f *Facts) Result {
 	}
 	return bad(Fail, reason,
 		fmt.Sprintf("Bring every chunk and meta pod to Ready before changing the cluster: `kubectl describe pod -n %s <pod>`", f.Namespace), "")
+}
+
+func checkDisks(f *Facts) Result {
+	d := f.Disks
+	switch {
+	case d.Err != nil:
+		return bad(Error, d.Err.Error(), "Check your access to blockdevices.openebs.io", "")
+	case d.Missing != "":
+		return skip("%s: IOMesh's node disk manager is not running here, so disks cannot be checked", d.Missing)
+	case !d.Read:
+		return skip("BlockDevices not read")
+	case !d.ClusterFound:
+		return skip("no IOMeshCluster to read the deviceMap from (see cluster.present)")
+	case d.MapErr != nil:
+		return bad(Error, d.MapErr.Error(), fmt.Sprintf("Fix spec.chunk.deviceMap with `kubectl edit iomesh %s -n %s`", f.Release, f.Namespace), DocSetup)
+	case f.DisksErr != nil:
+		return bad(Error, f.DisksErr.Error(), fmt.Sprintf("Fix spec.chunk.deviceMap with `kubectl edit iomesh %s -n %s`", f.Release, f.Namespace), DocSetup)
+	case d.Map.Empty():
+		return bad(Warn, "spec.chunk.deviceMap is empty: no disk is mounted on any node, so chunk pods add no capacity",
+			fmt.Sprintf("Map the disks (`kubectl get bd -n %s -o wide`) with `kubectl edit iomesh %s -n %s`, as the IOMesh setup step describes", f.Namespace, f.Release, f.Namespace), DocSetup)
+	}
+	if len(f.NewChunkDisks) == 0 {
+		return pass("no node is eligible for a new chunk pod (see nodes.eligible-chunk)")
+	}
+	var none, lacking []string
+	count, bytes := 0, int64(0)
+	for _, n := range f.NewChunkDisks {
+		count += n.Count()
+		bytes += n.Bytes
+		switch {
+		case n.Count() == 0:
+			none = append(none, n.Node)
+		case len(n.Lacking) > 0:
+			lacking = append(lacking, fmt.Sprintf("%s (no %s)", n.Node, strings.Join(n.Lacking, ", ")))
+		}
+	}
+	if len(none) > 0 || len(lacking) > 0 {
+		var parts []string
+		if len(none) > 0 {
+			parts = append(parts, fmt.Sprintf("%d eligible nodes have no usable disk: %s", len(none), strings.Join(none, ", ")))
+		}
+		if len(lacking) > 0 {
+			parts = append(parts, fmt.Sprintf("%s mode needs %s; missing on %s", d.Map.Mode, strings.Join(d.Map.Required(), " and "), strings.Join(lacking, ", ")))
+		}
+		return bad(Warn, strings.Join(parts, "; "),
+			fmt.Sprintf("A chunk pod on such a node adds no capacity: add unformatted disks (FSTYPE blank) or widen the deviceMap selectors; see `kubectl get bd -n %s -o wide` and `kubectl iomesh preflight -o wide`", f.Namespace), DocSetup)
+	}
+	return pass("%d eligible nodes have %d usable disks, %s raw, for %s mode", len(f.NewChunkDisks), count, disks.Human(bytes), d.Map.Mode)
 }
 
 // storageMissing says why IOMesh's view cannot be read at all, or "".

@@ -3,6 +3,8 @@ package preflight
 import (
 	"fmt"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
+
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 )
@@ -17,13 +19,17 @@ type Facts struct {
 	TargetChunk, TargetMeta     int
 	TargetChunkOK, TargetMetaOK bool
 	Limit                       Limit
+	// NewChunkDisks are the disks a new chunk pod would mount on each eligible node (read only
+	// when the BlockDevices were); DisksErr says they could not be worked out.
+	NewChunkDisks []disks.NodeDisks
+	DisksErr      error
 }
 
 // Derive computes the facts.
 func Derive(in *Input) *Facts {
 	f := &Facts{Input: in}
-	f.Chunk = placement.Evaluate("chunk", in.Nodes, in.ChunkPods, in.ChunkPolicy)
-	f.Meta = placement.Evaluate("meta", in.Nodes, in.MetaPods, in.MetaPolicy)
+	f.Chunk = placement.Evaluate("chunk", in.Nodes, in.ChunkPods, in.ChunkPolicy, in.ChunkRoom)
+	f.Meta = placement.Evaluate("meta", in.Nodes, in.MetaPods, in.MetaPolicy, in.MetaRoom)
 	known := in.ReplicasErr == nil && in.Replicas.Layout != ""
 	switch {
 	case in.Target.Chunk != nil:
@@ -38,6 +44,19 @@ func Derive(in *Input) *Facts {
 		f.TargetMeta, f.TargetMetaOK = in.Replicas.Meta, true
 	}
 	f.Limit = f.limit()
+	if in.Disks.Read && in.Disks.MapErr == nil {
+		for _, n := range f.Chunk.Nodes {
+			if !n.Eligible {
+				continue
+			}
+			nd, err := disks.ForNewChunk(in.Disks.Map, in.Disks.Devices, n.Name)
+			if err != nil {
+				f.DisksErr = err
+				break
+			}
+			f.NewChunkDisks = append(f.NewChunkDisks, nd)
+		}
+	}
 	return f
 }
 

@@ -3,6 +3,7 @@ package preflight
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 )
 
@@ -22,6 +23,8 @@ type Report struct {
 type NodeViews struct {
 	Chunk placement.Summary `json:"chunk"`
 	Meta  placement.Summary `json:"meta"`
+	// Disks are what a new chunk pod would mount on each eligible node.
+	Disks []disks.NodeDisks `json:"disks,omitempty"`
 }
 
 // Summary counts verdicts.
@@ -40,7 +43,7 @@ func Run(in *Input, skip map[string]bool, apiVersion string) *Report {
 	r := &Report{
 		TypeMeta:  metav1.TypeMeta{APIVersion: apiVersion, Kind: "Preflight"},
 		Namespace: in.Namespace, Release: in.Release, Target: in.Target,
-		Limit: f.Limit, Nodes: NodeViews{Chunk: f.Chunk, Meta: f.Meta},
+		Limit: f.Limit, Nodes: NodeViews{Chunk: f.Chunk, Meta: f.Meta, Disks: f.NewChunkDisks},
 		Summary: Summary{Worst: Pass},
 	}
 	for _, c := range Checks() {

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
@@ -54,6 +55,7 @@ const (
 	DocLicense      = "https://docs.iomesh.com/cluster-operations/manage-license"
 	DocPrerequisite = "https://docs.iomesh.com/deploy-iomesh-cluster/prerequisites"
 	DocReplaceDisk  = "https://docs.iomesh.com/cluster-operations/replace-failed-disk"
+	DocSetup        = "https://docs.iomesh.com/deploy-iomesh-cluster/setup-iomesh"
 )
 
 // ExpiryWarning is how many days before the licence expires a warning starts.
@@ -127,12 +129,32 @@ type Input struct {
 
 	Permissions access.Review
 
+	// Disks are the BlockDevices and the deviceMap; ChunkRoom and MetaRoom the nodes' room
+	// (zero: not read).
+	Disks       DiskInput
+	ChunkRoom   placement.RoomCheck
+	MetaRoom    placement.RoomCheck
+	RequestsErr error
+	RoomErr     error
+
 	// Storage is IOMesh's own report; LeaderPods are the meta pods labelled leader.
 	Storage    iomeshstatus.View
 	LeaderPods []string
 
 	Target Target
 	Now    time.Time
+}
+
+// DiskInput is what the disk check reads.
+type DiskInput struct {
+	// Read says the BlockDevices were listed; Missing says the API is not installed.
+	Read         bool
+	Missing      string
+	Err          error
+	Devices      []disks.Device
+	Map          disks.Map
+	MapErr       error
+	ClusterFound bool
 }
 
 // Result is one check's outcome.

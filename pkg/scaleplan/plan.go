@@ -8,6 +8,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/renderdiff"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
@@ -43,8 +44,18 @@ type Plan struct {
 	ValueChanges    []ValueChange `json:"valueChanges"`
 	NewValues       values.Map    `json:"newValues"`
 	Guard           *Guard        `json:"renderGuard,omitempty"`
+	// Disks is what the new chunk pods can mount, at most (nil: not known).
+	Disks *DiskRoom `json:"newChunkDisks,omitempty"`
 	// AtTarget reports a release already at the target: nothing to upgrade, only to wait for.
 	AtTarget bool `json:"atTarget"`
+}
+
+// DiskRoom is the disks and raw capacity on the nodes new chunk pods can land on: an upper
+// bound, since the scheduler picks the nodes.
+type DiskRoom struct {
+	Nodes    int   `json:"nodes"`
+	Disks    int   `json:"disks"`
+	RawBytes int64 `json:"rawBytes"`
 }
 
 // ValueDiff lists every value that differs between two user-supplied value trees.
@@ -85,6 +96,9 @@ func Write(w io.Writer, p *Plan) error {
 	row("Chart", chart)
 	row("Chunk", countText(p.Chunk))
 	row("Meta", countText(p.Meta))
+	if d := p.Disks; d != nil {
+		row("Disks", fmt.Sprintf("up to %d disks, %s raw on the %d eligible nodes (an upper bound: the scheduler picks the nodes)", d.Disks, disks.Human(d.RawBytes), d.Nodes))
+	}
 	if len(p.ValueChanges) > 0 {
 		for i, c := range p.ValueChanges {
 			old := c.Old

@@ -6,6 +6,7 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -13,8 +14,10 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
@@ -39,7 +42,10 @@ type Options struct {
 	Nodes bool
 	// Permissions asks which of the permissions a scale needs the user lacks.
 	Permissions bool
-	Now         time.Time
+	// Disks lists the BlockDevices; Room lists every running pod (one list) for the nodes' room.
+	Disks bool
+	Room  bool
+	Now   time.Time
 }
 
 // Snapshot is the cluster as read at one moment, with what follows from it.
@@ -76,6 +82,24 @@ type Snapshot struct {
 	PolicyErr   error
 
 	Permissions access.Review
+
+	// Disks: the BlockDevices (DisksMissing says why none could be read: the API is not
+	// installed), and the live IOMeshCluster's deviceMap.
+	Devices      []disks.Device
+	DisksRead    bool
+	DisksMissing string
+	DisksErr     error
+	DeviceMap    disks.Map
+	DeviceMapErr error
+
+	// Room: what the pods on each node take (nil when not read), and what one new chunk or
+	// meta pod requests.
+	Usage       map[string]placement.Usage
+	ChunkWant   corev1.ResourceList
+	MetaWant    corev1.ResourceList
+	RequestsErr error
+	// RoomErr says why the pods could not be listed: room is then not judged.
+	RoomErr error
 }
 
 // Read reads the cluster concurrently and derives the shared facts. It fails only when the
@@ -112,6 +136,19 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.Nodes, nodeErr = r.Nodes(ctx) }()
 	}
+	var running []corev1.Pod
+	if opt.Room {
+		wg.Add(1)
+		go func() { defer wg.Done(); running, s.RoomErr = r.RunningPods(ctx) }()
+	}
+	var devs []unstructured.Unstructured
+	if opt.Disks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			devs, s.DisksMissing, s.DisksErr = r.BlockDevices(ctx, r.Namespace)
+		}()
+	}
 	wg.Wait()
 	for _, err := range []error{relErr, compErr, nodeErr} {
 		if err != nil {
@@ -124,8 +161,29 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		return nil, err
 	}
 	s.LastDeployed = release.LastGood(hist)
+	if opt.Disks {
+		// A directly managed cluster may keep its BlockDevices in another namespace.
+		if ns := s.blockDeviceNamespace(); ns != r.Namespace && s.DisksErr == nil {
+			devs, s.DisksMissing, s.DisksErr = r.BlockDevices(ctx, ns)
+		}
+		s.DisksRead = s.DisksErr == nil && s.DisksMissing == ""
+		s.Devices = disks.FromObjects(devs)
+	}
+	if opt.Room && s.RoomErr == nil {
+		s.Usage = placement.UsageByNode(running)
+	}
 	s.derive()
 	return s, nil
+}
+
+// blockDeviceNamespace is where the cluster's BlockDevices live.
+func (s *Snapshot) blockDeviceNamespace() string {
+	if s.Cluster.Object != nil {
+		if ns, _, _ := unstructured.NestedString(s.Cluster.Object.Object, "spec", "chunk", "devicemanager", "blockDeviceNamespace"); ns != "" {
+			return ns
+		}
+	}
+	return s.Namespace
 }
 
 // derive computes every fact that follows from what was read.
@@ -149,7 +207,13 @@ func (s *Snapshot) derive() {
 	if s.Cluster.Object != nil {
 		s.Storage = iomeshstatus.FromStatus(s.Cluster.Object.Object)
 		s.Storage.Match(s.Nodes, s.Chunk.Pods)
+		s.DeviceMap, s.DeviceMapErr = disks.MapFromSpec(s.Cluster.Object.Object)
 	}
+	chunkReq, err1 := placement.RequestsFromValues(eff, layout, string(inventory.Chunk))
+	metaReq, err2 := placement.RequestsFromValues(eff, layout, string(inventory.Meta))
+	s.RequestsErr = errors.Join(err1, err2)
+	s.ChunkWant = placement.PodRequestsOf(chunkReq, s.Chunk.Pods)
+	s.MetaWant = placement.PodRequestsOf(metaReq, s.Meta.Pods)
 }
 
 // licenseOf reads status.license, or says why there is none.
@@ -180,6 +244,11 @@ func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 		ChunkPolicy: s.ChunkPolicy, MetaPolicy: s.MetaPolicy, PolicyErr: s.PolicyErr,
 		Permissions: s.Permissions,
 		Storage:     s.Storage, LeaderPods: iomeshstatus.LeaderPods(s.Meta.Pods),
+		Disks: preflight.DiskInput{Read: s.DisksRead, Missing: s.DisksMissing, Err: s.DisksErr, Devices: s.Devices,
+			Map: s.DeviceMap, MapErr: s.DeviceMapErr, ClusterFound: s.Cluster.Object != nil},
+		ChunkRoom:   placement.RoomCheck{Usage: s.Usage, Want: s.ChunkWant},
+		MetaRoom:    placement.RoomCheck{Usage: s.Usage, Want: s.MetaWant},
+		RequestsErr: s.RequestsErr, RoomErr: s.RoomErr,
 		Target: target, Now: s.Now,
 	}
 }

@@ -5,11 +5,13 @@ package status
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
@@ -32,8 +34,17 @@ type Report struct {
 	Chunk           ComponentView  `json:"chunk"`
 	Meta            ComponentView  `json:"meta"`
 	// IOMesh is what IOMesh itself reports on the IOMeshCluster (nil: no IOMeshCluster).
-	IOMesh   *IOMeshView `json:"iomesh,omitempty"`
+	IOMesh *IOMeshView `json:"iomesh,omitempty"`
+	// Disks are the disks mounted on each chunk pod's node (-o wide).
+	Disks    []NodeDisks `json:"disks,omitempty"`
 	Warnings []string    `json:"warnings,omitempty"`
+}
+
+// NodeDisks are the disks one chunk node has mounted, and where that was read.
+type NodeDisks struct {
+	Node   string   `json:"node"`
+	Source string   `json:"source"`
+	Disks  []string `json:"disks"`
 }
 
 // IOMeshView is IOMesh's own view: chunks registered with meta, the meta leader, capacity and
@@ -94,6 +105,7 @@ func Build(snap *snapshot.Snapshot, context string) *Report {
 	if snap.ReplicasErr == nil {
 		r.Chunk.Desired, r.Meta.Desired = intPtr(snap.Replicas.Chunk), intPtr(snap.Replicas.Meta)
 	}
+	r.Disks = mountedDisks(snap)
 	if snap.Cluster.Object != nil {
 		r.IOMesh = &IOMeshView{View: snap.Storage, Healthy: snap.Storage.Healthy(), Desired: r.Chunk.Desired, LeaderPods: iomeshstatus.LeaderPods(snap.Meta.Pods)}
 	}
@@ -193,6 +205,9 @@ func WriteTable(w io.Writer, r *Report, wide bool) error {
 		if wide && r.IOMesh != nil && r.IOMesh.Summary {
 			extra = append(extra, chunkColumn(r))
 		}
+		if wide && len(r.Disks) > 0 {
+			extra = append(extra, diskColumn(r))
+		}
 		if err := podtable.Write(w, rows, wide, extra...); err != nil {
 			return err
 		}
@@ -201,6 +216,70 @@ func WriteTable(w io.Writer, r *Report, wide bool) error {
 		return nil
 	}
 	return writeIOMesh(w, r.IOMesh)
+}
+
+// mountedDisks are the disks of each chunk pod's node: IOMesh's status.attachedDevices where
+// reported, else the Claimed BlockDevices the deviceMap selects.
+func mountedDisks(snap *snapshot.Snapshot) []NodeDisks {
+	var out []NodeDisks
+	for _, p := range snap.Chunk.Pods {
+		node := p.Spec.NodeName
+		if node == "" {
+			continue
+		}
+		nd := NodeDisks{Node: node, Disks: []string{}}
+		switch {
+		case len(snap.Storage.Devices) > 0:
+			nd.Source = "status.attachedDevices"
+			for _, d := range snap.Storage.Devices {
+				if d.Node == node {
+					nd.Disks = append(nd.Disks, fmt.Sprintf("%s (%s)", d.Device, d.MountType))
+				}
+			}
+		case snap.DisksRead && snap.DeviceMapErr == nil:
+			nd.Source = "claimed BlockDevices matching the deviceMap"
+			m, err := disks.Mounted(snap.DeviceMap, snap.Devices, node)
+			if err != nil {
+				continue
+			}
+			for _, t := range sortedKeys(m.ByType) {
+				for _, d := range m.ByType[t] {
+					nd.Disks = append(nd.Disks, fmt.Sprintf("%s %s (%s)", d.Name, disks.Human(d.Bytes), t))
+				}
+			}
+		default:
+			continue
+		}
+		out = append(out, nd)
+	}
+	return out
+}
+
+func sortedKeys(m map[string][]disks.Device) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// diskColumn lists each chunk pod's node's disks (-o wide).
+func diskColumn(r *Report) podtable.Column {
+	byNode := map[string]string{}
+	for _, d := range r.Disks {
+		byNode[d.Node] = orWord(strings.Join(d.Disks, ", "), "none")
+	}
+	chunkPod := map[string]bool{}
+	for _, p := range r.Chunk.Pods {
+		chunkPod[p.Name] = true
+	}
+	return podtable.Column{Header: "DISKS", Cell: func(row podtable.Row) string {
+		if s, ok := byNode[row.Node]; ok && chunkPod[row.Name] {
+			return s
+		}
+		return "<none>"
+	}}
 }
 
 // chunkColumn is each chunk pod's registration as IOMesh reports it (-o wide).

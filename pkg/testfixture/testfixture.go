@@ -91,7 +91,8 @@ func NewClients(t T, rels []Rel, objs ...runtime.Object) Clients {
 	kube := fake.NewSimpleClientset(typed...)
 	scheme := runtime.NewScheme()
 	gvr := schema.GroupVersionResource{Group: "iomesh.com", Version: "v1alpha1", Resource: "iomeshclusters"}
-	d := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{gvr: "IOMeshClusterList"}, dyn...)
+	bd := schema.GroupVersionResource{Group: "openebs.io", Version: "v1alpha1", Resource: "blockdevices"}
+	d := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{gvr: "IOMeshClusterList", bd: "BlockDeviceList"}, dyn...)
 	h := release.NewConfigurationForSecrets(kube.CoreV1().Secrets(Namespace))
 	for _, r := range rels {
 		if r.Chart == nil {
@@ -224,4 +225,33 @@ func Node(name string) *corev1.Node {
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
 		Status:     corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}},
 	}
+}
+
+// BlockDevice is an NDM BlockDevice on node: an unformatted disk of size bytes whose
+// iomesh.com/bd-deviceType label is deviceType (SSD or HDD).
+func BlockDevice(name, node string, bytes int64, deviceType, claimState string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]interface{}{
+		"apiVersion": "openebs.io/v1alpha1",
+		"kind":       "BlockDevice",
+		"metadata": map[string]interface{}{"name": name, "namespace": Namespace, "labels": map[string]interface{}{
+			"kubernetes.io/hostname": node, "iomesh.com/bd-deviceType": "disk", "iomesh.com/bd-driverType": deviceType,
+		}},
+		"spec": map[string]interface{}{
+			"nodeAttributes": map[string]interface{}{"nodeName": node},
+			"path":           "/dev/" + name,
+			"capacity":       map[string]interface{}{"storage": bytes},
+			"filesystem":     map[string]interface{}{},
+		},
+		"status": map[string]interface{}{"claimState": claimState, "state": "Active"},
+	}}
+}
+
+// HybridDeviceMap sets the docs' hybrid deviceMap on an IOMeshCluster: SSDs cache, HDDs store.
+func HybridDeviceMap(cr *unstructured.Unstructured) *unstructured.Unstructured {
+	_ = unstructured.SetNestedField(cr.Object, "hybridFlash", "spec", "diskDeploymentMode")
+	_ = unstructured.SetNestedField(cr.Object, map[string]interface{}{
+		"cacheWithJournal": map[string]interface{}{"selector": map[string]interface{}{"matchLabels": map[string]interface{}{"iomesh.com/bd-driverType": "SSD"}}},
+		"dataStore":        map[string]interface{}{"selector": map[string]interface{}{"matchLabels": map[string]interface{}{"iomesh.com/bd-driverType": "HDD"}}},
+	}, "spec", "chunk", "deviceMap")
+	return cr
 }

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -29,6 +31,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 )
 
 var gvr = schema.GroupVersionResource{Group: "iomesh.com", Version: "v1alpha1", Resource: "iomeshclusters"}
@@ -125,11 +129,29 @@ func (r *reconciler) reconcile(ctx context.Context, cr *unstructured.Unstructure
 		}
 		in.Pods = append(in.Pods, PodState{Name: p.Name, Node: p.Spec.NodeName, HostIP: p.Status.HostIP, PodIP: p.Status.PodIP, Ready: ready, ReadySince: r.readySince[key], Leader: p.Labels[LeaderLabel] != ""})
 	}
+	attached, err := r.claimDisks(ctx, cr, pods.Items)
+	if err != nil {
+		return err
+	}
+	in.NodeDisks = map[string]Disks{}
+	for _, a := range attached {
+		m := a.(map[string]interface{})
+		d := in.NodeDisks[m["nodeName"].(string)]
+		gib := int(m["bytes"].(int64) >> 30)
+		if m["mountType"] == disks.CacheWithJournal {
+			d.CacheGiB += gib
+		} else {
+			d.DataGiB += gib
+		}
+		in.NodeDisks[m["nodeName"].(string)] = d
+		delete(m, "bytes")
+	}
 	out := Compute(in)
 	status := map[string]interface{}{
-		"readyReplicas": out.ReadyReplicas,
-		"taskInProcess": out.TaskInProcess,
-		"summary":       out.Summary,
+		"attachedDevices": attached,
+		"readyReplicas":   out.ReadyReplicas,
+		"taskInProcess":   out.TaskInProcess,
+		"summary":         out.Summary,
 	}
 	if out.Summary == nil {
 		status["summary"] = nil
@@ -158,6 +180,62 @@ func (r *reconciler) reconcile(ctx context.Context, cr *unstructured.Unstructure
 		}
 	}
 	return nil
+}
+
+// claimDisks claims, as IOMesh does, the BlockDevices the deviceMap selects on every node that
+// runs a Ready chunk pod, and returns them as status.attachedDevices. Without the BlockDevice
+// API it claims nothing.
+func (r *reconciler) claimDisks(ctx context.Context, cr *unstructured.Unstructured, pods []corev1.Pod) ([]interface{}, error) {
+	attached := []interface{}{}
+	ns := cr.GetNamespace()
+	if other, _, _ := unstructured.NestedString(cr.Object, "spec", "chunk", "devicemanager", "blockDeviceNamespace"); other != "" {
+		ns = other
+	}
+	list, err := r.dyn.Resource(disks.BlockDeviceGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return attached, nil
+	}
+	m, err := disks.MapFromSpec(cr.Object)
+	if err != nil {
+		return attached, nil
+	}
+	devs := disks.FromObjects(list.Items)
+	prefix := cr.GetName() + "-chunk-"
+	for i := range pods {
+		p := &pods[i]
+		if !strings.HasPrefix(p.Name, prefix) || !podReady(p) {
+			continue
+		}
+		for _, claimed := range []bool{false, true} {
+			var nd disks.NodeDisks
+			if claimed {
+				nd, err = disks.Mounted(m, devs, p.Spec.NodeName)
+			} else {
+				nd, err = disks.ForNewChunk(m, devs, p.Spec.NodeName)
+			}
+			if err != nil {
+				return attached, nil
+			}
+			mountTypes := make([]string, 0, len(nd.ByType))
+			for t := range nd.ByType {
+				mountTypes = append(mountTypes, t)
+			}
+			sort.Strings(mountTypes)
+			for _, mountType := range mountTypes {
+				for _, d := range nd.ByType[mountType] {
+					if !claimed {
+						patch := []byte(`{"status":{"claimState":"Claimed"}}`)
+						if _, err := r.dyn.Resource(disks.BlockDeviceGVR).Namespace(ns).Patch(ctx, d.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+							return nil, fmt.Errorf("claiming %s: %w", d.Name, err)
+						}
+						continue
+					}
+					attached = append(attached, map[string]interface{}{"device": d.Path, "mountType": mountType, "nodeName": d.Node, "uuid": d.Name, "bytes": d.Bytes})
+				}
+			}
+		}
+	}
+	return attached, nil
 }
 
 func podReady(p *corev1.Pod) bool {

@@ -17,11 +17,14 @@ const (
 	ChunkHealthy      = "CHUNK_STATUS_CONNECTED_HEALTHY"
 )
 
-// Per-chunk capacity the stand-in reports (each node "has" the same disks).
+// Per-chunk capacity the stand-in reports for a node whose disks it does not know.
 const (
 	chunkDataGiB  = 1024
 	chunkCacheGiB = 200
 )
+
+// Disks is the raw capacity a chunk mounted on its node, in GiB.
+type Disks struct{ DataGiB, CacheGiB int }
 
 // Faults are the failures a test asks for.
 type Faults struct {
@@ -54,6 +57,8 @@ type Input struct {
 	RegisterAfter  time.Duration
 	ReportNodename bool
 	Now            time.Time
+	// NodeDisks is the capacity of the disks claimed on each node (absent: the defaults).
+	NodeDisks map[string]Disks
 }
 
 // Output is the status to publish and the leader labels to set (pod -> has label).
@@ -73,6 +78,7 @@ func Compute(in Input) Output {
 	var alive []string
 	var metas []PodState
 	healthy := 0
+	var total Disks
 	sort.Slice(in.Pods, func(i, j int) bool { return in.Pods[i].Name < in.Pods[j].Name })
 	for _, p := range in.Pods {
 		if m := chunkRE.FindStringSubmatch(p.Name); m != nil {
@@ -87,7 +93,15 @@ func Compute(in Input) Output {
 				status = ChunkHealthy
 				healthy++
 			}
-			c := map[string]interface{}{"id": ord + 1, "ip": ipOf(p), "status": status, "spaceInfo": space(1, status == ChunkHealthy)}
+			d, ok := in.NodeDisks[p.Node]
+			if !ok {
+				d = Disks{DataGiB: chunkDataGiB, CacheGiB: chunkCacheGiB}
+			}
+			if status == ChunkHealthy {
+				total.DataGiB += d.DataGiB
+				total.CacheGiB += d.CacheGiB
+			}
+			c := map[string]interface{}{"id": ord + 1, "ip": ipOf(p), "status": status, "spaceInfo": space(d, 1, status == ChunkHealthy)}
 			if in.ReportNodename {
 				c["nodename"] = p.Node
 			}
@@ -142,7 +156,7 @@ func Compute(in Input) Output {
 	out.Summary = map[string]interface{}{
 		"chunkSummary":   map[string]interface{}{"chunks": chunks},
 		"metaSummary":    map[string]interface{}{"leader": leader, "aliveHost": alive, "status": metaStatus},
-		"clusterSummary": map[string]interface{}{"spaceInfo": space(healthy, true)},
+		"clusterSummary": map[string]interface{}{"spaceInfo": space(total, healthy, true)},
 	}
 	return out
 }
@@ -156,10 +170,11 @@ func ipOf(p PodState) string {
 	return p.HostIP
 }
 
-// space is the spaceInfo of n healthy chunks (all eight fields, as the CRD requires).
-func space(n int, counted bool) map[string]interface{} {
+// space is the spaceInfo of n healthy chunks with capacity d (all eight fields, as the CRD
+// requires): 2% of the data and 5% of the cache in use.
+func space(d Disks, n int, counted bool) map[string]interface{} {
 	if !counted {
-		n = 0
+		n, d = 0, Disks{}
 	}
 	gi := func(v int) string {
 		if v == 0 {
@@ -171,8 +186,8 @@ func space(n int, counted bool) map[string]interface{} {
 		return fmt.Sprintf("%d.00Gi", v)
 	}
 	return map[string]interface{}{
-		"totalDataCapacity": gi(n * chunkDataGiB), "usedDataSpace": gi(n * 20), "provisionedDataSpace": gi(n * 40),
-		"failureDataSpace": "0B", "totalCacheCapacity": gi(n * chunkCacheGiB), "usedCacheSpace": gi(n * 10),
+		"totalDataCapacity": gi(d.DataGiB), "usedDataSpace": gi(n * 20), "provisionedDataSpace": gi(n * 40),
+		"failureDataSpace": "0B", "totalCacheCapacity": gi(d.CacheGiB), "usedCacheSpace": gi(n * 10),
 		"dirtyCacheSpace": "0B", "failureCacheSpace": "0B",
 	}
 }
