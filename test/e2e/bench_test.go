@@ -23,6 +23,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/watch"
 )
 
@@ -107,6 +108,38 @@ func filler(t *testing.T, prefix string, namespaces []string, n, nodes int) {
 	}
 }
 
+// disksFor publishes 8 disks (2 SSD, 6 HDD) on each of n nodes, as NDM would.
+func disksFor(t *testing.T, n int) {
+	t.Helper()
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				driver, size := "HDD", int64(4<<40)
+				if i%8 < 2 {
+					driver, size = "SSD", 400<<30
+				}
+				bd := &unstructured.Unstructured{Object: map[string]interface{}{
+					"apiVersion": "openebs.io/v1alpha1", "kind": "BlockDevice",
+					"metadata": map[string]interface{}{"name": fmt.Sprintf("bd-%s-%d", nodeName(i/8), i%8), "namespace": ns, "labels": map[string]interface{}{
+						"kubernetes.io/hostname": nodeName(i / 8), "iomesh.com/bd-driverType": driver}},
+					"spec":   map[string]interface{}{"nodeAttributes": map[string]interface{}{"nodeName": nodeName(i / 8)}, "capacity": map[string]interface{}{"storage": size}},
+					"status": map[string]interface{}{"claimState": "Unclaimed", "state": "Active"},
+				}}
+				_, _ = env.dyn.Resource(bdGVR).Namespace(ns).Create(context.Background(), bd, metav1.CreateOptions{})
+			}
+		}()
+	}
+	for i := 0; i < 8*n; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+}
+
 // settle waits until kwok has run every pod (no Pending pods left outside the scale under test).
 func settle(t *testing.T) {
 	t.Helper()
@@ -138,7 +171,8 @@ func TestBench(t *testing.T) {
 	var report strings.Builder
 	w := func(format string, a ...interface{}) { fmt.Fprintf(&report, format, a...) }
 
-	freshInstall(t, install{nodes: scenarios[0], edition: "enterprise", license: enterpriseLicense(255)})
+	freshInstall(t, install{nodes: scenarios[0], edition: "enterprise", license: enterpriseLicense(255), values: []string{hybridDeviceMap}})
+	disksFor(t, scenarios[len(scenarios)-1])
 	others := []string{"filler-a", "filler-b", "filler-c", "filler-d"}
 	filler(t, "other", others, fillOther, scenarios[0])
 	filler(t, "noise", []string{ns}, fillNS, scenarios[0])
@@ -162,6 +196,13 @@ func TestBench(t *testing.T) {
 		pf := measure(t, runs, "kubectl", "iomesh", "preflight")
 		sr, sd, stRSS := requests(t, "status")
 		pr, pd, pfRSS := requests(t, "preflight")
+		// Request counts are deterministic, unlike times: hold them to the design.
+		if sr != 4 || sd != 0 || pr != 8 || pd != 0 {
+			t.Errorf("requests at %d nodes: status %d (%d discovery), preflight %d (%d discovery); want 4 (0) and 8 (0)", n, sr, sd, pr, pd)
+		}
+		if sr == 0 || pr == 0 || st <= 0 || pf <= 0 {
+			t.Fatalf("the benchmark measured nothing: status %d requests in %v, preflight %d in %v", sr, st, pr, pf)
+		}
 		w("| %d | %d | %s | %s | %s | %.2f | %s | %d (%d) | %d (%d) | %d MiB | %d MiB |\n", n, len(pods.Items), ms(st), ms(kg), ms(hg),
 			float64(st)/float64(kg), ms(pf), sr, sd, pr, pd, stRSS/1024, pfRSS/1024)
 	}

@@ -70,17 +70,37 @@ func TestDisksAndRoom(t *testing.T) {
 	freshInstall(t, install{nodes: 6, edition: "enterprise", license: enterpriseLicense(10), values: []string{hybridDeviceMap}})
 	deleteDisks(t)
 	t.Cleanup(func() { deleteDisks(t) })
-	for i := 0; i < 4; i++ {
-		node := nodeName(i)
-		createDisk(t, fmt.Sprintf("bd-%d-ssd", i), node, "SSD", 400<<30)
-		createDisk(t, fmt.Sprintf("bd-%d-hdd", i), node, "HDD", 4<<40)
+	ctx := context.Background()
+	// The scheduler chose 3 of the 6 nodes for chunk pods: of the other three, one gets disks,
+	// one none, and one is filled to its pod limit.
+	pods, err := env.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	// kwok-node-4 has no disk; kwok-node-5 is at its pod limit (one pod of another app).
-	setAllocatablePods(t, nodeName(5), "1")
-	t.Cleanup(func() { setAllocatablePods(t, nodeName(5), "") })
+	onNode, chunkOn := map[string]int{}, map[string]bool{}
+	for _, p := range pods.Items {
+		onNode[p.Spec.NodeName]++
+		if strings.HasPrefix(p.Name, "iomesh-chunk-") {
+			chunkOn[p.Spec.NodeName] = true
+		}
+	}
+	var free []string
+	for i := 0; i < 6; i++ {
+		if n := nodeName(i); !chunkOn[n] {
+			free = append(free, n)
+		} else {
+			createDisk(t, "bd-"+n+"-ssd", n, "SSD", 400<<30) // claimed by the running chunk in real life
+		}
+	}
+	withDisks, noDisks, full := free[0], free[1], free[2]
+	createDisk(t, "bd-"+withDisks+"-ssd", withDisks, "SSD", 400<<30)
+	createDisk(t, "bd-"+withDisks+"-hdd", withDisks, "HDD", 4<<40)
+	limit := fmt.Sprint(onNode[full] + 1)
+	setAllocatablePods(t, full, limit)
+	t.Cleanup(func() { setAllocatablePods(t, full, "") })
 	filler := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "other-app", Namespace: "default"},
-		Spec: corev1.PodSpec{NodeName: nodeName(5), Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
-	if _, err := env.kube.CoreV1().Pods("default").Create(context.Background(), filler, metav1.CreateOptions{}); err != nil {
+		Spec: corev1.PodSpec{NodeName: full, Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+	if _, err := env.kube.CoreV1().Pods("default").Create(ctx, filler, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -88,14 +108,14 @@ func TestDisksAndRoom(t *testing.T) {
 	})
 
 	r := plugin(t, "preflight", "--chunk", "5", "-o", "wide")
-	mustContain(t, r, "disks.new-chunk-nodes", "1 eligible nodes have no usable disk: kwok-node-4",
-		"at its pod limit (1 of 1 pods)", "NEW CHUNK DISKS", "cacheWithJournal: bd-3-ssd 400Gi; dataStore: bd-3-hdd 4Ti")
+	mustContain(t, r, "disks.new-chunk-nodes", "1 eligible nodes have no usable disk: "+noDisks,
+		"at its pod limit ("+limit+" of "+limit+" pods)", "NEW CHUNK DISKS",
+		"cacheWithJournal: bd-"+withDisks+"-ssd 400Gi; dataStore: bd-"+withDisks+"-hdd 4Ti")
 	if r.code != 0 {
 		t.Fatalf("warnings only: want exit 0: %s", r)
 	}
-	row := regexpLine(r.stdout, "kwok-node-5 ")
-	if !strings.Contains(row, "no: at its pod limit") {
-		t.Fatalf("kwok-node-5 is not named ineligible: %q", row)
+	if row := regexpLine(r.stdout, full+" "); !strings.Contains(row, "no: at its pod limit") {
+		t.Fatalf("%s is not named ineligible for a chunk pod: %q", full, row)
 	}
 
 	r = plugin(t, "scale", "--chunk", "5", "--dry-run")
