@@ -78,6 +78,20 @@ func ReadNeeds(namespace string) []Need {
 	}
 }
 
+// DirectScaleNeeds are what a scale of an IOMeshCluster managed without Helm needs: reading it,
+// its StatefulSets, pods and the nodes, watching them while waiting, and patching the replicas.
+func DirectScaleNeeds(namespace string) []Need {
+	return []Need{
+		{Verb: "get", Group: "iomesh.com", Resource: "iomeshclusters", Namespace: namespace},
+		{Verb: "patch", Group: "iomesh.com", Resource: "iomeshclusters", Namespace: namespace},
+		{Verb: "watch", Group: "iomesh.com", Resource: "iomeshclusters", Namespace: namespace},
+		{Verb: "list", Group: "apps", Resource: "statefulsets", Namespace: namespace},
+		{Verb: "list", Resource: "pods", Namespace: namespace},
+		{Verb: "watch", Resource: "pods", Namespace: namespace},
+		{Verb: "list", Resource: "nodes"},
+	}
+}
+
 // ScaleNeeds are what a scale needs: reading everything preflight reads, writing the release
 // record, and get/patch on every kind in the release manifest (Helm patches each object).
 func ScaleNeeds(namespace, manifest string) []Need {
@@ -88,6 +102,7 @@ func ScaleNeeds(namespace, manifest string) []Need {
 		Need{Verb: "watch", Resource: "pods", Namespace: namespace},
 		Need{Verb: "watch", Group: "apps", Resource: "statefulsets", Namespace: namespace},
 		Need{Verb: "list", Resource: "events", Namespace: namespace},
+		Need{Verb: "watch", Group: "iomesh.com", Resource: "iomeshclusters", Namespace: namespace},
 	)
 	seen := map[Need]bool{}
 	for _, n := range needs {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
@@ -50,6 +51,7 @@ type Common struct {
 	kube       kubernetes.Interface
 	dyn        dynamic.Interface
 	helm       *action.Configuration
+	helmFor    func(namespace string) (*action.Configuration, error)
 }
 
 // NewCommon returns the shared options with the IOMesh defaults.
@@ -183,7 +185,13 @@ func (c *Common) Kube() (kubernetes.Interface, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := kubernetes.NewForConfig(cfg)
+	// Built-in types in protobuf: a cluster-wide pod list decodes several times faster and
+	// with a fraction of the garbage JSON makes. IOMesh's own types go through the dynamic
+	// client, in JSON.
+	pb := rest.CopyConfig(cfg)
+	pb.ContentType = runtime.ContentTypeProtobuf
+	pb.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	k, err := kubernetes.NewForConfig(pb)
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
 	}
@@ -226,6 +234,20 @@ func (c *Common) Helm() (*action.Configuration, error) {
 	return h, nil
 }
 
+// HelmFor is the Helm configuration of another namespace (status -A); the command's own
+// namespace reuses Helm().
+func (c *Common) HelmFor(namespace string) (*action.Configuration, error) {
+	if namespace == c.Namespace() {
+		return c.Helm()
+	}
+	if c.helmFor != nil {
+		return c.helmFor(namespace)
+	}
+	return release.NewConfiguration(c.ConfigFlags, namespace, func(format string, v ...interface{}) {
+		klog.V(4).Infof(format, v...)
+	})
+}
+
 // Reader returns the inventory reader for the release.
 func (c *Common) Reader() (inventory.Reader, error) {
 	k, err := c.Kube()
@@ -242,5 +264,6 @@ func (c *Common) Reader() (inventory.Reader, error) {
 // SetClients injects clients (tests).
 func (c *Common) SetClients(k kubernetes.Interface, d dynamic.Interface, h *action.Configuration) {
 	c.kube, c.dyn, c.helm = k, d, h
+	c.helmFor = func(string) (*action.Configuration, error) { return h, nil }
 	c.restConfig = &rest.Config{Host: "injected"}
 }

@@ -58,7 +58,9 @@ with the exact chart version that is deployed, keeping every value you set.`,
 
 	flags := root.PersistentFlags()
 	common.ConfigFlags.AddFlags(flags)
-	flags.StringVar(&common.Release, "release", common.Release, "Name of the IOMesh Helm release")
+	flags.StringVar(&common.Release, "release", common.Release, "Name of the IOMesh Helm release, or of an IOMeshCluster managed without Helm")
+	// --cluster is kubectl's own (the kubeconfig cluster), so the alias says what it names.
+	flags.StringVar(&common.Release, "iomesh-cluster", common.Release, "Name of the IOMeshCluster: the same as --release (they share the name)")
 	flags.BoolVar(&common.CountRequests, "debug-api-requests", false, "Print every API request and their count on stderr")
 	_ = flags.MarkHidden("debug-api-requests")
 	// klog's -v for client-go request logs, on a flag set of our own.

@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,9 @@ import (
 	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
@@ -22,6 +26,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/pin"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
@@ -61,6 +66,7 @@ type ScaleOptions struct {
 	IsTerminal func(io.Reader) bool
 	Finder     *chartsource.Finder
 	skip       map[string]bool
+	direct     bool
 }
 
 // NewScaleCommand builds `kubectl iomesh scale`.
@@ -192,13 +198,16 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 		metaTo, plan.Meta.To = target.Meta, *target.Meta
 	}
 	plan.AtTarget = chunkTo == nil && metaTo == nil
-	if plan.AtTarget && st.Status == string(helmrelease.StatusDeployed) {
+	if snap.Direct {
+		plan.Direct = &scaleplan.DirectChange{Kind: "IOMeshCluster", Name: o.Release, ResourceVersion: snap.ResourceVersion()}
+	}
+	if plan.AtTarget && (snap.Direct || st.Status == string(helmrelease.StatusDeployed)) {
 		// Nothing to change: a rerun after a timeout or an interrupt only waits.
 		plan.ToRevision = plan.FromRevision
 		if o.DryRun {
 			return o.printPlan(plan)
 		}
-		fmt.Fprintf(o.ErrOut, "Release %s is already at %d chunk and %d meta pods (revision %d); waiting for the pods.\n", o.Release, plan.Chunk.To, plan.Meta.To, plan.FromRevision)
+		fmt.Fprintf(o.ErrOut, "%s is already at %d chunk and %d meta pods; waiting for the pods.\n", plan.Subject(), plan.Chunk.To, plan.Meta.To)
 		return o.wait(ctx, plan, snap)
 	}
 
@@ -217,6 +226,10 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 			d.RawBytes += n.Bytes
 		}
 		plan.Disks = d
+	}
+	if snap.Direct {
+		o.direct = true
+		return o.patchDirect(ctx, plan, snap, chunkTo, metaTo)
 	}
 
 	newValues, err := values.WithReplicas(st.UserValues, cur.Layout, chunkTo, metaTo)
@@ -390,7 +403,11 @@ func (o *ScaleOptions) confirm() error {
 	if o.IsTerminal == nil || !o.IsTerminal(o.In) {
 		return exitcode.UsageError(errors.New("not asking for confirmation without a terminal: pass --yes to scale, or --dry-run to only see the plan. Nothing was changed"))
 	}
-	fmt.Fprint(o.ErrOut, "Proceed with this upgrade? [y/N]: ")
+	what := "upgrade"
+	if o.direct {
+		what = "patch"
+	}
+	fmt.Fprintf(o.ErrOut, "Proceed with this %s? [y/N]: ", what)
 	answer, _ := bufio.NewReader(o.In).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(answer)) {
 	case "y", "yes":
@@ -446,11 +463,11 @@ func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan, snap *sna
 	}
 	switch {
 	case errors.Is(werr, waiter.ErrInterrupted):
-		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted: the upgrade stays applied (revision %d); run `%s` to keep waiting", plan.ToRevision, resume))
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted: %s stays applied; run `%s` to keep waiting", plan.Applied(), resume))
 	case errors.Is(werr, waiter.ErrTimeout):
-		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("the release is upgraded (revision %d) but the pods were not all Ready within %v; run `%s` to keep waiting", plan.ToRevision, o.Timeout, resume))
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("%s is applied but the pods were not all Ready within %v; run `%s` to keep waiting", plan.Applied(), o.Timeout, resume))
 	}
-	return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("waiting for the pods: %w; the upgrade stays applied, run `%s` to keep waiting", werr, resume))
+	return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("waiting for the pods: %w; %s stays applied, run `%s` to keep waiting", werr, plan.Applied(), resume))
 }
 
 // waitStorage waits until IOMesh reports a healthy chunk on the node of every chunk pod of the
@@ -481,11 +498,11 @@ func (o *ScaleOptions) waitStorage(ctx context.Context, plan *scaleplan.Plan, sn
 		fmt.Fprintf(o.ErrOut, "IOMesh does not report chunk registration (%v): done at pod readiness.\n", err)
 		return nil
 	case errors.Is(err, waiter.ErrInterrupted):
-		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted while IOMesh registers the chunks on %s: the upgrade stays applied (revision %d); run `%s` to keep waiting", strings.Join(out.Missing, ", "), plan.ToRevision, resume))
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted while IOMesh registers the chunks on %s: %s stays applied; run `%s` to keep waiting", strings.Join(out.Missing, ", "), plan.Applied(), resume))
 	case errors.Is(err, waiter.ErrTimeout):
 		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("the pods are Ready but IOMesh reported no healthy chunk on %s within %v; check `kubectl describe iomesh %s -n %s`, then run `%s` to keep waiting", strings.Join(out.Missing, ", "), o.Timeout, snap.Release, o.Namespace(), resume))
 	case err != nil:
-		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("watching the IOMeshCluster: %w; the upgrade stays applied, run `%s` to keep waiting", err, resume))
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("watching the IOMeshCluster: %w; %s stays applied, run `%s` to keep waiting", err, plan.Applied(), resume))
 	}
 	fmt.Fprintf(o.Out, "\nIOMesh reports %d chunks CONNECTED_HEALTHY (%d registered).\n", out.View.Healthy(), len(out.View.Chunks))
 	fmt.Fprintf(o.Out, "Capacity: %s\n", capacityChange(snap.Storage.Capacity, out.View.Capacity))
@@ -502,4 +519,61 @@ func capacityChange(before, after *iomeshstatus.Space) string {
 		b = *before
 	}
 	return fmt.Sprintf("data %s -> %s, cache %s -> %s", b.TotalData, after.TotalData, b.TotalCache, after.TotalCache)
+}
+
+// patchDirect scales an IOMeshCluster that no Helm release manages: a merge patch of only
+// spec.chunk.replicas / spec.meta.replicas, conditional on the resourceVersion that was read, so
+// an edit made in between is refused rather than overwritten.
+func (o *ScaleOptions) patchDirect(ctx context.Context, plan *scaleplan.Plan, snap *snapshot.Snapshot, chunkTo, metaTo *int) error {
+	spec := map[string]interface{}{}
+	d := plan.Direct
+	if chunkTo != nil {
+		spec["chunk"] = map[string]interface{}{"replicas": *chunkTo}
+		d.Fields = append(d.Fields, scaleplan.ValueChange{Path: "spec.chunk.replicas", Old: fmt.Sprint(plan.Chunk.From), New: fmt.Sprint(*chunkTo)})
+	}
+	if metaTo != nil {
+		spec["meta"] = map[string]interface{}{"replicas": *metaTo}
+		d.Fields = append(d.Fields, scaleplan.ValueChange{Path: "spec.meta.replicas", Old: fmt.Sprint(plan.Meta.From), New: fmt.Sprint(*metaTo)})
+	}
+	patch, err := json.Marshal(map[string]interface{}{
+		"metadata": map[string]interface{}{"resourceVersion": d.ResourceVersion},
+		"spec":     spec,
+	})
+	if err != nil {
+		return err
+	}
+	dyn, err := o.Dynamic()
+	if err != nil {
+		return err
+	}
+	res := dyn.Resource(inventory.IOMeshClusterGVR).Namespace(o.Namespace())
+	apply := func(opts metav1.PatchOptions) error {
+		_, err := res.Patch(ctx, o.Release, types.MergePatchType, patch, opts)
+		switch {
+		case apierrors.IsConflict(err):
+			return exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMeshCluster %s changed after it was read (resourceVersion %s): nothing was changed; run the same command again to plan from its new state", o.Release, d.ResourceVersion))
+		case err != nil:
+			return kubeerr.Explain(err, "patch", fmt.Sprintf("iomeshclusters.iomesh.com %q in namespace %q", o.Release, o.Namespace()))
+		}
+		return nil
+	}
+	if o.DryRun {
+		// The API server validates the patch (schema, admission webhooks) and stores nothing.
+		if err := apply(metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+			return err
+		}
+		d.ServerDryRun = true
+		return o.printPlan(plan)
+	}
+	if err := scaleplan.Write(o.Out, plan); err != nil {
+		return err
+	}
+	if err := o.confirm(); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.ErrOut, "Patching IOMeshCluster %s...\n", o.Release)
+	if err := apply(metav1.PatchOptions{}); err != nil {
+		return err
+	}
+	return o.wait(ctx, plan, snap)
 }

@@ -14,6 +14,8 @@ import (
 type StatusOptions struct {
 	*Common
 	Print *PrintFlags
+	// AllNamespaces lists every IOMesh cluster in the Kubernetes cluster.
+	AllNamespaces bool
 }
 
 // NewStatusOptions returns the defaults.
@@ -45,6 +47,7 @@ the licence, and the chunk and meta pods as ` + "`kubectl get pod`" + ` prints t
 		},
 	}
 	o.Print.AddFlags(c)
+	c.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "List every IOMesh cluster in the Kubernetes cluster, Helm-managed or applied directly")
 	return c
 }
 
@@ -58,6 +61,9 @@ func (o *StatusOptions) Validate() error {
 
 // Run reads one snapshot and prints the report.
 func (o *StatusOptions) Run(ctx context.Context) error {
+	if o.AllNamespaces {
+		return o.runAll(ctx)
+	}
 	// -o wide also shows each chunk node's disks: one more list, of the BlockDevices.
 	snap, err := o.Snapshot(ctx, snapshot.Options{Disks: o.Print.Wide()})
 	if err != nil {
@@ -76,4 +82,21 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		return &exitcode.Silent{Code: exitcode.Error}
 	}
 	return nil
+}
+
+// runAll prints one line per IOMesh cluster.
+func (o *StatusOptions) runAll(ctx context.Context) error {
+	reader, err := o.Reader()
+	if err != nil {
+		return err
+	}
+	entries, missing, err := snapshot.ReadAll(ctx, reader, o.HelmFor)
+	if err != nil {
+		return err
+	}
+	list := status.BuildList(entries, missing)
+	if o.Print.Human() {
+		return status.WriteList(o.Out, list)
+	}
+	return o.Print.Print(list, o.Out)
 }

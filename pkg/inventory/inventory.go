@@ -216,6 +216,41 @@ func PodSelector(chunk, meta Set) string {
 	return sel
 }
 
+// AllIOMeshClusters lists the IOMeshClusters of every namespace. missing says the API is not
+// installed.
+func (r Reader) AllIOMeshClusters(ctx context.Context) ([]unstructured.Unstructured, string, error) {
+	list, err := r.Dynamic.Resource(IOMeshClusterGVR).Namespace("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, "the IOMeshCluster CRD (iomeshclusters.iomesh.com) is not installed: no IOMesh in this Kubernetes cluster", nil
+		}
+		return nil, "", kubeerr.Explain(err, "list", "iomeshclusters.iomesh.com in all namespaces")
+	}
+	sort.Slice(list.Items, func(i, j int) bool {
+		a, b := list.Items[i], list.Items[j]
+		if a.GetNamespace() != b.GetNamespace() {
+			return a.GetNamespace() < b.GetNamespace()
+		}
+		return a.GetName() < b.GetName()
+	})
+	return list.Items, "", nil
+}
+
+// PodsIn lists the pods of a namespace.
+func (r Reader) PodsIn(ctx context.Context, namespace string) ([]corev1.Pod, error) {
+	list, err := r.Kube.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, kubeerr.Explain(err, "list", "pods in namespace "+namespace)
+	}
+	return list.Items, nil
+}
+
+// ByName keeps the pods named <release>-<component>-N, in ordinal order.
+func (r Reader) ByName(pods []corev1.Pod, c Component) []corev1.Pod {
+	out, _ := r.match(pods, c, nil, false)
+	return out
+}
+
 // RunningPods lists every pod in the cluster that holds resources on its node (not Succeeded or
 // Failed), in one request served from the API server's watch cache.
 func (r Reader) RunningPods(ctx context.Context) ([]corev1.Pod, error) {

@@ -63,7 +63,13 @@ func IDs() []string {
 
 func helmRef(f *Facts) string { return fmt.Sprintf("%s -n %s", f.Release, f.Namespace) }
 
+// directNote is the release checks' verdict on a cluster that has no release.
+const directNote = "no Helm release: the IOMeshCluster is managed directly"
+
 func checkDeployed(f *Facts) Result {
+	if f.Direct {
+		return pass(directNote)
+	}
 	switch {
 	case f.ReleaseStatus == string(helmrelease.StatusDeployed):
 		return pass("revision %d is deployed", f.Revision)
@@ -81,6 +87,9 @@ func checkDeployed(f *Facts) Result {
 }
 
 func checkPending(f *Facts) Result {
+	if f.Direct {
+		return pass(directNote)
+	}
 	if !release.Pending(f.ReleaseStatus) {
 		return pass("revision %d is %s", f.Revision, f.ReleaseStatus)
 	}
@@ -526,6 +535,10 @@ func checkRBAC(f *Facts) Result {
 		parts[i] = n.String()
 	}
 	first := p.Missing[0]
+	role := "deploy/rbac/scale.yaml"
+	if f.Direct {
+		role = "deploy/rbac/direct.yaml"
+	}
 	return bad(Fail, "missing permission to "+strings.Join(parts, "; "),
-		fmt.Sprintf("Ask a cluster admin to bind the role in deploy/rbac/scale.yaml; check with `kubectl auth can-i %s %s -n %s`", first.Verb, first.Resource, f.Namespace), "")
+		fmt.Sprintf("Ask a cluster admin to bind the role in %s; check with `kubectl auth can-i %s %s -n %s`", role, first.Verb, first.Resource, f.Namespace), "")
 }

@@ -104,6 +104,8 @@ type Input struct {
 	Revision           int
 	LastDeployed       int
 	ReleaseDescription string
+	// Direct says the IOMeshCluster has no Helm release: it is managed directly.
+	Direct bool
 
 	// Replicas are the current counts from the values; ReplicasErr says why they are unknown.
 	Replicas    values.Replicas

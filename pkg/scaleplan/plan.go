@@ -48,6 +48,35 @@ type Plan struct {
 	Disks *DiskRoom `json:"newChunkDisks,omitempty"`
 	// AtTarget reports a release already at the target: nothing to upgrade, only to wait for.
 	AtTarget bool `json:"atTarget"`
+	// Direct is set for an IOMeshCluster no Helm release manages: it is patched instead.
+	Direct *DirectChange `json:"direct,omitempty"`
+}
+
+// DirectChange is the patch of a directly managed IOMeshCluster.
+type DirectChange struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+	// ResourceVersion is the version read: the patch applies only to it.
+	ResourceVersion string        `json:"resourceVersion"`
+	Fields          []ValueChange `json:"fields,omitempty"`
+	// ServerDryRun says the API server accepted the patch in a dry run.
+	ServerDryRun bool `json:"serverDryRun,omitempty"`
+}
+
+// Subject names what is scaled, for messages.
+func (p *Plan) Subject() string {
+	if p.Direct != nil {
+		return "IOMeshCluster " + p.Release
+	}
+	return "Release " + p.Release
+}
+
+// Applied names the change once made, for messages about what stays in place.
+func (p *Plan) Applied() string {
+	if p.Direct != nil {
+		return "the patch to IOMeshCluster " + p.Release
+	}
+	return fmt.Sprintf("the upgrade (revision %d)", p.ToRevision)
 }
 
 // DiskRoom is the disks and raw capacity on the nodes new chunk pods can land on: an upper
@@ -84,6 +113,9 @@ func Write(w io.Writer, p *Plan) error {
 		row("Context", p.Context)
 	}
 	row("Namespace", p.Namespace)
+	if d := p.Direct; d != nil {
+		return writeDirect(w, p, d, row)
+	}
 	if p.AtTarget {
 		row("Release", fmt.Sprintf("%s, revision %d (already at the target: no upgrade)", p.Release, p.FromRevision))
 	} else {
@@ -139,6 +171,31 @@ func Write(w io.Writer, p *Plan) error {
 			}
 			fmt.Fprintf(w, "  %-10s %s (random, in an object new to the release: as rendered)\n", k, f)
 		}
+	}
+	return nil
+}
+
+func writeDirect(w io.Writer, p *Plan, d *DirectChange, row func(k, v string)) error {
+	row("Managed", fmt.Sprintf("directly: %s %s has no Helm release", d.Kind, d.Name))
+	row("Chunk", countText(p.Chunk))
+	row("Meta", countText(p.Meta))
+	if dr := p.Disks; dr != nil {
+		row("Disks", fmt.Sprintf("up to %d disks, %s raw on the %d eligible nodes (an upper bound: the scheduler picks the nodes)", dr.Disks, disks.Human(dr.RawBytes), dr.Nodes))
+	}
+	if p.AtTarget {
+		row("Patch", "none: already at the target")
+		return nil
+	}
+	for i, f := range d.Fields {
+		k := ""
+		if i == 0 {
+			k = "Patch"
+		}
+		fmt.Fprintf(w, "  %-10s %s: %s -> %s\n", k+map[bool]string{true: ":", false: ""}[k != ""], f.Path, f.Old, f.New)
+	}
+	fmt.Fprintf(w, "  %-10s %s\n", "", fmt.Sprintf("only if the object is still at resourceVersion %s; every other field is left as it is", d.ResourceVersion))
+	if d.ServerDryRun {
+		fmt.Fprintf(w, "  %-10s %s\n", "Server:", "the API server accepted the patch in a dry run")
 	}
 	return nil
 }

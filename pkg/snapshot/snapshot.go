@@ -59,6 +59,9 @@ type Snapshot struct {
 	Latest       *helmrelease.Release
 	Info         release.Info
 	LastDeployed int
+	// Direct says there is no Helm release: the IOMeshCluster of that name is managed directly
+	// (applied with kubectl, as the multi-cluster doc does). Latest is then nil.
+	Direct bool
 
 	Cluster inventory.ClusterState
 	Chunk   inventory.Set
@@ -150,17 +153,32 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		}()
 	}
 	wg.Wait()
+	var notFound *release.NotFoundError
+	if errors.As(relErr, &notFound) {
+		if s.Cluster.Object == nil {
+			return nil, fmt.Errorf("%w; no IOMeshCluster %q there either (all of them: `kubectl iomesh status -A`)", relErr, r.Release)
+		}
+		relErr, s.Direct = nil, true
+	}
 	for _, err := range []error{relErr, compErr, nodeErr} {
 		if err != nil {
 			return nil, err
 		}
 	}
-	s.Latest = hist[len(hist)-1]
-	var err error
-	if s.Info, err = release.Describe(s.Latest); err != nil {
-		return nil, err
+	if s.Direct {
+		s.Info = release.Info{Name: r.Release, Namespace: r.Namespace, Effective: DirectValues(s.Cluster.Object.Object)}
+		s.Info.UserValues = s.Info.Effective
+		if opt.Permissions {
+			s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, access.DirectScaleNeeds(r.Namespace))
+		}
+	} else {
+		s.Latest = hist[len(hist)-1]
+		var err error
+		if s.Info, err = release.Describe(s.Latest); err != nil {
+			return nil, err
+		}
+		s.LastDeployed = release.LastGood(hist)
 	}
-	s.LastDeployed = release.LastGood(hist)
 	if opt.Disks {
 		// A directly managed cluster may keep its BlockDevices in another namespace.
 		if ns := s.blockDeviceNamespace(); ns != r.Namespace && s.DisksErr == nil {
@@ -174,6 +192,32 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 	}
 	s.derive()
 	return s, nil
+}
+
+// DirectValues are a directly managed IOMeshCluster's spec in the chart's value layout
+// (iomesh.chunk.replicaCount, podPolicy, resources), so the rules that read release values read
+// such a cluster the same way. The edition is left to the spec, licence and image tags.
+func DirectValues(obj map[string]interface{}) values.Map {
+	io := values.Map{}
+	for _, c := range []string{string(inventory.Chunk), string(inventory.Meta)} {
+		spec, _, _ := unstructured.NestedMap(obj, "spec", c)
+		m := values.Map{}
+		for from, to := range map[string]string{"replicas": "replicaCount", "podPolicy": "podPolicy", "resources": "resources"} {
+			if v, ok := spec[from]; ok {
+				m[to] = v
+			}
+		}
+		io[c] = m
+	}
+	return values.Map{"iomesh": io}
+}
+
+// ResourceVersion is the IOMeshCluster's resourceVersion as read ("" when there is none).
+func (s *Snapshot) ResourceVersion() string {
+	if s.Cluster.Object == nil {
+		return ""
+	}
+	return s.Cluster.Object.GetResourceVersion()
 }
 
 // blockDeviceNamespace is where the cluster's BlockDevices live.
@@ -235,8 +279,8 @@ func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 	return &preflight.Input{
 		Namespace: s.Namespace, Release: s.Release,
 		ReleaseStatus: s.Info.Status, Revision: s.Info.Revision, LastDeployed: s.LastDeployed,
-		ReleaseDescription: s.Info.Description,
-		Replicas:           s.Replicas, ReplicasErr: s.ReplicasErr,
+		ReleaseDescription: s.Info.Description, Direct: s.Direct,
+		Replicas: s.Replicas, ReplicasErr: s.ReplicasErr,
 		Edition:        s.Edition,
 		ClusterMissing: s.Cluster.Missing, ClusterErr: s.Cluster.Err,
 		License: s.License, LicenseMissing: s.LicenseMissing,
@@ -251,4 +295,71 @@ func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 		RequestsErr: s.RequestsErr, RoomErr: s.RoomErr,
 		Target: target, Now: s.Now,
 	}
+}
+
+// Entry is one IOMesh cluster found across namespaces: its IOMeshCluster, its chunk and meta
+// pods, and its Helm release when one manages it.
+type Entry struct {
+	Cluster unstructured.Unstructured
+	Chunk   []corev1.Pod
+	Meta    []corev1.Pod
+	// Release describes the managing Helm release (nil: managed directly); ReleaseErr says why it
+	// could not be read.
+	Release    *release.Info
+	ReleaseErr error
+}
+
+// HelmFor gives the Helm configuration of a namespace.
+type HelmFor func(namespace string) (*action.Configuration, error)
+
+// ReadAll finds every IOMeshCluster in the Kubernetes cluster (one list), the pods of each
+// namespace that holds one (one list per namespace) and the release of each Helm-managed one.
+// missing says the IOMeshCluster API is not installed.
+func ReadAll(ctx context.Context, r inventory.Reader, helmFor HelmFor) (entries []Entry, missing string, err error) {
+	list, missing, err := r.AllIOMeshClusters(ctx)
+	if err != nil || missing != "" {
+		return nil, missing, err
+	}
+	pods := map[string][]corev1.Pod{}
+	for _, c := range list {
+		ns := c.GetNamespace()
+		if _, ok := pods[ns]; ok {
+			continue
+		}
+		if pods[ns], err = r.PodsIn(ctx, ns); err != nil {
+			return nil, "", err
+		}
+	}
+	for _, c := range list {
+		e := Entry{Cluster: c}
+		in := inventory.Reader{Namespace: c.GetNamespace(), Release: c.GetName()}
+		e.Chunk = in.ByName(pods[c.GetNamespace()], inventory.Chunk)
+		e.Meta = in.ByName(pods[c.GetNamespace()], inventory.Meta)
+		if ManagedByHelm(&c) {
+			e.Release, e.ReleaseErr = latestInfo(helmFor, c.GetNamespace(), c.GetAnnotations()[helmReleaseAnnotation])
+		}
+		entries = append(entries, e)
+	}
+	return entries, "", nil
+}
+
+// helmReleaseAnnotation is set by Helm on every object it creates.
+const helmReleaseAnnotation = "meta.helm.sh/release-name"
+
+// ManagedByHelm reports an object created by a Helm release.
+func ManagedByHelm(obj *unstructured.Unstructured) bool {
+	return obj.GetAnnotations()[helmReleaseAnnotation] != ""
+}
+
+func latestInfo(helmFor HelmFor, namespace, name string) (*release.Info, error) {
+	cfg, err := helmFor(namespace)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := release.Latest(cfg, name, namespace)
+	if err != nil {
+		return nil, err
+	}
+	info, err := release.Describe(rel)
+	return &info, err
 }

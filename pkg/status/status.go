@@ -26,19 +26,27 @@ import (
 // Report is the status of one IOMesh release.
 type Report struct {
 	metav1.TypeMeta `json:",inline"`
-	Context         string         `json:"context,omitempty"`
-	Namespace       string         `json:"namespace"`
-	Release         release.Info   `json:"release"`
-	Edition         edition.Result `json:"edition"`
-	License         LicenseView    `json:"license"`
-	Chunk           ComponentView  `json:"chunk"`
-	Meta            ComponentView  `json:"meta"`
+	Context         string `json:"context,omitempty"`
+	Namespace       string `json:"namespace"`
+	// ManagedBy is "helm" (a release) or "direct" (an IOMeshCluster applied without Helm).
+	ManagedBy string         `json:"managedBy"`
+	Release   release.Info   `json:"release"`
+	Edition   edition.Result `json:"edition"`
+	License   LicenseView    `json:"license"`
+	Chunk     ComponentView  `json:"chunk"`
+	Meta      ComponentView  `json:"meta"`
 	// IOMesh is what IOMesh itself reports on the IOMeshCluster (nil: no IOMeshCluster).
 	IOMesh *IOMeshView `json:"iomesh,omitempty"`
 	// Disks are the disks mounted on each chunk pod's node (-o wide).
 	Disks    []NodeDisks `json:"disks,omitempty"`
 	Warnings []string    `json:"warnings,omitempty"`
 }
+
+// How a cluster is managed.
+const (
+	ManagedByHelm   = "helm"
+	ManagedByDirect = "direct"
+)
 
 // NodeDisks are the disks one chunk node has mounted, and where that was read.
 type NodeDisks struct {
@@ -88,6 +96,10 @@ func Build(snap *snapshot.Snapshot, context string) *Report {
 		Namespace: snap.Namespace,
 		Release:   snap.Info,
 		Edition:   snap.Edition,
+		ManagedBy: ManagedByHelm,
+	}
+	if snap.Direct {
+		r.ManagedBy = ManagedByDirect
 	}
 	info := snap.Info
 	if release.Pending(info.Status) {
@@ -177,8 +189,15 @@ func WriteTable(w io.Writer, r *Report, wide bool) error {
 	}
 	lines = append(lines,
 		[2]string{"Namespace", r.Namespace},
-		[2]string{"Release", fmt.Sprintf("%s, revision %d, %s", rel.Name, rel.Revision, rel.Status)},
-		[2]string{"Chart", strings.TrimSpace(fmt.Sprintf("%s-%s (app %s)", rel.Chart, rel.ChartVersion, orDash(rel.AppVersion)))},
+	)
+	if r.ManagedBy == ManagedByDirect {
+		lines = append(lines, [2]string{"Release", fmt.Sprintf("none: IOMeshCluster %s is managed directly, no Helm release", rel.Name)})
+	} else {
+		lines = append(lines,
+			[2]string{"Release", fmt.Sprintf("%s, revision %d, %s", rel.Name, rel.Revision, rel.Status)},
+			[2]string{"Chart", strings.TrimSpace(fmt.Sprintf("%s-%s (app %s)", rel.Chart, rel.ChartVersion, orDash(rel.AppVersion)))})
+	}
+	lines = append(lines,
 		[2]string{"Edition", fmt.Sprintf("%s (from %s)", r.Edition.Edition.Title(), r.Edition.Source.Describe())},
 		[2]string{"License", licenseLine(r.License)},
 		[2]string{"Chunk", countLine(r.Chunk)},

@@ -113,6 +113,9 @@ func (r *reconciler) once(ctx context.Context) error {
 
 func (r *reconciler) reconcile(ctx context.Context, cr *unstructured.Unstructured) error {
 	ns, name := cr.GetNamespace(), cr.GetName()
+	if err := r.ensureStatefulSets(ctx, cr); err != nil {
+		return err
+	}
 	pods, err := r.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return fmt.Errorf("listing pods in %s: %w", ns, err)

@@ -1,0 +1,238 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+const (
+	ns2      = "iomesh-cluster-1"
+	cluster2 = "iomesh-cluster-1"
+)
+
+// secondCluster is the multi-cluster doc's second IOMesh cluster: an IOMeshCluster applied with
+// kubectl, Enterprise by its image tags, on the nodes labelled for it, its disks in iomesh-system.
+const secondCluster = `apiVersion: v1
+kind: Namespace
+metadata: {name: iomesh-cluster-1}
+---
+apiVersion: iomesh.com/v1alpha1
+kind: IOMeshCluster
+metadata: {name: iomesh-cluster-1, namespace: iomesh-cluster-1}
+spec:
+  diskDeploymentMode: hybridFlash
+  storageClass: hostpath
+  reclaimPolicy: {volume: Delete, blockdevice: Delete}
+  redirector: {dataCIDR: 10.234.1.0/24}
+  probe: {}
+  toolbox: {}
+  meta:
+    replicas: 3
+    image: {repository: iomesh/zbs-metad, tag: v5.3.0-rc13-enterprise}
+    podPolicy: {nodeSelector: {iomesh-test/pool: cluster-1}}
+  chunk:
+    replicas: 3
+    dataCIDR: 10.234.1.0/24
+    image: {repository: iomesh/zbs-chunkd, tag: v5.3.0-rc13-enterprise}
+    devicemanager: {blockDeviceNamespace: iomesh-system}
+    podPolicy: {nodeSelector: {iomesh-test/pool: cluster-1}}
+`
+
+func labelPool(t *testing.T, nodes ...string) {
+	t.Helper()
+	for _, n := range nodes {
+		patch := []byte(`{"metadata":{"labels":{"iomesh-test/pool":"cluster-1"}}}`)
+		if _, err := env.kube.CoreV1().Nodes().Patch(context.Background(), n, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A second IOMesh cluster applied without Helm beside the Helm-managed one: status, preflight,
+// scale by patching the IOMeshCluster (the release untouched), a concurrent edit refused, and
+// status -A listing both.
+func TestDirectlyManagedCluster(t *testing.T) {
+	freshInstall(t, install{nodes: 8, edition: "enterprise", license: enterpriseLicense(10)})
+	ctx := context.Background()
+	labelPool(t, nodeName(4), nodeName(5), nodeName(6), nodeName(7))
+	apply := exec.Command("kubectl", "apply", "-f", "-")
+	apply.Stdin = strings.NewReader(secondCluster)
+	if out, err := apply.CombinedOutput(); err != nil {
+		t.Fatalf("kubectl apply: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		_ = env.dyn.Resource(iomeshGVR).Namespace(ns2).Delete(context.Background(), cluster2, metav1.DeleteOptions{})
+		_ = env.kube.CoreV1().Namespaces().Delete(context.Background(), ns2, metav1.DeleteOptions{})
+	})
+	startOperator(t)
+	lic, _ := json.Marshal(map[string]interface{}{"status": map[string]interface{}{"license": enterpriseLicense(10)}})
+	if _, err := env.dyn.Resource(iomeshGVR).Namespace(ns2).Patch(ctx, cluster2, types.MergePatchType, lic, metav1.PatchOptions{}, "status"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 90*time.Second, "the second cluster's chunks registered", func() bool {
+		obj, err := env.dyn.Resource(iomeshGVR).Namespace(ns2).Get(ctx, cluster2, metav1.GetOptions{})
+		return err == nil && healthyChunks(obj.Object) == 3
+	})
+	before := readRelease(t)
+
+	r := plugin(t, "status", "-n", ns2, "--iomesh-cluster", cluster2)
+	if r.code != 0 {
+		t.Fatalf("status: %s", r)
+	}
+	mustContain(t, r, "Release:   none: IOMeshCluster iomesh-cluster-1 is managed directly, no Helm release",
+		"Edition:   Enterprise", "Chunk:     3/3 ready", "IOMesh:    3/3 chunks registered and healthy")
+	r = plugin(t, "preflight", "-n", ns2, "--release", cluster2, "--chunk", "4")
+	if r.code != 0 {
+		t.Fatalf("preflight: %s", r)
+	}
+	mustContain(t, r, "[PASS] release.deployed         no Helm release: the IOMeshCluster is managed directly",
+		"nodes.eligible-chunk     1 new chunk pods need 1 nodes; 1 are eligible")
+
+	// The dry run is the server's: nothing stored.
+	r = plugin(t, "scale", "-n", ns2, "--release", cluster2, "--chunk", "4", "--dry-run")
+	if r.code != 0 {
+		t.Fatalf("dry run: %s", r)
+	}
+	mustContain(t, r, "Managed:   directly: IOMeshCluster iomesh-cluster-1 has no Helm release", "Patch:     spec.chunk.replicas: 3 -> 4",
+		"the API server accepted the patch in a dry run")
+	if n := specChunk(t); n != 3 {
+		t.Fatalf("the dry run changed spec.chunk.replicas to %d", n)
+	}
+
+	// An edit between the read and the patch: refused, nothing changed by the plugin.
+	cmd := exec.Command("script", "-qefc", "kubectl iomesh scale -n "+ns2+" --release "+cluster2+" --chunk 4", "/dev/null")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var seen strings.Builder
+	prompt := make(chan struct{})
+	go func() {
+		rd := bufio.NewReader(stdout)
+		buf := make([]byte, 256)
+		closed := false
+		for {
+			n, err := rd.Read(buf)
+			seen.Write(buf[:n])
+			if !closed && strings.Contains(seen.String(), "Proceed with this patch?") {
+				close(prompt)
+				closed = true
+			}
+			if err != nil {
+				if !closed {
+					close(prompt)
+				}
+				return
+			}
+		}
+	}()
+	select {
+	case <-prompt:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no prompt:\n%s", seen.String())
+	}
+	edit := []byte(`{"metadata":{"labels":{"edited-by":"someone-else"}}}`)
+	if _, err := env.dyn.Resource(iomeshGVR).Namespace(ns2).Patch(ctx, cluster2, types.MergePatchType, edit, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(stdin, "y\n")
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 || !strings.Contains(seen.String(), "changed after it was read") {
+		t.Fatalf("concurrent edit: want exit 3 and a refusal (%v):\n%s", err, seen.String())
+	}
+	if n := specChunk(t); n != 3 {
+		t.Fatalf("the refused patch changed spec.chunk.replicas to %d", n)
+	}
+
+	r = plugin(t, "scale", "-n", ns2, "--release", cluster2, "--chunk", "4", "--yes", "--timeout", "2m")
+	if r.code != 0 {
+		t.Fatalf("scale: %s", r)
+	}
+	mustContain(t, r, "Patching IOMeshCluster iomesh-cluster-1", "IOMesh reports 4 chunks CONNECTED_HEALTHY")
+	if n := specChunk(t); n != 4 {
+		t.Fatalf("spec.chunk.replicas = %d, want 4", n)
+	}
+	obj, _ := env.dyn.Resource(iomeshGVR).Namespace(ns2).Get(ctx, cluster2, metav1.GetOptions{})
+	if obj.GetLabels()["edited-by"] != "someone-else" {
+		t.Fatal("the patch dropped another field of the IOMeshCluster")
+	}
+	assertUnchanged(t, before)
+
+	r = plugin(t, "status", "-A")
+	if r.code != 0 {
+		t.Fatalf("status -A: %s", r)
+	}
+	var rows []string
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		rows = append(rows, strings.Join(strings.Fields(l), " "))
+	}
+	want := []string{
+		"NAMESPACE NAME MANAGED BY EDITION CHUNK META CAPACITY",
+		"iomesh-cluster-1 iomesh-cluster-1 direct Enterprise 4/4 3/3 80.00Gi/4.00Ti",
+		"iomesh-system iomesh helm iomesh-v1.0.1 Enterprise 3/3 3/3 60.00Gi/3.00Ti",
+	}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("status -A:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+	// The least-privilege role for a directly managed cluster is enough for every command.
+	rbac := run(t, nil, "kubectl", "apply", "-f", filepath.Join(env.root, "deploy", "rbac", "direct.yaml"))
+	if rbac.code != 0 {
+		t.Fatalf("apply direct.yaml: %s", rbac)
+	}
+	t.Cleanup(func() { run(t, nil, "kubectl", "delete", "--ignore-not-found", "-f", filepath.Join(env.root, "deploy", "rbac", "direct.yaml")) })
+	scaler := []string{"KUBECONFIG=" + filepath.Join(env.clusterDir, "scaler.kubeconfig")}
+	eventually(t, 30*time.Second, "the direct role in force", func() bool {
+		r := run(t, scaler, "kubectl", "iomesh", "preflight", "-n", ns2, "--release", cluster2, "--chunk", "4")
+		return r.code == 0 && strings.Contains(r.stdout, "you have every permission a scale needs")
+	})
+	if r := run(t, scaler, "kubectl", "iomesh", "status", "-A"); r.code != 0 {
+		t.Fatalf("status -A as the scaler: %s", r)
+	}
+
+	r = plugin(t, "status", "-A", "-o", "json")
+	var list struct {
+		Items []struct{ Namespace, Name, ManagedBy string } `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list.Items) != 2 || list.Items[0].ManagedBy != "direct" {
+		t.Fatalf("status -A -o json: %v %+v", err, list)
+	}
+}
+
+func specChunk(t *testing.T) int64 {
+	t.Helper()
+	obj, err := env.dyn.Resource(iomeshGVR).Namespace(ns2).Get(context.Background(), cluster2, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _, _ := unstructured.NestedInt64(obj.Object, "spec", "chunk", "replicas")
+	return n
+}
+
+// status -A with no IOMeshCluster anywhere says so and succeeds.
+func TestStatusAllNamespacesEmpty(t *testing.T) {
+	uninstall(t)
+	eventually(t, 60*time.Second, "no IOMeshCluster left", func() bool {
+		list, err := env.dyn.Resource(iomeshGVR).Namespace("").List(context.Background(), metav1.ListOptions{})
+		return apierrors.IsNotFound(err) || (err == nil && len(list.Items) == 0)
+	})
+	r := plugin(t, "status", "-A")
+	if r.code != 0 {
+		t.Fatalf("status -A: %s", r)
+	}
+	mustContain(t, r, "No IOMeshCluster found in any namespace.")
+}
