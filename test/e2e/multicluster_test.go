@@ -194,7 +194,9 @@ func TestDirectlyManagedCluster(t *testing.T) {
 	if rbac.code != 0 {
 		t.Fatalf("apply direct.yaml: %s", rbac)
 	}
-	t.Cleanup(func() { run(t, nil, "kubectl", "delete", "--ignore-not-found", "-f", filepath.Join(env.root, "deploy", "rbac", "direct.yaml")) })
+	t.Cleanup(func() {
+		run(t, nil, "kubectl", "delete", "--ignore-not-found", "-f", filepath.Join(env.root, "deploy", "rbac", "direct.yaml"))
+	})
 	scaler := []string{"KUBECONFIG=" + filepath.Join(env.clusterDir, "scaler.kubeconfig")}
 	eventually(t, 30*time.Second, "the direct role in force", func() bool {
 		r := run(t, scaler, "kubectl", "iomesh", "preflight", "-n", ns2, "--release", cluster2, "--chunk", "4")
