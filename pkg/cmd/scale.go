@@ -463,11 +463,11 @@ func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan, snap *sna
 	}
 	switch {
 	case errors.Is(werr, waiter.ErrInterrupted):
-		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted: %s stays applied; run `%s` to keep waiting", plan.Applied(), resume))
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted: %s; run `%s` to keep waiting", plan.Stays(), resume))
 	case errors.Is(werr, waiter.ErrTimeout):
-		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("%s is applied but the pods were not all Ready within %v; run `%s` to keep waiting", plan.Applied(), o.Timeout, resume))
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("%s but the pods were not all Ready within %v; run `%s` to keep waiting", plan.Done(), o.Timeout, resume))
 	}
-	return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("waiting for the pods: %w; %s stays applied, run `%s` to keep waiting", werr, plan.Applied(), resume))
+	return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("waiting for the pods: %w; %s, run `%s` to keep waiting", werr, plan.Stays(), resume))
 }
 
 // waitStorage waits until IOMesh reports a healthy chunk on the node of every chunk pod of the
@@ -498,11 +498,11 @@ func (o *ScaleOptions) waitStorage(ctx context.Context, plan *scaleplan.Plan, sn
 		fmt.Fprintf(o.ErrOut, "IOMesh does not report chunk registration (%v): done at pod readiness.\n", err)
 		return nil
 	case errors.Is(err, waiter.ErrInterrupted):
-		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted while IOMesh registers the chunks on %s: %s stays applied; run `%s` to keep waiting", strings.Join(out.Missing, ", "), plan.Applied(), resume))
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted while IOMesh registers the chunks on %s: %s; run `%s` to keep waiting", strings.Join(out.Missing, ", "), plan.Stays(), resume))
 	case errors.Is(err, waiter.ErrTimeout):
 		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("the pods are Ready but IOMesh reported no healthy chunk on %s within %v; check `kubectl describe iomesh %s -n %s`, then run `%s` to keep waiting", strings.Join(out.Missing, ", "), o.Timeout, snap.Release, o.Namespace(), resume))
 	case err != nil:
-		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("watching the IOMeshCluster: %w; %s stays applied, run `%s` to keep waiting", err, plan.Applied(), resume))
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("watching the IOMeshCluster: %w; %s, run `%s` to keep waiting", err, plan.Stays(), resume))
 	}
 	fmt.Fprintf(o.Out, "\nIOMesh reports %d chunks CONNECTED_HEALTHY (%d registered).\n", out.View.Healthy(), len(out.View.Chunks))
 	fmt.Fprintf(o.Out, "Capacity: %s\n", capacityChange(snap.Storage.Capacity, out.View.Capacity))

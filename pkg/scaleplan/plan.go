@@ -71,12 +71,20 @@ func (p *Plan) Subject() string {
 	return "Release " + p.Release
 }
 
-// Applied names the change once made, for messages about what stays in place.
-func (p *Plan) Applied() string {
+// Stays says that the change is in place, for messages about a wait cut short.
+func (p *Plan) Stays() string {
 	if p.Direct != nil {
-		return "the patch to IOMeshCluster " + p.Release
+		return "the patch to IOMeshCluster " + p.Release + " stays applied"
 	}
-	return fmt.Sprintf("the upgrade (revision %d)", p.ToRevision)
+	return fmt.Sprintf("the upgrade stays applied (revision %d)", p.ToRevision)
+}
+
+// Done says that the change was made, for messages about a wait that ran out.
+func (p *Plan) Done() string {
+	if p.Direct != nil {
+		return "IOMeshCluster " + p.Release + " is patched"
+	}
+	return fmt.Sprintf("the release is upgraded (revision %d)", p.ToRevision)
 }
 
 // DiskRoom is the disks and raw capacity on the nodes new chunk pods can land on: an upper

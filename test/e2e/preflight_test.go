@@ -157,7 +157,8 @@ func TestPreflightPendingRelease(t *testing.T) {
 
 func TestPreflightReadOnlyUser(t *testing.T) {
 	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10)})
-	mustKubectl(t, "apply", "-f", filepath.Join(env.root, "deploy", "rbac"))
+	// The Helm-managed cluster's roles (direct.yaml is for a cluster applied without Helm).
+	mustKubectl(t, "apply", "-f", filepath.Join(env.root, "deploy", "rbac", "readonly.yaml"), "-f", filepath.Join(env.root, "deploy", "rbac", "scale.yaml"))
 	viewer := []string{"KUBECONFIG=" + filepath.Join(env.clusterDir, "viewer.kubeconfig")}
 	r := run(t, viewer, "kubectl", "iomesh", "status")
 	if r.code != 0 {
