@@ -252,32 +252,66 @@ func (r Reader) ByName(pods []corev1.Pod, c Component) []corev1.Pod {
 }
 
 // RunningPods lists every pod in the cluster that holds resources on its node (not Succeeded or
-// Failed), in one request served from the API server's watch cache.
+// Failed), in one request served from the API server's watch cache, decoded as it streams in
+// and keeping only what the room rules read of each (see slim.go).
 func (r Reader) RunningPods(ctx context.Context) ([]corev1.Pod, error) {
-	list, err := r.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{
-		FieldSelector:   "status.phase!=Succeeded,status.phase!=Failed",
-		ResourceVersion: "0",
-	})
-	if err != nil {
-		return nil, kubeerr.Explain(err, "list", "pods in all namespaces (to see each node's room)")
+	const phases = "status.phase!=Succeeded,status.phase!=Failed"
+	const what = "pods in all namespaces (to see each node's room)"
+	if rc := r.restClient(); rc != nil {
+		var out []corev1.Pod
+		err := streamList(ctx, rc, "/api/v1/pods", map[string]string{"fieldSelector": phases}, func(p slimPod) { out = append(out, p.pod()) })
+		if err != nil {
+			return nil, explainList(err, what)
+		}
+		return out, nil
 	}
-	return list.Items, nil
+	list, err := r.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: phases, ResourceVersion: "0"})
+	if err != nil {
+		return nil, explainList(err, what)
+	}
+	out := make([]corev1.Pod, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, slimmed(&list.Items[i]))
+	}
+	return out, nil
+}
+
+// slimmed keeps what the room rules read of a pod: its node, phase and the requests of its
+// containers, init containers and overhead.
+func slimmed(p *corev1.Pod) corev1.Pod {
+	out := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace}}
+	out.Spec.NodeName, out.Spec.Overhead, out.Spec.Resources = p.Spec.NodeName, p.Spec.Overhead, p.Spec.Resources
+	for _, c := range p.Spec.Containers {
+		out.Spec.Containers = append(out.Spec.Containers, corev1.Container{Name: c.Name, Resources: c.Resources})
+	}
+	for _, c := range p.Spec.InitContainers {
+		out.Spec.InitContainers = append(out.Spec.InitContainers, corev1.Container{Name: c.Name, Resources: c.Resources, RestartPolicy: c.RestartPolicy})
+	}
+	out.Status.Phase = p.Status.Phase
+	return out
 }
 
 // BlockDevices lists the BlockDevices in namespace. missing says the BlockDevice API is not
-// installed (no NDM), which is not an error.
+// installed (no NDM) or may not be read, which is not an error.
 func (r Reader) BlockDevices(ctx context.Context, namespace string) (items []unstructured.Unstructured, missing string, err error) {
-	list, err := r.Dynamic.Resource(disks.BlockDeviceGVR).Namespace(namespace).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
-	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, "the BlockDevice API (blockdevices.openebs.io) is not installed", nil
+	if rc := r.restClient(); rc != nil {
+		path := fmt.Sprintf("/apis/%s/%s/namespaces/%s/%s", disks.BlockDeviceGVR.Group, disks.BlockDeviceGVR.Version, namespace, disks.BlockDeviceGVR.Resource)
+		err = streamList(ctx, rc, path, nil, func(b slimBlockDevice) { items = append(items, b.object()) })
+	} else {
+		var list *unstructured.UnstructuredList
+		if list, err = r.Dynamic.Resource(disks.BlockDeviceGVR).Namespace(namespace).List(ctx, metav1.ListOptions{ResourceVersion: "0"}); err == nil {
+			items = list.Items
 		}
-		if apierrors.IsForbidden(err) {
-			return nil, fmt.Sprintf("you may not list blockdevices.openebs.io in namespace %s (deploy/rbac grants it)", namespace), nil
-		}
-		return nil, "", kubeerr.Explain(err, "list", "blockdevices.openebs.io in namespace "+namespace)
 	}
-	return list.Items, "", nil
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, "the BlockDevice API (blockdevices.openebs.io) is not installed", nil
+	case apierrors.IsForbidden(err):
+		return nil, fmt.Sprintf("you may not list blockdevices.openebs.io in namespace %s (deploy/rbac grants it)", namespace), nil
+	case err != nil:
+		return nil, "", explainList(err, "blockdevices.openebs.io in namespace "+namespace)
+	}
+	return items, "", nil
 }
 
 // Nodes lists every node.
