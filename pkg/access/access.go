@@ -35,6 +35,42 @@ func (n Need) String() string {
 	return fmt.Sprintf("%s %s (cluster-wide)", n.Verb, res)
 }
 
+// Group lists needs for people: cluster-wide first, then per namespace, one resource a line with
+// its verbs ("namespace iomesh-system: create, update secrets").
+func Group(needs []Need) []string {
+	type key struct{ ns, res string }
+	verbs := map[key][]string{}
+	var keys []key
+	for _, n := range needs {
+		res := n.Resource
+		if n.Group != "" {
+			res += "." + n.Group
+		}
+		k := key{n.Namespace, res}
+		if _, ok := verbs[k]; !ok {
+			keys = append(keys, k)
+		}
+		verbs[k] = append(verbs[k], n.Verb)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].ns != keys[j].ns {
+			return keys[i].ns < keys[j].ns // "" (cluster-wide) first
+		}
+		return keys[i].res < keys[j].res
+	})
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		vs := verbs[k]
+		sort.Strings(vs)
+		scope := "cluster-wide"
+		if k.ns != "" {
+			scope = "namespace " + k.ns
+		}
+		out = append(out, fmt.Sprintf("%s: %s %s", scope, strings.Join(vs, ", "), k.res))
+	}
+	return out
+}
+
 // Review is what was learned of the user's permissions for a scale.
 type Review struct {
 	// Checked is false when nothing was asked.

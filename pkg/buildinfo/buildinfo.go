@@ -2,6 +2,7 @@
 package buildinfo
 
 import (
+	"fmt"
 	"runtime"
 	"runtime/debug"
 )
@@ -20,6 +21,15 @@ type Info struct {
 	BuildDate string `json:"buildDate,omitempty"`
 	GoVersion string `json:"goVersion"`
 	Platform  string `json:"platform"`
+}
+
+// UserAgent is how requests identify the plugin: kubectl-iomesh/<version> (<os>/<arch>) <commit>.
+func (i Info) UserAgent() string {
+	commit := i.Commit
+	if commit == "" {
+		commit = "unknown"
+	}
+	return fmt.Sprintf("kubectl-iomesh/%s (%s) %s", i.Version, i.Platform, commit)
 }
 
 // Get returns the stamped information, falling back to the VCS data Go records itself.

@@ -137,11 +137,16 @@ func WriteResult(w io.Writer, style Style, res preflight.Result) { writeResult(w
 // Hints and docs follow only for checks that need action.
 func writeResult(w io.Writer, style Style, res preflight.Result, idWidth int) {
 	pad := strings.Repeat(" ", 6)
+	reason := strings.Split(res.Reason, "\n")
 	if idWidth < 0 {
-		fmt.Fprintf(w, "  %s %s: %s\n", style.mark(res.Verdict), res.ID, res.Reason)
+		fmt.Fprintf(w, "  %s %s: %s\n", style.mark(res.Verdict), res.ID, reason[0])
 	} else {
-		fmt.Fprintf(w, "  %s %-*s  %s\n", style.mark(res.Verdict), idWidth, res.ID, res.Reason)
+		fmt.Fprintf(w, "  %s %-*s  %s\n", style.mark(res.Verdict), idWidth, res.ID, reason[0])
 		pad = strings.Repeat(" ", idWidth+7)
+	}
+	// A reason of several lines (a list) continues under its first line.
+	for _, l := range reason[1:] {
+		fmt.Fprintf(w, "%s  %s\n", pad, l)
 	}
 	if res.Verdict != preflight.Fail && res.Verdict != preflight.Warn && res.Verdict != preflight.Error {
 		return

@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/buildinfo"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
@@ -69,6 +70,7 @@ func NewCommon(streams genericiooptions.IOStreams) *Common {
 }
 
 func (c *Common) wrapConfig(cfg *rest.Config) *rest.Config {
+	cfg.UserAgent = buildinfo.Get().UserAgent()
 	if !c.CountRequests {
 		return cfg
 	}
@@ -224,7 +226,7 @@ func (c *Common) Helm() (*action.Configuration, error) {
 	if _, err := c.RESTConfig(); err != nil {
 		return nil, err
 	}
-	h, err := release.NewConfiguration(c.ConfigFlags, c.Namespace(), func(format string, v ...interface{}) {
+	h, err := release.NewConfiguration(c.ConfigFlags, c.Namespace(), os.Getenv("HELM_DRIVER"), func(format string, v ...interface{}) {
 		klog.V(4).Infof(format, v...)
 	})
 	if err != nil {
@@ -243,7 +245,7 @@ func (c *Common) HelmFor(namespace string) (*action.Configuration, error) {
 	if c.helmFor != nil {
 		return c.helmFor(namespace)
 	}
-	return release.NewConfiguration(c.ConfigFlags, namespace, func(format string, v ...interface{}) {
+	return release.NewConfiguration(c.ConfigFlags, namespace, os.Getenv("HELM_DRIVER"), func(format string, v ...interface{}) {
 		klog.V(4).Infof(format, v...)
 	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // registerCompletions completes --release with the Helm releases in the namespace and
@@ -19,6 +20,42 @@ func registerCompletions(root *cobra.Command, common *Common) {
 	_ = root.RegisterFlagCompletionFunc("namespace", func(c *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
 		return complete(common.namespaceNames, prefix)
 	})
+	// The kubeconfig's own names, as kubectl completes them.
+	for flag, names := range map[string]func(api *clientcmdapi.Config) []string{
+		"context": func(c *clientcmdapi.Config) []string { return keys(c.Contexts) },
+		"cluster": func(c *clientcmdapi.Config) []string { return keys(c.Clusters) },
+		"user":    func(c *clientcmdapi.Config) []string { return keys(c.AuthInfos) },
+	} {
+		_ = root.RegisterFlagCompletionFunc(flag, func(c *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+			raw, err := common.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+			}
+			return fixed(names(&raw))(c, nil, prefix)
+		})
+	}
+}
+
+// fixed completes from a fixed list of words.
+func fixed(words []string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		var out []string
+		for _, w := range words {
+			if strings.HasPrefix(w, prefix) {
+				out = append(out, w)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func complete(list func(context.Context) ([]string, error), prefix string) ([]string, cobra.ShellCompDirective) {

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -30,6 +31,43 @@ func TestCompletionScripts(t *testing.T) {
 		out, _, err := runCmd(t, c, "completion", sh)
 		if err != nil || len(out) < 100 {
 			t.Fatalf("completion %s: %v (%d bytes)", sh, err, len(out))
+		}
+	}
+}
+
+func TestCompleteFlagValues(t *testing.T) {
+	dir := t.TempDir()
+	kc := dir + "/config"
+	if err := os.WriteFile(kc, []byte(`apiVersion: v1
+kind: Config
+clusters: [{name: prod-east, cluster: {server: "https://127.0.0.1:1"}}, {name: lab, cluster: {server: "https://127.0.0.1:2"}}]
+users: [{name: admin-east, user: {}}, {name: viewer, user: {}}]
+contexts: [{name: prod, context: {cluster: prod-east, user: admin-east}}, {name: lab, context: {cluster: lab, user: viewer}}]
+current-context: lab
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := tf.NewClients(t, nil)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"status", "--kubeconfig", kc, "--context", "p"}, "prod"},
+		{[]string{"status", "--kubeconfig", kc, "--cluster", "prod"}, "prod-east"},
+		{[]string{"status", "--kubeconfig", kc, "--user", "v"}, "viewer"},
+		{[]string{"status", "-o", "ya"}, "yaml"},
+		{[]string{"preflight", "--color", "ne"}, "never"},
+		{[]string{"preflight", "--skip-check", "disks."}, "disks.new-chunk-nodes"},
+		{[]string{"scale", "--skip-check", "render"}, "render.identical"},
+		{[]string{"scale", "--wait-for", ""}, "pods\nstorage"},
+	} {
+		out, _, err := runCmd(t, c, append([]string{"__complete"}, tc.args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.TrimSpace(out[:strings.LastIndex(strings.TrimSpace(out), "\n")+1])
+		if got != tc.want || !strings.Contains(out, ":4") {
+			t.Errorf("%v: %q, want %q and no file completion", tc.args, out, tc.want)
 		}
 	}
 }

@@ -57,6 +57,8 @@ func (t *TargetFlags) Validate() error {
 
 // CheckFlags are --skip-check, --fail-on-warning and --color.
 type CheckFlags struct {
+	// Extra are check IDs the command adds to preflight's (completion).
+	Extra         []string
 	SkipChecks    []string
 	FailOnWarning bool
 	Color         color.Mode
@@ -69,6 +71,8 @@ func (f *CheckFlags) AddFlags(c *cobra.Command) {
 	c.Flags().BoolVar(&f.FailOnWarning, "fail-on-warning", false, "Exit 4 when checks pass with warnings")
 	f.Color = color.Auto
 	c.Flags().Var(&f.Color, "color", "Colour and Unicode marks: always, auto (a terminal without NO_COLOR) or never")
+	_ = c.RegisterFlagCompletionFunc("color", fixed([]string{"always", "auto", "never"}))
+	_ = c.RegisterFlagCompletionFunc("skip-check", fixed(append(preflight.IDs(), f.Extra...)))
 }
 
 // Skip validates --skip-check and returns the set; extra names checks outside preflight that the

@@ -3,6 +3,7 @@ package cmd
 import (
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -40,7 +41,11 @@ with the exact chart version that is deployed, keeping every value you set.`,
 		SilenceUsage:  true,
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return exitcode.UsageError(fmt.Errorf("unknown command %q for %q\nRun '%s --help' for usage", args[0], c.CommandPath(), c.CommandPath()))
+				msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+				if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+					msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+				}
+				return exitcode.UsageError(fmt.Errorf("%s\nRun '%s --help' for usage", msg, c.CommandPath()))
 			}
 			return nil
 		},
@@ -49,6 +54,7 @@ with the exact chart version that is deployed, keeping every value you set.`,
 			common.ReportRequests()
 		},
 	}
+	root.SuggestionsMinimumDistance = 2
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)

@@ -44,6 +44,15 @@ const (
 	WaitForStorage = "storage"
 )
 
+// The --dry-run values, as kubectl's.
+const (
+	DryRunNone   = "none"
+	DryRunServer = "server"
+	DryRunClient = "client"
+)
+
+func (o *ScaleOptions) dryRun() bool { return o.DryRun != DryRunNone }
+
 // RenderCheckID is the re-render guard's ID for --skip-check.
 const RenderCheckID = "render.identical"
 
@@ -58,7 +67,9 @@ type ScaleOptions struct {
 	RepoURL string
 	// WaitFor is what ends the wait: the pods Ready, or IOMesh serving storage on them.
 	WaitFor string
-	DryRun  bool
+	// DryRun is kubectl's: none, server (the API server checks the change and stores nothing) or
+	// client (a plan from local renders only).
+	DryRun  string
 	Yes     bool
 	Timeout time.Duration
 
@@ -113,15 +124,19 @@ Ready before --timeout (run the same command again to keep waiting).`,
 		},
 	}
 	o.Targets.AddFlags(c)
+	o.Checks.Extra = []string{RenderCheckID}
 	o.Checks.AddFlags(c)
 	o.Print.AddFlags(c)
 	f := c.Flags()
 	f.StringVar(&o.Chart, "chart", "", "The deployed chart version as a .tgz, a directory or a URL (default: search your Helm repositories)")
 	f.StringVar(&o.RepoURL, "repo", "", "Chart repository URL to take the deployed chart version from")
-	f.BoolVar(&o.DryRun, "dry-run", false, "Print the plan (with -o yaml, the new values) and change nothing")
+	f.StringVar(&o.DryRun, "dry-run", DryRunNone, `Print the plan (with -o yaml, the new values) and change nothing: "server" (--dry-run alone) also has the API server check the change, "client" renders locally only, "none" changes the cluster`)
+	f.Lookup("dry-run").NoOptDefVal = DryRunServer
+	_ = c.RegisterFlagCompletionFunc("dry-run", fixed([]string{DryRunNone, DryRunServer, DryRunClient}))
 	f.BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation")
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the pods to be Ready (and their chunks healthy); 0 does not wait")
 	f.StringVar(&o.WaitFor, "wait-for", WaitForStorage, "What ends the wait: pods (Ready) or storage (IOMesh reports each chunk CONNECTED_HEALTHY; pod readiness where IOMesh does not report chunks)")
+	_ = c.RegisterFlagCompletionFunc("wait-for", fixed([]string{WaitForPods, WaitForStorage}))
 	return c
 }
 
@@ -162,7 +177,12 @@ func (o *ScaleOptions) Validate() error {
 	if o.Chart != "" && o.RepoURL != "" {
 		return exitcode.UsageError(errors.New("--chart and --repo both name the chart: give one"))
 	}
-	if !o.Print.Human() && !o.DryRun {
+	switch o.DryRun {
+	case DryRunNone, DryRunServer, DryRunClient:
+	default:
+		return exitcode.UsageError(fmt.Errorf("--dry-run=%q: give none, server or client (--dry-run alone means server)", o.DryRun))
+	}
+	if !o.Print.Human() && !o.dryRun() {
 		return exitcode.UsageError(errors.New("-o applies to --dry-run only: it prints the plan with the new values"))
 	}
 	return exitcode.UsageError(o.Print.Validate())
@@ -204,7 +224,7 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	if plan.AtTarget && (snap.Direct || st.Status == string(helmrelease.StatusDeployed)) {
 		// Nothing to change: a rerun after a timeout or an interrupt only waits.
 		plan.ToRevision = plan.FromRevision
-		if o.DryRun {
+		if o.dryRun() {
 			return o.printPlan(plan)
 		}
 		fmt.Fprintf(o.ErrOut, "%s is already at %d chunk and %d meta pods; waiting for the pods.\n", plan.Subject(), plan.Chunk.To, plan.Meta.To)
@@ -268,7 +288,7 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	}
 	keep := pin.PostRenderer{Deployed: snap.Latest.Manifest, Fields: guard.Pins}
 
-	if o.DryRun {
+	if o.dryRun() {
 		return o.printPlan(plan)
 	}
 	if err := scaleplan.Write(o.Out, plan); err != nil {
@@ -357,7 +377,7 @@ func (o *ScaleOptions) guard(ctx context.Context, snap *snapshot.Snapshot, src *
 	// The new values against the server, as `helm upgrade --dry-run=server` would: lookups,
 	// validation, conflicts. That render also learns the cluster's capabilities.
 	r := scaleplan.Renders{Deployed: snap.Latest.Manifest}
-	if r.New, err = helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, newValues); err != nil {
+	if r.New, err = helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, newValues, o.DryRun != DryRunClient); err != nil {
 		return scaleplan.Guard{}, err
 	}
 	// The two renders of the current values only learn what differs from the deployed release
@@ -368,7 +388,7 @@ func (o *ScaleOptions) guard(ctx context.Context, snap *snapshot.Snapshot, src *
 			return "", err
 		}
 		if helmops.UsesLookup(ch) || helm.Capabilities == nil {
-			return helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, snap.Info.UserValues)
+			return helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, snap.Info.UserValues, true)
 		}
 		return helmops.RenderLocal(ctx, snap.Latest, helm.Capabilities, ch, snap.Info.UserValues)
 	}
@@ -430,7 +450,7 @@ func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan, snap *sna
 	w := &waiter.Waiter{
 		Kube: kube, Namespace: o.Namespace(), Progress: o.ErrOut, Now: o.Now, Selector: snap.PodSelector,
 		// A live table on a terminal, one line per change otherwise (logs, CI).
-		Live: o.Checks.Color != color.Never && o.Checks.ColorEnv.IsTerminal != nil && o.Checks.ColorEnv.IsTerminal(o.ErrOut),
+		Live: o.Checks.Color != color.Never && o.Checks.ColorEnv.Interactive(o.ErrOut),
 		Wants: []waiter.Want{
 			{Prefix: reader.Name(inventory.Chunk), Count: plan.Chunk.To},
 			{Prefix: reader.Name(inventory.Meta), Count: plan.Meta.To},
@@ -557,12 +577,15 @@ func (o *ScaleOptions) patchDirect(ctx context.Context, plan *scaleplan.Plan, sn
 		}
 		return nil
 	}
-	if o.DryRun {
+	switch o.DryRun {
+	case DryRunServer:
 		// The API server validates the patch (schema, admission webhooks) and stores nothing.
 		if err := apply(metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
 			return err
 		}
 		d.ServerDryRun = true
+		return o.printPlan(plan)
+	case DryRunClient:
 		return o.printPlan(plan)
 	}
 	if err := scaleplan.Write(o.Out, plan); err != nil {

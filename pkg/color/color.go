@@ -68,6 +68,15 @@ func (m Mode) Enabled(w io.Writer, env Env) bool {
 	if env.Getenv != nil && env.Getenv("NO_COLOR") != "" {
 		return false
 	}
+	return env.Interactive(w)
+}
+
+// Interactive reports a terminal that understands escape sequences: not TERM=dumb, as kubectl
+// decides for its own colour and in-place output.
+func (env Env) Interactive(w io.Writer) bool {
+	if env.Getenv != nil && env.Getenv("TERM") == "dumb" {
+		return false
+	}
 	return env.IsTerminal != nil && env.IsTerminal(w)
 }
 

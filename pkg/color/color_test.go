@@ -41,3 +41,19 @@ func TestEnabled(t *testing.T) {
 		t.Fatal("never not accepted")
 	}
 }
+
+func TestDumbTerminal(t *testing.T) {
+	env := Env{IsTerminal: func(io.Writer) bool { return true }, Getenv: func(k string) string {
+		if k == "TERM" {
+			return "dumb"
+		}
+		return ""
+	}}
+	if Auto.Enabled(io.Discard, env) || env.Interactive(io.Discard) {
+		t.Fatal("TERM=dumb gets escape sequences")
+	}
+	env.Getenv = func(string) string { return "" }
+	if !Auto.Enabled(io.Discard, env) || !env.Interactive(io.Discard) {
+		t.Fatal("a real terminal gets none")
+	}
+}

@@ -27,13 +27,17 @@ import (
 // MaxHistory is the number of revisions kept, as the helm CLI keeps by default.
 const MaxHistory = 10
 
-// Render renders the chart with vals as an upgrade of release would, against the live cluster
-// (capabilities, lookups), without changing anything.
-func Render(ctx context.Context, cfg *action.Configuration, name, namespace string, ch *chart.Chart, vals values.Map) (string, error) {
+// Render renders the chart with vals as an upgrade of release would, without changing
+// anything: against the live cluster (capabilities, lookups, conflicts) when server is true, as
+// `helm upgrade --dry-run=server` does; else as `--dry-run=client` (no lookups).
+func Render(ctx context.Context, cfg *action.Configuration, name, namespace string, ch *chart.Chart, vals values.Map, server bool) (string, error) {
 	u := action.NewUpgrade(cfg)
 	u.Namespace = namespace
 	u.DryRun = true
-	u.DryRunOption = "server"
+	u.DryRunOption = "client"
+	if server {
+		u.DryRunOption = "server"
+	}
 	u.MaxHistory = MaxHistory
 	// The real upgrade validates the manifest against the server's OpenAPI schema before it
 	// changes anything; doing it here too would double the plan's cost for no new answer.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/printers"
 )
 
 // Chunk states IOMesh reports (chunkSummary.chunks[].status).
@@ -108,7 +109,7 @@ func FromStatus(obj map[string]interface{}) View {
 	}
 	if t, ok := status["taskInProcess"]; ok {
 		v.TaskReported = true
-		v.TaskInProcess = strings.TrimSpace(taskText(t))
+		v.TaskInProcess = printers.EscapeTerminal(strings.TrimSpace(taskText(t)))
 	}
 	devs, _ := status["attachedDevices"].([]interface{})
 	for _, raw := range devs {
@@ -138,14 +139,15 @@ func taskText(t interface{}) string {
 	return fmt.Sprint(t)
 }
 
+// str reads a status string, escaped: the operator's text must not drive the terminal.
 func str(v interface{}) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
 	case string:
-		return strings.TrimSpace(x)
+		return printers.EscapeTerminal(strings.TrimSpace(x))
 	}
-	return fmt.Sprint(v)
+	return printers.EscapeTerminal(fmt.Sprint(v))
 }
 
 func toInt(v interface{}) int64 {

@@ -8,8 +8,10 @@ import (
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/english"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
@@ -297,12 +299,12 @@ func checkNodes(f *Facts, s placement.Summary, target int, ok bool, component st
 	}
 	if needed <= s.Free {
 		if needed <= 0 {
-			return pass("%d nodes run a %s pod; %d more could take one%s", s.Hosting, component, s.Free, note)
+			return pass("%s a %s pod; %d more could take one%s", english.N(s.Hosting, "node runs", "nodes run"), component, s.Free, note)
 		}
-		return pass("%d new %s pods need %d nodes; %d are eligible%s", needed, component, needed, s.Free, note)
+		return pass("%s %s; %s eligible%s", english.N(needed, "new "+component+" pod needs", "new "+component+" pods need"), english.Plural(needed, "node"), english.N(s.Free, "is", "are"), note)
 	}
 	return bad(Fail,
-		fmt.Sprintf("%d %s pods need %d nodes: %d run one and only %d more are eligible (%s)", target, component, target, s.Hosting, s.Free, whyNot(s)),
+		fmt.Sprintf("%d %s pods need %s: %d run one and only %d more %s eligible (%s)", target, component, english.Plural(target, "node"), s.Hosting, s.Free, english.Agree(s.Free, "is", "are"), whyNot(s)),
 		fmt.Sprintf("Each worker node holds at most one %s pod: add worker nodes, uncordon or untaint nodes, or widen iomesh.%s.podPolicy; see per-node reasons with `kubectl iomesh preflight -o wide`", component, component),
 		DocScaleOut)
 }
@@ -410,7 +412,7 @@ func checkDisks(f *Facts) Result {
 	if len(none) > 0 || len(lacking) > 0 {
 		var parts []string
 		if len(none) > 0 {
-			parts = append(parts, fmt.Sprintf("%d eligible nodes have no usable disk: %s", len(none), strings.Join(none, ", ")))
+			parts = append(parts, fmt.Sprintf("%s no usable disk: %s", english.N(len(none), "eligible node has", "eligible nodes have"), strings.Join(none, ", ")))
 		}
 		if len(lacking) > 0 {
 			parts = append(parts, fmt.Sprintf("%s mode needs %s; missing on %s", d.Map.Mode, strings.Join(d.Map.Required(), " and "), strings.Join(lacking, ", ")))
@@ -418,7 +420,7 @@ func checkDisks(f *Facts) Result {
 		return bad(Warn, strings.Join(parts, "; "),
 			fmt.Sprintf("A chunk pod on such a node adds no capacity: add unformatted disks (FSTYPE blank) or widen the deviceMap selectors; see `kubectl get bd -n %s -o wide` and `kubectl iomesh preflight -o wide`", f.Namespace), DocSetup)
 	}
-	return pass("%d eligible nodes have %d usable disks, %s raw, for %s mode", len(f.NewChunkDisks), count, disks.Human(bytes), d.Map.Mode)
+	return pass("%s %s, %s raw, for %s mode", english.N(len(f.NewChunkDisks), "eligible node has", "eligible nodes have"), english.Plural(count, "usable disk"), disks.Human(bytes), d.Map.Mode)
 }
 
 // storageMissing says why IOMesh's view cannot be read at all, or "".
@@ -472,13 +474,13 @@ func checkChunks(f *Facts) Result {
 		}
 	}
 	if len(s.Chunks) < running {
-		problems = append(problems, fmt.Sprintf("%d chunks registered for %d Ready chunk pods", len(s.Chunks), running))
+		problems = append(problems, fmt.Sprintf("%s registered for %s", english.Plural(len(s.Chunks), "chunk"), english.Plural(running, "Ready chunk pod")))
 	}
 	if len(problems) > 0 {
 		return bad(Warn, strings.Join(problems, "; "),
 			fmt.Sprintf("A chunk that is not CONNECTED_HEALTHY serves no storage: check the chunk pod's logs (`kubectl logs -n %s <pod> -c zbs-chunkd`) and `kubectl describe iomesh %s -n %s`", f.Namespace, f.Release, f.Namespace), "")
 	}
-	return pass("%d chunks registered, all healthy", len(s.Chunks))
+	return pass("%s registered, all healthy", english.Plural(len(s.Chunks), "chunk"))
 }
 
 func checkLeader(f *Facts) Result {
@@ -530,15 +532,11 @@ func checkRBAC(f *Facts) Result {
 	if len(p.Missing) == 0 {
 		return pass("you have every permission a scale needs")
 	}
-	parts := make([]string, len(p.Missing))
-	for i, n := range p.Missing {
-		parts[i] = n.String()
-	}
 	first := p.Missing[0]
 	role := "deploy/rbac/scale.yaml"
 	if f.Direct {
 		role = "deploy/rbac/direct.yaml"
 	}
-	return bad(Fail, "missing permission to "+strings.Join(parts, "; "),
+	return bad(Fail, fmt.Sprintf("missing %s a scale needs:\n%s", english.Plural(len(p.Missing), "permission"), strings.Join(access.Group(p.Missing), "\n")),
 		fmt.Sprintf("Ask a cluster admin to bind the role in %s; check with `kubectl auth can-i %s %s -n %s`", role, first.Verb, first.Resource, f.Namespace), "")
 }

@@ -235,7 +235,7 @@ func TestPodsHealthy(t *testing.T) {
 func TestPermissions(t *testing.T) {
 	in := cluster(5, 3, 3, 10)
 	in.Permissions.Missing = []access.Need{{Verb: "update", Resource: "secrets", Namespace: "iomesh-system"}}
-	expect(t, Run(in, nil, "v1"), "rbac.permissions", Fail, "update secrets in namespace iomesh-system")
+	expect(t, Run(in, nil, "v1"), "rbac.permissions", Fail, "missing 1 permission a scale needs:\nnamespace iomesh-system: update secrets")
 }
 
 func TestSkipAndSummary(t *testing.T) {

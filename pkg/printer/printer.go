@@ -45,6 +45,15 @@ func (f *Flags) formats() []string {
 func (f *Flags) AddFlags(cmd *cobra.Command) {
 	f.template.AddFlags(cmd)
 	cmd.Flags().StringVarP(&f.Output, "output", "o", "", fmt.Sprintf("Output format. One of: (%s). Default: a table.", strings.Join(f.formats(), ", ")))
+	_ = cmd.RegisterFlagCompletionFunc("output", func(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		var out []string
+		for _, f := range f.formats() {
+			if strings.HasPrefix(f, prefix) {
+				out = append(out, f)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	})
 }
 
 // Human reports a table output (default or wide).

@@ -21,13 +21,20 @@ import (
 )
 
 // NewConfiguration prepares a Helm action configuration for namespace over the given
-// kubeconfig flags. Nothing is sent to the API server until a release is read.
-func NewConfiguration(getter genericclioptions.RESTClientGetter, namespace string, debug func(string, ...interface{})) (*action.Configuration, error) {
+// kubeconfig flags, with the release storage driver the helm CLI would use ($HELM_DRIVER:
+// secret by default, configmap, memory or sql). Nothing is sent to the API server until a
+// release is read.
+func NewConfiguration(getter genericclioptions.RESTClientGetter, namespace, storageDriver string, debug func(string, ...interface{})) (*action.Configuration, error) {
 	if debug == nil {
 		debug = func(string, ...interface{}) {}
 	}
+	switch storageDriver {
+	case "", "secret", "secrets", "configmap", "configmaps", "memory", "sql":
+	default:
+		return nil, fmt.Errorf("HELM_DRIVER=%q is not a Helm storage driver: use secret (the default), configmap, memory or sql", storageDriver)
+	}
 	cfg := new(action.Configuration)
-	if err := cfg.Init(getter, namespace, "secret", debug); err != nil {
+	if err := cfg.Init(getter, namespace, storageDriver, debug); err != nil {
 		return nil, fmt.Errorf("preparing Helm for namespace %q: %w", namespace, err)
 	}
 	return cfg, nil

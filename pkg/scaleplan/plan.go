@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/english"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/renderdiff"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
@@ -137,7 +138,7 @@ func Write(w io.Writer, p *Plan) error {
 	row("Chunk", countText(p.Chunk))
 	row("Meta", countText(p.Meta))
 	if d := p.Disks; d != nil {
-		row("Disks", fmt.Sprintf("up to %d disks, %s raw on the %d eligible nodes (an upper bound: the scheduler picks the nodes)", d.Disks, disks.Human(d.RawBytes), d.Nodes))
+		row("Disks", diskLine(d))
 	}
 	if len(p.ValueChanges) > 0 {
 		for i, c := range p.ValueChanges {
@@ -158,7 +159,7 @@ func Write(w io.Writer, p *Plan) error {
 		fmt.Fprintf(w, "  %-10s %s\n", "", "every other value is kept as deployed")
 	}
 	if g := p.Guard; g != nil {
-		row("Render", fmt.Sprintf("%d objects; %d fields change, all from the replica counts; nothing else differs from what is deployed", g.Objects, len(g.Scale)))
+		row("Render", fmt.Sprintf("%s; %s, all from the replica counts; nothing else differs from what is deployed", english.Plural(g.Objects, "object"), english.N(len(g.Scale), "field changes", "fields change")))
 		for _, k := range g.Kept {
 			fmt.Fprintf(w, "  %-10s %s left the chart's output but stays in the cluster (helm.sh/resource-policy: keep)\n", "", k)
 		}
@@ -188,7 +189,7 @@ func writeDirect(w io.Writer, p *Plan, d *DirectChange, row func(k, v string)) e
 	row("Chunk", countText(p.Chunk))
 	row("Meta", countText(p.Meta))
 	if dr := p.Disks; dr != nil {
-		row("Disks", fmt.Sprintf("up to %d disks, %s raw on the %d eligible nodes (an upper bound: the scheduler picks the nodes)", dr.Disks, disks.Human(dr.RawBytes), dr.Nodes))
+		row("Disks", diskLine(dr))
 	}
 	if p.AtTarget {
 		row("Patch", "none: already at the target")
@@ -206,6 +207,10 @@ func writeDirect(w io.Writer, p *Plan, d *DirectChange, row func(k, v string)) e
 		fmt.Fprintf(w, "  %-10s %s\n", "Server:", "the API server accepted the patch in a dry run")
 	}
 	return nil
+}
+
+func diskLine(d *DiskRoom) string {
+	return fmt.Sprintf("up to %s, %s raw on the %s (an upper bound: the scheduler picks the nodes)", english.Plural(d.Disks, "disk"), disks.Human(d.RawBytes), english.Plural(d.Nodes, "eligible node"))
 }
 
 func countText(c Count) string {
@@ -241,7 +246,7 @@ func writeDiff(w io.Writer, d renderdiff.Diff) {
 	const max = 40
 	for i, c := range d.Changed {
 		if i == max {
-			fmt.Fprintf(w, "  ... and %d more changed fields\n", len(d.Changed)-max)
+			fmt.Fprintf(w, "  ... and %s more\n", english.N(len(d.Changed)-max, "changed field", "changed fields"))
 			break
 		}
 		fmt.Fprintf(w, "  ~ %s\n", c)

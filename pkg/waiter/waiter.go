@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
@@ -108,13 +109,14 @@ func Explain(p *corev1.Pod, now time.Time) Why {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Message != "" {
 			// The scheduler records the same words in a FailedScheduling event.
-			w.Detail = fmt.Sprintf("FailedScheduling (%s): %s", c.Reason, c.Message)
+			// Text from the cluster is escaped: a crafted message must not drive the terminal.
+			w.Detail = printers.EscapeTerminal(fmt.Sprintf("FailedScheduling (%s): %s", c.Reason, c.Message))
 			return w
 		}
 	}
 	for _, cs := range p.Status.ContainerStatuses {
 		if cs.State.Waiting != nil && cs.State.Waiting.Message != "" {
-			w.Detail = fmt.Sprintf("%s: %s", cs.Name, cs.State.Waiting.Message)
+			w.Detail = printers.EscapeTerminal(fmt.Sprintf("%s: %s", cs.Name, cs.State.Waiting.Message))
 			return w
 		}
 	}
@@ -143,7 +145,7 @@ func (w *Waiter) watchNodes(ctx context.Context, hosted func(node string) []stri
 		for _, c := range n.Status.Conditions {
 			if c.Type == corev1.NodeReady {
 				ready = c.Status == corev1.ConditionTrue
-				reason = strings.TrimSpace(c.Reason + " " + c.Message)
+				reason = printers.EscapeTerminal(strings.TrimSpace(c.Reason + " " + c.Message))
 			}
 		}
 		was, seen := state[n.Name]

@@ -63,3 +63,12 @@ func TestWaitTimesOutNamingTheReason(t *testing.T) {
 		t.Fatalf("live table:\n%s", progress.String())
 	}
 }
+
+func TestExplainEscapesClusterText(t *testing.T) {
+	p := tf.Pod("chunk", 0, 3, "", time.Minute, tf.Pending)
+	p.Status.Conditions[0].Message = "0/3 nodes \x1b[2J\x1b[31mare available"
+	why := Explain(p, tf.Now)
+	if strings.Contains(why.Detail, "\x1b") || !strings.Contains(why.Detail, "^[[2J") {
+		t.Fatalf("escape sequences reach the terminal: %q", why.Detail)
+	}
+}

@@ -108,7 +108,7 @@ func TestDisksAndRoom(t *testing.T) {
 	})
 
 	r := plugin(t, "preflight", "--chunk", "5", "-o", "wide")
-	mustContain(t, r, "disks.new-chunk-nodes", "1 eligible nodes have no usable disk: "+noDisks,
+	mustContain(t, r, "disks.new-chunk-nodes", "1 eligible node has no usable disk: "+noDisks,
 		"at its pod limit ("+limit+" of "+limit+" pods)", "NEW CHUNK DISKS",
 		"cacheWithJournal: bd-"+withDisks+"-ssd 400Gi; dataStore: bd-"+withDisks+"-hdd 4Ti")
 	if r.code != 0 {

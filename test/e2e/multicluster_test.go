@@ -100,7 +100,7 @@ func TestDirectlyManagedCluster(t *testing.T) {
 		t.Fatalf("preflight: %s", r)
 	}
 	mustContain(t, r, "[PASS] release.deployed         no Helm release: the IOMeshCluster is managed directly",
-		"nodes.eligible-chunk     1 new chunk pods need 1 nodes; 1 are eligible")
+		"nodes.eligible-chunk     1 new chunk pod needs 1 node; 1 is eligible")
 
 	// The dry run is the server's: nothing stored.
 	r = plugin(t, "scale", "-n", ns2, "--release", cluster2, "--chunk", "4", "--dry-run")

@@ -168,11 +168,11 @@ func TestPreflightReadOnlyUser(t *testing.T) {
 	if r.code != 3 {
 		t.Fatalf("preflight as the read-only user: want exit 3:\n%s", r)
 	}
-	mustContain(t, r, "[FAIL] rbac.permissions", "create secrets in namespace iomesh-system")
+	mustContain(t, r, "[FAIL] rbac.permissions", "namespace iomesh-system: create, get, update secrets")
 	// The read-only user's scale is refused by preflight before any change.
 	before := readRelease(t)
 	r = run(t, viewer, "kubectl", "iomesh", "scale", "--chunk", "5", "--meta", "5", "--yes")
-	if r.code != 3 || !strings.Contains(r.stderr, "rbac.permissions") || !strings.Contains(r.stderr, "create secrets in namespace iomesh-system") {
+	if r.code != 3 || !strings.Contains(r.stderr, "rbac.permissions") || !strings.Contains(r.stderr, "namespace iomesh-system: create, get, update secrets") {
 		t.Fatalf("scale as the read-only user: want exit 3 naming the permission:\n%s", r)
 	}
 	assertUnchanged(t, before)

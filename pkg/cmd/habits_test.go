@@ -1,0 +1,91 @@
+package cmd
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
+	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
+)
+
+func TestMistypedCommandSuggests(t *testing.T) {
+	_, _, err := runRoot(tf.NewClients(t, nil), "statsu")
+	if exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "Did you mean this?\n\tstatus") {
+		t.Fatalf("err = %v", err)
+	}
+	_, _, err = runRoot(tf.NewClients(t, nil), "frobnicate")
+	if exitcode.Of(err) != exitcode.Usage || strings.Contains(err.Error(), "Did you mean") {
+		t.Fatalf("nothing close: %v", err)
+	}
+}
+
+func TestDryRunForms(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--dry-run"}, exitcode.OK},
+		{[]string{"--dry-run=server"}, exitcode.OK},
+		{[]string{"--dry-run=client"}, exitcode.OK},
+		{[]string{"--dry-run=maybe"}, exitcode.Usage},
+	} {
+		e := newScaleEnv(t, 5, userValues())
+		out, _, err := e.run(t, append([]string{"scale", "--chunk", "5"}, tc.args...)...)
+		if exitcode.Of(err) != tc.code {
+			t.Fatalf("%v: exit %d (%v)", tc.args, exitcode.Of(err), err)
+		}
+		if tc.code == exitcode.OK && (!strings.Contains(out, "Dry run: nothing was changed.") || len(e.history(t)) != 1) {
+			t.Fatalf("%v: stored a revision or printed no plan:\n%s", tc.args, out)
+		}
+	}
+	// --dry-run=none is a real run.
+	e := newScaleEnv(t, 5, userValues())
+	if _, _, err := e.run(t, "scale", "--chunk", "5", "--dry-run=none", "--yes", "--timeout", "0"); err != nil || len(e.history(t)) != 2 {
+		t.Fatalf("--dry-run=none: %v, %d revisions", err, len(e.history(t)))
+	}
+}
+
+func TestRequestsCarryTheUserAgent(t *testing.T) {
+	var agent string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		agent = r.UserAgent()
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	streams, _, _, _ := genericiooptions.NewTestIOStreams()
+	c := NewCommon(streams)
+	host := srv.URL
+	c.ConfigFlags.APIServer = &host
+	kube, err := c.Kube()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = kube.Discovery().ServerVersion()
+	want := "kubectl-iomesh/v0.0.0-dev (" + runtime.GOOS + "/" + runtime.GOARCH + ") "
+	if !strings.HasPrefix(agent, want) {
+		t.Fatalf("User-Agent %q, want prefix %q", agent, want)
+	}
+}
+
+func TestHelmDriver(t *testing.T) {
+	flags := genericclioptions.NewConfigFlags(false)
+	for driver, name := range map[string]string{"": "Secret", "configmap": "ConfigMap", "memory": "Memory"} {
+		cfg, err := release.NewConfiguration(flags, "ns", driver, nil)
+		if err != nil {
+			t.Fatalf("%q: %v", driver, err)
+		}
+		if got := cfg.Releases.Name(); got != name {
+			t.Errorf("HELM_DRIVER=%q gives %s, want %s", driver, got, name)
+		}
+	}
+	if _, err := release.NewConfiguration(flags, "ns", "floppy", nil); err == nil || !strings.Contains(err.Error(), `HELM_DRIVER="floppy" is not a Helm storage driver`) {
+		t.Fatalf("err = %v", err)
+	}
+}
