@@ -10,7 +10,7 @@ DATE ?= $(shell git log -1 --format=%cI 2>/dev/null)
 PKG := github.com/kubectl-iomesh/kubectl-iomesh
 LDFLAGS := -s -w -X $(PKG)/pkg/buildinfo.version=$(VERSION) -X $(PKG)/pkg/buildinfo.commit=$(COMMIT) -X $(PKG)/pkg/buildinfo.date=$(DATE)
 
-.PHONY: demo demo-down build test vet fmt-check e2e krew-test fuzz vulncheck release-check bench bench-smoke dist krew-manifest test-all cluster-up cluster-down clean
+.PHONY: mutate mutate-changed demo demo-down build test vet fmt-check e2e krew-test fuzz vulncheck release-check bench bench-smoke dist krew-manifest test-all cluster-up cluster-down clean
 
 demo: build ## The main job on a local demo cluster (control plane, stand-in IOMesh, 5 nodes); left running
 	hack/demo.sh up
@@ -56,10 +56,16 @@ fuzz: ## The fuzz targets, 15 seconds each, from their seed corpus
 vulncheck: ## govulncheck against a vulnerability database built offline from golang.org/x/vulndb
 	hack/vulncheck.sh
 
+mutate: ## Mutation testing (gremlins) of the core packages; writes docs/testing.md
+	hack/mutate.sh all
+
+mutate-changed: ## Mutation testing of the core packages the last commit touched (CI; reports only)
+	timeout 600 hack/mutate.sh changed || true
+
 release-check: ## goreleaser check on .goreleaser.yaml
 	hack/release-check.sh
 
-test-all: test fuzz e2e krew-test vulncheck release-check bench-smoke ## Every test: unit, end-to-end, krew install, release config
+test-all: test fuzz e2e krew-test vulncheck release-check bench-smoke mutate-changed ## Every test: unit, end-to-end, krew install, release config
 
 cluster-up: ## Start the local control plane with 5 nodes
 	hack/cluster.sh up && hack/cluster.sh nodes 5

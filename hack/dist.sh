@@ -26,9 +26,10 @@ for p in $PLATFORMS; do
   mkdir -p "$stage"
   CGO_ENABLED=0 GOOS=$os GOARCH=$arch go build -trimpath -buildvcs=false -ldflags "$LDFLAGS" -o "$stage/$bin" ./cmd/kubectl-iomesh
   cp LICENSE "$stage/LICENSE"
-  touch -d "@$EPOCH" "$stage/$bin" "$stage/LICENSE"
+  cp kubectl_complete-iomesh "$stage/kubectl_complete-iomesh"
+  touch -d "@$EPOCH" "$stage/$bin" "$stage/LICENSE" "$stage/kubectl_complete-iomesh"
   archive=dist/kubectl-iomesh_${VERSION}_${os}_${arch}.tar.gz
-  tar --sort=name --mtime="@$EPOCH" --owner=0 --group=0 --numeric-owner -C "$stage" -cf - "$bin" LICENSE | gzip -n -9 > "$archive"
+  tar --sort=name --mtime="@$EPOCH" --owner=0 --group=0 --numeric-owner -C "$stage" -cf - "$bin" LICENSE kubectl_complete-iomesh | gzip -n -9 > "$archive"
   echo "built $archive ($(du -h "$archive" | cut -f1))" >&2
 done
 rm -rf dist/.stage

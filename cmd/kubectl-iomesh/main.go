@@ -18,6 +18,10 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	root := cmd.NewRootCommand(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
+	if cmd.IsCompletionHelper(os.Args[0]) {
+		// Run as kubectl_complete-iomesh (a link to this binary): kubectl's plugin completion.
+		root.SetArgs(append([]string{"__complete"}, os.Args[1:]...))
+	}
 	err := root.ExecuteContext(ctx)
 	stop()
 	if err != nil && !exitcode.IsSilent(err) {

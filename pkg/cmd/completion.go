@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -111,4 +112,14 @@ func (c *Common) namespaceNames(ctx context.Context) ([]string, error) {
 		names = append(names, n.Name)
 	}
 	return names, nil
+}
+
+// CompletionHelper is the name kubectl runs to complete a plugin's arguments.
+const CompletionHelper = "kubectl_complete-iomesh"
+
+// IsCompletionHelper reports a binary started under the completion helper's name (a link to
+// kubectl-iomesh), which then answers kubectl's completion requests.
+func IsCompletionHelper(argv0 string) bool {
+	name := filepath.Base(argv0)
+	return strings.TrimSuffix(name, ".exe") == CompletionHelper
 }

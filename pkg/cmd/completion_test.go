@@ -71,3 +71,14 @@ current-context: lab
 		}
 	}
 }
+
+func TestIsCompletionHelper(t *testing.T) {
+	for argv0, want := range map[string]bool{
+		"/home/u/.krew/bin/kubectl_complete-iomesh": true, "kubectl_complete-iomesh.exe": true,
+		"kubectl-iomesh": false, "/usr/bin/kubectl_complete-iomeshx": false,
+	} {
+		if IsCompletionHelper(argv0) != want {
+			t.Errorf("IsCompletionHelper(%q) = %v", argv0, !want)
+		}
+	}
+}

@@ -32,6 +32,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scaleplan"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
@@ -191,7 +192,16 @@ func (o *ScaleOptions) Validate() error {
 // Run plans, checks, upgrades and waits.
 func (o *ScaleOptions) Run(ctx context.Context) error {
 	target := o.Targets.Target
-	snap, err := o.Snapshot(ctx, snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true})
+	// The chart is located and rendered while the cluster is still being read: both take about
+	// as long, and a refusal by the checks only discards the renders.
+	prepared := make(chan preparation, 1)
+	started := false
+	opts := snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true,
+		OnRelease: func(rel *helmrelease.Release) {
+			started = true
+			go func() { prepared <- o.prepare(ctx, rel, target) }()
+		}}
+	snap, err := o.Snapshot(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -252,30 +262,32 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 		return o.patchDirect(ctx, plan, snap, chunkTo, metaTo)
 	}
 
-	newValues, err := values.WithReplicas(st.UserValues, cur.Layout, chunkTo, metaTo)
-	if err != nil {
-		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot write the new counts into the release values: %w; nothing was changed", err))
+	// The renders also find the fields the chart generates at random, which the upgrade keeps
+	// at their deployed values: they run even when the guard's refusal is skipped.
+	fmt.Fprintln(o.ErrOut, "Rendering the chart to check that only the replica counts change...")
+	if !started {
+		return fmt.Errorf("the release was read without preparing the chart")
 	}
+	p := <-prepared
+	if p.valuesErr != nil {
+		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot write the new counts into the release values: %w; nothing was changed", p.valuesErr))
+	}
+	newValues := p.newValues
 	plan.NewValues = newValues
 	plan.ValueChanges = scaleplan.ValueDiff(st.UserValues, newValues)
-
-	src, err := o.locateChart(chartsource.Want{Name: st.Chart, Version: st.ChartVersion})
-	if err != nil {
-		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("%w; nothing was changed", err))
+	if p.chartErr != nil {
+		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("%w; nothing was changed", p.chartErr))
 	}
+	src := p.src
 	plan.ChartSource = src.Description
-
 	helm, err := o.Helm()
 	if err != nil {
 		return err
 	}
-	// The renders also find the fields the chart generates at random, which the upgrade keeps
-	// at their deployed values: they run even when the guard's refusal is skipped.
-	fmt.Fprintln(o.ErrOut, "Rendering the chart to check that only the replica counts change...")
-	guard, err := o.guard(ctx, snap, src, newValues, plan)
-	if err != nil {
-		return err
+	if p.guardErr != nil {
+		return p.guardErr
 	}
+	guard := p.guard
 	switch {
 	case guard.OK():
 		plan.Guard = &guard
@@ -364,7 +376,7 @@ func (o *ScaleOptions) locateChart(want chartsource.Want) (*chartsource.Source, 
 	return o.Finder.FromRepositories(want)
 }
 
-func (o *ScaleOptions) guard(ctx context.Context, snap *snapshot.Snapshot, src *chartsource.Source, newValues values.Map, plan *scaleplan.Plan) (scaleplan.Guard, error) {
+func (o *ScaleOptions) guard(ctx context.Context, deployed *helmrelease.Release, userValues values.Map, src *chartsource.Source, newValues values.Map, counts scaleplan.Counts) (scaleplan.Guard, error) {
 	helm, err := o.Helm()
 	if err != nil {
 		return scaleplan.Guard{}, err
@@ -376,7 +388,7 @@ func (o *ScaleOptions) guard(ctx context.Context, snap *snapshot.Snapshot, src *
 	}
 	// The new values against the server, as `helm upgrade --dry-run=server` would: lookups,
 	// validation, conflicts. That render also learns the cluster's capabilities.
-	r := scaleplan.Renders{Deployed: snap.Latest.Manifest}
+	r := scaleplan.Renders{Deployed: deployed.Manifest}
 	if r.New, err = helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, newValues, o.DryRun != DryRunClient); err != nil {
 		return scaleplan.Guard{}, err
 	}
@@ -388,9 +400,9 @@ func (o *ScaleOptions) guard(ctx context.Context, snap *snapshot.Snapshot, src *
 			return "", err
 		}
 		if helmops.UsesLookup(ch) || helm.Capabilities == nil {
-			return helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, snap.Info.UserValues, true)
+			return helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, userValues, true)
 		}
-		return helmops.RenderLocal(ctx, snap.Latest, helm.Capabilities, ch, snap.Info.UserValues)
+		return helmops.RenderLocal(ctx, deployed, helm.Capabilities, ch, userValues)
 	}
 	// Both at once: each render generates its own keys, which is most of its cost.
 	var wg sync.WaitGroup
@@ -402,7 +414,7 @@ func (o *ScaleOptions) guard(ctx context.Context, snap *snapshot.Snapshot, src *
 	if err := errors.Join(errCur, errAgain); err != nil {
 		return scaleplan.Guard{}, err
 	}
-	return scaleplan.Check(r, scaleplan.Counts{FromChunk: plan.Chunk.From, ToChunk: plan.Chunk.To, FromMeta: plan.Meta.From, ToMeta: plan.Meta.To})
+	return scaleplan.Check(r, counts)
 }
 
 func (o *ScaleOptions) printPlan(plan *scaleplan.Plan) error {
@@ -539,6 +551,51 @@ func capacityChange(before, after *iomeshstatus.Space) string {
 		b = *before
 	}
 	return fmt.Sprintf("data %s -> %s, cache %s -> %s", b.TotalData, after.TotalData, b.TotalCache, after.TotalCache)
+}
+
+// preparation is the chart and the renders for a target, worked out from the release alone.
+type preparation struct {
+	newValues values.Map
+	valuesErr error
+	src       *chartsource.Source
+	chartErr  error
+	guard     scaleplan.Guard
+	guardErr  error
+}
+
+// prepare locates the deployed chart and runs the re-render guard for target, from the release
+// record only; Run uses it once the checks pass.
+func (o *ScaleOptions) prepare(ctx context.Context, rel *helmrelease.Release, target preflight.Target) preparation {
+	var p preparation
+	info, err := release.Describe(rel)
+	if err != nil {
+		p.valuesErr = err
+		return p
+	}
+	cur, err := values.ReadReplicas(info.Effective)
+	if err != nil {
+		p.valuesErr = err
+		return p
+	}
+	counts := scaleplan.Counts{FromChunk: cur.Chunk, ToChunk: cur.Chunk, FromMeta: cur.Meta, ToMeta: cur.Meta}
+	var chunkTo, metaTo *int
+	if target.Chunk != nil && *target.Chunk != cur.Chunk {
+		chunkTo, counts.ToChunk = target.Chunk, *target.Chunk
+	}
+	if target.Meta != nil && *target.Meta != cur.Meta {
+		metaTo, counts.ToMeta = target.Meta, *target.Meta
+	}
+	if chunkTo == nil && metaTo == nil {
+		return p // at the target: nothing to render
+	}
+	if p.newValues, p.valuesErr = values.WithReplicas(info.UserValues, cur.Layout, chunkTo, metaTo); p.valuesErr != nil {
+		return p
+	}
+	if p.src, p.chartErr = o.locateChart(chartsource.Want{Name: info.Chart, Version: info.ChartVersion}); p.chartErr != nil {
+		return p
+	}
+	p.guard, p.guardErr = o.guard(ctx, rel, info.UserValues, p.src, p.newValues, counts)
+	return p
 }
 
 // patchDirect scales an IOMeshCluster that no Helm release manages: a merge patch of only

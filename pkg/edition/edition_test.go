@@ -39,3 +39,31 @@ func TestFromImage(t *testing.T) {
 		}
 	}
 }
+
+func TestLimits(t *testing.T) {
+	if Enterprise.MaxChunk() != 255 || Community.MaxChunk() != 3 || Edition("").MaxChunk() != 3 {
+		t.Fatal("chunk limits")
+	}
+	if Enterprise.MaxMeta() != 5 || Community.MaxMeta() != 3 {
+		t.Fatal("meta limits")
+	}
+	for n, ok := range map[int]bool{2: false, 3: true, 4: false, 5: true, 6: false} {
+		if MetaAllowed(n) != ok {
+			t.Errorf("MetaAllowed(%d) = %v", n, !ok)
+		}
+	}
+}
+
+func TestFromImageEdges(t *testing.T) {
+	for img, want := range map[string]Edition{
+		":v1-enterprise":                      Enterprise, // a colon first still has a tag
+		"@sha256:v1-enterprise":               "",         // a digest alone has no tag
+		"iomesh/zbs:v5-enterprise@sha256:abc": Enterprise,
+		"registry:5000/iomesh/zbs":            "", // a port is not a tag
+		"iomesh/zbs:v5-COMMUNITY-HYGON":       Community,
+	} {
+		if got := FromImage(img); got != want {
+			t.Errorf("FromImage(%q) = %q, want %q", img, got, want)
+		}
+	}
+}

@@ -46,6 +46,9 @@ type Options struct {
 	Disks bool
 	Room  bool
 	Now   time.Time
+	// OnRelease, when set, is called with the newest revision as soon as it is read, while the
+	// other reads go on (scale starts rendering the chart then).
+	OnRelease func(*helmrelease.Release)
 }
 
 // Snapshot is the cluster as read at one moment, with what follows from it.
@@ -127,6 +130,9 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 			if latest, relErr = release.Latest(src.Helm, r.Release, r.Namespace); relErr == nil {
 				hist = []*helmrelease.Release{latest}
 			}
+		}
+		if relErr == nil && opt.OnRelease != nil {
+			opt.OnRelease(hist[len(hist)-1])
 		}
 		if relErr != nil || !opt.Permissions {
 			return

@@ -96,7 +96,8 @@ func setup() (int, error) {
 	if err := copyFile(filepath.Join(env.root, "bin", "kubectl-iomesh"), filepath.Join(env.binDir, "kubectl-iomesh")); err != nil {
 		return 1, err
 	}
-	if err := copyFile(filepath.Join(env.root, "kubectl_complete-iomesh"), filepath.Join(env.binDir, "kubectl_complete-iomesh")); err != nil {
+	// The binary is its own completion helper under that name, as the README tells users.
+	if err := os.Symlink("kubectl-iomesh", filepath.Join(env.binDir, "kubectl_complete-iomesh")); err != nil {
 		return 1, err
 	}
 	// The stand-in for the closed-source IOMesh operator, started by the tests that need it.

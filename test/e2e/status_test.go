@@ -104,6 +104,17 @@ func TestCompletion(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "iomesh-system") {
 		t.Fatalf("kubectl completing the plugin's -n: %s", r)
 	}
+	// Through kubectl, as bash asks it: a subcommand, a kubeconfig context, a check ID.
+	for _, tc := range []struct{ args, want string }{
+		{"sta", "status"},
+		{"status --context admin@", "admin@iomesh-test"},
+		{"preflight --skip-check cluster.t", "cluster.tasks-idle"},
+	} {
+		r = run(t, nil, "kubectl", append([]string{"__complete", "iomesh"}, strings.Split(tc.args, " ")...)...)
+		if r.code != 0 || !strings.HasPrefix(r.stdout, tc.want+"\n") {
+			t.Fatalf("kubectl __complete iomesh %s: %s", tc.args, r)
+		}
+	}
 	r = run(t, nil, "bash", "-c", "source <(kubectl iomesh completion bash) && type __start_kubectl-iomesh >/dev/null && echo loaded")
 	if r.code != 0 || !strings.Contains(r.stdout, "loaded") {
 		t.Fatalf("bash completion script: %s", r)

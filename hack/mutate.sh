@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Mutation testing with gremlins over the core packages (the rules and the guard): writes each
+# package's test efficacy (killed / killed+lived) and mutator coverage to docs/testing.md.
+# Usage: hack/mutate.sh [all|changed]   (changed: the packages the last commit touched)
+# It reports; it never fails the build.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+root=$(cd "$here/.." && pwd)
+cd "$root"
+GREMLINS_VERSION=v0.6.0
+bin=$CACHE_ROOT/gremlins-$GREMLINS_VERSION/bin
+if [ ! -x "$bin/gremlins" ]; then
+  log "building gremlins $GREMLINS_VERSION"
+  mkdir -p "$bin"
+  GOBIN="$bin" go install "github.com/go-gremlins/gremlins/cmd/gremlins@$GREMLINS_VERSION" || { log "gremlins could not be built; no mutation report"; exit 0; }
+fi
+core="values count edition english license placement disks iomeshstatus preflight scaleplan renderdiff pin waiter chartsource snapshot"
+pkgs=$core
+if [ "${1:-all}" = changed ]; then
+  changed=$(git diff --name-only HEAD~1 -- pkg 2>/dev/null | awk -F/ '{print $2}' | sort -u)
+  pkgs=""
+  for p in $core; do
+    if printf '%s\n' $changed | grep -qx "$p"; then pkgs="$pkgs $p"; fi
+  done
+  if [ -z "$pkgs" ]; then log "the last commit touched no core package"; exit 0; fi
+fi
+out=$(mktemp -d)
+report=$root/docs/testing.md
+{
+  echo "# Mutation testing"
+  echo
+  echo "\`make mutate\` runs gremlins $GREMLINS_VERSION over the core packages: each mutant (a flipped"
+  echo "comparison, a changed boundary or operator) must make a unit test fail. Efficacy is killed /"
+  echo "(killed + lived); coverage is the share of mutants that some test runs at all. Goals: 90%"
+  echo "efficacy and 85% coverage. Written by the last run ($(date -u +%Y-%m-%d), $(go version | awk '{print $3}'))."
+  echo
+  echo "| package | mutants | killed | lived | not covered | efficacy | coverage |"
+  echo "|---|---|---|---|---|---|---|"
+} > "$out/head.md"
+: > "$out/lived.md"
+for p in $pkgs; do
+  log "gremlins on pkg/$p"
+  "$bin/gremlins" unleash --silent --workers 1 -o "$out/$p.json" "./pkg/$p" >/dev/null 2>&1
+  python3 - "$out/$p.json" "$p" >>"$out/head.md" 2>>"$out/lived.md" <<'PY'
+import json, sys
+path, pkg = sys.argv[1], sys.argv[2]
+try:
+    d = json.load(open(path))
+except Exception as e:
+    print(f"| {pkg} | error: {e} | | | | | |"); sys.exit(0)
+k, l, nc = d["mutants_killed"], d["mutants_lived"], d["mutants_not_covered"]
+print(f"| {pkg} | {d['mutants_total']} | {k} | {l} | {nc} | {d['test_efficacy']:.1f}% | {d['mutations_coverage']:.1f}% |")
+for f in d["files"]:
+    for m in f["mutations"]:
+        if m["status"] == "LIVED":
+            print(f"- pkg/{pkg}/{f['file_name']}:{m['line']}:{m['column']} {m['type']}", file=sys.stderr)
+PY
+done
+if [ "${1:-all}" = all ]; then
+  { cat "$out/head.md"; echo; echo "## Mutants that lived"; echo; cat "$out/lived.md"; } > "$report"
+  log "wrote $report"
+else
+  cat "$out/head.md" "$out/lived.md"
+fi
+exit 0
