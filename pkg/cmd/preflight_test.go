@@ -116,6 +116,11 @@ func TestPreflightGolden(t *testing.T) {
 		t.Fatalf("json: exit %d, want 3", exitcode.Of(err))
 	}
 	golden(t, "preflight-json", out)
+	yamlOut, _, err := runCmd(t, c, "preflight", "--chunk", "5", "--meta", "5", "-o", "yaml")
+	if exitcode.Of(err) != exitcode.Refused {
+		t.Fatalf("yaml: exit %d, want 3", exitcode.Of(err))
+	}
+	golden(t, "preflight-yaml", yamlOut)
 	var doc map[string]interface{}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc["kind"] != "Preflight" {
 		t.Fatalf("not one Preflight document: %v", err)

@@ -309,6 +309,13 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	if err := o.confirm(); err != nil {
 		return err
 	}
+	// The plan was made from revision FromRevision; another operation since (a second scale
+	// while this one waited at its prompt) makes it stale.
+	if now, err := release.Latest(helm, o.Release, o.Namespace()); err != nil {
+		return err
+	} else if now.Version != plan.FromRevision {
+		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("release %s changed since the plan was made (revision %d, now %d, %s): nothing was changed by this command; run it again to plan from the new revision", o.Release, plan.FromRevision, now.Version, now.Info.Status))
+	}
 
 	ch, err := src.Fresh()
 	if err != nil {

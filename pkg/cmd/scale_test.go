@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -444,5 +445,46 @@ func TestSkipRenderCheckStillPins(t *testing.T) {
 	}
 	if certOf(h[0].Manifest) != certOf(h[1].Manifest) {
 		t.Fatal("the certificate was rotated")
+	}
+}
+
+// triggerReader answers a prompt after running something first (another scale).
+type triggerReader struct {
+	before func()
+	answer string
+	done   bool
+}
+
+func (r *triggerReader) Read(p []byte) (int, error) {
+	if r.done {
+		return 0, io.EOF
+	}
+	r.before()
+	r.done = true
+	return copy(p, r.answer), nil
+}
+
+// A plan made before another scale upgraded the release is refused at its confirmation.
+func TestStalePlanRefused(t *testing.T) {
+	e := newScaleEnv(t, 5, userValues())
+	streams, _, out, _ := genericiooptions.NewTestIOStreams()
+	common := NewCommon(streams)
+	common.SetClients(e.clients.Kube, e.clients.Dynamic, e.clients.Helm)
+	common.Now = func() time.Time { return tf.Now }
+	five := 5
+	o := &ScaleOptions{Common: common, Print: NewPrintFlags(false), DryRun: DryRunNone, WaitFor: WaitForPods,
+		IsTerminal: func(io.Reader) bool { return true }, Finder: e.finder, skip: map[string]bool{}}
+	o.Targets.Target.Chunk = &five
+	o.In = &triggerReader{answer: "y\n", before: func() {
+		if _, _, err := e.run(t, "scale", "--chunk", "5", "--yes", "--timeout", "0"); err != nil {
+			t.Errorf("the other scale: %v", err)
+		}
+	}}
+	err := o.Run(context.Background())
+	if exitcode.Of(err) != exitcode.Refused || !strings.Contains(err.Error(), "changed since the plan was made (revision 1, now 2, deployed)") {
+		t.Fatalf("err = %v\n%s", err, out.String())
+	}
+	if n := len(e.history(t)); n != 2 {
+		t.Fatalf("%d revisions, want 2 (only the other scale's)", n)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -405,16 +406,60 @@ func setNodeReady(t *testing.T, name string, ready bool) {
 func TestConcurrentScales(t *testing.T) {
 	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10)})
 	before := readRelease(t)
-	var wg sync.WaitGroup
-	results := make([]result, 2)
-	for i := range results {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			results[i] = plugin(t, "scale", "--chunk", "5", "--yes", "--timeout", "2m")
-		}(i)
+	// The first run reads the release and waits at its prompt (a terminal); the second runs to
+	// the end meanwhile; then the first is answered: the runs overlap for real.
+	first := exec.Command("script", "-qefc", "kubectl iomesh scale --chunk 5 --timeout 2m", "/dev/null")
+	stdin, _ := first.StdinPipe()
+	stdout, _ := first.StdoutPipe()
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
+	var seen strings.Builder
+	var mu sync.Mutex
+	prompt := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 256)
+		closed := false
+		for {
+			n, err := stdout.Read(buf)
+			mu.Lock()
+			seen.Write(buf[:n])
+			at := strings.Contains(seen.String(), "Proceed with this upgrade?")
+			mu.Unlock()
+			if at && !closed {
+				close(prompt)
+				closed = true
+			}
+			if err != nil {
+				if !closed {
+					close(prompt)
+				}
+				return
+			}
+		}
+	}()
+	select {
+	case <-prompt:
+	case <-time.After(90 * time.Second):
+		t.Fatal("the first run never asked")
+	}
+	results := make([]result, 2)
+	results[1] = plugin(t, "scale", "--chunk", "5", "--yes", "--timeout", "2m")
+	_, _ = io.WriteString(stdin, "y\n")
+	err := first.Wait()
+	<-done
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	mu.Lock()
+	results[0] = result{stdout: seen.String(), code: code}
+	mu.Unlock()
+	if results[0].code != 3 || !strings.Contains(results[0].stdout, "changed since the plan was made") {
+		t.Fatalf("the first run, answered after the second upgraded: want exit 3 and a refusal:\n%s", results[0])
+	}
 	after := readRelease(t)
 	if after.revision != before.revision+1 {
 		t.Fatalf("want exactly one new revision, got %d -> %d\n%s\n%s", before.revision, after.revision, results[0], results[1])
