@@ -92,7 +92,7 @@ func TestPreflightEnterpriseNodes(t *testing.T) {
 	if r.code != 3 {
 		t.Fatalf("cordon + taint: want exit 3:\n%s", r)
 	}
-	mustContain(t, r, "cordoned (unschedulable)", "taint dedicated=db:NoSchedule not tolerated", "only 1 more are eligible")
+	mustContain(t, r, "cordoned (unschedulable)", "taint dedicated=db:NoSchedule not tolerated", "only 1 more is eligible")
 	if r := plugin(t, "preflight", "--chunk", "4"); r.code != 0 {
 		t.Fatalf("one free node left, target 4: want exit 0:\n%s", r)
 	}
@@ -168,11 +168,11 @@ func TestPreflightReadOnlyUser(t *testing.T) {
 	if r.code != 3 {
 		t.Fatalf("preflight as the read-only user: want exit 3:\n%s", r)
 	}
-	mustContain(t, r, "[FAIL] rbac.permissions", "namespace iomesh-system: create, get, update secrets")
+	mustContain(t, r, "[FAIL] rbac.permissions", "namespace iomesh-system: create, get, patch, update secrets")
 	// The read-only user's scale is refused by preflight before any change.
 	before := readRelease(t)
 	r = run(t, viewer, "kubectl", "iomesh", "scale", "--chunk", "5", "--meta", "5", "--yes")
-	if r.code != 3 || !strings.Contains(r.stderr, "rbac.permissions") || !strings.Contains(r.stderr, "namespace iomesh-system: create, get, update secrets") {
+	if r.code != 3 || !strings.Contains(r.stderr, "rbac.permissions") || !strings.Contains(r.stderr, "namespace iomesh-system: create, get, patch, update secrets") {
 		t.Fatalf("scale as the read-only user: want exit 3 naming the permission:\n%s", r)
 	}
 	assertUnchanged(t, before)
