@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
@@ -59,5 +60,33 @@ func BenchmarkEvaluate255x5000(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Evaluate("chunk", nodes, pods, policy, RoomCheck{})
+	}
+}
+
+func readyNode(name string, labels map[string]string, taints ...corev1.Taint) corev1.Node {
+	return corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Spec: corev1.NodeSpec{Taints: taints},
+		Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
+}
+
+func TestTaintsAndAffinity(t *testing.T) {
+	nodes := []corev1.Node{
+		readyNode("a", map[string]string{"pool": "storage"}),
+		readyNode("b", map[string]string{"pool": "storage"}, corev1.Taint{Key: "evict", Effect: corev1.TaintEffectNoExecute}),
+		readyNode("c", map[string]string{"pool": "web"}),
+		readyNode("d", map[string]string{"pool": "storage"}, corev1.Taint{Key: "soft", Effect: corev1.TaintEffectPreferNoSchedule}),
+	}
+	affinity := &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+		NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{{Key: "pool", Operator: corev1.NodeSelectorOpIn, Values: []string{"storage"}}}}}}}}
+	s := Evaluate("chunk", nodes, nil, Policy{Affinity: affinity}, RoomCheck{})
+	want := map[string]bool{"a": true, "b": false, "c": false, "d": true}
+	for _, n := range s.Nodes {
+		if n.Eligible != want[n.Name] {
+			t.Errorf("%s: eligible %v (%v)", n.Name, n.Eligible, n.Reasons)
+		}
+	}
+	// Tolerating the NoExecute taint makes b eligible.
+	s = Evaluate("chunk", nodes, nil, Policy{Affinity: affinity, Tolerations: []corev1.Toleration{{Key: "evict", Operator: corev1.TolerationOpExists}}}, RoomCheck{})
+	if !s.Nodes[1].Eligible || s.Free != 3 {
+		t.Fatalf("tolerated: %+v", s)
 	}
 }

@@ -312,3 +312,15 @@ func TestMetaLeader(t *testing.T) {
 	in.Storage.MetaLeader = "10.9.9.9:10100"
 	expect(t, Run(in, nil, "v1"), "cluster.meta-leader", Warn, "has another address")
 }
+
+func TestLicenceAtTheLimitAndCommunityMeta(t *testing.T) {
+	in := cluster(6, 3, 3, 5)
+	in.Target = Target{Chunk: ip(5)}
+	expect(t, Run(in, nil, "v1"), "license.chunk-quota", Pass, "5 chunk pods within the licence's maxChunkNum of 5")
+	com := cluster(6, 3, 3, 5)
+	com.Edition = edition.Result{Edition: edition.Community, Source: edition.SourceDefault}
+	com.Target = Target{Meta: ip(5)}
+	expect(t, Run(com, nil, "v1"), "edition.community-limit", Fail, "allows at most 3 chunk and 3 meta pods; the target is 3 chunk, 5 meta")
+	com.Target = Target{Meta: ip(3)}
+	expect(t, Run(com, nil, "v1"), "edition.community-limit", Pass, "within 3")
+}

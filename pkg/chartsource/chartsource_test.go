@@ -1,0 +1,46 @@
+package chartsource
+
+import (
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/chart"
+)
+
+func TestFromPathChecksTheVersion(t *testing.T) {
+	f := NewFinder()
+	const dir = "../../deploy/charts/iomesh"
+	src, err := f.FromPath(dir, Want{Name: "iomesh", Version: "v1.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Description != dir || src.Chart.Metadata.Version != "v1.0.1" {
+		t.Fatalf("source %+v", src)
+	}
+	fresh, err := src.Fresh()
+	if err != nil || fresh == src.Chart {
+		t.Fatalf("Fresh must load a new copy: %v", err)
+	}
+	for want, msg := range map[Want]string{
+		{Name: "iomesh", Version: "v1.1.0"}: "is version v1.0.1, but the release runs v1.1.0",
+		{Name: "other", Version: "v1.0.1"}:  `is chart "iomesh", but the release was deployed from "other"`,
+	} {
+		if _, err := f.FromPath(dir, want); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%+v: err = %v", want, err)
+		}
+	}
+	if _, err := f.FromPath("/nonexistent/chart", Want{Name: "iomesh", Version: "v1.0.1"}); err == nil || !strings.Contains(err.Error(), "--chart /nonexistent/chart") {
+		t.Errorf("missing path: %v", err)
+	}
+}
+
+func TestVerifyNeedsSubcharts(t *testing.T) {
+	ch := &chart.Chart{Metadata: &chart.Metadata{Name: "iomesh", Version: "v1", APIVersion: "v2",
+		Dependencies: []*chart.Dependency{{Name: "csi-driver", Version: "1"}}}}
+	if err := Verify(ch, Want{Name: "iomesh", Version: "v1"}); err == nil || !strings.Contains(err.Error(), "csi-driver") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := Verify(&chart.Chart{}, Want{}); err == nil || !strings.Contains(err.Error(), "no Chart.yaml") {
+		t.Fatalf("err = %v", err)
+	}
+}
