@@ -24,6 +24,9 @@ if [ "${1:-all}" = changed ]; then
     if printf '%s\n' $changed | grep -qx "$p"; then pkgs="$pkgs $p"; fi
   done
   if [ -z "$pkgs" ]; then log "the last commit touched no core package"; exit 0; fi
+  # CI's time is bounded: at most two packages a run (the rest: make mutate).
+  set -- $pkgs
+  if [ $# -gt 2 ]; then log "mutating $1 $2 only; run make mutate for ${*:3}"; pkgs="$1 $2"; fi
 fi
 out=$(mktemp -d)
 report=$root/docs/testing.md
@@ -41,7 +44,8 @@ report=$root/docs/testing.md
 : > "$out/lived.md"
 for p in $pkgs; do
   log "gremlins on pkg/$p"
-  "$bin/gremlins" unleash --silent --workers 1 -o "$out/$p.json" "./pkg/$p" >/dev/null 2>&1
+  # A package's run is capped: the report says so rather than holding the build.
+  timeout -k 10 "${MUTATE_PACKAGE_TIMEOUT:-300}" "$bin/gremlins" unleash --silent --workers 1 -o "$out/$p.json" "./pkg/$p" >/dev/null 2>&1
   python3 - "$out/$p.json" "$p" >>"$out/head.md" 2>>"$out/lived.md" <<'PY'
 import json, sys
 path, pkg = sys.argv[1], sys.argv[2]
