@@ -179,6 +179,12 @@ func TestBench(t *testing.T) {
 
 	w("| nodes | pods in cluster | `kubectl iomesh status` | `kubectl get pod -n iomesh-system` | `helm get values` | status / kubectl | `kubectl iomesh preflight` | status requests (discovery) | preflight requests (discovery) | status peak RSS | preflight peak RSS |\n")
 	w("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	type planRun struct {
+		nodes, reqs, disc int
+		plan, helm        time.Duration
+		rss               int64
+	}
+	var plans []planRun
 	for _, n := range scenarios {
 		setNodes(t, n)
 		if n == 255 && extraAt255 > 0 {
@@ -203,6 +209,13 @@ func TestBench(t *testing.T) {
 		if sr == 0 || pr == 0 || st <= 0 || pf <= 0 {
 			t.Fatalf("the benchmark measured nothing: status %d requests in %v, preflight %d in %v", sr, st, pr, pf)
 		}
+		// The plan (the checks, three renders and the guard) beside one helm server-side dry run.
+		pl := planRun{nodes: n}
+		pl.plan = measure(t, runs, "kubectl", "iomesh", "scale", "--chunk", "4", "--dry-run")
+		pl.helm = measure(t, runs, "helm", "upgrade", relName, "iomesh/iomesh", "--version", "v1.0.1", "-n", ns, "--reuse-values",
+			"--set", "iomesh.chunk.replicaCount=4", "--dry-run=server")
+		pl.reqs, pl.disc, pl.rss = requests(t, "scale", "--chunk", "4", "--dry-run")
+		plans = append(plans, pl)
 		w("| %d | %d | %s | %s | %s | %.2f | %s | %d (%d) | %d (%d) | %d MiB | %d MiB |\n", n, len(pods.Items), ms(st), ms(kg), ms(hg),
 			float64(st)/float64(kg), ms(pf), sr, sd, pr, pd, stRSS/1024, pfRSS/1024)
 	}
@@ -219,14 +232,11 @@ func TestBench(t *testing.T) {
 		w("| release archive `%s` | %.1f MB |\n", filepath.Base(a), float64(fileSize(a))/1e6)
 	}
 
-	// The plan (three renders and the guard) beside one helm server-side dry run of the same change.
-	plan := measure(t, runs, "kubectl", "iomesh", "scale", "--chunk", "4", "--dry-run")
-	hd := measure(t, runs, "helm", "upgrade", relName, "iomesh/iomesh", "--version", "v1.0.1", "-n", ns, "--reuse-values",
-		"--set", "iomesh.chunk.replicaCount=4", "--dry-run=server")
-	planReqs, planDisc, planRSS := requests(t, "scale", "--chunk", "4", "--dry-run")
-	w("\n| plan | median | ratio | API requests (discovery) | peak RSS |\n|---|---|---|---|---|\n")
-	w("| `kubectl iomesh scale --chunk 4 --dry-run` | %s | %.2f | %d (%d) | %d MiB |\n", ms(plan), float64(plan)/float64(hd), planReqs, planDisc, planRSS/1024)
-	w("| `helm upgrade --reuse-values --set iomesh.chunk.replicaCount=4 --dry-run=server` | %s | 1.00 | | |\n", ms(hd))
+	w("\n| plan | nodes | median | ratio | API requests (discovery) | peak RSS |\n|---|---|---|---|---|---|\n")
+	for _, p := range plans {
+		w("| `kubectl iomesh scale --chunk 4 --dry-run` | %d | %s | %.2f | %d (%d) | %d MiB |\n", p.nodes, ms(p.plan), float64(p.plan)/float64(p.helm), p.reqs, p.disc, p.rss/1024)
+		w("| `helm upgrade --reuse-values --set iomesh.chunk.replicaCount=4 --dry-run=server` | %d | %s | 1.00 | | |\n", p.nodes, ms(p.helm))
+	}
 
 	// Scale 3 -> N: how soon after the last pod turns Ready does the plugin say so?
 	lat, waitReqs, total := scaleLatency(t, scaleNodes)
