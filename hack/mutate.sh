@@ -16,6 +16,8 @@ if [ ! -x "$bin/gremlins" ]; then
   GOBIN="$bin" go install "github.com/go-gremlins/gremlins/cmd/gremlins@$GREMLINS_VERSION" || { log "gremlins could not be built; no mutation report"; exit 0; }
 fi
 core="values count edition english license placement disks iomeshstatus preflight scaleplan renderdiff pin waiter chartsource snapshot"
+# MUTATE_PACKAGES narrows a full run (a report of those packages only).
+core=${MUTATE_PACKAGES:-$core}
 pkgs=$core
 if [ "${1:-all}" = changed ]; then
   changed=$(git diff --name-only HEAD~1 -- pkg 2>/dev/null | awk -F/ '{print $2}' | sort -u)
