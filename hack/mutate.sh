@@ -40,14 +40,14 @@ report=$root/docs/testing.md
   echo "(killed + lived); coverage is the share of mutants that some test runs at all. Goals: 90%"
   echo "efficacy and 85% coverage. Written by the last run ($(date -u +%Y-%m-%d), $(go version | awk '{print $3}'))."
   echo
-  echo "| package | mutants | killed | lived | not covered | efficacy | coverage |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| package | mutants | killed | lived | not covered | other (timed out, not viable) | efficacy | coverage |"
+  echo "|---|---|---|---|---|---|---|---|"
 } > "$out/head.md"
 : > "$out/lived.md"
 for p in $pkgs; do
   log "gremlins on pkg/$p"
   # A package's run is capped: the report says so rather than holding the build.
-  timeout -k 10 "${MUTATE_PACKAGE_TIMEOUT:-300}" "$bin/gremlins" unleash --silent --workers 1 -o "$out/$p.json" "./pkg/$p" >/dev/null 2>&1
+  timeout -k 10 "${MUTATE_PACKAGE_TIMEOUT:-300}" "$bin/gremlins" unleash --silent --workers 1 --timeout-coefficient 60 -o "$out/$p.json" "./pkg/$p" >/dev/null 2>&1
   python3 - "$out/$p.json" "$p" >>"$out/head.md" 2>>"$out/lived.md" <<'PY'
 import json, sys
 path, pkg = sys.argv[1], sys.argv[2]
@@ -56,7 +56,13 @@ try:
 except Exception as e:
     print(f"| {pkg} | error: {e} | | | | | |"); sys.exit(0)
 k, l, nc = d["mutants_killed"], d["mutants_lived"], d["mutants_not_covered"]
-print(f"| {pkg} | {d['mutants_total']} | {k} | {l} | {nc} | {d['test_efficacy']:.1f}% | {d['mutations_coverage']:.1f}% |")
+other = {}
+for f in d["files"]:
+    for m in f["mutations"]:
+        if m["status"] not in ("KILLED", "LIVED", "NOT COVERED"):
+            other[m["status"].lower()] = other.get(m["status"].lower(), 0) + 1
+rest = ", ".join(f"{n} {s}" for s, n in sorted(other.items())) or "-"
+print(f"| {pkg} | {d['mutants_total']} | {k} | {l} | {nc} | {rest} | {d['test_efficacy']:.1f}% | {d['mutations_coverage']:.1f}% |")
 for f in d["files"]:
     for m in f["mutations"]:
         if m["status"] == "LIVED":
