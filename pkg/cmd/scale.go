@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"helm.sh/helm/v3/pkg/chart"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -388,8 +387,7 @@ func (o *ScaleOptions) guard(ctx context.Context, deployed *helmrelease.Release,
 	if err != nil {
 		return scaleplan.Guard{}, err
 	}
-	fresh := func() (*chart.Chart, error) { return src.Fresh() }
-	ch, err := fresh()
+	ch, err := src.Fresh()
 	if err != nil {
 		return scaleplan.Guard{}, err
 	}
@@ -402,7 +400,7 @@ func (o *ScaleOptions) guard(ctx context.Context, deployed *helmrelease.Release,
 	// The two renders of the current values only learn what differs from the deployed release
 	// and what is random: without server round trips, unless the chart looks the cluster up.
 	current := func() (string, error) {
-		ch, err := fresh()
+		ch, err := src.Fresh()
 		if err != nil {
 			return "", err
 		}

@@ -261,13 +261,13 @@ func (r Reader) RunningPods(ctx context.Context) ([]corev1.Pod, error) {
 		var out []corev1.Pod
 		err := streamList(ctx, rc, "/api/v1/pods", map[string]string{"fieldSelector": phases}, func(p slimPod) { out = append(out, p.pod()) })
 		if err != nil {
-			return nil, explainList(err, what)
+			return nil, kubeerr.Explain(err, "list", what)
 		}
 		return out, nil
 	}
 	list, err := r.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: phases, ResourceVersion: "0"})
 	if err != nil {
-		return nil, explainList(err, what)
+		return nil, kubeerr.Explain(err, "list", what)
 	}
 	out := make([]corev1.Pod, 0, len(list.Items))
 	for i := range list.Items {
@@ -309,7 +309,7 @@ func (r Reader) BlockDevices(ctx context.Context, namespace string) (items []uns
 	case apierrors.IsForbidden(err):
 		return nil, fmt.Sprintf("you may not list blockdevices.openebs.io in namespace %s (deploy/rbac grants it)", namespace), nil
 	case err != nil:
-		return nil, "", explainList(err, "blockdevices.openebs.io in namespace "+namespace)
+		return nil, "", kubeerr.Explain(err, "list", "blockdevices.openebs.io in namespace "+namespace)
 	}
 	return items, "", nil
 }

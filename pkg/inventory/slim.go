@@ -8,8 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
-
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
 )
 
 // Cluster-wide lists (every pod, every BlockDevice) are the largest reads: they are decoded as
@@ -149,8 +147,4 @@ func (r Reader) restClient() *rest.RESTClient {
 		return nil
 	}
 	return rc
-}
-
-func explainList(err error, what string) error {
-	return kubeerr.Explain(err, "list", what)
 }

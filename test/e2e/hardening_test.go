@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -408,55 +407,10 @@ func TestConcurrentScales(t *testing.T) {
 	before := readRelease(t)
 	// The first run reads the release and waits at its prompt (a terminal); the second runs to
 	// the end meanwhile; then the first is answered: the runs overlap for real.
-	first := exec.Command("script", "-qefc", "kubectl iomesh scale --chunk 5 --timeout 2m", "/dev/null")
-	stdin, _ := first.StdinPipe()
-	stdout, _ := first.StdoutPipe()
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var seen strings.Builder
-	var mu sync.Mutex
-	prompt := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 256)
-		closed := false
-		for {
-			n, err := stdout.Read(buf)
-			mu.Lock()
-			seen.Write(buf[:n])
-			at := strings.Contains(seen.String(), "Proceed with this upgrade?")
-			mu.Unlock()
-			if at && !closed {
-				close(prompt)
-				closed = true
-			}
-			if err != nil {
-				if !closed {
-					close(prompt)
-				}
-				return
-			}
-		}
-	}()
-	select {
-	case <-prompt:
-	case <-time.After(90 * time.Second):
-		t.Fatal("the first run never asked")
-	}
+	first := startAtPrompt(t, "kubectl iomesh scale --chunk 5 --timeout 2m", "Proceed with this upgrade?")
 	results := make([]result, 2)
 	results[1] = plugin(t, "scale", "--chunk", "5", "--yes", "--timeout", "2m")
-	_, _ = io.WriteString(stdin, "y\n")
-	err := first.Wait()
-	<-done
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	}
-	mu.Lock()
-	results[0] = result{stdout: seen.String(), code: code}
-	mu.Unlock()
+	results[0] = first.answer("y\n")
 	if results[0].code != 3 || !strings.Contains(results[0].stdout, "changed since the plan was made") {
 		t.Fatalf("the first run, answered after the second upgraded: want exit 3 and a refusal:\n%s", results[0])
 	}

@@ -10,12 +10,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -409,4 +411,65 @@ func mustContain(t *testing.T, r result, parts ...string) {
 			t.Fatalf("output lacks %q:\n%s", p, r)
 		}
 	}
+}
+
+// promptRun is a command run under a pseudo-terminal (`script`), held at its confirmation
+// prompt until the test answers: the way to make two runs overlap for real.
+type promptRun struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	mu    sync.Mutex
+	out   strings.Builder
+	done  chan struct{}
+}
+
+// startAtPrompt starts cmdline and returns once it prints prompt.
+func startAtPrompt(t *testing.T, cmdline, prompt string) *promptRun {
+	t.Helper()
+	p := &promptRun{cmd: exec.Command("script", "-qefc", cmdline, "/dev/null"), done: make(chan struct{})}
+	p.stdin, _ = p.cmd.StdinPipe()
+	stdout, _ := p.cmd.StdoutPipe()
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	asked := make(chan struct{})
+	go func() {
+		defer close(p.done)
+		buf := make([]byte, 256)
+		closed := false
+		for {
+			n, err := stdout.Read(buf)
+			p.mu.Lock()
+			p.out.Write(buf[:n])
+			at := strings.Contains(p.out.String(), prompt)
+			p.mu.Unlock()
+			if (at || err != nil) && !closed {
+				close(asked)
+				closed = true
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-asked:
+	case <-time.After(90 * time.Second):
+		t.Fatalf("%s never asked %q", cmdline, prompt)
+	}
+	return p
+}
+
+// answer types the answer and returns the run's outcome.
+func (p *promptRun) answer(s string) result {
+	_, _ = io.WriteString(p.stdin, s)
+	err := p.cmd.Wait()
+	<-p.done
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return result{stdout: p.out.String(), code: code}
 }

@@ -3,10 +3,8 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -114,46 +112,13 @@ func TestDirectlyManagedCluster(t *testing.T) {
 	}
 
 	// An edit between the read and the patch: refused, nothing changed by the plugin.
-	cmd := exec.Command("script", "-qefc", "kubectl iomesh scale -n "+ns2+" --release "+cluster2+" --chunk 4", "/dev/null")
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var seen strings.Builder
-	prompt := make(chan struct{})
-	go func() {
-		rd := bufio.NewReader(stdout)
-		buf := make([]byte, 256)
-		closed := false
-		for {
-			n, err := rd.Read(buf)
-			seen.Write(buf[:n])
-			if !closed && strings.Contains(seen.String(), "Proceed with this patch?") {
-				close(prompt)
-				closed = true
-			}
-			if err != nil {
-				if !closed {
-					close(prompt)
-				}
-				return
-			}
-		}
-	}()
-	select {
-	case <-prompt:
-	case <-time.After(60 * time.Second):
-		t.Fatalf("no prompt:\n%s", seen.String())
-	}
+	held := startAtPrompt(t, "kubectl iomesh scale -n "+ns2+" --release "+cluster2+" --chunk 4", "Proceed with this patch?")
 	edit := []byte(`{"metadata":{"labels":{"edited-by":"someone-else"}}}`)
 	if _, err := env.dyn.Resource(iomeshGVR).Namespace(ns2).Patch(ctx, cluster2, types.MergePatchType, edit, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	_, _ = io.WriteString(stdin, "y\n")
-	err := cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 || !strings.Contains(seen.String(), "changed after it was read") {
-		t.Fatalf("concurrent edit: want exit 3 and a refusal (%v):\n%s", err, seen.String())
+	if r := held.answer("y\n"); r.code != 3 || !strings.Contains(r.stdout, "changed after it was read") {
+		t.Fatalf("concurrent edit: want exit 3 and a refusal:\n%s", r)
 	}
 	if n := specChunk(t); n != 3 {
 		t.Fatalf("the refused patch changed spec.chunk.replicas to %d", n)

@@ -33,6 +33,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 )
 
 var gvr = schema.GroupVersionResource{Group: "iomesh.com", Version: "v1alpha1", Resource: "iomeshclusters"}
@@ -124,7 +125,7 @@ func (r *reconciler) reconcile(ctx context.Context, cr *unstructured.Unstructure
 	in := Input{Name: name, Faults: faultsOf(cr.GetAnnotations()), RegisterAfter: r.o.registerAfter, ReportNodename: r.o.nodename, Now: now}
 	for _, p := range pods.Items {
 		key := ns + "/" + p.Name
-		ready := podReady(&p)
+		ready := podtable.Ready(&p)
 		if !ready {
 			delete(r.readySince, key)
 		} else if _, ok := r.readySince[key]; !ok {
@@ -206,7 +207,7 @@ func (r *reconciler) claimDisks(ctx context.Context, cr *unstructured.Unstructur
 	prefix := cr.GetName() + "-chunk-"
 	for i := range pods {
 		p := &pods[i]
-		if !strings.HasPrefix(p.Name, prefix) || !podReady(p) {
+		if !strings.HasPrefix(p.Name, prefix) || !podtable.Ready(p) {
 			continue
 		}
 		for _, claimed := range []bool{false, true} {
@@ -239,16 +240,4 @@ func (r *reconciler) claimDisks(ctx context.Context, cr *unstructured.Unstructur
 		}
 	}
 	return attached, nil
-}
-
-func podReady(p *corev1.Pod) bool {
-	if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
-		return false
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 )
 
 // components are the pods the operator runs per IOMeshCluster, with their containers.
@@ -58,11 +60,7 @@ func statefulSet(cr *unstructured.Unstructured, component string, containers []s
 	replicas, _, _ := unstructured.NestedInt64(cr.Object, "spec", component, "replicas")
 	repo, _, _ := unstructured.NestedString(cr.Object, "spec", component, "image", "repository")
 	tag, _, _ := unstructured.NestedString(cr.Object, "spec", component, "image", "tag")
-	var policy struct {
-		NodeSelector map[string]string   `json:"nodeSelector"`
-		Affinity     *corev1.Affinity    `json:"affinity"`
-		Tolerations  []corev1.Toleration `json:"tolerations"`
-	}
+	var policy placement.Policy
 	if raw, ok, _ := unstructured.NestedMap(cr.Object, "spec", component, "podPolicy"); ok {
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &policy); err != nil {
 			return nil, fmt.Errorf("spec.%s.podPolicy: %w", component, err)

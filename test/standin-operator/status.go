@@ -6,15 +6,15 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 )
 
-// LeaderLabel marks the meta leader's pod, as IOMesh does.
-const LeaderLabel = "iomesh.com/meta-leader"
-
-// Chunk states as IOMesh reports them.
+// The label and chunk states IOMesh uses, as the plugin reads them.
 const (
-	ChunkInitializing = "CHUNK_STATUS_INITIALIZING"
-	ChunkHealthy      = "CHUNK_STATUS_CONNECTED_HEALTHY"
+	LeaderLabel       = iomeshstatus.LeaderLabel
+	ChunkInitializing = iomeshstatus.ChunkInitializing
+	ChunkHealthy      = iomeshstatus.ChunkHealthy
 )
 
 // Per-chunk capacity the stand-in reports for a node whose disks it does not know.
