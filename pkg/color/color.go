@@ -1,13 +1,15 @@
 // Package color decides whether output may use colour and Unicode marks: only on a terminal,
-// never with NO_COLOR, and as --color always|auto|never says.
+// never with NO_COLOR or TERM=dumb, on Windows only in a console that understands escape
+// sequences (cli-runtime's rules), and as --color always|auto|never says.
 package color
 
 import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 
-	"golang.org/x/term"
+	"k8s.io/cli-runtime/pkg/printers"
 )
 
 // Mode is the --color flag value.
@@ -44,16 +46,17 @@ func (m *Mode) Type() string { return "string" }
 type Env struct {
 	IsTerminal func(io.Writer) bool
 	Getenv     func(string) string
+	// GOOS is the operating system ("" reads as not Windows).
+	GOOS string
 }
 
 // SystemEnv reads the real terminal and environment.
 func SystemEnv() Env {
 	return Env{
-		IsTerminal: func(w io.Writer) bool {
-			f, ok := w.(*os.File)
-			return ok && term.IsTerminal(int(f.Fd()))
-		},
-		Getenv: os.Getenv,
+		// cli-runtime's test also knows Windows console handles.
+		IsTerminal: func(w io.Writer) bool { return printers.IsTerminal(w) },
+		Getenv:     os.Getenv,
+		GOOS:       runtime.GOOS,
 	}
 }
 
@@ -71,10 +74,14 @@ func (m Mode) Enabled(w io.Writer, env Env) bool {
 	return env.Interactive(w)
 }
 
-// Interactive reports a terminal that understands escape sequences: not TERM=dumb, as kubectl
-// decides for its own colour and in-place output.
+// Interactive reports a terminal that understands escape sequences, as kubectl decides for its
+// own colour and in-place output: not TERM=dumb, and on Windows only in Windows Terminal
+// (WT_SESSION set), since the classic console prints escape sequences as text.
 func (env Env) Interactive(w io.Writer) bool {
 	if env.Getenv != nil && env.Getenv("TERM") == "dumb" {
+		return false
+	}
+	if env.GOOS == "windows" && (env.Getenv == nil || env.Getenv("WT_SESSION") == "") {
 		return false
 	}
 	return env.IsTerminal != nil && env.IsTerminal(w)

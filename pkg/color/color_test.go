@@ -22,11 +22,11 @@ func TestEnabled(t *testing.T) {
 		e    Env
 		want bool
 	}{
-		{Auto, Env{tty, env("")}, true},
-		{Auto, Env{notty, env("")}, false},
-		{Auto, Env{tty, env("1")}, false},
-		{Always, Env{notty, env("1")}, true},
-		{Never, Env{tty, env("")}, false},
+		{Auto, Env{IsTerminal: tty, Getenv: env("")}, true},
+		{Auto, Env{IsTerminal: notty, Getenv: env("")}, false},
+		{Auto, Env{IsTerminal: tty, Getenv: env("1")}, false},
+		{Always, Env{IsTerminal: notty, Getenv: env("1")}, true},
+		{Never, Env{IsTerminal: tty, Getenv: env("")}, false},
 	}
 	for i, c := range cases {
 		if got := c.mode.Enabled(&bytes.Buffer{}, c.e); got != c.want {
@@ -55,5 +55,31 @@ func TestDumbTerminal(t *testing.T) {
 	env.Getenv = func(string) string { return "" }
 	if !Auto.Enabled(io.Discard, env) || !env.Interactive(io.Discard) {
 		t.Fatal("a real terminal gets none")
+	}
+}
+
+func TestWindowsConsole(t *testing.T) {
+	vars := map[string]string{}
+	env := Env{IsTerminal: func(io.Writer) bool { return true }, Getenv: func(k string) string { return vars[k] }, GOOS: "windows"}
+	if Auto.Enabled(io.Discard, env) || env.Interactive(io.Discard) {
+		t.Fatal("a classic Windows console gets escape sequences")
+	}
+	vars["WT_SESSION"] = "d6b1e1f2"
+	if !Auto.Enabled(io.Discard, env) || !env.Interactive(io.Discard) {
+		t.Fatal("Windows Terminal gets none")
+	}
+	if !Always.Enabled(io.Discard, Env{GOOS: "windows"}) {
+		t.Fatal("--color always is not obeyed on Windows")
+	}
+	env.GOOS = "linux"
+	delete(vars, "WT_SESSION")
+	if !env.Interactive(io.Discard) {
+		t.Fatal("WT_SESSION is required off Windows")
+	}
+}
+
+func TestSystemEnvSeesNoTerminalInAPipe(t *testing.T) {
+	if SystemEnv().IsTerminal(&bytes.Buffer{}) {
+		t.Fatal("a buffer is taken for a terminal")
 	}
 }

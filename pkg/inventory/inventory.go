@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +25,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 )
 
 // IOMeshClusterGVR is the resource the IOMesh operator reconciles.
@@ -75,6 +77,9 @@ type Set struct {
 	Component   Component           `json:"component"`
 	StatefulSet *appsv1.StatefulSet `json:"-"`
 	Pods        []corev1.Pod        `json:"-"`
+	// Rows are the pods as the API server prints them (its Table), by pod name; nil when the
+	// server served no table (the local rows apply).
+	Rows map[string]podtable.Row `json:"-"`
 	// FoundBy says how pods were matched: "selector" or "name".
 	FoundBy string `json:"foundBy"`
 }
@@ -101,19 +106,46 @@ func (r Reader) Components(ctx context.Context) (chunk, meta Set, err error) {
 	}
 	chunkSel, chunkOK := selectorOf(chunk.StatefulSet)
 	metaSel, metaOK := selectorOf(meta.StatefulSet)
-	opts := metav1.ListOptions{}
+	selector := ""
 	if chunkOK && metaOK {
 		if combined, ok := Combine(chunk.StatefulSet.Spec.Selector, meta.StatefulSet.Spec.Selector); ok {
-			opts.LabelSelector = combined
+			selector = combined
 		}
 	}
-	pods, err := r.Kube.CoreV1().Pods(r.Namespace).List(ctx, opts)
+	pods, err := r.PodTable(ctx, selector)
 	if err != nil {
-		return chunk, meta, kubeerr.Explain(err, "list", "pods in namespace "+r.Namespace)
+		return chunk, meta, err
 	}
-	chunk.Pods, chunk.FoundBy = r.match(pods.Items, Chunk, chunkSel, chunkOK)
-	meta.Pods, meta.FoundBy = r.match(pods.Items, Meta, metaSel, metaOK)
+	chunk.Pods, chunk.FoundBy = r.match(pods.Pods, Chunk, chunkSel, chunkOK)
+	meta.Pods, meta.FoundBy = r.match(pods.Pods, Meta, metaSel, metaOK)
+	chunk.Rows, meta.Rows = pods.Rows, pods.Rows
 	return chunk, meta, nil
+}
+
+// PodTable lists the namespace's pods that match selector ("" for all) in one request, as the
+// API server's Table with each pod in full, so the rows are what `kubectl get pod` prints for
+// that server. A server that serves no tables (or a fake clientset) gives the pods alone.
+func (r Reader) PodTable(ctx context.Context, selector string) (podtable.ServerList, error) {
+	what := "pods in namespace " + r.Namespace
+	rc := r.restClient()
+	if rc == nil {
+		list, err := r.Kube.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return podtable.ServerList{}, kubeerr.Explain(err, "list", what)
+		}
+		return podtable.ServerList{Pods: list.Items}, nil
+	}
+	req := rc.Get().Namespace(r.Namespace).Resource("pods").
+		SetHeader("Accept", podtable.TableAccept).Param("includeObject", "Object")
+	if selector != "" {
+		req = req.Param("labelSelector", selector)
+	}
+	body, err := req.DoRaw(ctx)
+	if err != nil {
+		return podtable.ServerList{}, kubeerr.Explain(err, "list", what)
+	}
+	// The server's cells carry the age; the clock only serves a column a server leaves out.
+	return podtable.DecodeList(body, time.Now())
 }
 
 func selectorOf(s *appsv1.StatefulSet) (labels.Selector, bool) {

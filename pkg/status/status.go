@@ -173,7 +173,11 @@ func component(s inventory.Set, now time.Time) ComponentView {
 		if podtable.Ready(&s.Pods[i]) {
 			v.Ready++
 		}
-		v.Pods = append(v.Pods, podtable.Of(&s.Pods[i], now))
+		row, ok := s.Rows[s.Pods[i].Name]
+		if !ok {
+			row = podtable.Of(&s.Pods[i], now)
+		}
+		v.Pods = append(v.Pods, row)
 	}
 	return v
 }

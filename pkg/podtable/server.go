@@ -1,0 +1,126 @@
+package podtable
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/printers"
+)
+
+// TableAccept asks the API server for its Table of a list (the rows `kubectl get` prints for
+// that server's version), falling back to the plain list on a server that serves no tables.
+const TableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+
+// The server's pod columns, by the names it gives them.
+const (
+	colName           = "Name"
+	colReady          = "Ready"
+	colStatus         = "Status"
+	colRestarts       = "Restarts"
+	colAge            = "Age"
+	colIP             = "IP"
+	colNode           = "Node"
+	colNominatedNode  = "Nominated Node"
+	colReadinessGates = "Readiness Gates"
+)
+
+// ServerList is a pod list as the server answered it: the pods, and their rows when it answered
+// with a Table (Rows nil: the local rows apply).
+type ServerList struct {
+	Pods []corev1.Pod
+	Rows map[string]Row
+}
+
+// DecodeList reads a pod list answered to TableAccept with includeObject=Object: a Table whose
+// rows carry the full pods, or a plain PodList from a server that serves no tables.
+func DecodeList(body []byte, now time.Time) (ServerList, error) {
+	var kind metav1.TypeMeta
+	if err := json.Unmarshal(body, &kind); err != nil {
+		return ServerList{}, fmt.Errorf("reading the pod list: %w", err)
+	}
+	if kind.Kind != "Table" {
+		var list corev1.PodList
+		if err := json.Unmarshal(body, &list); err != nil {
+			return ServerList{}, fmt.Errorf("reading the pod list: %w", err)
+		}
+		return ServerList{Pods: list.Items}, nil
+	}
+	var tbl metav1.Table
+	if err := json.Unmarshal(body, &tbl); err != nil {
+		return ServerList{}, fmt.Errorf("reading the pod table: %w", err)
+	}
+	out := ServerList{Pods: make([]corev1.Pod, 0, len(tbl.Rows)), Rows: make(map[string]Row, len(tbl.Rows))}
+	for i, r := range tbl.Rows {
+		var pod corev1.Pod
+		if len(r.Object.Raw) == 0 {
+			return ServerList{}, fmt.Errorf("reading the pod table: row %d carries no pod (the server ignored includeObject=Object)", i)
+		}
+		if err := json.Unmarshal(r.Object.Raw, &pod); err != nil {
+			return ServerList{}, fmt.Errorf("reading the pod table: row %d: %w", i, err)
+		}
+		out.Pods = append(out.Pods, pod)
+		out.Rows[pod.Name] = FromCells(&pod, tbl.ColumnDefinitions, r.Cells, now)
+	}
+	return out, nil
+}
+
+// FromCells is the row of pod with the server's cells in kubectl's columns. Columns the server
+// did not send keep the local value; readiness is always the pod's own.
+func FromCells(pod *corev1.Pod, cols []metav1.TableColumnDefinition, cells []interface{}, now time.Time) Row {
+	row := Of(pod, now)
+	for i, c := range cols {
+		if i >= len(cells) {
+			break
+		}
+		v := cellText(cells[i])
+		switch c.Name {
+		case colName:
+			row.Name = v
+		case colReady:
+			row.Ready = v
+		case colStatus:
+			row.Status = v
+		case colRestarts:
+			row.Restarts = v
+		case colAge:
+			row.Age = v
+		case colIP:
+			row.IP = v
+		case colNode:
+			row.Node = v
+		case colNominatedNode:
+			row.NominatedNode = v
+		case colReadinessGates:
+			row.ReadinessGates = v
+		}
+	}
+	return row
+}
+
+// cellText prints a cell as kubectl's table printer does: a string cut at its first line break
+// (marked "...") with terminal control characters escaped, whole numbers without a fraction,
+// nothing for a null.
+func cellText(v interface{}) string {
+	switch c := v.(type) {
+	case nil:
+		return ""
+	case string:
+		if i := strings.IndexAny(c, "\n\r\f"); i >= 0 {
+			return printers.EscapeTerminal(c[:i]) + "..."
+		}
+		return printers.EscapeTerminal(c)
+	case float64:
+		if c == float64(int64(c)) {
+			return strconv.FormatInt(int64(c), 10)
+		}
+		return strconv.FormatFloat(c, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(c)
+	}
+	return fmt.Sprint(v)
+}
