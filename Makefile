@@ -10,7 +10,7 @@ DATE ?= $(shell git log -1 --format=%cI 2>/dev/null)
 PKG := github.com/kubectl-iomesh/kubectl-iomesh
 LDFLAGS := -s -w -X $(PKG)/pkg/buildinfo.version=$(VERSION) -X $(PKG)/pkg/buildinfo.commit=$(COMMIT) -X $(PKG)/pkg/buildinfo.date=$(DATE)
 
-.PHONY: lint-workflows mutate mutate-changed demo demo-down build test vet fmt-check e2e krew-test fuzz vulncheck release-check bench bench-smoke dist krew-manifest test-all cluster-up cluster-down clean
+.PHONY: repro-check lint-workflows mutate mutate-changed demo demo-down build test vet fmt-check e2e krew-test fuzz vulncheck release-check bench bench-smoke dist krew-manifest test-all cluster-up cluster-down clean
 
 demo: build ## The main job on a local demo cluster (control plane, stand-in IOMesh, 5 nodes); left running
 	hack/demo.sh up
@@ -65,10 +65,13 @@ mutate-changed: ## Mutation testing of the core packages the last commit touched
 release-check: ## goreleaser check on .goreleaser.yaml
 	hack/release-check.sh
 
+repro-check: ## Build the linux/amd64 archive twice (two clones, two build caches) and compare
+	hack/repro-check.sh
+
 lint-workflows: ## actionlint on .github/workflows (the tag-triggered release)
 	hack/lint-workflows.sh
 
-test-all: test fuzz e2e krew-test vulncheck release-check lint-workflows bench-smoke mutate-changed ## Every test: unit, end-to-end, krew install, release config and workflow
+test-all: test fuzz e2e krew-test repro-check vulncheck release-check lint-workflows bench-smoke mutate-changed ## Every test: unit, end-to-end, krew install, release config and workflow
 
 cluster-up: ## Start the local control plane with 5 nodes
 	hack/cluster.sh up && hack/cluster.sh nodes 5

@@ -12,11 +12,35 @@ mode=${BENCH_MODE:-full}
 cd "$root"
 VERSION=${VERSION:-v0.0.0-bench} PLATFORMS=linux/amd64 "$here/dist.sh" >/dev/null
 archive=$(ls "$root"/dist/kubectl-iomesh_*_linux_amd64.tar.gz | head -n 1)
-trap '"$here/cluster.sh" down' EXIT
+# BENCH_KEEP_CLUSTER=1 leaves the cluster of the last scenario running, to look into it.
+[ -n "${BENCH_KEEP_CLUSTER:-}" ] || trap '"$here/cluster.sh" down' EXIT
 "$here/cluster.sh" up
 "$here/cluster.sh" nodes 5
 out=${BENCH_OUT:-}
-if [ -z "$out" ] && [ "$mode" = full ]; then out=$root/docs/benchmarks-results.md; fi
+publish=
+if [ -z "$out" ] && [ "$mode" = full ]; then out=$root/docs/benchmarks-results.md; publish=1; fi
 export IOMESH_TEST_CLUSTER_DIR=$CLUSTER_DIR HELM_BIN=$HELM_BIN/helm BENCH_MODE=$mode BENCH_ARCHIVE=$archive BENCH_OUT=$out
 go test -tags 'e2e bench' -count=1 -timeout 60m -run 'TestBench' -v ./test/e2e/
+# A full run publishes its figures: every table into docs/benchmarks.md, the targets into the
+# README, between their markers (nothing there is typed by hand).
+if [ -n "$publish" ]; then
+  python3 - "$out" docs/benchmarks.md README.md <<'PY'
+import re, sys
+results = open(sys.argv[1]).read()
+targets = results[results.index("## Against the targets"):]
+targets = targets.split("\n", 1)[1].strip() + "\n"
+# The README gets the machine, the commands beside kubectl and helm, start-up, size, the targets.
+blocks = results[:results.index("## Against the targets")].strip().split("\n\n")
+keep = [b for b in blocks if b.startswith(("Machine:", "| nodes |", "| start-up |", "| artefact |"))]
+readme = "\n\n".join(keep) + "\n\n" + targets
+def splice(path, body):
+    text = open(path).read()
+    begin, end = "<!-- make bench: begin -->\n", "<!-- make bench: end -->"
+    i, j = text.index(begin) + len(begin), text.index(end)
+    open(path, "w").write(text[:i] + body + text[j:])
+splice(sys.argv[2], results.replace("## Against the targets", "### Against the targets"))
+splice(sys.argv[3], readme)
+PY
+  log "published the figures in docs/benchmarks.md and README.md"
+fi
 go test -run '^$' -bench . -benchtime 50x ./pkg/placement ./pkg/podtable

@@ -11,6 +11,6 @@ root=$(cd "$here/.." && pwd)
 trap '"$here/cluster.sh" down' EXIT
 "$here/cluster.sh" up
 "$here/cluster.sh" nodes 3
-export IOMESH_TEST_CLUSTER_DIR=$CLUSTER_DIR HELM_BIN=$HELM_BIN/helm RELIABILITY_OUT=${RELIABILITY_OUT:-}
+export IOMESH_TEST_CLUSTER_DIR=$CLUSTER_DIR HELM_BIN=$HELM_BIN/helm RELIABILITY_OUT=${RELIABILITY_OUT-$root/docs/reliability.md}
 cd "$root"
 go test -tags e2e -count=1 -timeout 40m -v ./test/e2e/ "$@"

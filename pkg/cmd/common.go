@@ -4,9 +4,11 @@ package cmd
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,7 +83,16 @@ func (c *Common) wrapConfig(cfg *rest.Config) *rest.Config {
 				c.discovery.Add(1)
 			}
 			fmt.Fprintf(c.ErrOut, "api-request %d: %s %s\n", n, req.Method, req.URL.RequestURI())
-			return rt.RoundTrip(req)
+			start := time.Now()
+			resp, err := rt.RoundTrip(req)
+			if err != nil || resp.Body == nil {
+				return resp, err
+			}
+			// When the body is read to its end (or closed): how long the whole answer took.
+			resp.Body = &timedBody{ReadCloser: resp.Body, done: func(bytes int64) {
+				fmt.Fprintf(c.ErrOut, "api-response %d: %d, %d bytes in %v\n", n, resp.StatusCode, bytes, time.Since(start).Round(time.Millisecond))
+			}}
+			return resp, nil
 		})
 	})
 	return cfg
@@ -268,4 +279,26 @@ func (c *Common) SetClients(k kubernetes.Interface, d dynamic.Interface, h *acti
 	c.kube, c.dyn, c.helm = k, d, h
 	c.helmFor = func(string) (*action.Configuration, error) { return h, nil }
 	c.restConfig = &rest.Config{Host: "injected"}
+}
+
+// timedBody reports once, at the end of the body or when it is closed, how much was read.
+type timedBody struct {
+	io.ReadCloser
+	read int64
+	once sync.Once
+	done func(int64)
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.read += int64(n)
+	if err == io.EOF {
+		b.once.Do(func() { b.done(b.read) })
+	}
+	return n, err
+}
+
+func (b *timedBody) Close() error {
+	b.once.Do(func() { b.done(b.read) })
+	return b.ReadCloser.Close()
 }

@@ -1,6 +1,7 @@
 package disks
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -132,9 +133,23 @@ func TestNodeFromLabelAndHuman(t *testing.T) {
 	if devs[0].Node != "n9" || devs[0].Bytes != 5 {
 		t.Fatalf("%+v", devs[0])
 	}
-	for b, want := range map[int64]string{0: "0B", 1023: "1023B", 1536: "1.5Ki", 4 << 40: "4Ti", 1000204886016: "931.5Gi"} {
+	for b, want := range map[int64]string{0: "0B", 1023: "1023B", 1536: "1.5Ki", 4 << 40: "4Ti", 1000204886016: "931.5Gi",
+		1024: "1Ki", 1 << 50: "1Pi", math.MaxInt64: "8192Pi"} {
 		if got := Human(b); got != want {
 			t.Errorf("Human(%d) = %s, want %s", b, got, want)
 		}
+	}
+}
+
+// BlockDevices are listed by name whatever order the API returns them in.
+func TestFromObjectsSortsByName(t *testing.T) {
+	devs := FromObjects(objs(t, bd("bd-c", "n1", "HDD", "", "Unclaimed", "Active", 3), bd("bd-a", "n1", "HDD", "", "Unclaimed", "Active", 1),
+		bd("bd-b", "n2", "SSD", "", "Claimed", "Active", 2)))
+	var names []string
+	for _, d := range devs {
+		names = append(names, d.Name)
+	}
+	if strings.Join(names, ",") != "bd-a,bd-b,bd-c" || devs[0].Bytes != 1 {
+		t.Fatalf("order %q", names)
 	}
 }

@@ -14,6 +14,8 @@ func TestN(t *testing.T) {
 		{N(-1, "day", "days"), "-1 day"},
 		{Agree(1, "is", "are"), "is"},
 		{Agree(0, "is", "are"), "are"},
+		{Agree(-1, "day is", "days are"), "day is"},
+		{Agree(2, "is", "are"), "are"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)

@@ -88,8 +88,9 @@ type Set struct {
 func (r Reader) Name(c Component) string { return r.Release + "-" + string(c) }
 
 // Components reads the chunk and meta StatefulSets and their pods with one StatefulSet list and
-// one pod list.
-func (r Reader) Components(ctx context.Context) (chunk, meta Set, err error) {
+// one pod list; rows asks for the pods as the server's Table (for a command that prints them),
+// otherwise they come as a plain protobuf list, which is cheaper to serve and decode.
+func (r Reader) Components(ctx context.Context, rows bool) (chunk, meta Set, err error) {
 	chunk, meta = Set{Component: Chunk}, Set{Component: Meta}
 	stsList, err := r.Kube.AppsV1().StatefulSets(r.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -112,7 +113,12 @@ func (r Reader) Components(ctx context.Context) (chunk, meta Set, err error) {
 			selector = combined
 		}
 	}
-	pods, err := r.PodTable(ctx, selector)
+	var pods podtable.ServerList
+	if rows {
+		pods, err = r.PodTable(ctx, selector)
+	} else {
+		pods.Pods, err = r.pods(ctx, selector)
+	}
 	if err != nil {
 		return chunk, meta, err
 	}
@@ -122,18 +128,23 @@ func (r Reader) Components(ctx context.Context) (chunk, meta Set, err error) {
 	return chunk, meta, nil
 }
 
+// pods lists the namespace's pods that match selector ("" for all).
+func (r Reader) pods(ctx context.Context, selector string) ([]corev1.Pod, error) {
+	list, err := r.Kube.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, kubeerr.Explain(err, "list", "pods in namespace "+r.Namespace)
+	}
+	return list.Items, nil
+}
+
 // PodTable lists the namespace's pods that match selector ("" for all) in one request, as the
 // API server's Table with each pod in full, so the rows are what `kubectl get pod` prints for
 // that server. A server that serves no tables (or a fake clientset) gives the pods alone.
 func (r Reader) PodTable(ctx context.Context, selector string) (podtable.ServerList, error) {
-	what := "pods in namespace " + r.Namespace
 	rc := r.restClient()
 	if rc == nil {
-		list, err := r.Kube.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
-		if err != nil {
-			return podtable.ServerList{}, kubeerr.Explain(err, "list", what)
-		}
-		return podtable.ServerList{Pods: list.Items}, nil
+		pods, err := r.pods(ctx, selector)
+		return podtable.ServerList{Pods: pods}, err
 	}
 	req := rc.Get().Namespace(r.Namespace).Resource("pods").
 		SetHeader("Accept", podtable.TableAccept).Param("includeObject", "Object")
@@ -142,7 +153,7 @@ func (r Reader) PodTable(ctx context.Context, selector string) (podtable.ServerL
 	}
 	body, err := req.DoRaw(ctx)
 	if err != nil {
-		return podtable.ServerList{}, kubeerr.Explain(err, "list", what)
+		return podtable.ServerList{}, kubeerr.Explain(err, "list", "pods in namespace "+r.Namespace)
 	}
 	// The server's cells carry the age; the clock only serves a column a server leaves out.
 	return podtable.DecodeList(body, time.Now())
@@ -284,14 +295,14 @@ func (r Reader) ByName(pods []corev1.Pod, c Component) []corev1.Pod {
 }
 
 // RunningPods lists every pod in the cluster that holds resources on its node (not Succeeded or
-// Failed), in one request served from the API server's watch cache, decoded as it streams in
-// and keeping only what the room rules read of each (see slim.go).
+// Failed), in one request served from the API server's watch cache, in protobuf, decoded as it
+// streams in and keeping only what the room rules read of each (see protostream.go).
 func (r Reader) RunningPods(ctx context.Context) ([]corev1.Pod, error) {
 	const phases = "status.phase!=Succeeded,status.phase!=Failed"
 	const what = "pods in all namespaces (to see each node's room)"
 	if rc := r.restClient(); rc != nil {
 		var out []corev1.Pod
-		err := streamList(ctx, rc, "/api/v1/pods", map[string]string{"fieldSelector": phases}, func(p slimPod) { out = append(out, p.pod()) })
+		err := streamPods(ctx, rc, "/api/v1/pods", map[string]string{"fieldSelector": phases}, func(p corev1.Pod) { out = append(out, p) })
 		if err != nil {
 			return nil, kubeerr.Explain(err, "list", what)
 		}

@@ -4,54 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 )
 
-// Cluster-wide lists (every pod, every BlockDevice) are the largest reads: they are decoded as
-// they stream in, keeping only the fields the room and disk rules read, so thousands of objects
-// cost megabytes, not hundreds of them. (Measured against protobuf, which decodes faster but
-// holds every full object at once: docs/benchmarks.md.)
-
-// slimPod is what the room rules read of a pod.
-type slimPod struct {
-	Metadata struct {
-		Name      string `json:"name"`
-		Namespace string `json:"namespace"`
-	} `json:"metadata"`
-	Spec struct {
-		NodeName       string                       `json:"nodeName"`
-		Containers     []slimContainer              `json:"containers"`
-		InitContainers []slimContainer              `json:"initContainers"`
-		Overhead       corev1.ResourceList          `json:"overhead"`
-		Resources      *corev1.ResourceRequirements `json:"resources"`
-	} `json:"spec"`
-	Status struct {
-		Phase corev1.PodPhase `json:"phase"`
-	} `json:"status"`
-}
-
-// slimContainer is what the room rules read of a container.
-type slimContainer struct {
-	Name          string                         `json:"name"`
-	Resources     corev1.ResourceRequirements    `json:"resources"`
-	RestartPolicy *corev1.ContainerRestartPolicy `json:"restartPolicy"`
-}
-
-func (s slimPod) pod() corev1.Pod {
-	p := corev1.Pod{}
-	p.Name, p.Namespace = s.Metadata.Name, s.Metadata.Namespace
-	p.Spec.NodeName, p.Spec.Overhead, p.Spec.Resources, p.Status.Phase = s.Spec.NodeName, s.Spec.Overhead, s.Spec.Resources, s.Status.Phase
-	for _, c := range s.Spec.Containers {
-		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: c.Name, Resources: c.Resources})
-	}
-	for _, c := range s.Spec.InitContainers {
-		p.Spec.InitContainers = append(p.Spec.InitContainers, corev1.Container{Name: c.Name, Resources: c.Resources, RestartPolicy: c.RestartPolicy})
-	}
-	return p
-}
+// The list of every BlockDevice (a custom resource, served in JSON only) is decoded as it streams
+// in, keeping only the fields the disk rules read, so thousands of objects cost megabytes, not
+// hundreds of them.
 
 // slimBlockDevice is what the disk rules read of a BlockDevice.
 type slimBlockDevice struct {
@@ -97,11 +58,7 @@ func (b slimBlockDevice) object() unstructured.Unstructured {
 // streamList GETs a list at path (as JSON, from the watch cache) and decodes each item as it
 // arrives into T, calling keep for it.
 func streamList[T any](ctx context.Context, rc *rest.RESTClient, path string, params map[string]string, keep func(T)) error {
-	req := rc.Get().AbsPath(path).SetHeader("Accept", "application/json").Param("resourceVersion", "0")
-	for k, v := range params {
-		req = req.Param(k, v)
-	}
-	body, err := req.Stream(ctx)
+	body, err := openList(ctx, rc, path, "application/json", params)
 	if err != nil {
 		return err
 	}
@@ -138,6 +95,16 @@ func streamList[T any](ctx context.Context, rc *rest.RESTClient, path string, pa
 		}
 	}
 	return nil
+}
+
+// openList GETs a list at path in the given encoding, served from the API server's watch cache
+// (resourceVersion=0), for reading as it streams in.
+func openList(ctx context.Context, rc *rest.RESTClient, path, accept string, params map[string]string) (io.ReadCloser, error) {
+	req := rc.Get().AbsPath(path).SetHeader("Accept", accept).Param("resourceVersion", "0")
+	for k, v := range params {
+		req = req.Param(k, v)
+	}
+	return req.Stream(ctx)
 }
 
 // restClient is the client to stream with, or nil (fake clientsets in unit tests).

@@ -135,3 +135,30 @@ func TestLeaderPods(t *testing.T) {
 		t.Fatalf("leader pods %v", got)
 	}
 }
+
+// Node addresses match by their internal and external IPs only: a Hostname that happens to read
+// like an IP is not an IP of the node.
+func TestMatchByNodeAddressTypes(t *testing.T) {
+	node := func(name string, a corev1.NodeAddressType, ip string) corev1.Node {
+		return corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: a, Address: ip}}}}
+	}
+	v := View{Chunks: []Chunk{{ID: 1, IP: "192.0.2.1"}, {ID: 2, IP: "192.0.2.2"}, {ID: 3, IP: "192.0.2.3"}}}
+	v.Match([]corev1.Node{node("ext", corev1.NodeExternalIP, "192.0.2.1"), node("int", corev1.NodeInternalIP, "192.0.2.2"),
+		node("host", corev1.NodeHostName, "192.0.2.3")}, nil)
+	got := []string{v.Chunks[0].MatchedNode, v.Chunks[1].MatchedNode, v.Chunks[2].MatchedNode}
+	if strings.Join(got, ",") != "ext,int," {
+		t.Fatalf("matched %q", got)
+	}
+}
+
+// Chunks are listed by ID; chunks reported without one keep the operator's order.
+func TestChunksWithoutIDKeepTheirOrder(t *testing.T) {
+	v := FromStatus(parse(t, `{status: {summary: {chunkSummary: {chunks: [{ip: b}, {id: 2, ip: c}, {ip: a}, {id: 1, ip: d}]}}}}`))
+	var ips []string
+	for _, c := range v.Chunks {
+		ips = append(ips, c.IP)
+	}
+	if strings.Join(ips, ",") != "b,a,d,c" {
+		t.Fatalf("order %q", ips)
+	}
+}

@@ -42,12 +42,26 @@ func TestDaysLeft(t *testing.T) {
 		{"2027-11-26 12:00:00", 365, true, false},
 		{"2026/12/26", 29, true, false},
 		{"1827144000", 364, true, false},
+		{"1795780800000", 1, true, false},        // milliseconds (2026-11-27 12:00 UTC)
+		{"0", 0, false, true},                    // not a date
+		{"2026-11-25 12:00:00", -1, true, false}, // exactly a day ago
+		{"2026-11-26 11:00:00", -1, true, false}, // an hour ago
 		{"next tuesday", 0, false, true},
 	}
 	for _, tc := range cases {
 		days, has, err := License{ExpirationDate: tc.date}.DaysLeft(now)
 		if (err != nil) != tc.wantErr || has != tc.has || days != tc.days {
 			t.Errorf("%q: got %d %v %v, want %d %v err=%v", tc.date, days, has, err, tc.days, tc.has, tc.wantErr)
+		}
+	}
+}
+
+// Unix time up to 1e11 is seconds (to the year 5138); above, milliseconds.
+func TestUnixSecondsOrMilliseconds(t *testing.T) {
+	for in, year := range map[string]int{"100000000000": 5138, "100000000001": 1973, "1": 1970} {
+		got, ok, err := License{ExpirationDate: in}.Expires()
+		if err != nil || !ok || got.Year() != year {
+			t.Errorf("%s: %v %v %v, want the year %d", in, got, ok, err, year)
 		}
 	}
 }

@@ -53,6 +53,7 @@ metadata:
   annotations:
     token: NEWTOKEN
 spec:
+  # a comment inside the body, which only a swap in the text keeps
   replicas: 5
 ---
 # Source: iomesh/templates/webhook.yaml
@@ -125,8 +126,8 @@ func TestApplyKeepsDeployedValues(t *testing.T) {
 	}
 	// The StatefulSet changes its replicas: its own text, with the token pinned.
 	sts := got["StatefulSet/iomesh-chunk"]
-	if !strings.Contains(sts, "replicas: 5") || !strings.Contains(sts, "token: OLDTOKEN") || strings.Contains(sts, "NEWTOKEN") {
-		t.Errorf("StatefulSet:\n%s", sts)
+	if want := strings.Replace(docs(t, rendered)["StatefulSet/iomesh-chunk"], "NEWTOKEN", "OLDTOKEN", 1); sts != want {
+		t.Errorf("StatefulSet not its own text with the token swapped:\n got %q\nwant %q", sts, want)
 	}
 	// A new object keeps its random field as rendered.
 	if !strings.Contains(got["Secret/iomesh-new"], "password: RANDOM") {
@@ -160,8 +161,65 @@ func TestApplyRewritesWhenTextCannotBeSwapped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(out, "---\n# Source: a.yaml\n") || !strings.Contains(out, `seed: "7"`) || !strings.Contains(out, `other: "9"`) || !strings.Contains(out, `count: "2"`) {
-		t.Fatalf("rewritten:\n%s", out)
+	want := "---\n# Source: a.yaml\napiVersion: v1\ndata:\n  count: \"2\"\n  other: \"9\"\n  seed: \"7\"\nkind: ConfigMap\nmetadata:\n  name: x\n"
+	if out != want {
+		t.Fatalf("rewritten:\n got %q\nwant %q", out, want)
+	}
+}
+
+// A swap in the text needs a string value that occurs once: an empty value, a value that is not
+// a string and a value seen twice each send the object to be written anew.
+func TestReplaceTextOnlySwapsUniqueStrings(t *testing.T) {
+	mk := func(text string) chunk {
+		c, err := chunks(text)
+		if err != nil || len(c) != 1 {
+			t.Fatalf("%v %d", err, len(c))
+		}
+		return c[0]
+	}
+	was := mk("kind: A\nv: old\nn: 1\ne: x\n").obj
+	for name, tc := range map[string]struct {
+		text, path string
+		ok         bool
+	}{
+		"unique string":       {"kind: A\nv: new\n", "v", true},
+		"seen twice":          {"kind: A\nv: new\nw: new\n", "v", false},
+		"not a string now":    {"kind: A\nv: 5\n", "v", false},
+		"not a string before": {"kind: A\nn: two\n", "n", false},
+		"empty now":           {"kind: A\ne: \"\"\n", "e", false},
+	} {
+		text, ok := replaceText(mk(tc.text), was, []string{tc.path})
+		if ok != tc.ok {
+			t.Errorf("%s: ok = %v, want %v (%q)", name, ok, tc.ok, text)
+		}
+		if ok && text != "kind: A\nv: old\n" {
+			t.Errorf("%s: %q", name, text)
+		}
+	}
+}
+
+func TestHeaderIsSeparatorsAndComments(t *testing.T) {
+	for in, want := range map[string]string{
+		"---\n# Source: a.yaml\n\n# more\nkind: A\n# after\n": "---\n# Source: a.yaml\n\n# more\n",
+		"kind: A\n":                        "",
+		"  ---  \n  # indented\nkind: A\n": "  ---  \n  # indented\n",
+	} {
+		if got := header(in); got != want {
+			t.Errorf("header(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Documents without an object (comments only) neither pin nor are pinned to.
+func TestEmptyDocumentsPassThrough(t *testing.T) {
+	dep := "---\n# nothing here\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  seed: a\n"
+	ren := "---\n# nothing here either\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  seed: b\n"
+	out, err := Apply(ren, dep, Fields{"ConfigMap x": {"data.seed": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "---\n# nothing here either\n" + dep[len("---\n# nothing here\n"):]; out != want {
+		t.Fatalf("got %q\nwant %q", out, want)
 	}
 }
 

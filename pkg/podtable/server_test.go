@@ -2,6 +2,8 @@ package podtable
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"testing"
 
@@ -109,4 +111,44 @@ func TestCellText(t *testing.T) {
 			t.Errorf("cellText(%#v) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// A Table of 260 pods, the fixture's rows repeated, as the chunk and meta pods of 255 nodes.
+func BenchmarkDecodeList(b *testing.B) {
+	var tbl map[string]interface{}
+	raw, err := os.ReadFile("testdata/server-table.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &tbl); err != nil {
+		b.Fatal(err)
+	}
+	rows := tbl["rows"].([]interface{})
+	var many []interface{}
+	for i := 0; len(many) < 260; i++ {
+		row := deepCopyJSON(b, rows[i%len(rows)]).(map[string]interface{})
+		row["object"].(map[string]interface{})["metadata"].(map[string]interface{})["name"] = fmt.Sprintf("iomesh-chunk-%d", i)
+		many = append(many, row)
+	}
+	tbl["rows"] = many
+	body, _ := json.Marshal(tbl)
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if l, err := DecodeList(body, now); err != nil || len(l.Rows) != 260 {
+			b.Fatal(err, len(l.Rows))
+		}
+	}
+}
+
+func deepCopyJSON(b *testing.B, v interface{}) interface{} {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out interface{}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		b.Fatal(err)
+	}
+	return out
 }

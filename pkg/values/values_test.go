@@ -2,6 +2,7 @@ package values
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -64,7 +65,16 @@ func TestInt(t *testing.T) {
 			t.Errorf("Int(%T %v) = %d, %v", v, v, n, err)
 		}
 	}
-	bad := []interface{}{"5", 5.5, nil, true, float64(1e12), int64(1 << 40), []interface{}{}, json.Number("x")}
+	// The bounds of int32, as each numeric type arrives.
+	for v, want := range map[interface{}]int{int64(math.MaxInt32): math.MaxInt32, int64(math.MinInt32): math.MinInt32,
+		uint64(math.MaxInt32): math.MaxInt32, float64(math.MaxInt32): math.MaxInt32, float64(math.MinInt32): math.MinInt32} {
+		if n, err := Int(v); err != nil || n != want {
+			t.Errorf("Int(%T %v) = %d, %v", v, v, n, err)
+		}
+	}
+	bad := []interface{}{"5", 5.5, nil, true, float64(1e12), int64(1 << 40), []interface{}{}, json.Number("x"),
+		int64(math.MaxInt32 + 1), int64(math.MinInt32 - 1), uint64(math.MaxInt32 + 1), uint32(math.MaxInt32 + 1),
+		float64(math.MaxInt32 + 1), float64(math.MinInt32 - 1)}
 	for _, v := range bad {
 		if _, err := Int(v); err == nil {
 			t.Errorf("Int(%T %v) accepted", v, v)

@@ -61,6 +61,12 @@ func TestMain(m *testing.M) {
 	} else {
 		code = m.Run()
 	}
+	if code == 0 {
+		if err := writeReliability(); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e: writing the reliability table:", err)
+			code = 1
+		}
+	}
 	if code != 0 {
 		// The control plane's log tails, to read next to the failure.
 		cmd := exec.Command(filepath.Join(env.root, "hack", "cluster.sh"), "logs")

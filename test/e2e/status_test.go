@@ -116,6 +116,21 @@ func TestCompletion(t *testing.T) {
 			t.Fatalf("kubectl __complete iomesh %s: %s", tc.args, r)
 		}
 	}
+	// Real bash completion: kubectl's bash script (with the bash-completion package) completing
+	// `kubectl iomesh ...` at a TAB, which goes through kubectl_complete-iomesh.
+	for _, tc := range []struct{ line, want string }{
+		{"kubectl iomesh sta", "status"},
+		{"kubectl iomesh status --context admin@", "admin@iomesh-test"},
+		{"kubectl iomesh preflight --skip-check cluster.t", "cluster.tasks-idle"},
+	} {
+		script := `source /usr/share/bash-completion/bash_completion && source <(kubectl completion bash) &&
+COMP_LINE="$LINE"; read -ra COMP_WORDS <<< "$LINE"; COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_POINT=${#COMP_LINE}
+__start_kubectl 2>/dev/null; printf '%s\n' "${COMPREPLY[@]}"`
+		r = run(t, []string{"LINE=" + tc.line}, "bash", "-c", script)
+		if r.code != 0 || strings.TrimSpace(r.stdout) != tc.want {
+			t.Fatalf("bash completing %q: want %q, got %s", tc.line, tc.want, r)
+		}
+	}
 	r = run(t, nil, "bash", "-c", "source <(kubectl iomesh completion bash) && type __start_kubectl-iomesh >/dev/null && echo loaded")
 	if r.code != 0 || !strings.Contains(r.stdout, "loaded") {
 		t.Fatalf("bash completion script: %s", r)
