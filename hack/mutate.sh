@@ -17,6 +17,7 @@ if [ ! -x "$bin/gremlins" ]; then
 fi
 core="values count edition english license placement disks iomeshstatus preflight scaleplan renderdiff pin waiter chartsource snapshot"
 # MUTATE_PACKAGES narrows a full run (a report of those packages only).
+core_all=$core
 core=${MUTATE_PACKAGES:-$core}
 pkgs=$core
 if [ "${1:-all}" = changed ]; then
@@ -32,6 +33,10 @@ if [ "${1:-all}" = changed ]; then
 fi
 out=$(mktemp -d)
 report=$root/docs/testing.md
+# Each package's last result is kept, so a narrowed run (MUTATE_PACKAGES) updates its rows and the
+# report still lists every core package, each with the date of its run.
+results=$CACHE_ROOT/mutate-results
+mkdir -p "$results"
 {
   echo "# Mutation testing"
   echo
@@ -39,24 +44,38 @@ report=$root/docs/testing.md
   echo "comparison, a changed boundary or operator) must make a unit test fail. Efficacy is killed /"
   echo "(killed + lived); coverage is the share of mutants that some test runs at all. Goals: 90%"
   echo "efficacy and 85% coverage. Every mutant that lives is listed below with the reason no test"
-  echo "kills it (hack/mutants-equivalent.tsv), or as one a test should kill. Written by the last run"
-  echo "($(date -u +%Y-%m-%d), $(go version | awk '{print $3}'))."
+  echo "kills it (hack/mutants-equivalent.tsv), or as one a test should kill. The last column is the"
+  echo "date of each package's run; the report was written on $(date -u +%Y-%m-%d) with $(go version | awk '{print $3}')."
   echo
-  echo "| package | mutants | killed | lived | not covered | other (timed out, not viable) | efficacy | efficacy without equivalents | coverage | goals |"
-  echo "|---|---|---|---|---|---|---|---|---|---|"
+  echo "| package | mutants | killed | lived | not covered | other (timed out, not viable) | efficacy | efficacy without equivalents | coverage | goals | run |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
 } > "$out/head.md"
 : > "$out/lived.md"
 for p in $pkgs; do
   log "gremlins on pkg/$p"
   # A package's run is capped: the report says so rather than holding the build.
-  timeout -k 10 "${MUTATE_PACKAGE_TIMEOUT:-300}" "$bin/gremlins" unleash --silent --workers 1 --timeout-coefficient 60 -o "$out/$p.json" "./pkg/$p" >/dev/null 2>&1
-  python3 - "$out/$p.json" "$p" >>"$out/head.md" 2>>"$out/lived.md" <<'PY'
+  # The timeout of one mutant's test run is the coefficient times the package's own test time:
+  # high where that time is mostly the build, low where tests wait on timers (a mutant that
+  # hangs would otherwise hold the run for minutes).
+  coefficient=60
+  case $p in waiter) coefficient=20 ;; esac
+  if timeout -k 10 "${MUTATE_PACKAGE_TIMEOUT:-300}" "$bin/gremlins" unleash --silent --workers 1 --timeout-coefficient "$coefficient" -o "$out/$p.json" "./pkg/$p" >/dev/null 2>&1 &&
+    [ -s "$out/$p.json" ]; then
+    cp "$out/$p.json" "$results/$p.json"
+    date -u +%Y-%m-%d > "$results/$p.date"
+  else
+    log "gremlins on pkg/$p did not finish within ${MUTATE_PACKAGE_TIMEOUT:-300}s; the report keeps its last result"
+  fi
+done
+if [ "${1:-all}" = all ]; then pkgs=${MUTATE_REPORT_PACKAGES:-$core_all}; fi
+for p in $pkgs; do
+  python3 - "$results/$p.json" "$p" "$(cat "$results/$p.date" 2>/dev/null || echo never)" >>"$out/head.md" 2>>"$out/lived.md" <<'PY'
 import json, sys
-path, pkg = sys.argv[1], sys.argv[2]
+path, pkg, when = sys.argv[1], sys.argv[2], sys.argv[3]
 try:
     d = json.load(open(path))
 except Exception as e:
-    print(f"| {pkg} | error: {e} | | | | | | | |"); sys.exit(0)
+    print(f"| {pkg} | no result yet | | | | | | | | | |"); sys.exit(0)
 k, l, nc = d["mutants_killed"], d["mutants_lived"], d["mutants_not_covered"]
 other = {}
 for f in d["files"]:
@@ -87,7 +106,7 @@ for f in d["files"]:
 # The goals, judged without the survivors no test can kill.
 eff = 100.0 * k / (k + l - equivalent) if k + l - equivalent > 0 else 100.0
 goal = "met" if eff >= 90 and d["mutations_coverage"] >= 85 else "not met"
-print(f"| {pkg} | {d['mutants_total']} | {k} | {l} ({equivalent} equivalent) | {nc} | {rest} | {d['test_efficacy']:.1f}% | {eff:.1f}% | {d['mutations_coverage']:.1f}% | {goal} |")
+print(f"| {pkg} | {d['mutants_total']} | {k} | {l} ({equivalent} equivalent) | {nc} | {rest} | {d['test_efficacy']:.1f}% | {eff:.1f}% | {d['mutations_coverage']:.1f}% | {goal} | {when} |")
 PY
 done
 if [ "${1:-all}" = all ]; then

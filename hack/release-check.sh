@@ -12,4 +12,12 @@ if [ ! -x "$bin/goreleaser" ]; then
 fi
 cd "$here/.."
 "$bin/goreleaser" check
-echo "1 passed, 0 failed"
+# The release notes are part of the release: the changelog must stay on.
+python3 - <<'PY'
+import re, sys
+text = open(".goreleaser.yaml").read()
+block = re.search(r"^changelog:\n((?:[ #].*\n|\n)*)", text, re.M)
+if not block or re.search(r"^\s+disable:\s*true", block.group(1), re.M):
+    sys.exit("the goreleaser changelog is off: release notes would be empty")
+PY
+echo "2 passed, 0 failed"

@@ -1,10 +1,15 @@
 package chartsource
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
 	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
 )
 
 func TestFromPathChecksTheVersion(t *testing.T) {
@@ -42,5 +47,41 @@ func TestVerifyNeedsSubcharts(t *testing.T) {
 	}
 	if err := Verify(&chart.Chart{}, Want{}); err == nil || !strings.Contains(err.Error(), "no Chart.yaml") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// --chart with an http(s) URL downloads the archive (as the offline package's chart served from
+// a web server); a URL that does not answer is named in the error.
+func TestFromPathDownloadsURLs(t *testing.T) {
+	ch, err := loader.Load("../../deploy/charts/iomesh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive, err := chartutil.Save(ch, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/iomesh-v1.0.1.tgz" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(body)
+	}))
+	defer srv.Close()
+	f := NewFinder()
+	src, err := f.FromPath(srv.URL+"/iomesh-v1.0.1.tgz", Want{Name: "iomesh", Version: "v1.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Chart.Metadata.Version != "v1.0.1" || len(src.Chart.Dependencies()) == 0 {
+		t.Fatalf("downloaded chart %+v", src.Chart.Metadata)
+	}
+	if _, err := f.FromPath(srv.URL+"/missing.tgz", Want{Name: "iomesh", Version: "v1.0.1"}); err == nil || !strings.Contains(err.Error(), "downloading --chart "+srv.URL+"/missing.tgz") {
+		t.Fatalf("missing URL: %v", err)
 	}
 }

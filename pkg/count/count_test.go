@@ -41,3 +41,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The flag value: empty until given, the count and that it was given once set, unchanged by a
+// bad value.
+func TestValue(t *testing.T) {
+	var n int
+	var set bool
+	v := NewValue(&n, &set)
+	if v.String() != "" || v.Type() != "int" {
+		t.Fatalf("unset: %q %q", v.String(), v.Type())
+	}
+	if err := v.Set("5"); err != nil || n != 5 || !set || v.String() != "5" {
+		t.Fatalf("set 5: %v n=%d set=%v %q", err, n, set, v.String())
+	}
+	if err := v.Set("x"); err == nil || n != 5 {
+		t.Fatalf("a bad value changed the count: %v n=%d", err, n)
+	}
+	if (Value{}).String() != "" {
+		t.Fatal("an unbound value prints a count")
+	}
+}

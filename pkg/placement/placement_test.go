@@ -2,6 +2,7 @@ package placement
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,5 +89,20 @@ func TestTaintsAndAffinity(t *testing.T) {
 	s = Evaluate("chunk", nodes, nil, Policy{Affinity: affinity, Tolerations: []corev1.Toleration{{Key: "evict", Operator: corev1.TolerationOpExists}}}, RoomCheck{})
 	if !s.Nodes[1].Eligible || s.Free != 3 {
 		t.Fatalf("tolerated: %+v", s)
+	}
+}
+
+// A taint is named as kubectl describes it: key=value:effect, or key:effect without a value.
+func TestTaintReasons(t *testing.T) {
+	nodes := []corev1.Node{
+		readyNode("a", nil, corev1.Taint{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule}),
+		readyNode("b", nil, corev1.Taint{Key: "maintenance", Effect: corev1.TaintEffectNoSchedule}),
+	}
+	s := Evaluate("chunk", nodes, nil, Policy{}, RoomCheck{})
+	if r := strings.Join(s.Nodes[0].Reasons, ";"); !strings.Contains(r, "dedicated=db:NoSchedule") {
+		t.Errorf("a: %q", r)
+	}
+	if r := strings.Join(s.Nodes[1].Reasons, ";"); !strings.Contains(r, "maintenance:NoSchedule") || strings.Contains(r, "maintenance=") {
+		t.Errorf("b: %q", r)
 	}
 }

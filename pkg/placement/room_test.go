@@ -106,3 +106,26 @@ func TestEvaluateWithRoom(t *testing.T) {
 		t.Fatalf("%+v", s)
 	}
 }
+
+// One pod below the node's pod limit still fits.
+func TestRoomAtOneBelowThePodLimit(t *testing.T) {
+	used := UsageByNode([]corev1.Pod{podOn("n", corev1.PodRunning, "1"), podOn("n", corev1.PodRunning, "1")})["n"]
+	if got := Room(nodeWith("3", "8"), used, nil); got != "" {
+		t.Fatalf("2 of 3 pods: %q", got)
+	}
+	if got := Room(nodeWith("2", "8"), used, nil); got != "at its pod limit (2 of 2 pods)" {
+		t.Fatalf("2 of 2 pods: %q", got)
+	}
+}
+
+// The requests of existing pods come from the first pod that has any.
+func TestPodRequestsOfSkipsPodsWithoutRequests(t *testing.T) {
+	bare := corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}}}
+	got := PodRequestsOf(nil, []corev1.Pod{bare, podOn("n", corev1.PodRunning, "2")})
+	if cpu := got[corev1.ResourceCPU]; cpu.String() != "2" {
+		t.Fatalf("requests %v", got)
+	}
+	if got := PodRequestsOf(nil, []corev1.Pod{bare}); got != nil {
+		t.Fatalf("a pod without requests gave %v", got)
+	}
+}

@@ -104,3 +104,38 @@ func TestReadFailsWithoutRelease(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// OnRelease gets the newest revision; permissions are asked only when wanted; the room is
+// judged from every running pod when wanted.
+func TestReadOptions(t *testing.T) {
+	var got int
+	opt := Options{History: true, Permissions: true, Room: true, OnRelease: func(r *helmrelease.Release) { got = r.Version }}
+	s := read(t, []tf.Rel{{Revision: 1}, {Revision: 2}}, opt, append(cluster(), tf.IOMeshCluster("", nil))...)
+	if got != 2 {
+		t.Fatalf("OnRelease got revision %d, want 2", got)
+	}
+	// The fake API server grants nothing: every permission a scale needs in the namespace is missing.
+	if !s.Permissions.Checked || len(s.Permissions.Missing) == 0 {
+		t.Fatalf("permissions %+v", s.Permissions)
+	}
+	if u := s.Usage["node-0"]; u.Pods != 2 {
+		t.Fatalf("usage %+v", s.Usage)
+	}
+	if in := s.PreflightInput(preflight.Target{}); !in.Disks.ClusterFound || s.PolicyErr != nil {
+		t.Fatalf("cluster found %v, policy error %v", in.Disks.ClusterFound, s.PolicyErr)
+	}
+	s = read(t, []tf.Rel{{Revision: 1}}, Options{}, cluster()...)
+	if s.Permissions.Missing != nil || s.Usage != nil || s.PreflightInput(preflight.Target{}).Disks.ClusterFound {
+		t.Fatalf("read what was not asked for: %+v", s)
+	}
+}
+
+// A podPolicy that is not one is an error, not ignored, for either component.
+func TestPolicies(t *testing.T) {
+	for _, c := range []string{"chunk", "meta"} {
+		bad := values.Map{"iomesh": values.Map{c: values.Map{"replicaCount": 3, "podPolicy": values.Map{"nodeSelector": "pool=x"}}}}
+		if s := read(t, []tf.Rel{{Revision: 1, Values: bad}}, Options{}, cluster()...); s.PolicyErr == nil {
+			t.Fatalf("a %s nodeSelector that is not a map was accepted", c)
+		}
+	}
+}

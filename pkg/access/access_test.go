@@ -1,0 +1,152 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	authv1 "k8s.io/api/authorization/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+func TestResource(t *testing.T) {
+	for kind, want := range map[string]string{
+		"Pod": "pods", "StorageClass": "storageclasses", "Ingress": "ingresses", "Policy": "policies",
+		"Gateway": "gateways", "Key": "keys", "Endpoints": "endpoints", "Mesh": "meshes", "Patch": "patches", "Box": "boxes",
+	} {
+		if got := Resource(kind); got != want {
+			t.Errorf("Resource(%s) = %s, want %s", kind, got, want)
+		}
+	}
+}
+
+const manifest = `---
+apiVersion: v1
+kind: Secret
+metadata: {name: a}
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: b}
+---
+apiVersion: iomesh.com/v1alpha1
+kind: IOMeshCluster
+metadata: {name: c}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: again}
+---
+# a document without an object
+---
+kind: [broken
+`
+
+func TestScaleNeeds(t *testing.T) {
+	needs := ScaleNeeds("ns", manifest)
+	has := map[string]bool{}
+	for _, n := range needs {
+		if has[n.String()] {
+			t.Errorf("%s twice", n)
+		}
+		has[n.String()] = true
+	}
+	for _, want := range []string{
+		"list secrets in namespace ns", "create secrets in namespace ns", "update secrets in namespace ns",
+		"list nodes (cluster-wide)", "watch pods in namespace ns",
+		"get storageclasses.storage.k8s.io (cluster-wide)", "patch storageclasses.storage.k8s.io (cluster-wide)",
+		"get iomeshclusters.iomesh.com in namespace ns", "patch iomeshclusters.iomesh.com in namespace ns",
+		"patch secrets in namespace ns",
+	} {
+		if !has[want] {
+			t.Errorf("missing %q in %v", want, needs)
+		}
+	}
+	if has["get storageclasses.storage.k8s.io in namespace ns"] {
+		t.Error("a cluster-scoped kind asked for in the namespace")
+	}
+	// 5 reads, 7 for the release record and the wait, get/patch on 3 kinds less the 2 already there.
+	if len(needs) != 5+7+6-2 {
+		t.Errorf("%d needs: %v", len(needs), needs)
+	}
+}
+
+func TestCovered(t *testing.T) {
+	need := Need{Verb: "patch", Group: "iomesh.com", Resource: "iomeshclusters", Namespace: "ns"}
+	for name, tc := range map[string]struct {
+		rule authv1.ResourceRule
+		want bool
+	}{
+		"exact":          {authv1.ResourceRule{Verbs: []string{"get", "patch"}, APIGroups: []string{"iomesh.com"}, Resources: []string{"iomeshclusters"}}, true},
+		"wildcards":      {authv1.ResourceRule{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}, true},
+		"other verb":     {authv1.ResourceRule{Verbs: []string{"get"}, APIGroups: []string{"iomesh.com"}, Resources: []string{"iomeshclusters"}}, false},
+		"other group":    {authv1.ResourceRule{Verbs: []string{"patch"}, APIGroups: []string{""}, Resources: []string{"iomeshclusters"}}, false},
+		"other resource": {authv1.ResourceRule{Verbs: []string{"patch"}, APIGroups: []string{"iomesh.com"}, Resources: []string{"pods"}}, false},
+		"named objects":  {authv1.ResourceRule{Verbs: []string{"patch"}, APIGroups: []string{"iomesh.com"}, Resources: []string{"iomeshclusters"}, ResourceNames: []string{"iomesh"}}, false},
+		"nothing at all": {authv1.ResourceRule{}, false},
+	} {
+		if got := Covered([]authv1.ResourceRule{tc.rule}, need); got != tc.want {
+			t.Errorf("%s: %v, want %v", name, got, tc.want)
+		}
+	}
+}
+
+// reviews answers the rules review with rules (incomplete as told) and each access review from
+// allowed, counting the access reviews.
+func reviews(rules []authv1.ResourceRule, incomplete bool, allowed map[string]bool, accessReviews *int) *fake.Clientset {
+	kube := fake.NewSimpleClientset()
+	kube.PrependReactor("create", "selfsubjectrulesreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, &authv1.SelfSubjectRulesReview{Status: authv1.SubjectRulesReviewStatus{ResourceRules: rules, Incomplete: incomplete}}, nil
+	})
+	kube.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		*accessReviews++
+		ra := a.(k8stesting.CreateAction).GetObject().(*authv1.SelfSubjectAccessReview).Spec.ResourceAttributes
+		return true, &authv1.SelfSubjectAccessReview{Status: authv1.SubjectAccessReviewStatus{Allowed: allowed[ra.Verb+" "+ra.Resource]}}, nil
+	})
+	return kube
+}
+
+func TestMissing(t *testing.T) {
+	rules := []authv1.ResourceRule{{Verbs: []string{"list"}, APIGroups: []string{""}, Resources: []string{"secrets", "pods"}}}
+	needs := ReadNeeds("ns")
+	n := 0
+	missing, err := Missing(context.Background(), reviews(rules, false, map[string]bool{"list nodes": true}, &n), "ns", needs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The namespace's answer is complete: only the cluster-wide need is asked about, and allowed.
+	if n != 1 || len(missing) != 2 || missing[0].Resource != "iomeshclusters" || missing[1].Resource != "statefulsets" {
+		t.Fatalf("%d access reviews, missing %v", n, missing)
+	}
+	// An incomplete rules review (a webhook authorizer may allow more): every uncovered need is
+	// asked about exactly.
+	n = 0
+	missing, err = Missing(context.Background(), reviews(rules, true, map[string]bool{"get iomeshclusters": true}, &n), "ns", needs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || len(missing) != 2 || missing[0].Resource != "statefulsets" || missing[1].Resource != "nodes" {
+		t.Fatalf("%d access reviews, missing %v", n, missing)
+	}
+}
+
+func TestMissingErrors(t *testing.T) {
+	kube := fake.NewSimpleClientset()
+	kube.PrependReactor("create", "selfsubjectrulesreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("forbidden")
+	})
+	if _, err := Missing(context.Background(), kube, "ns", ReadNeeds("ns")); err == nil || !strings.Contains(err.Error(), "what you may do in namespace ns") {
+		t.Fatalf("rules review failure: %v", err)
+	}
+	n := 0
+	kube = reviews(nil, false, nil, &n)
+	kube.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("boom")
+	})
+	if _, err := Missing(context.Background(), kube, "ns", ReadNeeds("ns")); err == nil || !strings.Contains(err.Error(), "whether you may list nodes (cluster-wide)") {
+		t.Fatalf("access review failure: %v", err)
+	}
+}
