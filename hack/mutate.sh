@@ -20,6 +20,8 @@ core="values count edition english license placement disks iomeshstatus prefligh
 core_all=$core
 core=${MUTATE_PACKAGES:-$core}
 pkgs=$core
+# MUTATE_PACKAGES=none runs nothing and writes the report from the kept results.
+[ "$pkgs" = none ] && pkgs=""
 if [ "${1:-all}" = changed ]; then
   changed=$(git diff --name-only HEAD~1 -- pkg 2>/dev/null | awk -F/ '{print $2}' | sort -u)
   pkgs=""

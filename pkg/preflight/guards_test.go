@@ -153,6 +153,12 @@ func TestDisksForEligibleNodes(t *testing.T) {
 	if !strings.Contains(reason, "no usable disk: node-4") || strings.Contains(reason, "missing on") {
 		t.Fatalf("only a node without disks: %q", reason)
 	}
+	// Both nodes with data disks only: the cache disk is missing, no node is without disks.
+	in.Disks.Devices = disks.FromObjects([]unstructured.Unstructured{objs[1], objs[3]})
+	reason = verdicts(Run(in, nil, "v1"))["disks.new-chunk-nodes"].Reason
+	if !strings.Contains(reason, "missing on node-3") || strings.Contains(reason, "no usable disk") {
+		t.Fatalf("only nodes lacking a mount type: %q", reason)
+	}
 	// No eligible node: nothing to list.
 	full := cluster(3, 3, 3, 10)
 	full.Disks = in.Disks
