@@ -87,14 +87,36 @@ type Set struct {
 // Name is the StatefulSet name of a component for this release.
 func (r Reader) Name(c Component) string { return r.Release + "-" + string(c) }
 
-// Components reads the chunk and meta StatefulSets and their pods with one StatefulSet list and
-// one pod list; rows asks for the pods as the server's Table (for a command that prints them),
-// otherwise they come as a plain protobuf list, which is cheaper to serve and decode.
+// StatefulSetPodLabel is put by the StatefulSet controller on every pod it creates. Listing pods by
+// it can start before the StatefulSets (and so their selectors) are known, and still leaves out
+// the namespace's other pods.
+const StatefulSetPodLabel = "statefulset.kubernetes.io/pod-name"
+
+// Components reads the chunk and meta StatefulSets and their pods with one StatefulSet list and,
+// at the same time, one list of the namespace's StatefulSet pods; rows asks for the pods as the
+// server's Table (for a command that prints them), otherwise they come as a plain protobuf list,
+// which is cheaper to serve and decode. When a StatefulSet is missing, its pods may lack the
+// label (left behind, or made by hand): every pod of the namespace is then read, by name.
 func (r Reader) Components(ctx context.Context, rows bool) (chunk, meta Set, err error) {
 	chunk, meta = Set{Component: Chunk}, Set{Component: Meta}
+	list := func(selector string) (podtable.ServerList, error) {
+		if rows {
+			return r.PodTable(ctx, selector)
+		}
+		pods, err := r.pods(ctx, selector)
+		return podtable.ServerList{Pods: pods}, err
+	}
+	var pods podtable.ServerList
+	var podErr error
+	listed := make(chan struct{})
+	go func() { defer close(listed); pods, podErr = list(StatefulSetPodLabel) }()
 	stsList, err := r.Kube.AppsV1().StatefulSets(r.Namespace).List(ctx, metav1.ListOptions{})
+	<-listed
 	if err != nil {
 		return chunk, meta, kubeerr.Explain(err, "list", "statefulsets in namespace "+r.Namespace)
+	}
+	if podErr != nil {
+		return chunk, meta, podErr
 	}
 	for i := range stsList.Items {
 		s := &stsList.Items[i]
@@ -105,23 +127,13 @@ func (r Reader) Components(ctx context.Context, rows bool) (chunk, meta Set, err
 			meta.StatefulSet = s
 		}
 	}
-	chunkSel, chunkOK := selectorOf(chunk.StatefulSet)
-	metaSel, metaOK := selectorOf(meta.StatefulSet)
-	selector := ""
-	if chunkOK && metaOK {
-		if combined, ok := Combine(chunk.StatefulSet.Spec.Selector, meta.StatefulSet.Spec.Selector); ok {
-			selector = combined
+	if chunk.StatefulSet == nil || meta.StatefulSet == nil {
+		if pods, err = list(""); err != nil {
+			return chunk, meta, err
 		}
 	}
-	var pods podtable.ServerList
-	if rows {
-		pods, err = r.PodTable(ctx, selector)
-	} else {
-		pods.Pods, err = r.pods(ctx, selector)
-	}
-	if err != nil {
-		return chunk, meta, err
-	}
+	chunkSel, chunkOK := selectorOf(chunk.StatefulSet)
+	metaSel, metaOK := selectorOf(meta.StatefulSet)
 	chunk.Pods, chunk.FoundBy = r.match(pods.Pods, Chunk, chunkSel, chunkOK)
 	meta.Pods, meta.FoundBy = r.match(pods.Pods, Meta, metaSel, metaOK)
 	chunk.Rows, meta.Rows = pods.Rows, pods.Rows

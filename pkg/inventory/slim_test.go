@@ -78,6 +78,19 @@ func server(t *testing.T) *httptest.Server {
 			}
 			w.Header().Set("Content-Type", "application/vnd.kubernetes.protobuf")
 			_, _ = w.Write(protobufList(t, testPods()...))
+		case r.URL.Path == "/apis/apps/v1/namespaces/labelled/statefulsets":
+			fmt.Fprint(w, `{"kind":"StatefulSetList","apiVersion":"apps/v1","items":[
+			  {"metadata":{"name":"iomesh-chunk"},"spec":{"selector":{"matchLabels":{"app":"iomesh-chunk"}}}},
+			  {"metadata":{"name":"iomesh-meta"},"spec":{"selector":{"matchLabels":{"app":"iomesh-meta"}}}}]}`)
+		case r.URL.Path == "/api/v1/namespaces/labelled/pods":
+			// Only the StatefulSets' pods are asked for, by their controller's label.
+			if got := r.URL.Query().Get("labelSelector"); got != StatefulSetPodLabel {
+				t.Errorf("pods listed with selector %q", got)
+			}
+			fmt.Fprint(w, `{"kind":"PodList","apiVersion":"v1","items":[
+			  {"metadata":{"name":"iomesh-chunk-0","labels":{"app":"iomesh-chunk"}}},
+			  {"metadata":{"name":"iomesh-meta-0","labels":{"app":"iomesh-meta"}}},
+			  {"metadata":{"name":"iomesh-chunk-1","labels":{"app":"someone-else"}}}]}`)
 		case r.URL.Path == "/apis/apps/v1/namespaces/table-states/statefulsets":
 			fmt.Fprint(w, `{"kind":"StatefulSetList","apiVersion":"apps/v1","items":[]}`)
 		case r.URL.Path == "/api/v1/namespaces/table-states/pods":
@@ -221,5 +234,21 @@ func TestComponentsRows(t *testing.T) {
 	}
 	if len(chunk.Pods) != 3 || chunk.Rows != nil {
 		t.Fatalf("plain list: %d pods, rows %v", len(chunk.Pods), chunk.Rows)
+	}
+}
+
+// With both StatefulSets present, one list of the namespace's StatefulSet pods (started before
+// their selectors are known) is enough; each component keeps the pods its selector matches.
+func TestComponentsByStatefulSetLabel(t *testing.T) {
+	kube, err := kubernetes.NewForConfig(&rest.Config{Host: server(t).URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk, meta, err := Reader{Kube: kube, Namespace: "labelled", Release: "iomesh"}.Components(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chunk.Pods) != 1 || chunk.Pods[0].Name != "iomesh-chunk-0" || len(meta.Pods) != 1 || chunk.FoundBy != "selector" {
+		t.Fatalf("chunk %v by %s, meta %v", chunk.Pods, chunk.FoundBy, meta.Pods)
 	}
 }

@@ -154,7 +154,7 @@ func Pod(component string, ordinal, containers int, node string, age time.Durati
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: Namespace,
-			Labels:            map[string]string{"app": Release + "-" + component},
+			Labels:            map[string]string{"app": Release + "-" + component, "statefulset.kubernetes.io/pod-name": name},
 			CreationTimestamp: metav1.NewTime(Now.Add(-age)),
 		},
 		Spec: corev1.PodSpec{NodeName: node},
