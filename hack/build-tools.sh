@@ -5,14 +5,6 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-install_tool() { # dir pkg@version binary
-  local dir=$1 pkg=$2 bin=$3
-  if [ -x "$dir/$bin" ]; then return 0; fi
-  log "building $pkg"
-  mkdir -p "$dir"
-  GOBIN="$dir" CGO_ENABLED=0 go install -trimpath -ldflags "${4:-}" "$pkg"
-}
-
 install_tool "$KWOK_BIN" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" kwok
 # kwok's stage definitions ship inside its module.
 stage_dir=$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage

@@ -19,3 +19,13 @@ export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+# install_tool DIR PKG@VERSION BINARY [LDFLAGS]: builds a tool from the Go module proxy into the
+# cache outside the clone, once.
+install_tool() { # dir pkg@version binary
+  local dir=$1 pkg=$2 bin=$3
+  if [ -x "$dir/$bin" ]; then return 0; fi
+  log "building $pkg"
+  mkdir -p "$dir"
+  GOBIN="$dir" CGO_ENABLED=0 go install -trimpath -ldflags "${4:-}" "$pkg"
+}

@@ -6,10 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 ACTIONLINT_VERSION=${ACTIONLINT_VERSION:-v1.7.12}
 bin=$CACHE_ROOT/actionlint-$ACTIONLINT_VERSION/bin
-if [ ! -x "$bin/actionlint" ]; then
-  log "building actionlint $ACTIONLINT_VERSION"
-  GOBIN=$bin CGO_ENABLED=0 go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
-fi
+install_tool "$bin" "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" actionlint
 cd "$here/.."
 files=(.github/workflows/*.yml)
 "$bin/actionlint" "${files[@]}"

@@ -6,10 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 GORELEASER_VERSION=${GORELEASER_VERSION:-v2.15.1}
 bin=$CACHE_ROOT/goreleaser-$GORELEASER_VERSION/bin
-if [ ! -x "$bin/goreleaser" ]; then
-  log "building goreleaser $GORELEASER_VERSION (several minutes, once)"
-  GOBIN=$bin CGO_ENABLED=0 go install "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION"
-fi
+install_tool "$bin" "github.com/goreleaser/goreleaser/v2@$GORELEASER_VERSION" goreleaser
 cd "$here/.."
 "$bin/goreleaser" check
 # The release notes are part of the release: the changelog must stay on.

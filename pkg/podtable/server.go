@@ -82,30 +82,16 @@ func DecodeList(body []byte, now time.Time) (ServerList, error) {
 // did not send keep the local value; readiness is always the pod's own.
 func FromCells(pod *corev1.Pod, cols []metav1.TableColumnDefinition, cells []interface{}, now time.Time) Row {
 	row := Of(pod, now)
+	fields := map[string]*string{
+		colName: &row.Name, colReady: &row.Ready, colStatus: &row.Status, colRestarts: &row.Restarts, colAge: &row.Age,
+		colIP: &row.IP, colNode: &row.Node, colNominatedNode: &row.NominatedNode, colReadinessGates: &row.ReadinessGates,
+	}
 	for i, c := range cols {
 		if i >= len(cells) {
 			break
 		}
-		v := cellText(cells[i])
-		switch c.Name {
-		case colName:
-			row.Name = v
-		case colReady:
-			row.Ready = v
-		case colStatus:
-			row.Status = v
-		case colRestarts:
-			row.Restarts = v
-		case colAge:
-			row.Age = v
-		case colIP:
-			row.IP = v
-		case colNode:
-			row.Node = v
-		case colNominatedNode:
-			row.NominatedNode = v
-		case colReadinessGates:
-			row.ReadinessGates = v
+		if f, ok := fields[c.Name]; ok {
+			*f = cellText(cells[i])
 		}
 	}
 	return row

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -22,15 +23,21 @@ const (
 	cluster2 = "iomesh-cluster-1"
 )
 
-// secondCluster is the multi-cluster doc's second IOMesh cluster: an IOMeshCluster applied with
-// kubectl, Enterprise by its image tags, on the nodes labelled for it, its disks in iomesh-system.
-const secondCluster = `apiVersion: v1
+// directCluster is an IOMeshCluster applied with kubectl in its own namespace, as the
+// multi-cluster doc applies one: Enterprise by its image tags, its disks in iomesh-system, and
+// podPolicy (a flow mapping, "" for none) on both components.
+func directCluster(name, podPolicy string) string {
+	policy := ""
+	if podPolicy != "" {
+		policy = "\n    podPolicy: " + podPolicy
+	}
+	return fmt.Sprintf(`apiVersion: v1
 kind: Namespace
-metadata: {name: iomesh-cluster-1}
+metadata: {name: %[1]s}
 ---
 apiVersion: iomesh.com/v1alpha1
 kind: IOMeshCluster
-metadata: {name: iomesh-cluster-1, namespace: iomesh-cluster-1}
+metadata: {name: %[1]s, namespace: %[1]s}
 spec:
   diskDeploymentMode: hybridFlash
   storageClass: hostpath
@@ -40,15 +47,17 @@ spec:
   toolbox: {}
   meta:
     replicas: 3
-    image: {repository: iomesh/zbs-metad, tag: v5.3.0-rc13-enterprise}
-    podPolicy: {nodeSelector: {iomesh-test/pool: cluster-1}}
+    image: {repository: iomesh/zbs-metad, tag: v5.3.0-rc13-enterprise}%[2]s
   chunk:
     replicas: 3
     dataCIDR: 10.234.1.0/24
     image: {repository: iomesh/zbs-chunkd, tag: v5.3.0-rc13-enterprise}
-    devicemanager: {blockDeviceNamespace: iomesh-system}
-    podPolicy: {nodeSelector: {iomesh-test/pool: cluster-1}}
-`
+    devicemanager: {blockDeviceNamespace: iomesh-system}%[2]s
+`, name, policy)
+}
+
+// secondCluster is the multi-cluster doc's second IOMesh cluster, on the nodes labelled for it.
+var secondCluster = directCluster(cluster2, "{nodeSelector: {iomesh-test/pool: cluster-1}}")
 
 func labelPool(t *testing.T, nodes ...string) {
 	t.Helper()

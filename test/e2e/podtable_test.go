@@ -20,29 +20,7 @@ const statesNS = "pod-states"
 
 // statesCluster is an IOMeshCluster applied without Helm and with no operator running, so its
 // pods are found by name and can be put into any state.
-const statesCluster = `apiVersion: v1
-kind: Namespace
-metadata: {name: pod-states}
----
-apiVersion: iomesh.com/v1alpha1
-kind: IOMeshCluster
-metadata: {name: states, namespace: pod-states}
-spec:
-  diskDeploymentMode: hybridFlash
-  storageClass: hostpath
-  reclaimPolicy: {volume: Delete, blockdevice: Delete}
-  redirector: {dataCIDR: 10.234.1.0/24}
-  probe: {}
-  toolbox: {}
-  meta:
-    replicas: 3
-    image: {repository: iomesh/zbs-metad, tag: v5.3.0-rc13-enterprise}
-  chunk:
-    replicas: 3
-    dataCIDR: 10.234.1.0/24
-    image: {repository: iomesh/zbs-chunkd, tag: v5.3.0-rc13-enterprise}
-    devicemanager: {blockDeviceNamespace: iomesh-system}
-`
+var statesCluster = directCluster(statesNS, "")
 
 // The pod rows are the API server's own: the three states in which rows computed by hand differ
 // from kubectl v1.36 (scheduling-gated, Succeeded while being deleted, one container in Error
@@ -58,8 +36,8 @@ func TestPodTableIsTheServers(t *testing.T) {
 	pods := env.kube.CoreV1().Pods(statesNS)
 	t.Cleanup(func() {
 		bg := context.Background()
-		_, _ = pods.Patch(bg, "states-chunk-1", types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
-		_ = env.dyn.Resource(iomeshGVR).Namespace(statesNS).Delete(bg, "states", metav1.DeleteOptions{})
+		_, _ = pods.Patch(bg, "pod-states-chunk-1", types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
+		_ = env.dyn.Resource(iomeshGVR).Namespace(statesNS).Delete(bg, statesNS, metav1.DeleteOptions{})
 		_ = env.kube.CoreV1().Namespaces().Delete(bg, statesNS, metav1.DeleteOptions{})
 	})
 	gate := []corev1.PodSchedulingGate{{Name: "iomesh.com/held"}}
@@ -68,7 +46,7 @@ func TestPodTableIsTheServers(t *testing.T) {
 		for _, c := range containers {
 			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: c, Image: "iomesh/" + c})
 		}
-		if name == "states-chunk-1" {
+		if name == "pod-states-chunk-1" {
 			p.Finalizers = []string{"iomesh.com/test-hold"}
 		}
 		if _, err := pods.Create(ctx, p, metav1.CreateOptions{}); err != nil {
@@ -85,12 +63,12 @@ func TestPodTableIsTheServers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mk("states-chunk-0", "zbs-chunkd")
-	mk("states-chunk-1", "zbs-chunkd")
-	mk("states-chunk-2", "zbs-chunkd", "chunk-exporter")
-	status("states-chunk-1", "Succeeded", terminated("zbs-chunkd", 0, "Completed"))
-	status("states-chunk-2", "Failed", terminated("zbs-chunkd", 0, "Completed"), terminated("chunk-exporter", 1, "Error"))
-	if err := pods.Delete(ctx, "states-chunk-1", metav1.DeleteOptions{}); err != nil {
+	mk("pod-states-chunk-0", "zbs-chunkd")
+	mk("pod-states-chunk-1", "zbs-chunkd")
+	mk("pod-states-chunk-2", "zbs-chunkd", "chunk-exporter")
+	status("pod-states-chunk-1", "Succeeded", terminated("zbs-chunkd", 0, "Completed"))
+	status("pod-states-chunk-2", "Failed", terminated("zbs-chunkd", 0, "Completed"), terminated("chunk-exporter", 1, "Error"))
+	if err := pods.Delete(ctx, "pod-states-chunk-1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -98,7 +76,7 @@ func TestPodTableIsTheServers(t *testing.T) {
 	rowsOf := func(out string) map[string][]string {
 		rows := map[string][]string{}
 		for _, l := range strings.Split(out, "\n") {
-			if strings.HasPrefix(l, "states-chunk-") {
+			if strings.HasPrefix(l, "pod-states-chunk-") {
 				f := fields.Split(strings.TrimSpace(l), -1)
 				rows[f[0]] = f
 			}
@@ -118,7 +96,7 @@ func TestPodTableIsTheServers(t *testing.T) {
 		return true
 	}
 	for _, wide := range []bool{false, true} {
-		args, kargs := []string{"status", "-n", statesNS, "--iomesh-cluster", "states"}, []string{"get", "pod", "-n", statesNS}
+		args, kargs := []string{"status", "-n", statesNS, "--iomesh-cluster", statesNS}, []string{"get", "pod", "-n", statesNS}
 		if wide {
 			args, kargs = append(args, "-o", "wide"), append(kargs, "-o", "wide")
 		}
@@ -141,7 +119,7 @@ func TestPodTableIsTheServers(t *testing.T) {
 			}
 			return true
 		})
-		for name, want := range map[string]string{"states-chunk-0": "SchedulingGated", "states-chunk-1": "Completed", "states-chunk-2": "Error"} {
+		for name, want := range map[string]string{"pod-states-chunk-0": "SchedulingGated", "pod-states-chunk-1": "Completed", "pod-states-chunk-2": "Error"} {
 			if ours[name][2] != want {
 				t.Fatalf("%s: STATUS %q, want %q (ours %v, kubectl %v)", name, ours[name][2], want, ours, theirs)
 			}
