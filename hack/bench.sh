@@ -19,6 +19,11 @@ archive=$(ls "$root"/dist/kubectl-iomesh_*_linux_amd64.tar.gz | head -n 1)
 out=${BENCH_OUT:-}
 publish=
 if [ -z "$out" ] && [ "$mode" = full ]; then out=$root/docs/benchmarks-results.md; publish=1; fi
+# kubectl is the server's own version, built with the control plane: the machine's kubectl may be a
+# wrapper (gcloud's dispatcher execs a second kubectl), which would add its own start-up to every
+# figure measured through kubectl.
+MACHINE_KUBECTL=$(command -v kubectl || true)
+export MACHINE_KUBECTL PATH=$K8S_BIN:$PATH
 export IOMESH_TEST_CLUSTER_DIR=$CLUSTER_DIR HELM_BIN=$HELM_BIN/helm BENCH_MODE=$mode BENCH_ARCHIVE=$archive BENCH_OUT=$out
 go test -tags 'e2e bench' -count=1 -timeout 60m -run 'TestBench' -v ./test/e2e/
 # A full run publishes its figures: every table into docs/benchmarks.md, the targets into the

@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager, kube-scheduler and etcd from the Go module proxy
-# into a cache outside the clone. k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces the
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kubectl (the benchmarks'
+# kubectl, of the server's version) from the Go module proxy into a cache outside the clone; only
+# the missing ones. k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces the
 # staging modules with local paths), so a throw-away module requires it and points every staging
 # module at its published version.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-want=(kube-apiserver kube-controller-manager kube-scheduler etcd)
-missing=0
-for b in "${want[@]}"; do [ -x "$K8S_BIN/$b" ] || missing=1; done
-if [ $missing = 0 ]; then log "control plane $K8S_VERSION cached in $K8S_BIN"; exit 0; fi
+want=(kube-apiserver kube-controller-manager kube-scheduler etcd kubectl)
+need=()
+for b in "${want[@]}"; do [ -x "$K8S_BIN/$b" ] || need+=("$b"); done
+if [ ${#need[@]} = 0 ]; then log "control plane $K8S_VERSION cached in $K8S_BIN"; exit 0; fi
 
 staging_version=v0.${K8S_VERSION#v1.}
 work=$(mktemp -d "${TMPDIR:-/tmp}/k8s-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-log "building control plane $K8S_VERSION in $work (about 12-15 minutes cold on 2 cores)"
+log "building ${need[*]} $K8S_VERSION in $work (the control plane: about 12-15 minutes cold on 2 cores)"
 
 gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
 [ -f "$gomod" ] || die "cannot download k8s.io/kubernetes@$K8S_VERSION"
@@ -49,14 +50,19 @@ GO
 etcd_version=$(sed -n 's#^[[:space:]]*go.etcd.io/etcd/server/v3 \(v[0-9.]*\).*#\1#p' "$gomod")
 [ -n "$etcd_version" ] || die "k8s.io/kubernetes@$K8S_VERSION does not pin go.etcd.io/etcd/server/v3"
 # No `go mod tidy`: nothing here imports the commands, so tidy would drop k8s.io/kubernetes again.
-go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" \
-  "k8s.io/kubernetes/cmd/kube-scheduler@$K8S_VERSION" "go.etcd.io/etcd/server/v3/etcdmain@$etcd_version"
+pkgs=() gets=()
+for b in "${need[@]}"; do
+  case $b in
+    etcd) pkgs+=(./etcd) gets+=("go.etcd.io/etcd/server/v3/etcdmain@$etcd_version") ;;
+    *) pkgs+=("k8s.io/kubernetes/cmd/$b") gets+=("k8s.io/kubernetes/cmd/$b@$K8S_VERSION") ;;
+  esac
+done
+go get "${gets[@]}"
 ver=$K8S_VERSION
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$ver -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$ver" | cut -d. -f2) -X k8s.io/component-base/version.gitTreeState=clean"
 mkdir -p "$work/out"
-CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$work/out/" \
-  k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler ./etcd
+CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$work/out/" "${pkgs[@]}"
 mkdir -p "$K8S_BIN"
-for b in "${want[@]}"; do install -m 0755 "$work/out/$b" "$K8S_BIN/$b"; done
+for b in "${need[@]}"; do install -m 0755 "$work/out/$b" "$K8S_BIN/$b"; done
 "$K8S_BIN/kube-apiserver" --version >&2
-log "control plane cached in $K8S_BIN"
+log "${need[*]} cached in $K8S_BIN"

@@ -382,41 +382,53 @@ func (o *ScaleOptions) locateChart(want chartsource.Want) (*chartsource.Source, 
 	return o.Finder.FromRepositories(want)
 }
 
-func (o *ScaleOptions) guard(ctx context.Context, deployed *helmrelease.Release, userValues values.Map, src *chartsource.Source, newValues values.Map, counts scaleplan.Counts) (scaleplan.Guard, error) {
+func (o *ScaleOptions) guard(ctx context.Context, deployed *helmrelease.Release, userValues values.Map, src *chartsource.Source, newValues values.Map, counts scaleplan.Counts, capsKnown bool) (scaleplan.Guard, error) {
 	helm, err := o.Helm()
 	if err != nil {
 		return scaleplan.Guard{}, err
 	}
-	ch, err := src.Fresh()
-	if err != nil {
-		return scaleplan.Guard{}, err
-	}
-	// The new values against the server, as `helm upgrade --dry-run=server` would: lookups,
-	// validation, conflicts. That render also learns the cluster's capabilities.
 	r := scaleplan.Renders{Deployed: deployed.Manifest}
-	if r.New, err = helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, newValues, o.DryRun != DryRunClient); err != nil {
-		return scaleplan.Guard{}, err
+	// The new values against the server, as `helm upgrade --dry-run=server` would: lookups,
+	// validation, conflicts. Without known capabilities this render learns them.
+	next := func() error {
+		ch, err := src.Fresh()
+		if err != nil {
+			return err
+		}
+		r.New, err = helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, newValues, o.DryRun != DryRunClient)
+		return err
 	}
 	// The two renders of the current values only learn what differs from the deployed release
 	// and what is random: without server round trips, unless the chart looks the cluster up.
-	current := func() (string, error) {
+	current := func(out *string) error {
 		ch, err := src.Fresh()
 		if err != nil {
-			return "", err
+			return err
 		}
 		if helmops.UsesLookup(ch) || helm.Capabilities == nil {
-			return helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, userValues, true)
+			*out, err = helmops.Render(ctx, helm, o.Release, o.Namespace(), ch, userValues, true)
+		} else {
+			*out, err = helmops.RenderLocal(ctx, deployed, helm.Capabilities, ch, userValues)
 		}
-		return helmops.RenderLocal(ctx, deployed, helm.Capabilities, ch, userValues)
+		return err
 	}
-	// Both at once: each render generates its own keys, which is most of its cost.
+	if !capsKnown {
+		if err := next(); err != nil {
+			return scaleplan.Guard{}, err
+		}
+	}
+	// The renders at once: each generates its own keys, which is most of its cost.
 	var wg sync.WaitGroup
-	var errCur, errAgain error
+	var errNew, errCur, errAgain error
+	if capsKnown {
+		wg.Add(1)
+		go func() { defer wg.Done(); errNew = next() }()
+	}
 	wg.Add(2)
-	go func() { defer wg.Done(); r.Current, errCur = current() }()
-	go func() { defer wg.Done(); r.Again, errAgain = current() }()
+	go func() { defer wg.Done(); errCur = current(&r.Current) }()
+	go func() { defer wg.Done(); errAgain = current(&r.Again) }()
 	wg.Wait()
-	if err := errors.Join(errCur, errAgain); err != nil {
+	if err := errors.Join(errNew, errCur, errAgain); err != nil {
 		return scaleplan.Guard{}, err
 	}
 	return scaleplan.Check(r, counts)
@@ -603,10 +615,22 @@ func (o *ScaleOptions) prepare(ctx context.Context, rel *helmrelease.Release, ta
 	if p.newValues, p.valuesErr = values.WithReplicas(info.UserValues, cur.Layout, chunkTo, metaTo); p.valuesErr != nil {
 		return p
 	}
-	if p.src, p.chartErr = o.locateChart(chartsource.Want{Name: info.Chart, Version: info.ChartVersion}); p.chartErr != nil {
+	// The cluster's capabilities are learned while the chart is located, so that the three
+	// renders can then run at once.
+	caps := make(chan bool, 1)
+	go func() {
+		helm, err := o.Helm()
+		if err == nil {
+			_, err = helmops.Capabilities(helm)
+		}
+		caps <- err == nil
+	}()
+	p.src, p.chartErr = o.locateChart(chartsource.Want{Name: info.Chart, Version: info.ChartVersion})
+	known := <-caps
+	if p.chartErr != nil {
 		return p
 	}
-	p.guard, p.guardErr = o.guard(ctx, rel, info.UserValues, p.src, p.newValues, counts)
+	p.guard, p.guardErr = o.guard(ctx, rel, info.UserValues, p.src, p.newValues, counts, known)
 	return p
 }
 

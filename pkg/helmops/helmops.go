@@ -49,6 +49,39 @@ func Render(ctx context.Context, cfg *action.Configuration, name, namespace stri
 	return rel.Manifest, nil
 }
 
+// Capabilities learns the cluster's capabilities as Helm does before a render (the server's
+// version and every API version discovery serves, fetched fresh) and keeps them in cfg, so that
+// every render of one plan shares them and the renders need not wait for each other.
+func Capabilities(cfg *action.Configuration) (*chartutil.Capabilities, error) {
+	if cfg.Capabilities != nil {
+		return cfg.Capabilities, nil
+	}
+	if cfg.RESTClientGetter == nil {
+		return nil, errors.New("no Kubernetes client to learn the cluster's capabilities from")
+	}
+	dc, err := cfg.RESTClientGetter.ToDiscoveryClient()
+	if err != nil {
+		return nil, fmt.Errorf("could not get the Kubernetes discovery client: %w", err)
+	}
+	dc.Invalidate()
+	v, err := dc.ServerVersion()
+	if err != nil {
+		return nil, fmt.Errorf("could not get the server version from Kubernetes: %w", err)
+	}
+	// Helm's own reading: an API service that is registered but does not answer fails only its
+	// group, not the whole set.
+	versions, err := action.GetVersionSet(dc)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Capabilities = &chartutil.Capabilities{
+		APIVersions: versions,
+		KubeVersion: chartutil.KubeVersion{Version: v.GitVersion, Major: v.Major, Minor: v.Minor},
+		HelmVersion: chartutil.DefaultCapabilities.HelmVersion,
+	}
+	return cfg.Capabilities, nil
+}
+
 // UsesLookup reports whether any template of the chart or its subcharts calls `lookup`, whose
 // result depends on the live cluster: such a chart is only rendered against the server.
 func UsesLookup(ch *chart.Chart) bool {

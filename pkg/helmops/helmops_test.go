@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
 	helmrelease "helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
@@ -63,5 +68,54 @@ func TestRenderLocalMatchesTheUpgradeRender(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("local render lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// Capabilities asks the server for its version and API versions once, as Helm would, and keeps
+// them in the configuration for every later render.
+func TestCapabilitiesFromTheServer(t *testing.T) {
+	var versionCalls int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/version":
+			versionCalls++
+			fmt.Fprint(w, `{"major":"1","minor":"36","gitVersion":"v1.36.3"}`)
+		case "/api":
+			fmt.Fprint(w, `{"kind":"APIVersions","versions":["v1"]}`)
+		case "/api/v1":
+			fmt.Fprint(w, `{"kind":"APIResourceList","groupVersion":"v1","resources":[{"name":"pods","namespaced":true,"kind":"Pod","verbs":["get"]}]}`)
+		case "/apis":
+			fmt.Fprint(w, `{"kind":"APIGroupList","groups":[{"name":"iomesh.com","versions":[{"groupVersion":"iomesh.com/v1alpha1","version":"v1alpha1"}],"preferredVersion":{"groupVersion":"iomesh.com/v1alpha1","version":"v1alpha1"}}]}`)
+		case "/apis/iomesh.com/v1alpha1":
+			fmt.Fprint(w, `{"kind":"APIResourceList","groupVersion":"iomesh.com/v1alpha1","resources":[{"name":"iomeshclusters","namespaced":true,"kind":"IOMeshCluster","verbs":["get"]}]}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+	flags := genericclioptions.NewConfigFlags(false)
+	host, cache := srv.URL, t.TempDir()
+	flags.APIServer, flags.CacheDir = &host, &cache
+	cfg := &action.Configuration{RESTClientGetter: flags}
+	caps, err := Capabilities(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if caps.KubeVersion.Version != "v1.36.3" || caps.KubeVersion.Minor != "36" || !caps.APIVersions.Has("iomesh.com/v1alpha1/IOMeshCluster") || !caps.APIVersions.Has("v1") {
+		t.Fatalf("capabilities %+v", caps)
+	}
+	if again, err := Capabilities(cfg); err != nil || again != caps || versionCalls != 1 {
+		t.Fatalf("asked the server again (%d times): %v", versionCalls, err)
+	}
+	if _, err := Capabilities(&action.Configuration{}); err == nil {
+		t.Fatal("capabilities without a client")
+	}
+	gone := genericclioptions.NewConfigFlags(false)
+	down := "http://127.0.0.1:1"
+	gone.APIServer, gone.CacheDir = &down, &cache
+	if _, err := Capabilities(&action.Configuration{RESTClientGetter: gone}); err == nil || !strings.Contains(err.Error(), "server version") {
+		t.Fatalf("unreachable server: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
@@ -72,6 +73,15 @@ func server(t *testing.T) *httptest.Server {
 		case r.URL.Path == "/api/v1/pods":
 			if r.URL.Query().Get("fieldSelector") != "status.phase!=Succeeded,status.phase!=Failed" || r.URL.Query().Get("resourceVersion") != "0" {
 				t.Errorf("query %s", r.URL.RawQuery)
+			}
+			if strings.Contains(r.Header.Get("Accept"), "as=Table") {
+				// The pods per node: rows only, never the objects.
+				if r.URL.Query().Get("includeObject") != "None" {
+					t.Errorf("the pods per node asked for with objects: %s", r.URL.RawQuery)
+				}
+				fmt.Fprint(w, `{"kind":"Table","apiVersion":"meta.k8s.io/v1","columnDefinitions":[{"name":"Name"},{"name":"Node"}],
+				  "rows":[{"cells":["a","n1"]},{"cells":["b","n2"]},{"cells":["c","n1"]},{"cells":["d","<none>"]}]}`)
+				return
 			}
 			if !strings.HasPrefix(r.Header.Get("Accept"), "application/vnd.kubernetes.protobuf") {
 				t.Errorf("pods asked for as %q", r.Header.Get("Accept"))
@@ -250,5 +260,32 @@ func TestComponentsByStatefulSetLabel(t *testing.T) {
 	}
 	if len(chunk.Pods) != 1 || chunk.Pods[0].Name != "iomesh-chunk-0" || len(meta.Pods) != 1 || chunk.FoundBy != "selector" {
 		t.Fatalf("chunk %v by %s, meta %v", chunk.Pods, chunk.FoundBy, meta.Pods)
+	}
+}
+
+func TestRunningPodsPerNode(t *testing.T) {
+	kube, err := kubernetes.NewForConfig(&rest.Config{Host: server(t).URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Reader{Kube: kube}.RunningPodsPerNode(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["n1"] != 2 || got["n2"] != 1 {
+		t.Fatalf("pods per node %v", got)
+	}
+	// The fake clientset ignores field selectors: finished and unscheduled pods are left out here.
+	pod := func(name, node string, phase corev1.PodPhase) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "x"}, Spec: corev1.PodSpec{NodeName: node}, Status: corev1.PodStatus{Phase: phase}}
+	}
+	fakeKube := fake.NewSimpleClientset(pod("a", "n1", corev1.PodRunning), pod("b", "n1", corev1.PodPending), pod("c", "n1", corev1.PodSucceeded),
+		pod("d", "n2", corev1.PodFailed), pod("e", "", corev1.PodPending), pod("f", "n3", corev1.PodRunning))
+	got, err = Reader{Kube: fakeKube}.RunningPodsPerNode(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["n1"] != 2 || got["n3"] != 1 {
+		t.Fatalf("pods per node from the fake %v", got)
 	}
 }

@@ -105,3 +105,24 @@ func RequestsFromValues(effective values.Map, layout values.Layout, component st
 	}
 	return out, nil
 }
+
+// Requests reports a pod that requests some resource: only then do the other pods' requests
+// decide whether it fits a node.
+func Requests(want corev1.ResourceList) bool {
+	for _, q := range want {
+		if !q.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+// UsageFromCounts is the usage of nodes known only by how many pods each runs (enough for a pod
+// that requests nothing).
+func UsageFromCounts(pods map[string]int) map[string]Usage {
+	out := make(map[string]Usage, len(pods))
+	for node, n := range pods {
+		out[node] = Usage{Pods: n}
+	}
+	return out
+}

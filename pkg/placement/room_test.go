@@ -129,3 +129,33 @@ func TestPodRequestsOfSkipsPodsWithoutRequests(t *testing.T) {
 		t.Fatalf("a pod without requests gave %v", got)
 	}
 }
+
+// Only a pod that requests some resource needs the other pods' requests to be judged.
+func TestRequestsSomething(t *testing.T) {
+	for want, requests := range map[bool]corev1.ResourceList{
+		false: nil,
+		true:  {corev1.ResourceCPU: resource.MustParse("0"), corev1.ResourceMemory: resource.MustParse("1Mi")},
+	} {
+		if Requests(requests) != want {
+			t.Errorf("Requests(%v) = %v", requests, !want)
+		}
+	}
+	if Requests(corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("0")}) {
+		t.Error("a zero request counts as a request")
+	}
+}
+
+// Counts alone judge the pod limit exactly as the pods would, for a pod that requests nothing.
+func TestUsageFromCounts(t *testing.T) {
+	u := UsageFromCounts(map[string]int{"full": 110, "room": 3})
+	full, room := &corev1.Node{}, &corev1.Node{}
+	for _, n := range []*corev1.Node{full, room} {
+		n.Status.Allocatable = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("110"), corev1.ResourceCPU: resource.MustParse("1")}
+	}
+	if why := Room(full, u["full"], nil); !strings.Contains(why, "at its pod limit (110 of 110 pods)") {
+		t.Fatalf("full node: %q", why)
+	}
+	if why := Room(room, u["room"], nil); why != "" || u["room"].Pods != 3 || len(u) != 2 {
+		t.Fatalf("node with room: %q, usage %+v", why, u)
+	}
+}

@@ -119,3 +119,60 @@ func cellText(v interface{}) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// NodeCounts reads a pod list answered to TableAccept with includeObject=None (a Table whose rows
+// carry no objects, or a plain PodList from a server that serves no tables) and counts the pods
+// bound to each node. Rows without a node (unscheduled pods) are not counted.
+func NodeCounts(body []byte) (map[string]int, error) {
+	var kind metav1.TypeMeta
+	if err := json.Unmarshal(body, &kind); err != nil {
+		return nil, fmt.Errorf("reading the pod list: %w", err)
+	}
+	out := map[string]int{}
+	if kind.Kind != "Table" {
+		var list corev1.PodList
+		if err := fastJSON.Unmarshal(body, &list); err != nil {
+			return nil, fmt.Errorf("reading the pod list: %w", err)
+		}
+		for _, p := range list.Items {
+			if p.Spec.NodeName != "" {
+				out[p.Spec.NodeName]++
+			}
+		}
+		return out, nil
+	}
+	var tbl struct {
+		ColumnDefinitions []struct {
+			Name string `json:"name"`
+		} `json:"columnDefinitions"`
+		Rows []struct {
+			Cells []json.RawMessage `json:"cells"`
+		} `json:"rows"`
+	}
+	if err := fastJSON.Unmarshal(body, &tbl); err != nil {
+		return nil, fmt.Errorf("reading the pod table: %w", err)
+	}
+	col := -1
+	for i, c := range tbl.ColumnDefinitions {
+		if c.Name == colNode {
+			col = i
+		}
+	}
+	if col < 0 {
+		return nil, fmt.Errorf("reading the pod table: the server sent no %q column", colNode)
+	}
+	for _, r := range tbl.Rows {
+		if col >= len(r.Cells) {
+			continue
+		}
+		var node string
+		if err := json.Unmarshal(r.Cells[col], &node); err != nil {
+			return nil, fmt.Errorf("reading the pod table: a %q cell is not a string: %s", colNode, r.Cells[col])
+		}
+		// The server prints an unscheduled pod's node as "<none>".
+		if node != "" && node != "<none>" {
+			out[node]++
+		}
+	}
+	return out, nil
+}

@@ -246,7 +246,7 @@ func writeDiff(w io.Writer, d renderdiff.Diff) {
 	const max = 40
 	for i, c := range d.Changed {
 		if i == max {
-			fmt.Fprintf(w, "  ... and %s more\n", english.N(len(d.Changed)-max, "changed field", "changed fields"))
+			fmt.Fprintf(w, "  ... and %d more %s\n", len(d.Changed)-max, english.Agree(len(d.Changed)-max, "changed field", "changed fields"))
 			break
 		}
 		fmt.Fprintf(w, "  ~ %s\n", c)

@@ -118,39 +118,40 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 	s := &Snapshot{Namespace: r.Namespace, Release: r.Release, Now: opt.Now}
 	s.Permissions.Checked = opt.Permissions
 	var (
-		wg                       sync.WaitGroup
+		// basics are the release, the IOMeshCluster and the components: what the requests of a
+		// new pod follow from, so the room read can choose its form once they are in.
+		basics, wg               sync.WaitGroup
 		relErr, compErr, nodeErr error
 		hist                     []*helmrelease.Release
 	)
-	wg.Add(3)
+	basics.Add(3)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		if opt.History {
-			hist, relErr = release.History(src.Helm, r.Release, r.Namespace)
-		} else {
-			var latest *helmrelease.Release
-			if latest, relErr = release.Latest(src.Helm, r.Release, r.Namespace); relErr == nil {
-				hist = []*helmrelease.Release{latest}
+		func() {
+			defer basics.Done()
+			if opt.History {
+				hist, relErr = release.History(src.Helm, r.Release, r.Namespace)
+			} else {
+				var latest *helmrelease.Release
+				if latest, relErr = release.Latest(src.Helm, r.Release, r.Namespace); relErr == nil {
+					hist = []*helmrelease.Release{latest}
+				}
 			}
-		}
-		if relErr == nil && opt.OnRelease != nil {
-			opt.OnRelease(hist[len(hist)-1])
-		}
+			if relErr == nil && opt.OnRelease != nil {
+				opt.OnRelease(hist[len(hist)-1])
+			}
+		}()
 		if relErr != nil || !opt.Permissions {
 			return
 		}
 		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, access.ScaleNeeds(r.Namespace, hist[len(hist)-1].Manifest))
 	}()
-	go func() { defer wg.Done(); s.Cluster = r.IOMeshCluster(ctx) }()
-	go func() { defer wg.Done(); s.Chunk, s.Meta, compErr = r.Components(ctx, opt.PodRows) }()
+	go func() { defer basics.Done(); s.Cluster = r.IOMeshCluster(ctx) }()
+	go func() { defer basics.Done(); s.Chunk, s.Meta, compErr = r.Components(ctx, opt.PodRows) }()
 	if opt.Nodes {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.Nodes, nodeErr = r.Nodes(ctx) }()
-	}
-	var running []corev1.Pod
-	if opt.Room {
-		wg.Add(1)
-		go func() { defer wg.Done(); running, s.RoomErr = r.RunningPods(ctx) }()
 	}
 	var devs []unstructured.Unstructured
 	if opt.Disks {
@@ -160,32 +161,34 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 			devs, s.DisksMissing, s.DisksErr = r.BlockDevices(ctx, r.Namespace)
 		}()
 	}
+	basics.Wait()
+	if err := s.resolve(hist, relErr, compErr); err != nil {
+		wg.Wait()
+		return nil, err
+	}
+	s.deriveRequests()
+	var running []corev1.Pod
+	var perNode map[string]int
+	if opt.Room {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// A new pod that requests nothing fits wherever the pod count allows (as the
+			// scheduler judges it), so the pods per node are all the room rules need: the
+			// server's Table of every pod without the objects, several times cheaper than the pods.
+			if placement.Requests(s.ChunkWant) || placement.Requests(s.MetaWant) {
+				running, s.RoomErr = r.RunningPods(ctx)
+			} else {
+				perNode, s.RoomErr = r.RunningPodsPerNode(ctx)
+			}
+		}()
+	}
+	if s.Direct && opt.Permissions {
+		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, access.DirectScaleNeeds(r.Namespace))
+	}
 	wg.Wait()
-	var notFound *release.NotFoundError
-	if errors.As(relErr, &notFound) {
-		if s.Cluster.Object == nil {
-			return nil, fmt.Errorf("%w; no IOMeshCluster %q there either (all of them: `kubectl iomesh status -A`)", relErr, r.Release)
-		}
-		relErr, s.Direct = nil, true
-	}
-	for _, err := range []error{relErr, compErr, nodeErr} {
-		if err != nil {
-			return nil, err
-		}
-	}
-	if s.Direct {
-		s.Info = release.Info{Name: r.Release, Namespace: r.Namespace, Effective: DirectValues(s.Cluster.Object.Object)}
-		s.Info.UserValues = s.Info.Effective
-		if opt.Permissions {
-			s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, access.DirectScaleNeeds(r.Namespace))
-		}
-	} else {
-		s.Latest = hist[len(hist)-1]
-		var err error
-		if s.Info, err = release.Describe(s.Latest); err != nil {
-			return nil, err
-		}
-		s.LastDeployed = release.LastGood(hist)
+	if nodeErr != nil {
+		return nil, nodeErr
 	}
 	if opt.Disks {
 		// A directly managed cluster may keep its BlockDevices in another namespace.
@@ -196,10 +199,43 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		s.Devices = disks.FromObjects(devs)
 	}
 	if opt.Room && s.RoomErr == nil {
-		s.Usage = placement.UsageByNode(running)
+		if perNode != nil {
+			s.Usage = placement.UsageFromCounts(perNode)
+		} else {
+			s.Usage = placement.UsageByNode(running)
+		}
 	}
 	s.derive()
 	return s, nil
+}
+
+// resolve settles what manages the cluster: the release read, or, when there is none, an
+// IOMeshCluster of that name applied directly.
+func (s *Snapshot) resolve(hist []*helmrelease.Release, relErr, compErr error) error {
+	var notFound *release.NotFoundError
+	if errors.As(relErr, &notFound) {
+		if s.Cluster.Object == nil {
+			return fmt.Errorf("%w; no IOMeshCluster %q there either (all of them: `kubectl iomesh status -A`)", relErr, s.Release)
+		}
+		relErr, s.Direct = nil, true
+	}
+	for _, err := range []error{relErr, compErr} {
+		if err != nil {
+			return err
+		}
+	}
+	if s.Direct {
+		s.Info = release.Info{Name: s.Release, Namespace: s.Namespace, Effective: DirectValues(s.Cluster.Object.Object)}
+		s.Info.UserValues = s.Info.Effective
+		return nil
+	}
+	s.Latest = hist[len(hist)-1]
+	var err error
+	if s.Info, err = release.Describe(s.Latest); err != nil {
+		return err
+	}
+	s.LastDeployed = release.LastGood(hist)
+	return nil
 }
 
 // DirectValues are a directly managed IOMeshCluster's spec in the chart's value layout
@@ -238,16 +274,32 @@ func (s *Snapshot) blockDeviceNamespace() string {
 	return s.Namespace
 }
 
-// derive computes every fact that follows from what was read.
-func (s *Snapshot) derive() {
+// layout is the values' layout, the nested one when the counts could not be read.
+func (s *Snapshot) layout() values.Layout {
+	if s.Replicas.Layout == "" {
+		return values.Nested
+	}
+	return s.Replicas.Layout
+}
+
+// deriveRequests reads the replica counts and what one new chunk or meta pod requests, from the
+// values and the components' pods, before the room is read (it decides how).
+func (s *Snapshot) deriveRequests() {
 	eff := s.Info.Effective
 	s.Replicas, s.ReplicasErr = values.ReadReplicas(eff)
+	chunkReq, err1 := placement.RequestsFromValues(eff, s.layout(), string(inventory.Chunk))
+	metaReq, err2 := placement.RequestsFromValues(eff, s.layout(), string(inventory.Meta))
+	s.RequestsErr = errors.Join(err1, err2)
+	s.ChunkWant = placement.PodRequestsOf(chunkReq, s.Chunk.Pods)
+	s.MetaWant = placement.PodRequestsOf(metaReq, s.Meta.Pods)
+}
+
+// derive computes every other fact that follows from what was read.
+func (s *Snapshot) derive() {
+	eff := s.Info.Effective
 	s.Edition = edition.Resolve(inventory.EditionInputs(values.Edition(eff), s.Cluster, s.Chunk, s.Meta))
 	s.PodSelector = inventory.PodSelector(s.Chunk, s.Meta)
-	layout := s.Replicas.Layout
-	if layout == "" {
-		layout = values.Nested
-	}
+	layout := s.layout()
 	var err error
 	if s.ChunkPolicy, err = placement.PolicyFromValues(eff, layout, string(inventory.Chunk)); err != nil {
 		s.PolicyErr = err
@@ -261,11 +313,6 @@ func (s *Snapshot) derive() {
 		s.Storage.Match(s.Nodes, s.Chunk.Pods)
 		s.DeviceMap, s.DeviceMapErr = disks.MapFromSpec(s.Cluster.Object.Object)
 	}
-	chunkReq, err1 := placement.RequestsFromValues(eff, layout, string(inventory.Chunk))
-	metaReq, err2 := placement.RequestsFromValues(eff, layout, string(inventory.Meta))
-	s.RequestsErr = errors.Join(err1, err2)
-	s.ChunkWant = placement.PodRequestsOf(chunkReq, s.Chunk.Pods)
-	s.MetaWant = placement.PodRequestsOf(metaReq, s.Meta.Pods)
 }
 
 // licenseOf reads status.license, or says why there is none.

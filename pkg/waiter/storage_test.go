@@ -56,7 +56,7 @@ func TestStorageWaitsForRegistration(t *testing.T) {
 	if out.View.Healthy() != 2 || len(out.Missing) != 0 {
 		t.Fatalf("outcome %+v", out)
 	}
-	if !strings.Contains(progress.String(), "waiting for chunks on n1") {
+	if !strings.Contains(progress.String(), "waiting for chunks on n1") || !strings.HasSuffix(progress.String(), "\nIOMesh reports 2 healthy chunks\n") {
 		t.Fatalf("progress:\n%s", progress.String())
 	}
 }

@@ -235,6 +235,13 @@ func TestBench(t *testing.T) {
 	w("\n| start-up | median | ratio |\n|---|---|---|\n")
 	w("| `kubectl iomesh version --client` | %s (peak RSS %d MiB) | %.2f |\n", ms(vc), vcRSS/1024, float64(vc)/float64(kv))
 	w("| `kubectl version --client` | %s | 1.00 |\n", ms(kv))
+	// The machine's own kubectl, when it is another one: what its start-up adds to every command.
+	if mk := os.Getenv("MACHINE_KUBECTL"); mk != "" {
+		if path, err := exec.LookPath("kubectl"); err == nil && path != mk {
+			mv := measure(t, runs*2, mk, "version", "--client")
+			w("| `kubectl version --client` with this machine's kubectl (%s) | %s | %.2f |\n", strings.TrimPrefix(kubectlVersionOf(t, mk), "kubectl "), ms(mv), float64(mv)/float64(kv))
+		}
+	}
 	w("\n| artefact | size |\n|---|---|\n")
 	w("| binary (linux/amd64, stripped) | %.1f MB |\n", float64(fileSize(filepath.Join(env.root, "bin", "kubectl-iomesh")))/1e6)
 	if a := os.Getenv("BENCH_ARCHIVE"); a != "" {
@@ -381,7 +388,9 @@ func memTotal() string {
 	return "unknown RAM"
 }
 
-func kubectlVersion(t *testing.T) string {
-	r := run(t, nil, "kubectl", "version", "--client")
+func kubectlVersion(t *testing.T) string { return kubectlVersionOf(t, "kubectl") }
+
+func kubectlVersionOf(t *testing.T, kubectl string) string {
+	r := run(t, nil, kubectl, "version", "--client")
 	return "kubectl " + strings.TrimSpace(strings.TrimPrefix(strings.SplitN(r.stdout, "\n", 2)[0], "Client Version: "))
 }
