@@ -1,0 +1,120 @@
+package preflight
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
+)
+
+// A cluster applied without Helm has no release to judge: the release checks pass with a note.
+func TestReleaseChecksOfADirectCluster(t *testing.T) {
+	in := cluster(5, 3, 3, 10)
+	in.Direct, in.ReleaseStatus = true, ""
+	r := Run(in, nil, "v1")
+	for _, id := range []string{"release.deployed", "release.pending"} {
+		if v := verdicts(r)[id]; v.Verdict != Pass || v.Reason != directNote {
+			t.Fatalf("%s = %s %q", id, v.Verdict, v.Reason)
+		}
+	}
+}
+
+func TestReleaseStatesOutsideTheKnownOnes(t *testing.T) {
+	in := cluster(5, 3, 3, 10)
+	in.ReleaseStatus = "uninstalling"
+	expect(t, Run(in, nil, "v1"), "release.deployed", Fail, "revision 2 is uninstalling, not deployed")
+	expect(t, Run(in, nil, "v1"), "release.pending", Pass, "revision 2 is uninstalling")
+	// Pending with no earlier revision: nothing to roll back to, and the hint says so.
+	in.ReleaseStatus, in.LastDeployed = "pending-install", 0
+	r := Run(in, nil, "v1")
+	if h := verdicts(r)["release.pending"].Hint; !strings.Contains(h, "no earlier revision exists to roll back to; see `helm history iomesh -n iomesh-system`") {
+		t.Fatalf("hint %q", h)
+	}
+	in.ReleaseStatus = "failed"
+	if h := verdicts(Run(in, nil, "v1"))["release.deployed"].Hint; strings.Contains(h, "helm rollback") {
+		t.Fatalf("a rollback offered with no good revision: %q", h)
+	}
+}
+
+func TestClusterUnreadable(t *testing.T) {
+	in := cluster(5, 3, 3, 10)
+	in.ClusterErr = errors.New("iomeshclusters.iomesh.com is forbidden")
+	r := Run(in, nil, "v1")
+	expect(t, r, "cluster.present", Error, "is forbidden")
+	// IOMesh's view cannot be read either: its checks are skipped with the same reason.
+	expect(t, r, "cluster.tasks-idle", Skipped, "is forbidden")
+	expect(t, r, "cluster.meta-leader", Skipped, "is forbidden")
+}
+
+func TestLicenceWithAnUnreadableDate(t *testing.T) {
+	in := cluster(5, 3, 3, 10)
+	in.License.ExpirationDate = "next spring"
+	expect(t, Run(in, nil, "v1"), "license.expiry", Warn, "next spring")
+}
+
+func TestCountsUnreadable(t *testing.T) {
+	in := cluster(5, 3, 3, 10)
+	in.ReplicasErr = errors.New("iomesh.chunk.replicaCount is \"three\"")
+	in.Target = Target{Chunk: ip(4)}
+	expect(t, Run(in, nil, "v1"), "chunk.no-scale-in", Error, "cannot read the current chunk count")
+	// Without a target the counts to judge are unknown too.
+	in.Target = Target{}
+	f := Derive(in)
+	if f.TargetChunkOK || f.TargetMetaOK {
+		t.Fatalf("targets from unreadable counts: %+v", f)
+	}
+	in.ReplicasErr = nil
+	if f := Derive(in); !f.TargetChunkOK || f.TargetChunk != 3 || !f.TargetMetaOK || f.TargetMeta != 3 {
+		t.Fatalf("targets from the counts: chunk %d (%v), meta %d (%v)", f.TargetChunk, f.TargetChunkOK, f.TargetMeta, f.TargetMetaOK)
+	}
+}
+
+func TestDisksNotJudged(t *testing.T) {
+	m, err := disks.MapFromSpec(tf.HybridDeviceMap(tf.IOMeshCluster("enterprise", nil)).Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		in      DiskInput
+		verdict Verdict
+		reason  string
+	}{
+		"no API":         {DiskInput{Missing: "the BlockDevice API (blockdevices.openebs.io) is not installed"}, Skipped, "is not installed: IOMesh's node disk manager is not running here"},
+		"unreadable":     {DiskInput{Err: errors.New("blockdevices.openebs.io is forbidden")}, Error, "is forbidden"},
+		"not read":       {DiskInput{}, Skipped, "BlockDevices not read"},
+		"no cluster":     {DiskInput{Read: true, Map: m}, Skipped, "no IOMeshCluster to read the deviceMap from"},
+		"bad deviceMap":  {DiskInput{Read: true, ClusterFound: true, Map: m, MapErr: errors.New("a selector that is not one")}, Error, "a selector that is not one"},
+		"empty":          {DiskInput{Read: true, ClusterFound: true}, Warn, "spec.chunk.deviceMap is empty"},
+		"no usable disk": {DiskInput{Read: true, ClusterFound: true, Map: m}, Warn, "2 eligible nodes have no usable disk: node-3, node-4"},
+	} {
+		in := cluster(5, 3, 3, 10)
+		in.Disks = tc.in
+		expect(t, Run(in, nil, "v1"), "disks.new-chunk-nodes", tc.verdict, tc.reason)
+		_ = name
+	}
+}
+
+func TestLeaderNotReported(t *testing.T) {
+	in := cluster(5, 3, 3, 10)
+	in.Storage = iomeshstatus.View{Summary: true}
+	expect(t, Run(in, nil, "v1"), "cluster.meta-leader", Skipped, "no meta pod carries")
+}
+
+func TestTargetWords(t *testing.T) {
+	for want, tgt := range map[string]Target{
+		"":                    {},
+		" --chunk 5":          {Chunk: ip(5)},
+		" --meta 5":           {Meta: ip(5)},
+		" --chunk 4 --meta 5": {Chunk: ip(4), Meta: ip(5)},
+	} {
+		if got := tgt.Args(); got != want {
+			t.Errorf("Args() = %q, want %q", got, want)
+		}
+	}
+	if got := (Target{Chunk: ip(4), Meta: ip(5)}).String(); !strings.Contains(got, "4 chunk") || !strings.Contains(got, "5 meta") {
+		t.Errorf("String() = %q", got)
+	}
+}
