@@ -2,8 +2,11 @@ package preflight
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
@@ -117,4 +120,34 @@ func TestTargetWords(t *testing.T) {
 	if got := (Target{Chunk: ip(4), Meta: ip(5)}).String(); !strings.Contains(got, "4 chunk") || !strings.Contains(got, "5 meta") {
 		t.Errorf("String() = %q", got)
 	}
+}
+
+// Why nodes are not eligible, the most common reason first, then by name.
+func TestWhyNotOrdersReasonsByCount(t *testing.T) {
+	in := cluster(6, 3, 3, 10)
+	in.Nodes[3].Spec.Unschedulable = true
+	for _, n := range []int{4, 5} {
+		in.Nodes[n].Spec.Taints = []corev1.Taint{{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule}}
+	}
+	in.Target = Target{Chunk: ip(6)}
+	expect(t, Run(in, nil, "v1"), "nodes.eligible-chunk", Fail, "(2 taint dedicated=db:NoSchedule not tolerated, 1 cordoned (unschedulable))")
+}
+
+// The licence's last day and the first day of the warning window, at their boundaries.
+func TestLicenceExpiryBoundaries(t *testing.T) {
+	in := cluster(5, 3, 3, 10)
+	in.License.ExpirationDate = "2026-11-27" // 12 hours after tf.Now: 0 whole days left, not yet expired
+	expect(t, Run(in, nil, "v1"), "license.expiry", Warn, "in 0 days")
+	in.License.ExpirationDate = "2026-12-27" // 30 days left: the last day of the warning
+	expect(t, Run(in, nil, "v1"), "license.expiry", Warn, fmt.Sprintf("in %d days", ExpiryWarning))
+	in.License.ExpirationDate = "2026-12-28"
+	expect(t, Run(in, nil, "v1"), "license.expiry", Pass, fmt.Sprintf("in %d days", ExpiryWarning+1))
+}
+
+func TestCountsStayOrGrow(t *testing.T) {
+	in := cluster(6, 3, 3, 10)
+	in.Target = Target{Chunk: ip(5), Meta: ip(3)}
+	r := Run(in, nil, "v1")
+	expect(t, r, "chunk.no-scale-in", Pass, "chunk pods go from 3 to 5")
+	expect(t, r, "meta.no-scale-in", Pass, "meta pods stay at 3")
 }

@@ -1,5 +1,8 @@
 package preflight
 
+// The checks branch with if chains, not expressionless switches: Go's coverage profile gives a
+// case expression no block of its own, so mutation testing would never try its conditions.
+
 import (
 	"fmt"
 	"sort"
@@ -72,12 +75,13 @@ func checkDeployed(f *Facts) Result {
 	if f.Direct {
 		return pass(directNote)
 	}
-	switch {
-	case f.ReleaseStatus == string(helmrelease.StatusDeployed):
+	if f.ReleaseStatus == string(helmrelease.StatusDeployed) {
 		return pass("revision %d is deployed", f.Revision)
-	case release.Pending(f.ReleaseStatus):
+	}
+	if release.Pending(f.ReleaseStatus) {
 		return skip("revision %d is %s (see release.pending)", f.Revision, f.ReleaseStatus)
-	case release.Failed(f.ReleaseStatus):
+	}
+	if release.Failed(f.ReleaseStatus) {
 		hint := fmt.Sprintf("Find the cause with `helm history %s`, fix it, then run the same command again", helmRef(f))
 		if f.LastDeployed > 0 {
 			hint += fmt.Sprintf("; or return to the last good revision with `helm rollback %s %d -n %s`", f.Release, f.LastDeployed, f.Namespace)
@@ -105,10 +109,10 @@ func checkPending(f *Facts) Result {
 }
 
 func checkCluster(f *Facts) Result {
-	switch {
-	case f.ClusterErr != nil:
+	if f.ClusterErr != nil {
 		return bad(Error, f.ClusterErr.Error(), "Check your access to iomeshclusters.iomesh.com", "")
-	case f.ClusterMissing != "":
+	}
+	if f.ClusterMissing != "" {
 		return bad(Fail, f.ClusterMissing, fmt.Sprintf("The IOMesh operator acts on the IOMeshCluster; without it new replica counts do nothing. Check `kubectl get iomesh -n %s` and the operator's logs", f.Namespace), DocPrerequisite)
 	}
 	return pass("IOMeshCluster %s found", f.Release)
@@ -175,15 +179,17 @@ func checkExpiry(f *Facts) Result {
 		return skip("no licence to read: %s", f.LicenseMissing)
 	}
 	days, has, err := f.License.DaysLeft(f.Now)
-	switch {
-	case err != nil:
+	if err != nil {
 		return bad(Warn, err.Error(), "Check status.license.expirationDate of the IOMeshCluster", DocLicense)
-	case !has:
+	}
+	if !has {
 		return pass("%s licence never expires", orWord(f.License.LicenseType, "the"))
-	case days < 0:
+	}
+	if days < 0 {
 		return bad(Fail, fmt.Sprintf("the licence expired on %s (%d days ago)", f.License.ExpirationDate, -days),
 			"Renew the licence with SmartX and update it before scaling", DocLicense)
-	case days <= ExpiryWarning:
+	}
+	if days <= ExpiryWarning {
 		return bad(Warn, fmt.Sprintf("the licence expires on %s, in %d days", f.License.ExpirationDate, days),
 			"Renew the licence with SmartX soon", DocLicense)
 	}
@@ -244,10 +250,10 @@ func scaleIn(f *Facts, target *int, to, cur int, component string, refuse func()
 	if f.ReplicasErr != nil {
 		return bad(Error, fmt.Sprintf("cannot read the current %s count: %s", component, f.ReplicasErr), "Fix the release values so the count is a number", "")
 	}
-	switch {
-	case to < cur:
+	if to < cur {
 		return refuse()
-	case to == cur:
+	}
+	if to == cur {
 		return pass("%s pods stay at %d", component, cur)
 	}
 	return pass("%s pods go from %d to %d", component, cur, to)
@@ -377,20 +383,25 @@ func checkPods(f *Facts) Result {
 
 func checkDisks(f *Facts) Result {
 	d := f.Disks
-	switch {
-	case d.Err != nil:
+	if d.Err != nil {
 		return bad(Error, d.Err.Error(), "Check your access to blockdevices.openebs.io", "")
-	case d.Missing != "":
+	}
+	if d.Missing != "" {
 		return skip("%s: IOMesh's node disk manager is not running here, so disks cannot be checked", d.Missing)
-	case !d.Read:
+	}
+	if !d.Read {
 		return skip("BlockDevices not read")
-	case !d.ClusterFound:
+	}
+	if !d.ClusterFound {
 		return skip("no IOMeshCluster to read the deviceMap from (see cluster.present)")
-	case d.MapErr != nil:
+	}
+	if d.MapErr != nil {
 		return bad(Error, d.MapErr.Error(), fmt.Sprintf("Fix spec.chunk.deviceMap with `kubectl edit iomesh %s -n %s`", f.Release, f.Namespace), DocSetup)
-	case f.DisksErr != nil:
+	}
+	if f.DisksErr != nil {
 		return bad(Error, f.DisksErr.Error(), fmt.Sprintf("Fix spec.chunk.deviceMap with `kubectl edit iomesh %s -n %s`", f.Release, f.Namespace), DocSetup)
-	case d.Map.Empty():
+	}
+	if d.Map.Empty() {
 		return bad(Warn, "spec.chunk.deviceMap is empty: no disk is mounted on any node, so chunk pods add no capacity",
 			fmt.Sprintf("Map the disks (`kubectl get bd -n %s -o wide`) with `kubectl edit iomesh %s -n %s`, as the IOMesh setup step describes", f.Namespace, f.Release, f.Namespace), DocSetup)
 	}
@@ -402,10 +413,9 @@ func checkDisks(f *Facts) Result {
 	for _, n := range f.NewChunkDisks {
 		count += n.Count()
 		bytes += n.Bytes
-		switch {
-		case n.Count() == 0:
+		if n.Count() == 0 {
 			none = append(none, n.Node)
-		case len(n.Lacking) > 0:
+		} else if len(n.Lacking) > 0 {
 			lacking = append(lacking, fmt.Sprintf("%s (no %s)", n.Node, strings.Join(n.Lacking, ", ")))
 		}
 	}
@@ -425,10 +435,10 @@ func checkDisks(f *Facts) Result {
 
 // storageMissing says why IOMesh's view cannot be read at all, or "".
 func storageMissing(f *Facts) string {
-	switch {
-	case f.ClusterErr != nil:
+	if f.ClusterErr != nil {
 		return f.ClusterErr.Error()
-	case f.ClusterMissing != "":
+	}
+	if f.ClusterMissing != "" {
 		return "no IOMeshCluster (see cluster.present)"
 	}
 	return ""
@@ -489,14 +499,16 @@ func checkLeader(f *Facts) Result {
 	}
 	s := f.Storage
 	hint := fmt.Sprintf("Check the meta pods (`kubectl get pod -n %s -l %s`) and `kubectl describe iomesh %s -n %s`", f.Namespace, iomeshstatus.LeaderLabel, f.Release, f.Namespace)
-	switch {
-	case len(f.LeaderPods) > 1:
+	if len(f.LeaderPods) > 1 {
 		return bad(Warn, fmt.Sprintf("%d meta pods carry %s: %s", len(f.LeaderPods), iomeshstatus.LeaderLabel, strings.Join(f.LeaderPods, ", ")), hint, "")
-	case s.MetaReported && s.MetaLeader == "":
+	}
+	if s.MetaReported && s.MetaLeader == "" {
 		return bad(Warn, "IOMesh reports no meta leader (metaSummary.leader is empty)", hint, "")
-	case len(f.LeaderPods) == 0 && s.MetaReported:
+	}
+	if len(f.LeaderPods) == 0 && s.MetaReported {
 		return bad(Warn, fmt.Sprintf("IOMesh reports meta leader %s but no meta pod carries %s", s.MetaLeader, iomeshstatus.LeaderLabel), hint, "")
-	case len(f.LeaderPods) == 0:
+	}
+	if len(f.LeaderPods) == 0 {
 		// Neither a label nor a summary: an IOMesh that reports nothing, not a failure.
 		return skip("no meta pod carries %s and metaSummary is %s", iomeshstatus.LeaderLabel, iomeshstatus.NotReported)
 	}

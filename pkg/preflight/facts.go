@@ -31,16 +31,14 @@ func Derive(in *Input) *Facts {
 	f.Chunk = placement.Evaluate("chunk", in.Nodes, in.ChunkPods, in.ChunkPolicy, in.ChunkRoom)
 	f.Meta = placement.Evaluate("meta", in.Nodes, in.MetaPods, in.MetaPolicy, in.MetaRoom)
 	known := in.ReplicasErr == nil && in.Replicas.Layout != ""
-	switch {
-	case in.Target.Chunk != nil:
+	if in.Target.Chunk != nil {
 		f.TargetChunk, f.TargetChunkOK = *in.Target.Chunk, true
-	case known:
+	} else if known {
 		f.TargetChunk, f.TargetChunkOK = in.Replicas.Chunk, true
 	}
-	switch {
-	case in.Target.Meta != nil:
+	if in.Target.Meta != nil {
 		f.TargetMeta, f.TargetMetaOK = *in.Target.Meta, true
-	case known:
+	} else if known {
 		f.TargetMeta, f.TargetMetaOK = in.Replicas.Meta, true
 	}
 	f.Limit = f.limit()

@@ -317,10 +317,10 @@ func (s *Snapshot) derive() {
 
 // licenseOf reads status.license, or says why there is none.
 func licenseOf(c inventory.ClusterState, name string) (*license.License, string) {
-	switch {
-	case c.Err != nil:
+	if c.Err != nil {
 		return nil, c.Err.Error()
-	case c.Missing != "":
+	}
+	if c.Missing != "" {
 		return nil, c.Missing
 	}
 	if lic, ok := license.FromStatus(c.Object.Object); ok {
