@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/cmd"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	_ "github.com/kubectl-iomesh/kubectl-iomesh/pkg/startup" // GC settings, before the libraries initialise
 )
 
 func main() {
