@@ -306,21 +306,24 @@ func (r Reader) ByName(pods []corev1.Pod, c Component) []corev1.Pod {
 	return out
 }
 
+// holdingPlace selects the pods that hold a place on their node: not Succeeded or Failed, as the
+// scheduler counts them.
+const holdingPlace = "status.phase!=Succeeded,status.phase!=Failed"
+
 // RunningPods lists every pod in the cluster that holds resources on its node (not Succeeded or
 // Failed), in one request served from the API server's watch cache, in protobuf, decoded as it
 // streams in and keeping only what the room rules read of each (see protostream.go).
 func (r Reader) RunningPods(ctx context.Context) ([]corev1.Pod, error) {
-	const phases = "status.phase!=Succeeded,status.phase!=Failed"
 	const what = "pods in all namespaces (to see each node's room)"
 	if rc := r.restClient(); rc != nil {
 		var out []corev1.Pod
-		err := streamPods(ctx, rc, "/api/v1/pods", map[string]string{"fieldSelector": phases}, func(p corev1.Pod) { out = append(out, p) })
+		err := streamPods(ctx, rc, "/api/v1/pods", map[string]string{"fieldSelector": holdingPlace}, func(p corev1.Pod) { out = append(out, p) })
 		if err != nil {
 			return nil, kubeerr.Explain(err, "list", what)
 		}
 		return out, nil
 	}
-	list, err := r.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: phases, ResourceVersion: "0"})
+	list, err := r.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: holdingPlace, ResourceVersion: "0"})
 	if err != nil {
 		return nil, kubeerr.Explain(err, "list", what)
 	}
@@ -336,17 +339,16 @@ func (r Reader) RunningPods(ctx context.Context) ([]corev1.Pod, error) {
 // watch cache. It is what the room rules need for a new pod that requests nothing, at a fraction
 // of the cost of the pods themselves.
 func (r Reader) RunningPodsPerNode(ctx context.Context) (map[string]int, error) {
-	const phases = "status.phase!=Succeeded,status.phase!=Failed"
 	const what = "pods in all namespaces (to count the pods on each node)"
 	if rc := r.restClient(); rc != nil {
 		body, err := rc.Get().AbsPath("/api/v1/pods").SetHeader("Accept", podtable.TableAccept).
-			Param("includeObject", "None").Param("fieldSelector", phases).Param("resourceVersion", "0").DoRaw(ctx)
+			Param("includeObject", "None").Param("fieldSelector", holdingPlace).Param("resourceVersion", "0").DoRaw(ctx)
 		if err != nil {
 			return nil, kubeerr.Explain(err, "list", what)
 		}
 		return podtable.NodeCounts(body)
 	}
-	list, err := r.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: phases, ResourceVersion: "0"})
+	list, err := r.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: holdingPlace, ResourceVersion: "0"})
 	if err != nil {
 		return nil, kubeerr.Explain(err, "list", what)
 	}

@@ -45,11 +45,11 @@ type ServerList struct {
 // DecodeList reads a pod list answered to TableAccept with includeObject=Object: a Table whose
 // rows carry the full pods, or a plain PodList from a server that serves no tables.
 func DecodeList(body []byte, now time.Time) (ServerList, error) {
-	var kind metav1.TypeMeta
-	if err := json.Unmarshal(body, &kind); err != nil {
-		return ServerList{}, fmt.Errorf("reading the pod list: %w", err)
+	table, err := isTable(body)
+	if err != nil {
+		return ServerList{}, err
 	}
-	if kind.Kind != "Table" {
+	if !table {
 		var list corev1.PodList
 		if err := fastJSON.Unmarshal(body, &list); err != nil {
 			return ServerList{}, fmt.Errorf("reading the pod list: %w", err)
@@ -76,6 +76,16 @@ func DecodeList(body []byte, now time.Time) (ServerList, error) {
 		out.Rows[r.Object.Name] = FromCells(r.Object, tbl.ColumnDefinitions, r.Cells, now)
 	}
 	return out, nil
+}
+
+// isTable reports whether the server answered a pod list with its Table (TableAccept), not a
+// plain PodList.
+func isTable(body []byte) (bool, error) {
+	var kind metav1.TypeMeta
+	if err := json.Unmarshal(body, &kind); err != nil {
+		return false, fmt.Errorf("reading the pod list: %w", err)
+	}
+	return kind.Kind == "Table", nil
 }
 
 // FromCells is the row of pod with the server's cells in kubectl's columns. Columns the server
@@ -124,12 +134,12 @@ func cellText(v interface{}) string {
 // carry no objects, or a plain PodList from a server that serves no tables) and counts the pods
 // bound to each node. Rows without a node (unscheduled pods) are not counted.
 func NodeCounts(body []byte) (map[string]int, error) {
-	var kind metav1.TypeMeta
-	if err := json.Unmarshal(body, &kind); err != nil {
-		return nil, fmt.Errorf("reading the pod list: %w", err)
+	table, err := isTable(body)
+	if err != nil {
+		return nil, err
 	}
 	out := map[string]int{}
-	if kind.Kind != "Table" {
+	if !table {
 		var list corev1.PodList
 		if err := fastJSON.Unmarshal(body, &list); err != nil {
 			return nil, fmt.Errorf("reading the pod list: %w", err)

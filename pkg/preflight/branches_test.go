@@ -93,10 +93,11 @@ func TestDisksNotJudged(t *testing.T) {
 		"empty":          {DiskInput{Read: true, ClusterFound: true}, Warn, "spec.chunk.deviceMap is empty"},
 		"no usable disk": {DiskInput{Read: true, ClusterFound: true, Map: m}, Warn, "2 eligible nodes have no usable disk: node-3, node-4"},
 	} {
-		in := cluster(5, 3, 3, 10)
-		in.Disks = tc.in
-		expect(t, Run(in, nil, "v1"), "disks.new-chunk-nodes", tc.verdict, tc.reason)
-		_ = name
+		t.Run(name, func(t *testing.T) {
+			in := cluster(5, 3, 3, 10)
+			in.Disks = tc.in
+			expect(t, Run(in, nil, "v1"), "disks.new-chunk-nodes", tc.verdict, tc.reason)
+		})
 	}
 }
 
