@@ -493,16 +493,10 @@ func (o *ScaleOptions) wait(ctx context.Context, plan *scaleplan.Plan, snap *sna
 	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	out, werr := w.Wait(wctx)
-	// The final table is the server's own rows (one list), as `kubectl get pod` would print them;
-	// the rows computed here serve when that list fails or the server serves no tables.
-	server, _ := reader.PodTable(ctx, snap.PodSelector)
+	// The final table is the pods as the wait last saw them, in kubectl's rows.
 	rows := make([]podtable.Row, 0, len(out.Pods))
 	for i := range out.Pods {
-		row, ok := server.Rows[out.Pods[i].Name]
-		if !ok {
-			row = podtable.Of(&out.Pods[i], o.Now())
-		}
-		rows = append(rows, row)
+		rows = append(rows, podtable.Of(&out.Pods[i], o.Now()))
 	}
 	if err := podtable.Write(o.Out, rows, false); err != nil {
 		return err

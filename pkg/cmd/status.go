@@ -65,7 +65,7 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 		return o.runAll(ctx)
 	}
 	// -o wide also shows each chunk node's disks: one more list, of the BlockDevices.
-	snap, err := o.Snapshot(ctx, snapshot.Options{Disks: o.Print.Wide(), PodRows: true})
+	snap, err := o.Snapshot(ctx, snapshot.Options{Disks: o.Print.Wide()})
 	if err != nil {
 		return err
 	}

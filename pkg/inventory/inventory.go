@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -77,9 +76,6 @@ type Set struct {
 	Component   Component           `json:"component"`
 	StatefulSet *appsv1.StatefulSet `json:"-"`
 	Pods        []corev1.Pod        `json:"-"`
-	// Rows are the pods as the API server prints them (its Table), by pod name; nil when the
-	// server served no table (the local rows apply).
-	Rows map[string]podtable.Row `json:"-"`
 	// FoundBy says how pods were matched: "selector" or "name".
 	FoundBy string `json:"foundBy"`
 }
@@ -93,23 +89,16 @@ func (r Reader) Name(c Component) string { return r.Release + "-" + string(c) }
 const StatefulSetPodLabel = "statefulset.kubernetes.io/pod-name"
 
 // Components reads the chunk and meta StatefulSets and their pods with one StatefulSet list and,
-// at the same time, one list of the namespace's StatefulSet pods; rows asks for the pods as the
-// server's Table (for a command that prints them), otherwise they come as a plain protobuf list,
-// which is cheaper to serve and decode. When a StatefulSet is missing, its pods may lack the
-// label (left behind, or made by hand): every pod of the namespace is then read, by name.
-func (r Reader) Components(ctx context.Context, rows bool) (chunk, meta Set, err error) {
+// at the same time, one list of the namespace's StatefulSet pods, in protobuf (several times
+// cheaper to serve and decode than the server's Table of them). When a StatefulSet is missing,
+// its pods may lack the label (left behind, or made by hand): every pod of the namespace is then
+// read, by name.
+func (r Reader) Components(ctx context.Context) (chunk, meta Set, err error) {
 	chunk, meta = Set{Component: Chunk}, Set{Component: Meta}
-	list := func(selector string) (podtable.ServerList, error) {
-		if rows {
-			return r.PodTable(ctx, selector)
-		}
-		pods, err := r.pods(ctx, selector)
-		return podtable.ServerList{Pods: pods}, err
-	}
-	var pods podtable.ServerList
+	var pods []corev1.Pod
 	var podErr error
 	listed := make(chan struct{})
-	go func() { defer close(listed); pods, podErr = list(StatefulSetPodLabel) }()
+	go func() { defer close(listed); pods, podErr = r.pods(ctx, StatefulSetPodLabel) }()
 	stsList, err := r.Kube.AppsV1().StatefulSets(r.Namespace).List(ctx, metav1.ListOptions{})
 	<-listed
 	if err != nil {
@@ -128,15 +117,14 @@ func (r Reader) Components(ctx context.Context, rows bool) (chunk, meta Set, err
 		}
 	}
 	if chunk.StatefulSet == nil || meta.StatefulSet == nil {
-		if pods, err = list(""); err != nil {
+		if pods, err = r.pods(ctx, ""); err != nil {
 			return chunk, meta, err
 		}
 	}
 	chunkSel, chunkOK := selectorOf(chunk.StatefulSet)
 	metaSel, metaOK := selectorOf(meta.StatefulSet)
-	chunk.Pods, chunk.FoundBy = r.match(pods.Pods, Chunk, chunkSel, chunkOK)
-	meta.Pods, meta.FoundBy = r.match(pods.Pods, Meta, metaSel, metaOK)
-	chunk.Rows, meta.Rows = pods.Rows, pods.Rows
+	chunk.Pods, chunk.FoundBy = r.match(pods, Chunk, chunkSel, chunkOK)
+	meta.Pods, meta.FoundBy = r.match(pods, Meta, metaSel, metaOK)
 	return chunk, meta, nil
 }
 
@@ -147,28 +135,6 @@ func (r Reader) pods(ctx context.Context, selector string) ([]corev1.Pod, error)
 		return nil, kubeerr.Explain(err, "list", "pods in namespace "+r.Namespace)
 	}
 	return list.Items, nil
-}
-
-// PodTable lists the namespace's pods that match selector ("" for all) in one request, as the
-// API server's Table with each pod in full, so the rows are what `kubectl get pod` prints for
-// that server. A server that serves no tables (or a fake clientset) gives the pods alone.
-func (r Reader) PodTable(ctx context.Context, selector string) (podtable.ServerList, error) {
-	rc := r.restClient()
-	if rc == nil {
-		pods, err := r.pods(ctx, selector)
-		return podtable.ServerList{Pods: pods}, err
-	}
-	req := rc.Get().Namespace(r.Namespace).Resource("pods").
-		SetHeader("Accept", podtable.TableAccept).Param("includeObject", "Object")
-	if selector != "" {
-		req = req.Param("labelSelector", selector)
-	}
-	body, err := req.DoRaw(ctx)
-	if err != nil {
-		return podtable.ServerList{}, kubeerr.Explain(err, "list", "pods in namespace "+r.Namespace)
-	}
-	// The server's cells carry the age; the clock only serves a column a server leaves out.
-	return podtable.DecodeList(body, time.Now())
 }
 
 func selectorOf(s *appsv1.StatefulSet) (labels.Selector, bool) {

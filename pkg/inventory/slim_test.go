@@ -104,14 +104,11 @@ func server(t *testing.T) *httptest.Server {
 		case r.URL.Path == "/apis/apps/v1/namespaces/table-states/statefulsets":
 			fmt.Fprint(w, `{"kind":"StatefulSetList","apiVersion":"apps/v1","items":[]}`)
 		case r.URL.Path == "/api/v1/namespaces/table-states/pods":
-			fixture := "../podtable/testdata/server-podlist.json"
-			if strings.Contains(r.Header.Get("Accept"), "as=Table") {
-				if r.URL.Query().Get("includeObject") != "Object" {
-					t.Errorf("the Table asked for without the pods: %s", r.URL.RawQuery)
-				}
-				fixture = "../podtable/testdata/server-table.json"
+			// The pods themselves, in protobuf where the server speaks it: never the Table.
+			if accept := r.Header.Get("Accept"); strings.Contains(accept, "as=Table") || !strings.HasPrefix(accept, "application/vnd.kubernetes.protobuf") {
+				t.Errorf("the chunk and meta pods asked for as %q", accept)
 			}
-			body, err := os.ReadFile(fixture)
+			body, err := os.ReadFile("../podtable/testdata/server-podlist.json")
 			if err != nil {
 				t.Error(err)
 			}
@@ -220,30 +217,23 @@ func BenchmarkDecodePodStream(b *testing.B) {
 	}
 }
 
-// The chunk and meta pods come with the server's rows when asked for (status), as a plain list
-// otherwise; either way the same pods, found by name here (no StatefulSets).
-func TestComponentsRows(t *testing.T) {
-	kube, err := kubernetes.NewForConfig(&rest.Config{Host: server(t).URL})
+// The chunk and meta pods are the pods themselves, found by name here (no StatefulSets), and
+// read with the protobuf client the plugin makes.
+func TestComponentsWithoutStatefulSets(t *testing.T) {
+	kube, err := kubernetes.NewForConfig(&rest.Config{Host: server(t).URL, ContentConfig: rest.ContentConfig{
+		ContentType: "application/vnd.kubernetes.protobuf", AcceptContentTypes: "application/vnd.kubernetes.protobuf,application/json"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := Reader{Kube: kube, Namespace: "table-states", Release: "tbl"}
-	chunk, meta, err := r.Components(context.Background(), true)
+	chunk, meta, err := Reader{Kube: kube, Namespace: "table-states", Release: "tbl"}.Components(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(chunk.Pods) != 3 || len(meta.Pods) != 0 || chunk.FoundBy != "name" {
 		t.Fatalf("chunk %d pods by %s, meta %d", len(chunk.Pods), chunk.FoundBy, len(meta.Pods))
 	}
-	if got := chunk.Rows["tbl-chunk-0"].Status; got != "SchedulingGated" {
-		t.Fatalf("server row status %q", got)
-	}
-	chunk, _, err = r.Components(context.Background(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(chunk.Pods) != 3 || chunk.Rows != nil {
-		t.Fatalf("plain list: %d pods, rows %v", len(chunk.Pods), chunk.Rows)
+	if chunk.Pods[2].Name != "tbl-chunk-2" || len(chunk.Pods[2].Status.ContainerStatuses) != 2 {
+		t.Fatalf("pods not read in full: %+v", chunk.Pods[2])
 	}
 }
 
@@ -254,7 +244,7 @@ func TestComponentsByStatefulSetLabel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chunk, meta, err := Reader{Kube: kube, Namespace: "labelled", Release: "iomesh"}.Components(context.Background(), false)
+	chunk, meta, err := Reader{Kube: kube, Namespace: "labelled", Release: "iomesh"}.Components(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func TestNodeCountsOfServerDocuments(t *testing.T) {
 func TestNodeCountsOfARowsOnlyTable(t *testing.T) {
 	body := `{"kind":"Table","apiVersion":"meta.k8s.io/v1","columnDefinitions":[{"name":"Name"},{"name":"Status"},{"name":"Node"}],
 	  "rows":[{"cells":["a","Running","n1"],"object":null},{"cells":["b","Running","n1"]},{"cells":["c","Pending","<none>"]},
-	  {"cells":["d","Running","n2"]},{"cells":["short"]},{"cells":["e","Pending",""]}]}`
+	  {"cells":["d","Running","n2"]},{"cells":["short"]},{"cells":["f","Running"]},{"cells":["e","Pending",""]}]}`
 	got, err := NodeCounts([]byte(body))
 	if err != nil {
 		t.Fatal(err)

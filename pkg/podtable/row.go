@@ -65,6 +65,12 @@ func Of(pod *corev1.Pod, now time.Time) Row {
 	if pod.Status.Reason != "" {
 		reason = pod.Status.Reason
 	}
+	// A pod held by scheduling gates says so, whatever its phase.
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Reason == corev1.PodReasonSchedulingGated {
+			reason = corev1.PodReasonSchedulingGated
+		}
+	}
 
 	// Sidecars (restartable init containers) count in READY like regular containers.
 	sidecars := map[string]bool{}
@@ -116,6 +122,8 @@ func Of(pod *corev1.Pod, now time.Time) Row {
 		restarts = restartableInitRestarts
 		lastRestart = lastRestartableInitRestart
 		running := false
+		// failed is how the first container that ended in failure ended.
+		failed := ""
 		for i := len(pod.Status.ContainerStatuses) - 1; i >= 0; i-- {
 			c := pod.Status.ContainerStatuses[i]
 			restarts += int(c.RestartCount)
@@ -125,31 +133,35 @@ func Of(pod *corev1.Pod, now time.Time) Row {
 			switch {
 			case c.State.Waiting != nil && c.State.Waiting.Reason != "":
 				reason = c.State.Waiting.Reason
-			case c.State.Terminated != nil && c.State.Terminated.Reason != "":
-				reason = c.State.Terminated.Reason
-			case c.State.Terminated != nil && c.State.Terminated.Signal != 0:
-				reason = fmt.Sprintf("Signal:%d", c.State.Terminated.Signal)
 			case c.State.Terminated != nil:
-				reason = fmt.Sprintf("ExitCode:%d", c.State.Terminated.ExitCode)
+				reason = terminatedReason(c.State.Terminated)
+				if c.State.Terminated.ExitCode != 0 {
+					failed = reason
+				}
 			case c.Ready && c.State.Running != nil:
 				running = true
 				ready++
 			}
 		}
-		// A pod whose containers completed but one still runs is Running (or NotReady).
-		if reason == "Completed" && running {
-			if podCondition(pod, corev1.PodReady) {
+		// "Completed" with a container still running is Running (or NotReady); with another
+		// container failed, it is that failure.
+		if reason == "Completed" {
+			if running && podCondition(pod, corev1.PodReady) {
 				reason = "Running"
-			} else {
+			} else if failed != "" {
+				reason = failed
+			} else if running {
 				reason = "NotReady"
 			}
 		}
 	}
 
+	// A finished pod being deleted stays as it finished; the node controller's NodeLost reads
+	// Unknown.
 	if pod.DeletionTimestamp != nil {
 		if pod.Status.Reason == "NodeLost" {
 			reason = "Unknown"
-		} else {
+		} else if pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed {
 			reason = "Terminating"
 		}
 	}
@@ -173,7 +185,9 @@ func Of(pod *corev1.Pod, now time.Time) Row {
 		TotalContainers: total,
 		PodReady:        podCondition(pod, corev1.PodReady),
 	}
-	if pod.Status.PodIP != "" {
+	if len(pod.Status.PodIPs) > 0 && pod.Status.PodIPs[0].IP != "" {
+		row.IP = pod.Status.PodIPs[0].IP
+	} else if pod.Status.PodIP != "" {
 		row.IP = pod.Status.PodIP
 	}
 	if pod.Spec.NodeName != "" {
@@ -192,4 +206,15 @@ func Of(pod *corev1.Pod, now time.Time) Row {
 		row.ReadinessGates = fmt.Sprintf("%d/%d", trueGates, n)
 	}
 	return row
+}
+
+// terminatedReason names how a container ended: its reason, else the signal, else the exit code.
+func terminatedReason(t *corev1.ContainerStateTerminated) string {
+	if t.Reason != "" {
+		return t.Reason
+	}
+	if t.Signal != 0 {
+		return fmt.Sprintf("Signal:%d", t.Signal)
+	}
+	return fmt.Sprintf("ExitCode:%d", t.ExitCode)
 }

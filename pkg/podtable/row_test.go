@@ -94,6 +94,86 @@ func TestRows(t *testing.T) {
 			p.Status.Reason = "Evicted"
 			return p
 		}(), "2/2", "Evicted", "0", "90m", false},
+		{"scheduling gated", func() *corev1.Pod {
+			p := basePod()
+			p.Spec.NodeName = ""
+			p.Status = corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{
+				{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonSchedulingGated}}}
+			return p
+		}(), "0/2", "SchedulingGated", "0", "90m", false},
+		{"unschedulable stays Pending", func() *corev1.Pod {
+			p := basePod()
+			p.Spec.NodeName = ""
+			p.Status = corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{
+				{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable}}}
+			return p
+		}(), "0/2", "Pending", "0", "90m", false},
+		{"succeeded while being deleted", func() *corev1.Pod {
+			p := basePod()
+			ts := metav1.NewTime(now)
+			p.DeletionTimestamp = &ts
+			p.Status.Phase = corev1.PodSucceeded
+			p.Status.Conditions = nil
+			for i := range p.Status.ContainerStatuses {
+				p.Status.ContainerStatuses[i].Ready = false
+				p.Status.ContainerStatuses[i].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}
+			}
+			return p
+		}(), "0/2", "Completed", "0", "90m", false},
+		{"failed while being deleted", func() *corev1.Pod {
+			p := basePod()
+			ts := metav1.NewTime(now)
+			p.DeletionTimestamp = &ts
+			p.Status.Phase = corev1.PodFailed
+			p.Status.Conditions = nil
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "a", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Signal: 9}}}}
+			return p
+		}(), "0/2", "Signal:9", "0", "90m", false},
+		{"error beside completed", func() *corev1.Pod {
+			p := basePod()
+			p.Status.Phase = corev1.PodFailed
+			p.Status.Conditions = nil
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{
+				{Name: "a", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}},
+				{Name: "b", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3}}}}
+			return p
+		}(), "0/2", "ExitCode:3", "0", "90m", false},
+		{"the first failure wins", func() *corev1.Pod {
+			p := basePod()
+			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "c"})
+			p.Status.Phase = corev1.PodFailed
+			p.Status.Conditions = nil
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{
+				{Name: "a", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}},
+				{Name: "b", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}},
+				{Name: "c", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 2, Reason: "OOMKilled"}}}}
+			return p
+		}(), "0/3", "Error", "0", "90m", false},
+		{"completed, one running, not ready", func() *corev1.Pod {
+			p := basePod()
+			p.Status.Conditions[0].Status = corev1.ConditionFalse
+			p.Status.ContainerStatuses[1] = corev1.ContainerStatus{Name: "b", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}}
+			return p
+		}(), "1/2", "NotReady", "0", "90m", false},
+		{"completed, one running and ready, another failed", func() *corev1.Pod {
+			p := basePod()
+			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "c"})
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{
+				{Name: "a", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}},
+				{Name: "b", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}},
+				running("c", true)}
+			return p
+		}(), "1/3", "Running", "0", "90m", false},
+		{"completed, one running but not ready, another failed", func() *corev1.Pod {
+			p := basePod()
+			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "c"})
+			p.Status.Conditions[0].Status = corev1.ConditionFalse
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{
+				{Name: "a", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}},
+				{Name: "b", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}},
+				running("c", true)}
+			return p
+		}(), "1/3", "Error", "0", "90m", false},
 		{"completed with one still running", func() *corev1.Pod {
 			p := basePod()
 			p.Status.ContainerStatuses[1] = corev1.ContainerStatus{Name: "b", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}}
@@ -123,6 +203,11 @@ func TestWideColumns(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("cells = %q, want %q", got, want)
 		}
+	}
+	// IP is the first of the pod's IPs (dual-stack), as kubectl shows it.
+	p.Status.PodIPs = []corev1.PodIP{{IP: "fd00::1"}, {IP: "10.0.0.1"}}
+	if got := Of(p, now).IP; got != "fd00::1" {
+		t.Fatalf("IP of a dual-stack pod %q, want the first of its IPs", got)
 	}
 	empty := Of(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}}, now)
 	if empty.IP != "<none>" || empty.Node != "<none>" || empty.Age != "<unknown>" || empty.ReadinessGates != "<none>" {
@@ -157,6 +242,14 @@ func TestLiveRedrawsInPlace(t *testing.T) {
 	}
 	if !strings.Contains(second, string(long[:97])+"...") || strings.Contains(second, string(long[:98])) {
 		t.Fatal("a long note is not cut at 100 characters")
+	}
+	// A note of exactly 100 characters is kept whole.
+	before := b.Len()
+	if err := l.Draw([]LiveRow{{Name: r.Name, Row: &r, Waiting: string(long[:100])}}); err != nil {
+		t.Fatal(err)
+	}
+	if third := b.String()[before:]; !strings.Contains(third, string(long[:100])) || strings.Contains(third, "...") {
+		t.Fatalf("a note of 100 characters was cut:\n%s", third)
 	}
 	if !strings.Contains(first, "not created yet") || !strings.Contains(first, "ready") {
 		t.Fatalf("first draw:\n%s", first)

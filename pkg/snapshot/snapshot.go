@@ -45,9 +45,7 @@ type Options struct {
 	// Disks lists the BlockDevices; Room lists every running pod (one list) for the nodes' room.
 	Disks bool
 	Room  bool
-	// PodRows asks for the chunk and meta pods as the API server's Table (status prints them).
-	PodRows bool
-	Now     time.Time
+	Now   time.Time
 	// OnRelease, when set, is called with the newest revision as soon as it is read, while the
 	// other reads go on (scale starts rendering the chart then).
 	OnRelease func(*helmrelease.Release)
@@ -148,7 +146,7 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, access.ScaleNeeds(r.Namespace, hist[len(hist)-1].Manifest))
 	}()
 	go func() { defer basics.Done(); s.Cluster = r.IOMeshCluster(ctx) }()
-	go func() { defer basics.Done(); s.Chunk, s.Meta, compErr = r.Components(ctx, opt.PodRows) }()
+	go func() { defer basics.Done(); s.Chunk, s.Meta, compErr = r.Components(ctx) }()
 	if opt.Nodes {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.Nodes, nodeErr = r.Nodes(ctx) }()

@@ -173,11 +173,7 @@ func component(s inventory.Set, now time.Time) ComponentView {
 		if podtable.Ready(&s.Pods[i]) {
 			v.Ready++
 		}
-		row, ok := s.Rows[s.Pods[i].Name]
-		if !ok {
-			row = podtable.Of(&s.Pods[i], now)
-		}
-		v.Pods = append(v.Pods, row)
+		v.Pods = append(v.Pods, podtable.Of(&s.Pods[i], now))
 	}
 	return v
 }

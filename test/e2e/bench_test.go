@@ -32,16 +32,40 @@ func measure(t *testing.T, n int, name string, args ...string) time.Duration {
 	t.Helper()
 	var walls []time.Duration
 	for i := 0; i < n; i++ {
-		cmd := exec.Command(name, args...)
-		start := time.Now()
-		out, err := cmd.CombinedOutput()
-		walls = append(walls, time.Since(start))
-		if err != nil {
-			if ee, ok := err.(*exec.ExitError); !ok || (ee.ExitCode() != 3 && ee.ExitCode() != 4) {
-				t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-			}
+		walls = append(walls, timed(t, name, args...))
+	}
+	return median(walls)
+}
+
+// measurePair runs two commands n times each, alternately, and returns both medians: a ratio of
+// the two is then taken over the same moments of a machine whose speed drifts.
+func measurePair(t *testing.T, n int, a, b []string) (time.Duration, time.Duration) {
+	t.Helper()
+	var as, bs []time.Duration
+	for i := 0; i < n; i++ {
+		as = append(as, timed(t, a[0], a[1:]...))
+		bs = append(bs, timed(t, b[0], b[1:]...))
+	}
+	return median(as), median(bs)
+}
+
+// timed runs a command once and returns its wall time; exit codes 3 and 4 (refused, warnings)
+// are outcomes the benchmark expects.
+func timed(t *testing.T, name string, args ...string) time.Duration {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	wall := time.Since(start)
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); !ok || (ee.ExitCode() != 3 && ee.ExitCode() != 4) {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
 		}
 	}
+	return wall
+}
+
+func median(walls []time.Duration) time.Duration {
 	sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
 	return walls[len(walls)/2]
 }
@@ -162,10 +186,10 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float
 
 func TestBench(t *testing.T) {
 	smoke := os.Getenv("BENCH_MODE") != "full"
-	scenarios, runs, fillOther, fillNS, extraAt255 := []int{5, 50, 255}, 9, 2000, 500, 2500
+	scenarios, runs, pairRuns, fillOther, fillNS, extraAt255 := []int{5, 50, 255}, 9, 27, 2000, 500, 2500
 	scaleNodes := 255
 	if smoke {
-		scenarios, runs, fillOther, fillNS, extraAt255 = []int{5}, 1, 40, 20, 0
+		scenarios, runs, pairRuns, fillOther, fillNS, extraAt255 = []int{5}, 1, 1, 40, 20, 0
 		scaleNodes = 5
 	}
 	var report strings.Builder
@@ -203,8 +227,8 @@ func TestBench(t *testing.T) {
 		settle(t)
 		// Wall time through kubectl, as users run it; peak RSS of the plugin process alone
 		// (through kubectl the figure would be kubectl's own).
-		st := measure(t, runs, "kubectl", "iomesh", "status")
-		kg := measure(t, runs, "kubectl", "get", "pod", "-n", ns)
+		// The ratio's two sides alternate, over more runs than the other figures.
+		st, kg := measurePair(t, pairRuns, []string{"kubectl", "iomesh", "status"}, []string{"kubectl", "get", "pod", "-n", ns})
 		hg := measure(t, runs, "helm", "get", "values", relName, "-n", ns)
 		pf := measure(t, runs, "kubectl", "iomesh", "preflight")
 		sr, sd, stRSS := requests(t, "status")
@@ -218,9 +242,9 @@ func TestBench(t *testing.T) {
 		}
 		// The plan (the checks, three renders and the guard) beside one helm server-side dry run.
 		pl := planRun{nodes: n}
-		pl.plan = measure(t, runs, "kubectl", "iomesh", "scale", "--chunk", "4", "--dry-run")
-		pl.helm = measure(t, runs, "helm", "upgrade", relName, "iomesh/iomesh", "--version", "v1.0.1", "-n", ns, "--reuse-values",
-			"--set", "iomesh.chunk.replicaCount=4", "--dry-run=server")
+		pl.plan, pl.helm = measurePair(t, runs, []string{"kubectl", "iomesh", "scale", "--chunk", "4", "--dry-run"},
+			[]string{"helm", "upgrade", relName, "iomesh/iomesh", "--version", "v1.0.1", "-n", ns, "--reuse-values",
+				"--set", "iomesh.chunk.replicaCount=4", "--dry-run=server"})
 		pl.reqs, pl.disc, pl.rss = requests(t, "scale", "--chunk", "4", "--dry-run")
 		plans = append(plans, pl)
 		last.nodes, last.statusReqs, last.statusDisc, last.preflightReqs, last.preflightDisc = n, sr, sd, pr, pd
@@ -278,8 +302,8 @@ func TestBench(t *testing.T) {
 		w("| release archive <= 25 MB | %.1f MB | %s |\n", float64(size)/1e6, verdict(size <= 25e6))
 	}
 
-	header := fmt.Sprintf("Machine: %d cores (%s), %s; %s; Kubernetes %s (local control plane, kwok %s); %s.\nMode: %s, %d runs per median.\n\n",
-		runtime.NumCPU(), cpuModel(), memTotal(), runtime.Version(), "v1.36.3", "v0.8.0", kubectlVersion(t), map[bool]string{true: "smoke", false: "full"}[smoke], runs)
+	header := fmt.Sprintf("Machine: %d cores (%s), %s; %s; Kubernetes %s (local control plane, kwok %s); %s.\nMode: %s, %d runs per median (status and `kubectl get pod` %d each, alternated; the plan and helm's dry run alternated).\n\n",
+		runtime.NumCPU(), cpuModel(), memTotal(), runtime.Version(), "v1.36.3", "v0.8.0", kubectlVersion(t), map[bool]string{true: "smoke", false: "full"}[smoke], runs, pairRuns)
 	out := header + report.String()
 	t.Log("\n" + out)
 	if path := os.Getenv("BENCH_OUT"); path != "" {

@@ -22,10 +22,10 @@ const statesNS = "pod-states"
 // pods are found by name and can be put into any state.
 var statesCluster = directCluster(statesNS, "")
 
-// The pod rows are the API server's own: the three states in which rows computed by hand differ
-// from kubectl v1.36 (scheduling-gated, Succeeded while being deleted, one container in Error
-// beside one Completed) print exactly as `kubectl get pod` prints them.
-func TestPodTableIsTheServers(t *testing.T) {
+// The pod rows are kubectl's: in the three states where kubectl v1.36 prints what older
+// printers did not (scheduling-gated, Succeeded while being deleted, one container in Error
+// beside one Completed), status prints exactly what `kubectl get pod` prints.
+func TestPodRowsAreKubectls(t *testing.T) {
 	freshInstall(t, install{nodes: 3, edition: "enterprise", license: enterpriseLicense(6)})
 	ctx := context.Background()
 	apply := exec.Command("kubectl", "apply", "-f", "-")
