@@ -15,6 +15,11 @@ func running(name string, ready bool) corev1.ContainerStatus {
 	return corev1.ContainerStatus{Name: name, Ready: ready, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}
 }
 
+// ended is a container that has terminated with reason (may be empty), exit code and signal.
+func ended(name, reason string, code, signal int32) corev1.ContainerStatus {
+	return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: reason, ExitCode: code, Signal: signal}}}
+}
+
 func basePod() *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "iomesh-chunk-0", CreationTimestamp: metav1.NewTime(now.Add(-90 * time.Minute))},
@@ -31,7 +36,7 @@ func withSidecar(p *corev1.Pod, started, ready bool, restarts int32) *corev1.Pod
 	always := corev1.ContainerRestartPolicyAlways
 	p.Spec.InitContainers = []corev1.Container{{Name: "init"}, {Name: "proxy", RestartPolicy: &always}}
 	p.Status.InitContainerStatuses = []corev1.ContainerStatus{
-		{Name: "init", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}},
+		ended("init", "Completed", 0, 0),
 		{Name: "proxy", Ready: ready, Started: &started, RestartCount: restarts, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
 			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, FinishedAt: metav1.NewTime(now.Add(-5 * time.Minute))}}},
 	}
@@ -67,7 +72,7 @@ func TestRows(t *testing.T) {
 			p.Status.Phase = corev1.PodPending
 			p.Status.Conditions = nil
 			p.Status.ContainerStatuses = nil
-			p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "init", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 2}}}}
+			p.Status.InitContainerStatuses = []corev1.ContainerStatus{ended("init", "", 2, 0)}
 			return p
 		}(), "0/2", "Init:ExitCode:2", "0", "90m", false},
 		{"terminating", func() *corev1.Pod {
@@ -126,7 +131,7 @@ func TestRows(t *testing.T) {
 			p.DeletionTimestamp = &ts
 			p.Status.Phase = corev1.PodFailed
 			p.Status.Conditions = nil
-			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "a", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Signal: 9}}}}
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{ended("a", "", 137, 9)}
 			return p
 		}(), "0/2", "Signal:9", "0", "90m", false},
 		{"error beside completed", func() *corev1.Pod {
@@ -134,8 +139,8 @@ func TestRows(t *testing.T) {
 			p.Status.Phase = corev1.PodFailed
 			p.Status.Conditions = nil
 			p.Status.ContainerStatuses = []corev1.ContainerStatus{
-				{Name: "a", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}},
-				{Name: "b", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3}}}}
+				ended("a", "Completed", 0, 0),
+				ended("b", "", 3, 0)}
 			return p
 		}(), "0/2", "ExitCode:3", "0", "90m", false},
 		{"the first failure wins", func() *corev1.Pod {
@@ -144,23 +149,23 @@ func TestRows(t *testing.T) {
 			p.Status.Phase = corev1.PodFailed
 			p.Status.Conditions = nil
 			p.Status.ContainerStatuses = []corev1.ContainerStatus{
-				{Name: "a", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}},
-				{Name: "b", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}},
-				{Name: "c", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 2, Reason: "OOMKilled"}}}}
+				ended("a", "Completed", 0, 0),
+				ended("b", "Error", 1, 0),
+				ended("c", "OOMKilled", 2, 0)}
 			return p
 		}(), "0/3", "Error", "0", "90m", false},
 		{"completed, one running, not ready", func() *corev1.Pod {
 			p := basePod()
 			p.Status.Conditions[0].Status = corev1.ConditionFalse
-			p.Status.ContainerStatuses[1] = corev1.ContainerStatus{Name: "b", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}}
+			p.Status.ContainerStatuses[1] = ended("b", "Completed", 0, 0)
 			return p
 		}(), "1/2", "NotReady", "0", "90m", false},
 		{"completed, one running and ready, another failed", func() *corev1.Pod {
 			p := basePod()
 			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "c"})
 			p.Status.ContainerStatuses = []corev1.ContainerStatus{
-				{Name: "a", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}},
-				{Name: "b", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}},
+				ended("a", "Completed", 0, 0),
+				ended("b", "Error", 1, 0),
 				running("c", true)}
 			return p
 		}(), "1/3", "Running", "0", "90m", false},
@@ -169,14 +174,14 @@ func TestRows(t *testing.T) {
 			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "c"})
 			p.Status.Conditions[0].Status = corev1.ConditionFalse
 			p.Status.ContainerStatuses = []corev1.ContainerStatus{
-				{Name: "a", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}},
-				{Name: "b", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}}},
+				ended("a", "Completed", 0, 0),
+				ended("b", "Error", 1, 0),
 				running("c", true)}
 			return p
 		}(), "1/3", "Error", "0", "90m", false},
 		{"completed with one still running", func() *corev1.Pod {
 			p := basePod()
-			p.Status.ContainerStatuses[1] = corev1.ContainerStatus{Name: "b", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}}
+			p.Status.ContainerStatuses[1] = ended("b", "Completed", 0, 0)
 			return p
 		}(), "1/2", "Running", "0", "90m", false},
 	} {
