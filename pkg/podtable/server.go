@@ -9,9 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// fastJSON decodes pod Tables about 1.5x faster than encoding/json (measured on the Table of 260
-// chunk and meta pods with their objects: 38 ms against 59), with the same results for these
-// types (their own UnmarshalJSON methods are honoured).
+// fastJSON decodes like encoding/json (the types' own UnmarshalJSON methods are honoured), faster:
+// the Table of every pod in the cluster has one row per pod.
 var fastJSON = jsoniter.ConfigCompatibleWithStandardLibrary
 
 // TableAccept asks the API server for its Table of a list (the rows `kubectl get` prints for
