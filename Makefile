@@ -10,7 +10,10 @@ DATE ?= $(shell git log -1 --format=%cI 2>/dev/null)
 PKG := github.com/kubectl-iomesh/kubectl-iomesh
 LDFLAGS := -s -w -X $(PKG)/pkg/buildinfo.version=$(VERSION) -X $(PKG)/pkg/buildinfo.commit=$(COMMIT) -X $(PKG)/pkg/buildinfo.date=$(DATE)
 
-.PHONY: repro-check lint-workflows mutate mutate-changed demo demo-down build test vet fmt-check e2e krew-test fuzz vulncheck release-check bench bench-smoke dist krew-manifest test-all cluster-up cluster-down clean
+.PHONY: help lint repro-check lint-workflows mutate mutate-changed demo demo-down build test vet fmt-check e2e krew-test fuzz vulncheck release-check bench bench-smoke dist krew-manifest test-all cluster-up cluster-down clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 demo: build ## The main job on a local demo cluster (control plane, stand-in IOMesh, 5 nodes); left running
 	hack/demo.sh up
@@ -21,14 +24,17 @@ demo-down: ## Stop the demo cluster
 build: ## Build bin/kubectl-iomesh
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/kubectl-iomesh ./cmd/kubectl-iomesh
 
-fmt-check:
+fmt-check: ## gofmt on every Go file
 	@out=$$(gofmt -l cmd pkg test 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-vet:
+vet: ## go vet
 	$(GO) vet ./...
 
-test: fmt-check vet ## Unit tests (no cluster)
-	$(GO) test ./...
+lint: ## golangci-lint with .golangci.yaml (built into the tool cache on first use)
+	hack/lint.sh
+
+test: fmt-check vet ## Unit tests (no cluster), with the race detector and in shuffled order
+	$(GO) test -race -shuffle=on ./...
 
 e2e: ## End-to-end suite on a local control plane (builds it on first use)
 	hack/e2e.sh
@@ -71,13 +77,13 @@ repro-check: ## Build the linux/amd64 archive twice (two clones, two build cache
 lint-workflows: ## actionlint on .github/workflows (the tag-triggered release)
 	hack/lint-workflows.sh
 
-test-all: test fuzz e2e krew-test repro-check vulncheck release-check lint-workflows bench-smoke mutate-changed ## Every test: unit, end-to-end, krew install, release config and workflow
+test-all: test lint fuzz e2e krew-test repro-check vulncheck release-check lint-workflows bench-smoke mutate-changed ## Every test: unit, end-to-end, krew install, release config and workflow
 
 cluster-up: ## Start the local control plane with 5 nodes
 	hack/cluster.sh up && hack/cluster.sh nodes 5
 
-cluster-down:
+cluster-down: ## Stop the local control plane
 	hack/cluster.sh down
 
-clean:
+clean: ## Remove bin and dist
 	rm -rf bin dist

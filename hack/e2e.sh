@@ -8,6 +8,8 @@ root=$(cd "$here/.." && pwd)
 
 "$here/build-k8s.sh"
 "$here/build-tools.sh"
+# Real bash completion through kubectl (TestCompletion).
+need_debian_file /usr/share/bash-completion/bash_completion bash-completion
 trap '"$here/cluster.sh" down' EXIT
 "$here/cluster.sh" up
 "$here/cluster.sh" nodes 3

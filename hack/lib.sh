@@ -29,3 +29,15 @@ install_tool() { # dir pkg@version binary
   mkdir -p "$dir"
   GOBIN="$dir" CGO_ENABLED=0 go install -trimpath -ldflags "${4:-}" "$pkg"
 }
+
+# need_debian_file FILE PACKAGE: installs a Debian package (apt-get, as root or through sudo) when
+# FILE, which it provides, is missing; for test tools that come only from Debian.
+need_debian_file() {
+  local file=$1 pkg=$2 apt=(apt-get)
+  [ -e "$file" ] && return 0
+  [ "$(id -u)" = 0 ] || apt=(sudo apt-get)
+  log "installing $pkg (Debian) for $file"
+  "${apt[@]}" install -y "$pkg" >/dev/null 2>&1 ||
+    { "${apt[@]}" update >/dev/null && "${apt[@]}" install -y "$pkg" >/dev/null; } ||
+    die "cannot install $pkg: install it by hand (it provides $file)"
+}

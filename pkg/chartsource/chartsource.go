@@ -74,6 +74,18 @@ func NewFinder() *Finder {
 	return &Finder{Settings: s, Getters: getter.All(s)}
 }
 
+// Locate finds want at path (a .tgz, a directory or a URL) when given, else in the repository
+// at repoURL when given, else in the Helm repositories configured.
+func (f *Finder) Locate(path, repoURL string, want Want) (*Source, error) {
+	switch {
+	case path != "":
+		return f.FromPath(path, want)
+	case repoURL != "":
+		return f.FromRepoURL(repoURL, want)
+	}
+	return f.FromRepositories(want)
+}
+
 // FromPath loads a chart from a .tgz, a directory or an http(s) URL, and checks it.
 func (f *Finder) FromPath(ref string, want Want) (*Source, error) {
 	var load func() (*chart.Chart, error)

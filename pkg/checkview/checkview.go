@@ -3,12 +3,14 @@
 package checkview
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/color"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/table"
 )
@@ -160,5 +162,33 @@ func writeResult(w io.Writer, style Style, res preflight.Result, idWidth int) {
 	}
 	if res.Doc != "" {
 		fmt.Fprintf(w, "%sdocs: %s\n", pad, res.Doc)
+	}
+}
+
+// WriteVerdicts writes the results of the report that have one of verdicts.
+func WriteVerdicts(w io.Writer, style Style, r *preflight.Report, verdicts ...preflight.Verdict) {
+	for _, res := range r.Results {
+		for _, v := range verdicts {
+			if v != "" && res.Verdict == v {
+				WriteResult(w, style, res)
+				break
+			}
+		}
+	}
+}
+
+// WriteRefusal writes the results that refused a change: failures, checks that could not run,
+// and warnings when they refuse. err is the refusal; a silent one (the checks are its message)
+// gets the pointer to every check.
+func WriteRefusal(w io.Writer, style Style, r *preflight.Report, failOnWarning bool, err error) {
+	fmt.Fprintln(w, "Refused by the preflight checks:")
+	verdicts := []preflight.Verdict{preflight.Fail, preflight.Error}
+	if failOnWarning {
+		verdicts = append(verdicts, preflight.Warn)
+	}
+	WriteVerdicts(w, style, r, verdicts...)
+	var silent *exitcode.Silent
+	if errors.As(err, &silent) {
+		fmt.Fprintf(w, "Nothing was changed. See every check with `kubectl iomesh preflight%s`.\n", r.Target.Args())
 	}
 }

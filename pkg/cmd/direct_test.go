@@ -13,7 +13,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 )
 
@@ -100,7 +100,7 @@ func TestDirectScaleConflictIsRefused(t *testing.T) {
 	if exitcode.Of(err) != exitcode.Refused || !strings.Contains(err.Error(), "changed after it was read (resourceVersion 41): nothing was changed") {
 		t.Fatalf("err = %v", err)
 	}
-	obj, _ := c.Dynamic.Resource(inventory.IOMeshClusterGVR).Namespace(tf.Namespace).Get(context.Background(), tf.Release, metav1.GetOptions{})
+	obj, _ := c.Dynamic.Resource(iomeshcluster.GVR).Namespace(tf.Namespace).Get(context.Background(), tf.Release, metav1.GetOptions{})
 	if n, _, _ := unstructured.NestedInt64(obj.Object, "spec", "chunk", "replicas"); n != 3 {
 		t.Fatalf("replicas %d", n)
 	}

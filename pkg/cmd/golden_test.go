@@ -15,7 +15,7 @@ import (
 	fakediscovery "k8s.io/client-go/discovery/fake"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 )
 
@@ -28,7 +28,7 @@ func TestScalePlanGolden(t *testing.T) {
 		bds = append(bds, tf.BlockDevice(n+"-ssd", n, 400<<30, "SSD", "Unclaimed"), tf.BlockDevice(n+"-hdd", n, 4<<40, "HDD", "Unclaimed"))
 	}
 	e := newScaleEnv(t, 5, userValues())
-	res := e.clients.Dynamic.Resource(inventory.IOMeshClusterGVR).Namespace(tf.Namespace)
+	res := e.clients.Dynamic.Resource(iomeshcluster.GVR).Namespace(tf.Namespace)
 	cr, err := res.Get(context.Background(), tf.Release, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

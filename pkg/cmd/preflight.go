@@ -122,15 +122,7 @@ Exit codes: 0 all checks pass, 3 a check failed, 4 only warnings with --fail-on-
   kubectl iomesh preflight --chunk 6 -o wide      # per-node eligibility
   kubectl iomesh preflight -o json`,
 		Args: NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			if err := o.Complete(c); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(c.Context())
-		},
+		RunE: runE(o),
 	}
 	o.Targets.AddFlags(c)
 	o.Checks.AddFlags(c)
@@ -172,15 +164,7 @@ func (o *PreflightOptions) Run(ctx context.Context) error {
 	return ExitFor(report, o.Checks.FailOnWarning)
 }
 
-// ExitFor maps a report to the exit-code contract; the report has been printed already.
+// ExitFor is the exit of a report (see preflight.ExitError).
 func ExitFor(r *preflight.Report, failOnWarning bool) error {
-	switch {
-	case r.Summary.Fail > 0:
-		return &exitcode.Silent{Code: exitcode.Refused}
-	case r.Summary.Error > 0:
-		return &exitcode.Silent{Code: exitcode.Error}
-	case r.Summary.Warn > 0 && failOnWarning:
-		return &exitcode.Silent{Code: exitcode.Warnings}
-	}
-	return nil
+	return preflight.ExitError(r, failOnWarning)
 }

@@ -81,6 +81,7 @@ with the exact chart version that is deployed, keeping every value you set.`,
 		NewStatusCommand(common),
 		NewPreflightCommand(common),
 		NewScaleCommand(common),
+		NewRBACCommand(common),
 		NewVersionCommand(common),
 	)
 	return root

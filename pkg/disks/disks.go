@@ -12,8 +12,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 )
 
 // BlockDeviceGVR is NDM's BlockDevice resource (short name bd).
@@ -86,39 +87,22 @@ type Map struct {
 }
 
 // MapFromSpec reads diskDeploymentMode and chunk.deviceMap from an IOMeshCluster's spec.
-func MapFromSpec(obj map[string]interface{}) (Map, error) {
+func MapFromSpec(spec iomeshcluster.Spec) Map {
 	m := Map{Mode: HybridFlash}
-	if mode, _, _ := unstructured.NestedString(obj, "spec", "diskDeploymentMode"); mode != "" {
-		m.Mode = mode
+	if spec.DiskDeploymentMode != "" {
+		m.Mode = spec.DiskDeploymentMode
 	}
-	raw, _, _ := unstructured.NestedMap(obj, "spec", "chunk", "deviceMap")
+	raw := spec.Chunk.DeviceMap
 	types := make([]string, 0, len(raw))
 	for t := range raw {
 		types = append(types, t)
 	}
 	sort.Strings(types)
 	for _, t := range types {
-		entry, ok := raw[t].(map[string]interface{})
-		if !ok {
-			return m, fmt.Errorf("spec.chunk.deviceMap.%s is not an object", t)
-		}
-		mt := Mount{Type: t}
-		if sel, ok := entry["selector"].(map[string]interface{}); ok {
-			var ls metav1.LabelSelector
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(sel, &ls); err != nil {
-				return m, fmt.Errorf("spec.chunk.deviceMap.%s.selector: %w", t, err)
-			}
-			mt.Selector = &ls
-		}
-		ex, _ := entry["exclude"].([]interface{})
-		for _, e := range ex {
-			if s, ok := e.(string); ok {
-				mt.Exclude = append(mt.Exclude, s)
-			}
-		}
-		m.Mounts = append(m.Mounts, mt)
+		entry := raw[t]
+		m.Mounts = append(m.Mounts, Mount{Type: t, Selector: entry.Selector, Exclude: entry.Exclude})
 	}
-	return m, nil
+	return m
 }
 
 // Required are the mount types the mode needs on every chunk node.

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
@@ -55,11 +56,11 @@ func mapOf(t *testing.T, spec string) Map {
 	if err := yaml.Unmarshal([]byte(spec), &obj); err != nil {
 		t.Fatal(err)
 	}
-	m, err := MapFromSpec(obj)
+	c, err := iomeshcluster.FromObject(obj)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return MapFromSpec(c.Spec)
 }
 
 func TestForNewChunk(t *testing.T) {
@@ -119,7 +120,7 @@ func TestModesAndMaps(t *testing.T) {
 	}
 	var obj map[string]interface{}
 	_ = yaml.Unmarshal([]byte("spec: {chunk: {deviceMap: {dataStore: 3}}}"), &obj)
-	if _, err := MapFromSpec(obj); err == nil {
+	if _, err := iomeshcluster.FromObject(obj); err == nil {
 		t.Fatal("a malformed deviceMap was accepted")
 	}
 	bad := mapOf(t, "spec: {chunk: {deviceMap: {dataStore: {selector: {matchExpressions: [{key: a, operator: Bogus}]}}}}}")

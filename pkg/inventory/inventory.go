@@ -17,18 +17,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 )
-
-// IOMeshClusterGVR is the resource the IOMesh operator reconciles.
-var IOMeshClusterGVR = schema.GroupVersionResource{Group: "iomesh.com", Version: "v1alpha1", Resource: "iomeshclusters"}
 
 // Component is a kind of IOMesh pod managed by a StatefulSet.
 type Component string
@@ -48,7 +45,7 @@ type Reader struct {
 
 // ClusterState is the IOMeshCluster as found, or why it was not.
 type ClusterState struct {
-	Object *unstructured.Unstructured
+	Object *iomeshcluster.IOMeshCluster
 	// Missing explains a cluster resource that is not there (CRD absent or object absent).
 	Missing string
 	// Err is any other failure reading it.
@@ -58,9 +55,13 @@ type ClusterState struct {
 // IOMeshCluster reads the resource named after the release. A missing CRD or object is reported
 // in Missing, not as an error.
 func (r Reader) IOMeshCluster(ctx context.Context) ClusterState {
-	obj, err := r.Dynamic.Resource(IOMeshClusterGVR).Namespace(r.Namespace).Get(ctx, r.Release, metav1.GetOptions{})
+	obj, err := r.Dynamic.Resource(iomeshcluster.GVR).Namespace(r.Namespace).Get(ctx, r.Release, metav1.GetOptions{})
 	if err == nil {
-		return ClusterState{Object: obj}
+		c, err := iomeshcluster.FromUnstructured(obj)
+		if err != nil {
+			return ClusterState{Err: err}
+		}
+		return ClusterState{Object: c}
 	}
 	if apierrors.IsNotFound(err) {
 		if st, ok := err.(apierrors.APIStatus); ok && st.Status().Details != nil && st.Status().Details.Name != "" {
@@ -239,22 +240,30 @@ func PodSelector(chunk, meta Set) string {
 
 // AllIOMeshClusters lists the IOMeshClusters of every namespace. missing says the API is not
 // installed.
-func (r Reader) AllIOMeshClusters(ctx context.Context) ([]unstructured.Unstructured, string, error) {
-	list, err := r.Dynamic.Resource(IOMeshClusterGVR).Namespace("").List(ctx, metav1.ListOptions{})
+func (r Reader) AllIOMeshClusters(ctx context.Context) ([]*iomeshcluster.IOMeshCluster, string, error) {
+	list, err := r.Dynamic.Resource(iomeshcluster.GVR).Namespace("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, "the IOMeshCluster CRD (iomeshclusters.iomesh.com) is not installed: no IOMesh in this Kubernetes cluster", nil
 		}
 		return nil, "", kubeerr.Explain(err, "list", "iomeshclusters.iomesh.com in all namespaces")
 	}
-	sort.Slice(list.Items, func(i, j int) bool {
-		a, b := list.Items[i], list.Items[j]
-		if a.GetNamespace() != b.GetNamespace() {
-			return a.GetNamespace() < b.GetNamespace()
+	out := make([]*iomeshcluster.IOMeshCluster, 0, len(list.Items))
+	for i := range list.Items {
+		c, err := iomeshcluster.FromUnstructured(&list.Items[i])
+		if err != nil {
+			return nil, "", err
 		}
-		return a.GetName() < b.GetName()
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
 	})
-	return list.Items, "", nil
+	return out, "", nil
 }
 
 // PodsIn lists the pods of a namespace.
@@ -359,7 +368,7 @@ func (r Reader) BlockDevices(ctx context.Context, namespace string) (items []uns
 	case apierrors.IsNotFound(err):
 		return nil, "the BlockDevice API (blockdevices.openebs.io) is not installed", nil
 	case apierrors.IsForbidden(err):
-		return nil, fmt.Sprintf("you may not list blockdevices.openebs.io in namespace %s (deploy/rbac grants it)", namespace), nil
+		return nil, fmt.Sprintf("you may not list blockdevices.openebs.io in namespace %s (`kubectl iomesh rbac readonly` grants it)", namespace), nil
 	case err != nil:
 		return nil, "", kubeerr.Explain(err, "list", "blockdevices.openebs.io in namespace "+namespace)
 	}
@@ -396,9 +405,11 @@ func (s Set) Images() []string {
 // IOMeshCluster spec and licence, and the chunk/meta images.
 func EditionInputs(valuesEdition string, cluster ClusterState, chunk, meta Set) edition.Inputs {
 	in := edition.Inputs{Values: valuesEdition, Images: append(chunk.Images(), meta.Images()...)}
-	if cluster.Object != nil {
-		in.Spec, _, _ = unstructured.NestedString(cluster.Object.Object, "spec", "edition")
-		in.License, _, _ = unstructured.NestedString(cluster.Object.Object, "status", "license", "softwareEdition")
+	if c := cluster.Object; c != nil {
+		in.Spec = c.Spec.Edition
+		if l := c.License(); l != nil {
+			in.License = l.SoftwareEdition.String()
+		}
 	}
 	return in
 }

@@ -6,19 +6,20 @@
 package iomeshstatus
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/printers"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 )
 
 // Chunk states IOMesh reports (chunkSummary.chunks[].status).
 const (
-	ChunkHealthy        = "CHUNK_STATUS_CONNECTED_HEALTHY"
-	ChunkInitializing   = "CHUNK_STATUS_INITIALIZING"
-	ChunkSessionExpired = "CHUNK_STATUS_SESSION_EXPIRED"
+	ChunkHealthy        = iomeshcluster.ChunkHealthy
+	ChunkInitializing   = iomeshcluster.ChunkInitializing
+	ChunkSessionExpired = iomeshcluster.ChunkSessionExpired
 )
 
 // LeaderLabel marks the meta leader's pod.
@@ -73,101 +74,50 @@ type View struct {
 	Devices       []Device `json:"attachedDevices,omitempty"`
 }
 
-// FromStatus reads the view from an IOMeshCluster's content (nil: nothing reported).
-func FromStatus(obj map[string]interface{}) View {
+// FromCluster reads the view from an IOMeshCluster (nil: nothing reported).
+func FromCluster(c *iomeshcluster.IOMeshCluster) View {
 	var v View
-	status, _ := obj["status"].(map[string]interface{})
-	if status == nil {
+	if c == nil || c.Status == nil {
 		return v
 	}
-	summary, _ := status["summary"].(map[string]interface{})
-	if cs, ok := summary["chunkSummary"].(map[string]interface{}); ok {
+	st := c.Status
+	if cs := st.Summary.ChunkSummary; cs != nil {
 		v.Summary = true
-		list, _ := cs["chunks"].([]interface{})
-		for _, raw := range list {
-			m, ok := raw.(map[string]interface{})
-			if !ok {
-				continue
-			}
-			c := Chunk{ID: toInt(m["id"]), IP: str(m["ip"]), Node: str(m["nodename"]), Status: str(m["status"]), Space: space(m["spaceInfo"])}
-			v.Chunks = append(v.Chunks, c)
+		for _, ch := range cs.Chunks {
+			v.Chunks = append(v.Chunks, Chunk{ID: int64(ch.ID), IP: str(ch.IP), Node: str(ch.NodeName), Status: str(ch.Status), Space: space(ch.SpaceInfo)})
 		}
 		sort.SliceStable(v.Chunks, func(i, j int) bool { return v.Chunks[i].ID < v.Chunks[j].ID })
 	}
-	if ms, ok := summary["metaSummary"].(map[string]interface{}); ok {
+	if ms := st.Summary.MetaSummary; ms != nil {
 		v.MetaReported = true
-		v.MetaLeader, v.MetaStatus = str(ms["leader"]), str(ms["status"])
-		hosts, _ := ms["aliveHost"].([]interface{})
-		for _, h := range hosts {
+		v.MetaLeader, v.MetaStatus = str(ms.Leader), str(ms.Status)
+		for _, h := range ms.AliveHost {
 			if s := str(h); s != "" {
 				v.MetaAlive = append(v.MetaAlive, s)
 			}
 		}
 	}
-	if cl, ok := summary["clusterSummary"].(map[string]interface{}); ok {
-		v.Capacity = space(cl["spaceInfo"])
+	if cl := st.Summary.ClusterSummary; cl != nil {
+		v.Capacity = space(cl.SpaceInfo)
 	}
-	if t, ok := status["taskInProcess"]; ok {
+	if st.TaskInProcess != nil {
 		v.TaskReported = true
-		v.TaskInProcess = printers.EscapeTerminal(strings.TrimSpace(taskText(t)))
+		v.TaskInProcess = str(*st.TaskInProcess)
 	}
-	devs, _ := status["attachedDevices"].([]interface{})
-	for _, raw := range devs {
-		if m, ok := raw.(map[string]interface{}); ok {
-			v.Devices = append(v.Devices, Device{Device: str(m["device"]), MountType: str(m["mountType"]), Node: str(m["nodeName"])})
-		}
+	for _, d := range st.AttachedDevices {
+		v.Devices = append(v.Devices, Device{Device: str(d.Device), MountType: str(d.MountType), Node: str(d.NodeName)})
 	}
 	return v
 }
 
-// taskText reads taskInProcess: a string in v1.0.1; anything else is shown as written.
-func taskText(t interface{}) string {
-	switch x := t.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case map[string]interface{}:
-		if len(x) == 0 {
-			return ""
-		}
-	case []interface{}:
-		if len(x) == 0 {
-			return ""
-		}
-	}
-	return fmt.Sprint(t)
-}
-
 // str reads a status string, escaped: the operator's text must not drive the terminal.
-func str(v interface{}) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return printers.EscapeTerminal(strings.TrimSpace(x))
-	}
-	return printers.EscapeTerminal(fmt.Sprint(v))
-}
+func str(t iomeshcluster.Text) string { return printers.EscapeTerminal(t.String()) }
 
-func toInt(v interface{}) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int:
-		return int64(x)
-	case float64:
-		return int64(x)
-	}
-	return 0
-}
-
-func space(raw interface{}) *Space {
-	m, ok := raw.(map[string]interface{})
-	if !ok {
+func space(s *iomeshcluster.SpaceInfo) *Space {
+	if s == nil {
 		return nil
 	}
-	return &Space{TotalData: str(m["totalDataCapacity"]), UsedData: str(m["usedDataSpace"]), TotalCache: str(m["totalCacheCapacity"]), UsedCache: str(m["usedCacheSpace"])}
+	return &Space{TotalData: str(s.TotalDataCapacity), UsedData: str(s.UsedDataSpace), TotalCache: str(s.TotalCacheCapacity), UsedCache: str(s.UsedCacheSpace)}
 }
 
 // Match sets each chunk's MatchedNode: by its nodename where reported, else by its IP against

@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 )
 
 func parse(t *testing.T, doc string) map[string]interface{} {
@@ -16,6 +18,18 @@ func parse(t *testing.T, doc string) map[string]interface{} {
 		t.Fatal(err)
 	}
 	return obj
+}
+
+// fromStatus decodes obj as an IOMeshCluster and reads its view (nil: nothing).
+func fromStatus(obj map[string]interface{}) View {
+	if obj == nil {
+		return FromCluster(nil)
+	}
+	c, err := iomeshcluster.FromObject(obj)
+	if err != nil {
+		panic(err)
+	}
+	return FromCluster(c)
 }
 
 // v101 is the status shape of the official chart v1.0.1: no nodename, taskInProcess a string.
@@ -41,7 +55,7 @@ func pod(name, node, podIP, hostIP string) corev1.Pod {
 }
 
 func TestFromStatusV101(t *testing.T) {
-	v := FromStatus(parse(t, v101))
+	v := fromStatus(parse(t, v101))
 	if !v.Summary || len(v.Chunks) != 3 || v.Chunks[0].ID != 1 {
 		t.Fatalf("chunks not read in id order: %+v", v.Chunks)
 	}
@@ -67,25 +81,25 @@ func TestFromStatusV101(t *testing.T) {
 
 func TestFromStatusAbsentAndOddFields(t *testing.T) {
 	for _, doc := range []string{"{}", "status: {}", "status: {license: {maxChunkNum: 3}}", "status: {summary: {}}"} {
-		v := FromStatus(parse(t, doc))
+		v := fromStatus(parse(t, doc))
 		if v.Summary || v.MetaReported || v.TaskReported || v.Capacity != nil {
 			t.Fatalf("%s: reported something: %+v", doc, v)
 		}
 	}
-	if v := FromStatus(nil); v.Summary {
+	if v := fromStatus(nil); v.Summary {
 		t.Fatal("nil object")
 	}
-	v := FromStatus(parse(t, "status: {taskInProcess: {migrate: 3}, summary: {chunkSummary: {chunks: [oops, {id: 1}]}}}"))
+	v := fromStatus(parse(t, "status: {taskInProcess: {migrate: 3}, summary: {chunkSummary: {chunks: [oops, {id: 1}]}}}"))
 	if !v.Summary || len(v.Chunks) != 1 || v.TaskInProcess != "map[migrate:3]" {
 		t.Fatalf("odd shapes: %+v", v)
 	}
-	if v := FromStatus(parse(t, "status: {taskInProcess: []}")); !v.TaskReported || v.TaskInProcess != "" {
+	if v := fromStatus(parse(t, "status: {taskInProcess: []}")); !v.TaskReported || v.TaskInProcess != "" {
 		t.Fatalf("empty list task: %+v", v)
 	}
 }
 
 func TestMatch(t *testing.T) {
-	v := FromStatus(parse(t, v101))
+	v := fromStatus(parse(t, v101))
 	nodes := []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.0.0.1"}}}}}
 	// chunk 2 by its pod's IP; chunk 3 by host IP with a port; the shared 127.0.0.1 matches none.
 	pods := []corev1.Pod{pod("c-1", "n2", "10.0.0.2", "127.0.0.1"), pod("c-2", "n3", "", "10.0.0.3"), pod("c-3", "n4", "", "127.0.0.1")}
@@ -153,7 +167,7 @@ func TestMatchByNodeAddressTypes(t *testing.T) {
 
 // Chunks are listed by ID; chunks reported without one keep the operator's order.
 func TestChunksWithoutIDKeepTheirOrder(t *testing.T) {
-	v := FromStatus(parse(t, `{status: {summary: {chunkSummary: {chunks: [{ip: b}, {id: 2, ip: c}, {ip: a}, {id: 1, ip: d}]}}}}`))
+	v := fromStatus(parse(t, `{status: {summary: {chunkSummary: {chunks: [{ip: b}, {id: 2, ip: c}, {ip: a}, {id: 1, ip: d}]}}}}`))
 	var ips []string
 	for _, c := range v.Chunks {
 		ips = append(ips, c.IP)

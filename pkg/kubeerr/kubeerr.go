@@ -19,7 +19,7 @@ func Explain(err error, verb, what string) error {
 	}
 	switch {
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("not allowed to %s %s: %w (ask a cluster admin for the role in deploy/rbac/, or check `kubectl auth can-i %s %s`)", verb, what, err, verb, firstWord(strings.TrimPrefix(what, "the ")))
+		return fmt.Errorf("not allowed to %s %s: %w (ask a cluster admin to apply `kubectl iomesh rbac scale --user <you>` (or readonly), or check `kubectl auth can-i %s %s`)", verb, what, err, verb, firstWord(strings.TrimPrefix(what, "the ")))
 	case apierrors.IsUnauthorized(err):
 		return fmt.Errorf("the API server did not accept your credentials while trying to %s %s: %w (log in again or check --kubeconfig/--context)", verb, what, err)
 	case Unreachable(err):

@@ -15,7 +15,7 @@ func FuzzFromStatus(f *testing.F) {
 		if json.Unmarshal(data, &obj) != nil {
 			return
 		}
-		l, ok := FromStatus(obj)
+		l, ok := fromStatus(obj)
 		if !ok {
 			return
 		}

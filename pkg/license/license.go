@@ -3,11 +3,12 @@
 package license
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
@@ -24,35 +25,27 @@ type License struct {
 	maxChunkNumErr             error
 }
 
-// FromStatus reads status.license from an IOMeshCluster's content. ok is false when the
-// operator has published no licence yet.
-func FromStatus(obj map[string]interface{}) (License, bool) {
-	raw, found := values.Lookup(obj, "status.license")
-	m, isMap := raw.(map[string]interface{})
-	if !found || !isMap || len(m) == 0 {
+// FromCluster reads status.license. ok is false when the operator has published no licence yet.
+func FromCluster(c *iomeshcluster.IOMeshCluster) (License, bool) {
+	m := c.License()
+	if m == nil {
 		return License{}, false
 	}
-	str := func(k string) string {
-		switch v := m[k].(type) {
-		case string:
-			return strings.TrimSpace(v)
-		case nil:
-			return ""
-		default:
-			return fmt.Sprint(v)
-		}
-	}
 	l := License{
-		LicenseType:                str("licenseType"),
-		SoftwareEdition:            str("softwareEdition"),
-		ExpirationDate:             str("expirationDate"),
-		SubscriptionExpirationDate: str("subscriptionExpirationDate"),
-		MaxPhysicalDataCapacity:    str("maxPhysicalDataCapacity"),
-		Serial:                     str("serial"),
-		SignDate:                   str("signDate"),
+		LicenseType:                m.LicenseType.String(),
+		SoftwareEdition:            m.SoftwareEdition.String(),
+		ExpirationDate:             m.ExpirationDate.String(),
+		SubscriptionExpirationDate: m.SubscriptionExpirationDate.String(),
+		MaxPhysicalDataCapacity:    m.MaxPhysicalDataCapacity.String(),
+		Serial:                     m.Serial.String(),
+		SignDate:                   m.SignDate.String(),
 	}
-	if v, has := m["maxChunkNum"]; has {
-		n, err := values.Int(v)
+	if len(m.MaxChunkNum) > 0 && string(m.MaxChunkNum) != "null" {
+		var v interface{}
+		n, err := 0, json.Unmarshal(m.MaxChunkNum, &v)
+		if err == nil {
+			n, err = values.Int(v)
+		}
 		if err != nil {
 			l.maxChunkNumErr = fmt.Errorf("status.license.maxChunkNum %w", err)
 		} else {

@@ -3,14 +3,25 @@ package license
 import (
 	"testing"
 	"time"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 )
+
+// fromStatus decodes obj as an IOMeshCluster and reads its licence.
+func fromStatus(obj map[string]interface{}) (License, bool) {
+	c, err := iomeshcluster.FromObject(obj)
+	if err != nil {
+		return License{}, false
+	}
+	return FromCluster(c)
+}
 
 func TestFromStatus(t *testing.T) {
 	obj := map[string]interface{}{"status": map[string]interface{}{"license": map[string]interface{}{
 		"maxChunkNum": float64(6), "licenseType": "SUBSCRIPTION", "softwareEdition": "ENTERPRISE",
 		"expirationDate": "2026-12-31T00:00:00Z",
 	}}}
-	l, ok := FromStatus(obj)
+	l, ok := fromStatus(obj)
 	if !ok || l.MaxChunkNum == nil || *l.MaxChunkNum != 6 || l.SoftwareEdition != "ENTERPRISE" {
 		t.Fatalf("got %+v ok=%v", l, ok)
 	}
@@ -19,10 +30,10 @@ func TestFromStatus(t *testing.T) {
 	if err != nil || !has || days != 34 {
 		t.Fatalf("DaysLeft = %d %v %v, want 34", days, has, err)
 	}
-	if _, ok := FromStatus(map[string]interface{}{"status": map[string]interface{}{}}); ok {
+	if _, ok := fromStatus(map[string]interface{}{"status": map[string]interface{}{}}); ok {
 		t.Fatal("no licence must report ok=false")
 	}
-	if _, ok := FromStatus(map[string]interface{}{}); ok {
+	if _, ok := fromStatus(map[string]interface{}{}); ok {
 		t.Fatal("no status must report ok=false")
 	}
 }
@@ -67,7 +78,7 @@ func TestUnixSecondsOrMilliseconds(t *testing.T) {
 }
 
 func TestBadMaxChunkNum(t *testing.T) {
-	l, ok := FromStatus(map[string]interface{}{"status": map[string]interface{}{"license": map[string]interface{}{"maxChunkNum": "many"}}})
+	l, ok := fromStatus(map[string]interface{}{"status": map[string]interface{}{"license": map[string]interface{}{"maxChunkNum": "many"}}})
 	if !ok || l.MaxChunkNum != nil || l.MaxChunkNumError() == nil {
 		t.Fatalf("got %+v", l)
 	}

@@ -60,8 +60,8 @@ func PodRequestsOf(fromValues corev1.ResourceList, existing []corev1.Pod) corev1
 // A node that states no allocatable for a resource is not judged on it.
 func Room(n *corev1.Node, used Usage, want corev1.ResourceList) string {
 	alloc := n.Status.Allocatable
-	if max, ok := alloc[corev1.ResourcePods]; ok && int64(used.Pods)+1 > max.Value() {
-		return fmt.Sprintf("at its pod limit (%d of %d pods)", used.Pods, max.Value())
+	if limit, ok := alloc[corev1.ResourcePods]; ok && int64(used.Pods)+1 > limit.Value() {
+		return fmt.Sprintf("at its pod limit (%d of %d pods)", used.Pods, limit.Value())
 	}
 	names := make([]string, 0, len(want))
 	for name := range want {

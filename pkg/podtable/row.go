@@ -218,3 +218,12 @@ func terminatedReason(t *corev1.ContainerStateTerminated) string {
 	}
 	return fmt.Sprintf("ExitCode:%d", t.ExitCode)
 }
+
+// Rows are the pods' rows, in their order.
+func Rows(pods []corev1.Pod, now time.Time) []Row {
+	rows := make([]Row, 0, len(pods))
+	for i := range pods {
+		rows = append(rows, Of(&pods[i], now))
+	}
+	return rows
+}

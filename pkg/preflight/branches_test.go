@@ -76,10 +76,7 @@ func TestCountsUnreadable(t *testing.T) {
 }
 
 func TestDisksNotJudged(t *testing.T) {
-	m, err := disks.MapFromSpec(tf.HybridDeviceMap(tf.IOMeshCluster("enterprise", nil)).Object)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := disks.MapFromSpec(tf.Typed(t, tf.HybridDeviceMap(tf.IOMeshCluster("enterprise", nil))).Spec)
 	for name, tc := range map[string]struct {
 		in      DiskInput
 		verdict Verdict
@@ -131,7 +128,7 @@ func TestWhyNotOrdersReasonsByCount(t *testing.T) {
 		in.Nodes[n].Spec.Taints = []corev1.Taint{{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule}}
 	}
 	in.Target = Target{Chunk: ip(6)}
-	expect(t, Run(in, nil, "v1"), "nodes.eligible-chunk", Fail, "(2 taint dedicated=db:NoSchedule not tolerated, 1 cordoned (unschedulable))")
+	expect(t, Run(in, nil, "v1"), "nodes.eligible-chunk", Fail, "(2 taint dedicated=db:NoSchedule not tolerated: node-4, node-5; 1 cordoned (unschedulable): node-3)")
 }
 
 // The licence's last day and the first day of the warning window, at their boundaries.

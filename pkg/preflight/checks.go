@@ -163,15 +163,15 @@ func checkQuota(f *Facts) Result {
 	if f.License.MaxChunkNum == nil {
 		return bad(Warn, "the licence states no maxChunkNum", "Check status.license of the IOMeshCluster", DocLicense)
 	}
-	max := *f.License.MaxChunkNum
+	allowed := *f.License.MaxChunkNum
 	if !f.TargetChunkOK {
-		return pass("the licence allows up to %d chunk pods", max)
+		return pass("the licence allows up to %d chunk pods", allowed)
 	}
-	if f.TargetChunk > max {
-		return bad(Fail, fmt.Sprintf("%d chunk pods exceed the licence's maxChunkNum of %d", f.TargetChunk, max),
-			fmt.Sprintf("Ask SmartX for a licence that covers %d nodes and update it, or scale to at most %d", f.TargetChunk, max), DocLicense)
+	if f.TargetChunk > allowed {
+		return bad(Fail, fmt.Sprintf("%d chunk pods exceed the licence's maxChunkNum of %d", f.TargetChunk, allowed),
+			fmt.Sprintf("Ask SmartX for a licence that covers %d nodes and update it, or scale to at most %d", f.TargetChunk, allowed), DocLicense)
 	}
-	return pass("%d chunk pods within the licence's maxChunkNum of %d", f.TargetChunk, max)
+	return pass("%d chunk pods within the licence's maxChunkNum of %d", f.TargetChunk, allowed)
 }
 
 func checkExpiry(f *Facts) Result {
@@ -231,7 +231,7 @@ func ScaleInProcedure(release, namespace string) string {
 		"Removing chunk pods needs the documented procedure, one pod at a time from the highest ordinal:",
 		fmt.Sprintf("  1. find the chunk id of the pod's node in `kubectl get iomesh %s -n %s -o yaml` (status.summary.chunkSummary.chunks[])", release, namespace),
 		fmt.Sprintf("  2. on the meta leader (`kubectl get pod -n %s -l iomesh.com/meta-leader -o name`), run `/opt/iomesh/iomeshctl chunk unregister <chunk-id>` and wait for it to finish (minutes to hours)", namespace),
-		fmt.Sprintf("  3. lower iomesh.chunk.replicaCount by one with `helm upgrade` and check the chunk left status.summary.chunkSummary.chunks"),
+		"  3. lower iomesh.chunk.replicaCount by one with `helm upgrade` and check the chunk left status.summary.chunkSummary.chunks",
 	}, "\n")
 }
 
@@ -315,35 +315,47 @@ func checkNodes(f *Facts, s placement.Summary, target int, ok bool, component st
 		DocScaleOut)
 }
 
-// whyNot summarises why nodes are not eligible, the most common reason first.
+// whyNot summarises why nodes are not eligible, the most common reason first, each with the
+// nodes it holds for (a handful, then how many more).
 func whyNot(s placement.Summary) string {
-	count := map[string]int{}
+	nodes := map[string][]string{}
 	for _, n := range s.Nodes {
 		if n.Eligible || n.Hosts != "" {
 			continue
 		}
 		for _, r := range n.Reasons {
-			count[r]++
+			nodes[r] = append(nodes[r], n.Name)
 		}
 	}
-	if len(count) == 0 {
+	if len(nodes) == 0 {
 		return fmt.Sprintf("%d nodes in the cluster", len(s.Nodes))
 	}
-	reasons := make([]string, 0, len(count))
-	for r := range count {
+	reasons := make([]string, 0, len(nodes))
+	for r := range nodes {
 		reasons = append(reasons, r)
 	}
 	sort.Slice(reasons, func(i, j int) bool {
-		if count[reasons[i]] != count[reasons[j]] {
-			return count[reasons[i]] > count[reasons[j]]
+		if len(nodes[reasons[i]]) != len(nodes[reasons[j]]) {
+			return len(nodes[reasons[i]]) > len(nodes[reasons[j]])
 		}
 		return reasons[i] < reasons[j]
 	})
 	parts := make([]string, len(reasons))
 	for i, r := range reasons {
-		parts[i] = fmt.Sprintf("%d %s", count[r], r)
+		parts[i] = fmt.Sprintf("%d %s: %s", len(nodes[r]), r, someOf(nodes[r], namedNodes))
 	}
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, "; ")
+}
+
+// namedNodes is how many nodes a reason names before "and N more".
+const namedNodes = 5
+
+// someOf joins the first n names, then says how many more there are.
+func someOf(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
 }
 
 func checkPods(f *Facts) Result {
@@ -512,25 +524,22 @@ func checkLeader(f *Facts) Result {
 		// Neither a label nor a summary: an IOMesh that reports nothing, not a failure.
 		return skip("no meta pod carries %s and metaSummary is %s", iomeshstatus.LeaderLabel, iomeshstatus.NotReported)
 	}
-	if s.MetaReported && !leaderAgrees(f, s.MetaLeader) {
-		return bad(Warn, fmt.Sprintf("metaSummary names leader %s but the labelled pod %s has another address", s.MetaLeader, f.LeaderPods[0]), hint, "")
+	if s.MetaReported {
+		// The leader's address is on the storage network (dataCIDR), which need not be the pod's:
+		// both are shown, and no warning rests on their differing.
+		return pass("meta leader is %s (IOMesh reports %s; pod IP %s)", f.LeaderPods[0], s.MetaLeader, podIP(f, f.LeaderPods[0]))
 	}
 	return pass("meta leader is %s", f.LeaderPods[0])
 }
 
-// leaderAgrees reports whether the labelled leader pod has the address metaSummary names.
-func leaderAgrees(f *Facts, leader string) bool {
-	host := leader
-	if h, _, ok := strings.Cut(leader, ":"); ok {
-		host = h
-	}
+// podIP is the IP of the meta pod name, or "<none>".
+func podIP(f *Facts, name string) string {
 	for _, p := range f.MetaPods {
-		if p.Name != f.LeaderPods[0] {
-			continue
+		if p.Name == name && p.Status.PodIP != "" {
+			return p.Status.PodIP
 		}
-		return p.Status.PodIP == host || p.Status.HostIP == host
 	}
-	return false
+	return "<none>"
 }
 
 func checkRBAC(f *Facts) Result {
@@ -545,10 +554,10 @@ func checkRBAC(f *Facts) Result {
 		return pass("you have every permission a scale needs")
 	}
 	first := p.Missing[0]
-	role := "deploy/rbac/scale.yaml"
+	role := "scale"
 	if f.Direct {
-		role = "deploy/rbac/direct.yaml"
+		role = "direct"
 	}
 	return bad(Fail, fmt.Sprintf("missing %s a scale needs:\n%s", english.Plural(len(p.Missing), "permission"), strings.Join(access.Group(p.Missing), "\n")),
-		fmt.Sprintf("Ask a cluster admin to bind the role in %s; check with `kubectl auth can-i %s %s -n %s`", role, first.Verb, first.Resource, f.Namespace), "")
+		fmt.Sprintf("Ask a cluster admin to apply `kubectl iomesh rbac %s -n %s --user <you> | kubectl apply -f -`; check with `kubectl auth can-i %s %s -n %s`", role, f.Namespace, first.Verb, first.Resource, f.Namespace), "")
 }

@@ -71,15 +71,15 @@ func (f *Facts) limit() Limit {
 	if f.License != nil && f.License.MaxChunkNum != nil {
 		bounds = append(bounds, bound{*f.License.MaxChunkNum, "licence"})
 	}
-	min := bounds[0].n
+	lowest := bounds[0].n
 	for _, b := range bounds {
-		if b.n < min {
-			min = b.n
+		if b.n < lowest {
+			lowest = b.n
 		}
 	}
-	l := Limit{MaxChunk: min}
+	l := Limit{MaxChunk: lowest}
 	for _, b := range bounds {
-		if b.n == min {
+		if b.n == lowest {
 			l.LimitedBy = append(l.LimitedBy, b.name)
 		}
 	}

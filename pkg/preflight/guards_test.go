@@ -66,7 +66,7 @@ func TestEligibleNodesWording(t *testing.T) {
 	in.Target = Target{Chunk: ip(7)}
 	reason := verdicts(Run(in, nil, "v1"))["nodes.eligible-chunk"].Reason
 	cordoned, a, b := strings.Index(reason, "2 cordoned"), strings.Index(reason, "1 taint a-key:NoSchedule"), strings.Index(reason, "1 taint b-key:NoSchedule")
-	if cordoned < 0 || a < 0 || b < 0 || !(cordoned < a && a < b) {
+	if cordoned < 0 || a < 0 || b < 0 || cordoned >= a || a >= b {
 		t.Fatalf("reasons not most common first, then alphabetical: %q", reason)
 	}
 }
@@ -131,10 +131,7 @@ func TestMetaLimit(t *testing.T) {
 // The disks of each eligible node are listed when the BlockDevices and the deviceMap were read.
 func TestDisksForEligibleNodes(t *testing.T) {
 	in := cluster(5, 3, 3, 10)
-	m, err := disks.MapFromSpec(tf.HybridDeviceMap(tf.IOMeshCluster("enterprise", nil)).Object)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := disks.MapFromSpec(tf.Typed(t, tf.HybridDeviceMap(tf.IOMeshCluster("enterprise", nil))).Spec)
 	var objs []unstructured.Unstructured
 	for _, n := range []string{"node-3", "node-4"} {
 		objs = append(objs, *tf.BlockDevice("ssd-"+n, n, 400<<30, "SSD", "Unclaimed"), *tf.BlockDevice("hdd-"+n, n, 4<<40, "HDD", "Unclaimed"))

@@ -148,7 +148,7 @@ func TestCordonTaintSelector(t *testing.T) {
 	in.Nodes[4].Spec.Taints = []corev1.Taint{{Key: "dedicated", Value: "db", Effect: corev1.TaintEffectNoSchedule}}
 	in.Target = Target{Chunk: ip(4)}
 	r := Run(in, nil, "v1")
-	expect(t, r, "nodes.eligible-chunk", Fail, "1 cordoned (unschedulable), 1 taint dedicated=db:NoSchedule not tolerated")
+	expect(t, r, "nodes.eligible-chunk", Fail, "1 cordoned (unschedulable): node-3; 1 taint dedicated=db:NoSchedule not tolerated: node-4")
 
 	// Tolerating the taint makes node-4 eligible again.
 	in.ChunkPolicy = placement.Policy{Tolerations: []corev1.Toleration{{Key: "dedicated", Operator: corev1.TolerationOpExists}}}
@@ -309,8 +309,11 @@ func TestMetaLeader(t *testing.T) {
 	in.Storage.MetaLeader = ""
 	expect(t, Run(in, nil, "v1"), "cluster.meta-leader", Warn, "no meta leader")
 	in = storage(cluster(5, 3, 3, 10))
+	// The leader's storage-network address need not be the pod's: both are shown, no warning.
 	in.Storage.MetaLeader = "10.9.9.9:10100"
-	expect(t, Run(in, nil, "v1"), "cluster.meta-leader", Warn, "has another address")
+	expect(t, Run(in, nil, "v1"), "cluster.meta-leader", Pass, "meta leader is iomesh-meta-0 (IOMesh reports 10.9.9.9:10100; pod IP 10.0.0.10)")
+	in.MetaPods[0].Status.PodIP = ""
+	expect(t, Run(in, nil, "v1"), "cluster.meta-leader", Pass, "pod IP <none>")
 }
 
 func TestLicenceAtTheLimitAndCommunityMeta(t *testing.T) {

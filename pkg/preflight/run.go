@@ -4,6 +4,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 )
 
@@ -72,4 +73,19 @@ func Run(in *Input, skip map[string]bool, apiVersion string) *Report {
 		}
 	}
 	return r
+}
+
+// ExitError is the exit of a report under the exit-code contract, without a message (the report
+// is the message): 3 on a failed check, 1 on a check that could not run, 4 on warnings with
+// failOnWarning; nil otherwise.
+func ExitError(r *Report, failOnWarning bool) error {
+	switch {
+	case r.Summary.Fail > 0:
+		return &exitcode.Silent{Code: exitcode.Refused}
+	case r.Summary.Error > 0:
+		return &exitcode.Silent{Code: exitcode.Error}
+	case r.Summary.Warn > 0 && failOnWarning:
+		return &exitcode.Silent{Code: exitcode.Warnings}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ package snapshot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
@@ -32,7 +34,54 @@ import (
 type Sources struct {
 	Reader inventory.Reader
 	Helm   *action.Configuration
+	// Releases, when set, is the release read shared with someone else (scale prepares the
+	// chart from it while the rest is read); nil reads the release here.
+	Releases *Releases
 }
+
+// Releases reads a release's revisions once, for whoever asks first, and derives what the
+// newest one says (its description and replica counts) once.
+type Releases struct {
+	get func() (ReleaseFacts, error)
+}
+
+// ReleaseFacts are the revisions read and what the newest says.
+type ReleaseFacts struct {
+	History     []*helmrelease.Release
+	Latest      *helmrelease.Release
+	Info        release.Info
+	Replicas    values.Replicas
+	ReplicasErr error
+}
+
+// NewReleases reads the release name in namespace through cfg: every revision with history,
+// otherwise only the newest.
+func NewReleases(cfg *action.Configuration, name, namespace string, history bool) *Releases {
+	return &Releases{get: sync.OnceValues(func() (ReleaseFacts, error) {
+		var f ReleaseFacts
+		var err error
+		if history {
+			f.History, err = release.History(cfg, name, namespace)
+		} else {
+			var latest *helmrelease.Release
+			if latest, err = release.Latest(cfg, name, namespace); err == nil {
+				f.History = []*helmrelease.Release{latest}
+			}
+		}
+		if err != nil {
+			return f, err
+		}
+		f.Latest = f.History[len(f.History)-1]
+		if f.Info, err = release.Describe(f.Latest); err != nil {
+			return f, err
+		}
+		f.Replicas, f.ReplicasErr = values.ReadReplicas(f.Info.Effective)
+		return f, nil
+	})}
+}
+
+// Get waits for the read.
+func (r *Releases) Get() (ReleaseFacts, error) { return r.get() }
 
 // Options choose what to read beyond the release, the IOMeshCluster and the pods.
 type Options struct {
@@ -46,9 +95,6 @@ type Options struct {
 	Disks bool
 	Room  bool
 	Now   time.Time
-	// OnRelease, when set, is called with the newest revision as soon as it is read, while the
-	// other reads go on (scale starts rendering the chart then).
-	OnRelease func(*helmrelease.Release)
 }
 
 // Snapshot is the cluster as read at one moment, with what follows from it.
@@ -96,7 +142,6 @@ type Snapshot struct {
 	DisksMissing string
 	DisksErr     error
 	DeviceMap    disks.Map
-	DeviceMapErr error
 
 	// Room: what the pods on each node take (nil when not read), and what one new chunk or
 	// meta pod requests.
@@ -120,30 +165,24 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		// new pod follow from, so the room read can choose its form once they are in.
 		basics, wg               sync.WaitGroup
 		relErr, compErr, nodeErr error
-		hist                     []*helmrelease.Release
+		rel                      ReleaseFacts
 	)
+	releases := src.Releases
+	if releases == nil {
+		releases = NewReleases(src.Helm, r.Release, r.Namespace, opt.History)
+	}
 	basics.Add(3)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		func() {
 			defer basics.Done()
-			if opt.History {
-				hist, relErr = release.History(src.Helm, r.Release, r.Namespace)
-			} else {
-				var latest *helmrelease.Release
-				if latest, relErr = release.Latest(src.Helm, r.Release, r.Namespace); relErr == nil {
-					hist = []*helmrelease.Release{latest}
-				}
-			}
-			if relErr == nil && opt.OnRelease != nil {
-				opt.OnRelease(hist[len(hist)-1])
-			}
+			rel, relErr = releases.Get()
 		}()
 		if relErr != nil || !opt.Permissions {
 			return
 		}
-		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, access.ScaleNeeds(r.Namespace, hist[len(hist)-1].Manifest))
+		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, access.ScaleNeeds(r.Namespace, rel.Latest.Manifest))
 	}()
 	go func() { defer basics.Done(); s.Cluster = r.IOMeshCluster(ctx) }()
 	go func() { defer basics.Done(); s.Chunk, s.Meta, compErr = r.Components(ctx) }()
@@ -160,7 +199,7 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		}()
 	}
 	basics.Wait()
-	if err := s.resolve(hist, relErr, compErr); err != nil {
+	if err := s.resolve(rel, relErr, compErr); err != nil {
 		wg.Wait()
 		return nil, err
 	}
@@ -209,7 +248,7 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 
 // resolve settles what manages the cluster: the release read, or, when there is none, an
 // IOMeshCluster of that name applied directly.
-func (s *Snapshot) resolve(hist []*helmrelease.Release, relErr, compErr error) error {
+func (s *Snapshot) resolve(rel ReleaseFacts, relErr, compErr error) error {
 	var notFound *release.NotFoundError
 	if errors.As(relErr, &notFound) {
 		if s.Cluster.Object == nil {
@@ -223,30 +262,32 @@ func (s *Snapshot) resolve(hist []*helmrelease.Release, relErr, compErr error) e
 		}
 	}
 	if s.Direct {
-		s.Info = release.Info{Name: s.Release, Namespace: s.Namespace, Effective: DirectValues(s.Cluster.Object.Object)}
+		s.Info = release.Info{Name: s.Release, Namespace: s.Namespace, Effective: DirectValues(s.Cluster.Object.Spec)}
 		s.Info.UserValues = s.Info.Effective
+		s.Replicas, s.ReplicasErr = values.ReadReplicas(s.Info.Effective)
 		return nil
 	}
-	s.Latest = hist[len(hist)-1]
-	var err error
-	if s.Info, err = release.Describe(s.Latest); err != nil {
-		return err
-	}
-	s.LastDeployed = release.LastGood(hist)
+	s.Latest, s.Info = rel.Latest, rel.Info
+	s.Replicas, s.ReplicasErr = rel.Replicas, rel.ReplicasErr
+	s.LastDeployed = release.LastGood(rel.History)
 	return nil
 }
 
 // DirectValues are a directly managed IOMeshCluster's spec in the chart's value layout
 // (iomesh.chunk.replicaCount, podPolicy, resources), so the rules that read release values read
 // such a cluster the same way. The edition is left to the spec, licence and image tags.
-func DirectValues(obj map[string]interface{}) values.Map {
+func DirectValues(spec iomeshcluster.Spec) values.Map {
 	io := values.Map{}
 	for _, c := range []string{string(inventory.Chunk), string(inventory.Meta)} {
-		spec, _, _ := unstructured.NestedMap(obj, "spec", c)
+		comp := spec.Component(c)
 		m := values.Map{}
-		for from, to := range map[string]string{"replicas": "replicaCount", "podPolicy": "podPolicy", "resources": "resources"} {
-			if v, ok := spec[from]; ok {
-				m[to] = v
+		if comp.Replicas != nil {
+			m["replicaCount"] = *comp.Replicas
+		}
+		for key, raw := range map[string][]byte{"podPolicy": comp.PodPolicy, "resources": comp.Resources} {
+			var v interface{}
+			if len(raw) > 0 && json.Unmarshal(raw, &v) == nil {
+				m[key] = v
 			}
 		}
 		io[c] = m
@@ -259,15 +300,13 @@ func (s *Snapshot) ResourceVersion() string {
 	if s.Cluster.Object == nil {
 		return ""
 	}
-	return s.Cluster.Object.GetResourceVersion()
+	return s.Cluster.Object.ResourceVersion
 }
 
 // blockDeviceNamespace is where the cluster's BlockDevices live.
 func (s *Snapshot) blockDeviceNamespace() string {
-	if s.Cluster.Object != nil {
-		if ns, _, _ := unstructured.NestedString(s.Cluster.Object.Object, "spec", "chunk", "devicemanager", "blockDeviceNamespace"); ns != "" {
-			return ns
-		}
+	if ns := s.Cluster.Object.BlockDeviceNamespace(); ns != "" {
+		return ns
 	}
 	return s.Namespace
 }
@@ -284,7 +323,6 @@ func (s *Snapshot) layout() values.Layout {
 // values and the components' pods, before the room is read (it decides how).
 func (s *Snapshot) deriveRequests() {
 	eff := s.Info.Effective
-	s.Replicas, s.ReplicasErr = values.ReadReplicas(eff)
 	chunkReq, err1 := placement.RequestsFromValues(eff, s.layout(), string(inventory.Chunk))
 	metaReq, err2 := placement.RequestsFromValues(eff, s.layout(), string(inventory.Meta))
 	s.RequestsErr = errors.Join(err1, err2)
@@ -307,9 +345,9 @@ func (s *Snapshot) derive() {
 	}
 	s.License, s.LicenseMissing = licenseOf(s.Cluster, s.Release)
 	if s.Cluster.Object != nil {
-		s.Storage = iomeshstatus.FromStatus(s.Cluster.Object.Object)
+		s.Storage = iomeshstatus.FromCluster(s.Cluster.Object)
 		s.Storage.Match(s.Nodes, s.Chunk.Pods)
-		s.DeviceMap, s.DeviceMapErr = disks.MapFromSpec(s.Cluster.Object.Object)
+		s.DeviceMap = disks.MapFromSpec(s.Cluster.Object.Spec)
 	}
 }
 
@@ -321,7 +359,7 @@ func licenseOf(c inventory.ClusterState, name string) (*license.License, string)
 	if c.Missing != "" {
 		return nil, c.Missing
 	}
-	if lic, ok := license.FromStatus(c.Object.Object); ok {
+	if lic, ok := license.FromCluster(c.Object); ok {
 		return &lic, ""
 	}
 	return nil, fmt.Sprintf("IOMeshCluster %q has no status.license yet (the operator publishes it once the cluster is up)", name)
@@ -342,7 +380,7 @@ func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 		Permissions: s.Permissions,
 		Storage:     s.Storage, LeaderPods: iomeshstatus.LeaderPods(s.Meta.Pods),
 		Disks: preflight.DiskInput{Read: s.DisksRead, Missing: s.DisksMissing, Err: s.DisksErr, Devices: s.Devices,
-			Map: s.DeviceMap, MapErr: s.DeviceMapErr, ClusterFound: s.Cluster.Object != nil},
+			Map: s.DeviceMap, ClusterFound: s.Cluster.Object != nil},
 		ChunkRoom:   placement.RoomCheck{Usage: s.Usage, Want: s.ChunkWant},
 		MetaRoom:    placement.RoomCheck{Usage: s.Usage, Want: s.MetaWant},
 		RequestsErr: s.RequestsErr, RoomErr: s.RoomErr,
@@ -353,13 +391,16 @@ func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 // Entry is one IOMesh cluster found across namespaces: its IOMeshCluster, its chunk and meta
 // pods, and its Helm release when one manages it.
 type Entry struct {
-	Cluster unstructured.Unstructured
+	Cluster *iomeshcluster.IOMeshCluster
 	Chunk   []corev1.Pod
 	Meta    []corev1.Pod
 	// Release describes the managing Helm release (nil: managed directly); ReleaseErr says why it
 	// could not be read.
 	Release    *release.Info
 	ReleaseErr error
+	// Edition and Storage are derived as Read derives them for one cluster.
+	Edition edition.Result
+	Storage iomeshstatus.View
 }
 
 // HelmFor gives the Helm configuration of a namespace.
@@ -375,7 +416,7 @@ func ReadAll(ctx context.Context, r inventory.Reader, helmFor HelmFor) (entries 
 	}
 	pods := map[string][]corev1.Pod{}
 	for _, c := range list {
-		ns := c.GetNamespace()
+		ns := c.Namespace
 		if _, ok := pods[ns]; ok {
 			continue
 		}
@@ -385,12 +426,21 @@ func ReadAll(ctx context.Context, r inventory.Reader, helmFor HelmFor) (entries 
 	}
 	for _, c := range list {
 		e := Entry{Cluster: c}
-		in := inventory.Reader{Namespace: c.GetNamespace(), Release: c.GetName()}
-		e.Chunk = in.ByName(pods[c.GetNamespace()], inventory.Chunk)
-		e.Meta = in.ByName(pods[c.GetNamespace()], inventory.Meta)
-		if ManagedByHelm(&c) {
-			e.Release, e.ReleaseErr = latestInfo(helmFor, c.GetNamespace(), c.GetAnnotations()[helmReleaseAnnotation])
+		in := inventory.Reader{Namespace: c.Namespace, Release: c.Name}
+		e.Chunk = in.ByName(pods[c.Namespace], inventory.Chunk)
+		e.Meta = in.ByName(pods[c.Namespace], inventory.Meta)
+		if ManagedByHelm(c) {
+			e.Release, e.ReleaseErr = latestInfo(helmFor, c.Namespace, c.Annotations[helmReleaseAnnotation])
 		}
+		valuesEdition := ""
+		if e.Release != nil {
+			valuesEdition = values.Edition(e.Release.Effective)
+		}
+		cluster := inventory.ClusterState{Object: c}
+		chunk := inventory.Set{Component: inventory.Chunk, Pods: e.Chunk}
+		meta := inventory.Set{Component: inventory.Meta, Pods: e.Meta}
+		e.Edition = edition.Resolve(inventory.EditionInputs(valuesEdition, cluster, chunk, meta))
+		e.Storage = iomeshstatus.FromCluster(c)
 		entries = append(entries, e)
 	}
 	return entries, "", nil
@@ -400,8 +450,8 @@ func ReadAll(ctx context.Context, r inventory.Reader, helmFor HelmFor) (entries 
 const helmReleaseAnnotation = "meta.helm.sh/release-name"
 
 // ManagedByHelm reports an object created by a Helm release.
-func ManagedByHelm(obj *unstructured.Unstructured) bool {
-	return obj.GetAnnotations()[helmReleaseAnnotation] != ""
+func ManagedByHelm(obj *iomeshcluster.IOMeshCluster) bool {
+	return obj.Annotations[helmReleaseAnnotation] != ""
 }
 
 func latestInfo(helmFor HelmFor, namespace, name string) (*release.Info, error) {

@@ -105,14 +105,23 @@ func TestReadFailsWithoutRelease(t *testing.T) {
 	}
 }
 
-// OnRelease gets the newest revision; permissions are asked only when wanted; the room is
-// judged from every running pod when wanted.
+// A shared release read gives the newest revision and its counts to both sides; permissions are
+// asked only when wanted; the room is judged from every running pod when wanted.
 func TestReadOptions(t *testing.T) {
-	var got int
-	opt := Options{History: true, Permissions: true, Room: true, OnRelease: func(r *helmrelease.Release) { got = r.Version }}
-	s := read(t, []tf.Rel{{Revision: 1}, {Revision: 2}}, opt, append(cluster(), tf.IOMeshCluster("", nil))...)
-	if got != 2 {
-		t.Fatalf("OnRelease got revision %d, want 2", got)
+	c := tf.NewClients(t, []tf.Rel{{Revision: 1}, {Revision: 2}}, append(cluster(), tf.IOMeshCluster("", nil))...)
+	r := inventory.Reader{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: tf.Namespace, Release: tf.Release}
+	shared := NewReleases(c.Helm, tf.Release, tf.Namespace, true)
+	opt := Options{History: true, Permissions: true, Room: true}
+	s, err := Read(context.Background(), Sources{Reader: r, Helm: c.Helm, Releases: shared}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := shared.Get()
+	if err != nil || f.Latest.Version != 2 || len(f.History) != 2 || f.Replicas != s.Replicas || s.Latest != f.Latest {
+		t.Fatalf("shared read: revision %v, %d revisions, counts %+v against %+v (%v)", f.Latest, len(f.History), f.Replicas, s.Replicas, err)
+	}
+	if s.LastDeployed != 1 {
+		t.Fatalf("last deployed %d, want 1", s.LastDeployed)
 	}
 	// The fake API server grants nothing: every permission a scale needs in the namespace is missing.
 	if !s.Permissions.Checked || len(s.Permissions.Missing) == 0 {

@@ -6,16 +6,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/table"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
 // ClusterList is every IOMesh cluster in the Kubernetes cluster (`status -A`).
@@ -47,26 +44,20 @@ func BuildList(entries []snapshot.Entry, missing string) *ClusterList {
 	l := &ClusterList{TypeMeta: metav1.TypeMeta{APIVersion: printer.APIVersion, Kind: "IOMeshClusterList"}, Items: []ClusterRow{}, Missing: missing}
 	for i := range entries {
 		e := &entries[i]
-		obj := e.Cluster.Object
-		row := ClusterRow{Namespace: e.Cluster.GetNamespace(), Name: e.Cluster.GetName(), ManagedBy: ManagedByDirect}
-		valuesEdition := ""
-		if snapshot.ManagedByHelm(&e.Cluster) {
+		row := ClusterRow{Namespace: e.Cluster.Namespace, Name: e.Cluster.Name, ManagedBy: ManagedByDirect}
+		if snapshot.ManagedByHelm(e.Cluster) {
 			row.ManagedBy = ManagedByHelm
 			switch {
 			case e.Release != nil:
 				row.Chart = e.Release.Chart + "-" + e.Release.ChartVersion
-				valuesEdition = values.Edition(e.Release.Effective)
 			case e.ReleaseErr != nil:
 				row.ReleaseError = e.ReleaseErr.Error()
 			}
 		}
-		cluster := inventory.ClusterState{Object: &e.Cluster}
-		chunk := inventory.Set{Component: inventory.Chunk, Pods: e.Chunk}
-		meta := inventory.Set{Component: inventory.Meta, Pods: e.Meta}
-		row.Edition = edition.Resolve(inventory.EditionInputs(valuesEdition, cluster, chunk, meta))
+		row.Edition = e.Edition
 		row.ChunkReady, row.MetaReady = ready(e.Chunk), ready(e.Meta)
-		row.ChunkSpec, row.MetaSpec = specReplicas(obj, "chunk"), specReplicas(obj, "meta")
-		row.Capacity = iomeshstatus.FromStatus(obj).Capacity
+		row.ChunkSpec, row.MetaSpec = specReplicas(e.Cluster.Spec.Chunk.Replicas), specReplicas(e.Cluster.Spec.Meta.Replicas)
+		row.Capacity = e.Storage.Capacity
 		l.Items = append(l.Items, row)
 	}
 	return l
@@ -82,15 +73,11 @@ func ready(pods []corev1.Pod) int {
 	return n
 }
 
-func specReplicas(obj map[string]interface{}, component string) *int {
-	v, ok, _ := unstructured.NestedFieldNoCopy(obj, "spec", component, "replicas")
-	if !ok {
+func specReplicas(v *int64) *int {
+	if v == nil {
 		return nil
 	}
-	n, err := values.Int(v)
-	if err != nil {
-		return nil
-	}
+	n := int(*v)
 	return &n
 }
 

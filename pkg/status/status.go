@@ -255,7 +255,7 @@ func mountedDisks(snap *snapshot.Snapshot) []NodeDisks {
 					nd.Disks = append(nd.Disks, fmt.Sprintf("%s (%s)", d.Device, d.MountType))
 				}
 			}
-		case snap.DisksRead && snap.DeviceMapErr == nil:
+		case snap.DisksRead:
 			nd.Source = "claimed BlockDevices matching the deviceMap"
 			m, err := disks.Mounted(snap.DeviceMap, snap.Devices, node)
 			if err != nil {
@@ -325,12 +325,14 @@ func chunkColumn(r *Report) podtable.Column {
 }
 
 // writeIOMesh prints IOMesh's own view under the pod table.
-func writeIOMesh(w io.Writer, v *IOMeshView) error {
+func writeIOMesh(out io.Writer, v *IOMeshView) error {
+	// The first failed write is the result; the lines after it are not written.
+	w := &errWriter{w: out}
 	fmt.Fprintln(w)
 	line := func(k, val string) { fmt.Fprintf(w, "%-10s %s\n", k+":", val) }
 	if !v.Summary && !v.MetaReported && v.Capacity == nil && !v.TaskReported {
 		line("IOMesh", "chunk, meta and capacity summary "+iomeshstatus.NotReported)
-		return nil
+		return w.err
 	}
 	if v.Summary {
 		want := "?"
@@ -366,8 +368,8 @@ func writeIOMesh(w io.Writer, v *IOMeshView) error {
 	default:
 		line("Tasks", v.TaskInProcess)
 	}
-	if len(v.Chunks) == 0 {
-		return nil
+	if len(v.Chunks) == 0 || w.err != nil {
+		return w.err
 	}
 	fmt.Fprintln(w)
 	cells := make([][]string, 0, len(v.Chunks))
@@ -378,7 +380,25 @@ func writeIOMesh(w io.Writer, v *IOMeshView) error {
 		}
 		cells = append(cells, []string{fmt.Sprint(c.ID), orWord(c.MatchedNode, "<unknown>"), orWord(c.IP, "<none>"), orWord(c.Status, "<unknown>"), used, total})
 	}
-	return table.Render(w, []string{"CHUNK", "NODE", "IP", "STATUS", "USED", "TOTAL"}, cells)
+	if w.err != nil {
+		return w.err
+	}
+	return table.Render(out, []string{"CHUNK", "NODE", "IP", "STATUS", "USED", "TOTAL"}, cells)
+}
+
+// errWriter keeps the first write error and writes nothing after it.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
 }
 
 func leaderPods(pods []string) string {

@@ -20,6 +20,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
@@ -203,6 +204,16 @@ func Pod(component string, ordinal, containers int, node string, age time.Durati
 }
 
 // IOMeshCluster is the CR named after the release; license may be nil (none published).
+// Typed decodes an IOMeshCluster made here into the tool's model.
+func Typed(t T, u *unstructured.Unstructured) *iomeshcluster.IOMeshCluster {
+	t.Helper()
+	c, err := iomeshcluster.FromUnstructured(u)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return c
+}
+
 func IOMeshCluster(specEdition string, license map[string]interface{}) *unstructured.Unstructured {
 	u := &unstructured.Unstructured{Object: map[string]interface{}{
 		"apiVersion": "iomesh.com/v1alpha1",

@@ -159,6 +159,43 @@ type Replicas struct {
 	Meta   int
 }
 
+// Change is a target against the current counts: From is now, To after (the current count
+// where the target leaves a component alone).
+type Change struct{ FromChunk, ToChunk, FromMeta, ToMeta int }
+
+// To is the change that takes r to chunk and meta (nil: unchanged).
+func (r Replicas) To(chunk, meta *int) Change {
+	c := Change{FromChunk: r.Chunk, ToChunk: r.Chunk, FromMeta: r.Meta, ToMeta: r.Meta}
+	if chunk != nil {
+		c.ToChunk = *chunk
+	}
+	if meta != nil {
+		c.ToMeta = *meta
+	}
+	return c
+}
+
+// ChunkTo is the new chunk count, nil when it does not change.
+func (c Change) ChunkTo() *int {
+	if c.ToChunk == c.FromChunk {
+		return nil
+	}
+	n := c.ToChunk
+	return &n
+}
+
+// MetaTo is the new meta count, nil when it does not change.
+func (c Change) MetaTo() *int {
+	if c.ToMeta == c.FromMeta {
+		return nil
+	}
+	n := c.ToMeta
+	return &n
+}
+
+// None reports a change that changes nothing.
+func (c Change) None() bool { return c.ChunkTo() == nil && c.MetaTo() == nil }
+
 // ReadReplicas reads both counts from the effective values.
 func ReadReplicas(effective Map) (Replicas, error) {
 	layout, err := DetectLayout(effective)

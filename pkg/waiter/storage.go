@@ -18,7 +18,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 )
 
@@ -48,21 +48,25 @@ type StorageOutcome struct {
 // to report chunks at all (ErrNotReported).
 func (s Storage) Wait(ctx context.Context, nodes []string) (StorageOutcome, error) {
 	var out StorageOutcome
-	res := s.Dynamic.Resource(inventory.IOMeshClusterGVR).Namespace(s.Namespace)
+	res := s.Dynamic.Resource(iomeshcluster.GVR).Namespace(s.Namespace)
 	sel := fields.OneTermEqualSelector("metadata.name", s.Name).String()
 	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = sel
 			return res.List(ctx, o)
 		},
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.FieldSelector = sel
 			return res.Watch(ctx, o)
 		},
 	}, s.Dynamic)
 	shown := ""
 	check := func(obj *unstructured.Unstructured) (bool, error) {
-		v := iomeshstatus.FromStatus(obj.Object)
+		c, err := iomeshcluster.FromUnstructured(obj)
+		if err != nil {
+			return false, err
+		}
+		v := iomeshstatus.FromCluster(c)
 		if !v.Summary {
 			return false, ErrNotReported
 		}

@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 )
 
@@ -30,7 +30,7 @@ func withChunks(statuses ...string) *unstructured.Unstructured {
 }
 
 func storageWaiter(cr *unstructured.Unstructured, progress *bytes.Buffer) (Storage, *dynamicfake.FakeDynamicClient) {
-	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{inventory.IOMeshClusterGVR: "IOMeshClusterList"}, cr)
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{iomeshcluster.GVR: "IOMeshClusterList"}, cr)
 	var pods []corev1.Pod
 	for i := 0; i < 2; i++ {
 		pods = append(pods, *tf.Pod("chunk", i, 3, []string{"n0", "n1"}[i], time.Hour, tf.Running))
@@ -43,7 +43,7 @@ func TestStorageWaitsForRegistration(t *testing.T) {
 	s, dyn := storageWaiter(withChunks("CHUNK_STATUS_CONNECTED_HEALTHY", "CHUNK_STATUS_INITIALIZING"), &progress)
 	go func() {
 		time.Sleep(200 * time.Millisecond)
-		if _, err := dyn.Resource(inventory.IOMeshClusterGVR).Namespace(tf.Namespace).Update(context.Background(), withChunks("CHUNK_STATUS_CONNECTED_HEALTHY", "CHUNK_STATUS_CONNECTED_HEALTHY"), metav1.UpdateOptions{}); err != nil {
+		if _, err := dyn.Resource(iomeshcluster.GVR).Namespace(tf.Namespace).Update(context.Background(), withChunks("CHUNK_STATUS_CONNECTED_HEALTHY", "CHUNK_STATUS_CONNECTED_HEALTHY"), metav1.UpdateOptions{}); err != nil {
 			t.Error(err)
 		}
 	}()

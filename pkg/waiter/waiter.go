@@ -128,10 +128,10 @@ func Explain(p *corev1.Pod, now time.Time) Why {
 func (w *Waiter) watchNodes(ctx context.Context, hosted func(node string) []string) {
 	state := map[string]bool{}
 	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return w.Kube.CoreV1().Nodes().List(ctx, o)
 		},
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return w.Kube.CoreV1().Nodes().Watch(ctx, o)
 		},
 	}, w.Kube)
@@ -188,16 +188,18 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 		return names
 	})
 	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.LabelSelector = w.Selector
 			return w.Kube.CoreV1().Pods(w.Namespace).List(ctx, o)
 		},
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.LabelSelector = w.Selector
 			return w.Kube.CoreV1().Pods(w.Namespace).Watch(ctx, o)
 		},
 	}, w.Kube)
-	report := func(p *corev1.Pod, deleted bool) {
+	// quiet is set for the pods first listed: those already Ready are no news, and the final
+	// table shows them.
+	report := func(p *corev1.Pod, deleted, quiet bool) {
 		if w.Progress == nil {
 			return
 		}
@@ -220,6 +222,9 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 		}
 		if shown[p.Name] != line {
 			shown[p.Name] = line
+			if quiet && !deleted && podtable.Ready(p) {
+				return
+			}
 			fmt.Fprintf(w.Progress, "%s  %s\n", p.Name, line)
 		}
 	}
@@ -235,10 +240,10 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 		defer mu.Unlock()
 		if ev.Type == watch.Deleted {
 			delete(pods, p.Name)
-			report(p, true)
+			report(p, true, false)
 		} else {
 			pods[p.Name] = p
-			report(p, false)
+			report(p, false, false)
 		}
 		return Done(w.Wants, pods), nil
 	}
@@ -256,7 +261,7 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 			if p, ok := obj.(*corev1.Pod); ok {
 				if _, _, rel := w.relevant(p.Name); rel {
 					pods[p.Name] = p
-					report(p, false)
+					report(p, false, true)
 				}
 			}
 		}

@@ -227,9 +227,15 @@ func TestBadReleaseStates(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(other, "templates"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(other, "Chart.yaml"), []byte("apiVersion: v2\nname: other\nversion: 0.1.0\n"), 0o644)
-	os.WriteFile(filepath.Join(other, "values.yaml"), []byte("foo: bar\n"), 0o644)
-	os.WriteFile(filepath.Join(other, "templates", "cm.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\ndata:\n  foo: {{ .Values.foo }}\n"), 0o644)
+	for name, text := range map[string]string{
+		"Chart.yaml":        "apiVersion: v2\nname: other\nversion: 0.1.0\n",
+		"values.yaml":       "foo: bar\n",
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\ndata:\n  foo: {{ .Values.foo }}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(other, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mustHelm(t, "install", relName, other, "-n", "other-system", "--create-namespace")
 	defer mustHelm(t, "uninstall", relName, "-n", "other-system")
 	r = plugin(t, "scale", "--chunk", "4", "-n", "other-system", "--yes")
@@ -459,10 +465,10 @@ func TestConcurrentScales(t *testing.T) {
 	}
 	ok, refused := 0, 0
 	for _, r := range results {
-		switch {
-		case r.code == 0:
+		switch r.code {
+		case 0:
 			ok++
-		case r.code == 3:
+		case 3:
 			refused++
 		default:
 			t.Fatalf("unexpected exit:\n%s", r)
@@ -471,8 +477,7 @@ func TestConcurrentScales(t *testing.T) {
 	if ok == 0 {
 		t.Fatalf("neither scale succeeded:\n%s\n%s", results[0], results[1])
 	}
-	var hist []struct{ Status string }
-	json.Unmarshal([]byte(mustHelm(t, "history", relName, "-n", ns, "-o", "json")), &hist)
+	hist := helmHistory(t, relName, ns)
 	if hist[len(hist)-1].Status != "deployed" {
 		t.Fatalf("release left %s", hist[len(hist)-1].Status)
 	}
@@ -506,7 +511,9 @@ spec:
   validationActions: [Deny]
 `
 	path := filepath.Join(t.TempDir(), "vap.yaml")
-	os.WriteFile(path, []byte(policy), 0o644)
+	if err := os.WriteFile(path, []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	mustKubectl(t, "apply", "-f", path)
 	defer run(t, nil, "kubectl", "delete", "-f", path)
 	// The policy takes effect asynchronously: wait until a dry-run update is rejected.
@@ -520,8 +527,7 @@ spec:
 	}
 	// Recoverable: the printed rollback works and leaves a deployed release.
 	mustHelm(t, "rollback", relName, "1", "-n", ns, "--wait")
-	var hist []struct{ Status string }
-	json.Unmarshal([]byte(mustHelm(t, "history", relName, "-n", ns, "-o", "json")), &hist)
+	hist := helmHistory(t, relName, ns)
 	if hist[len(hist)-1].Status != "deployed" {
 		t.Fatalf("after rollback: %s", hist[len(hist)-1].Status)
 	}
@@ -546,7 +552,9 @@ func TestTokensNeverLogged(t *testing.T) {
 	kc := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: %s, certificate-authority: %s}\nusers:\n- name: u\n  user: {token: %s}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n",
 		strings.TrimSpace(string(server)), filepath.Join(env.clusterDir, "pki", "ca.crt"), token)
 	path := filepath.Join(t.TempDir(), "token.kubeconfig")
-	os.WriteFile(path, []byte(kc), 0o600)
+	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{{"status", "-v=10"}, {"preflight", "-v=10"}, {"scale", "--chunk", "3", "--yes", "-v=10"}} {
 		r := run(t, []string{"KUBECONFIG=" + path}, "kubectl", append([]string{"iomesh"}, args...)...)
 		if r.code != 0 {
@@ -566,4 +574,14 @@ func TestTokensNeverLogged(t *testing.T) {
 	}
 	record("security", "licence Secret iomesh-authorization-code", "never requested or printed (request log at -v=10)")
 	record("security", "bearer token at -v=10 (status, preflight, scale)", "never printed")
+}
+
+// helmHistory is `helm history -o json` of a release, read with the helm CLI.
+func helmHistory(t *testing.T, name, namespace string) []struct{ Status string } {
+	t.Helper()
+	var hist []struct{ Status string }
+	if err := json.Unmarshal([]byte(mustHelm(t, "history", name, "-n", namespace, "-o", "json")), &hist); err != nil || len(hist) == 0 {
+		t.Fatalf("helm history %s: %v (%d revisions)", name, err, len(hist))
+	}
+	return hist
 }

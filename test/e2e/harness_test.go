@@ -21,11 +21,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -51,13 +51,12 @@ var env struct {
 	dyn        dynamic.Interface
 }
 
-var iomeshGVR = schema.GroupVersionResource{Group: "iomesh.com", Version: "v1alpha1", Resource: "iomeshclusters"}
+var iomeshGVR = iomeshcluster.GVR
 
 func TestMain(m *testing.M) {
-	code, err := setup()
-	if err != nil {
+	code := 1
+	if err := setup(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e setup:", err)
-		code = 1
 	} else {
 		code = m.Run()
 	}
@@ -76,50 +75,50 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func setup() (int, error) {
+func setup() error {
 	wd, _ := os.Getwd()
 	env.root = filepath.Clean(filepath.Join(wd, "..", ".."))
 	env.clusterDir = os.Getenv("IOMESH_TEST_CLUSTER_DIR")
 	if env.clusterDir == "" {
-		return 1, fmt.Errorf("IOMESH_TEST_CLUSTER_DIR is not set: run the suite with `make e2e`")
+		return fmt.Errorf("IOMESH_TEST_CLUSTER_DIR is not set: run the suite with `make e2e`")
 	}
 	env.kubeconfig = filepath.Join(env.clusterDir, "admin.kubeconfig")
 	tmp, err := os.MkdirTemp("", "iomesh-e2e-")
 	if err != nil {
-		return 1, err
+		return err
 	}
 	env.binDir = filepath.Join(tmp, "bin")
 	env.helmHome = filepath.Join(tmp, "helm")
 	env.chartDir = filepath.Join(tmp, "charts")
 	for _, d := range []string{env.binDir, env.helmHome, env.chartDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return 1, err
+			return err
 		}
 	}
 	// The plugin, built as a release would be, and the helm CLI, both on PATH.
 	build := exec.Command("make", "-C", env.root, "build")
 	if out, err := build.CombinedOutput(); err != nil {
-		return 1, fmt.Errorf("make build: %v\n%s", err, out)
+		return fmt.Errorf("make build: %v\n%s", err, out)
 	}
 	if err := copyFile(filepath.Join(env.root, "bin", "kubectl-iomesh"), filepath.Join(env.binDir, "kubectl-iomesh")); err != nil {
-		return 1, err
+		return err
 	}
 	// The binary is its own completion helper under that name, as the README tells users.
 	if err := os.Symlink("kubectl-iomesh", filepath.Join(env.binDir, "kubectl_complete-iomesh")); err != nil {
-		return 1, err
+		return err
 	}
 	// The stand-in for the closed-source IOMesh operator, started by the tests that need it.
 	op := exec.Command("go", "build", "-o", filepath.Join(env.binDir, "standin-operator"), "./test/standin-operator")
 	op.Dir = env.root
 	if out, err := op.CombinedOutput(); err != nil {
-		return 1, fmt.Errorf("building the stand-in operator: %v\n%s", err, out)
+		return fmt.Errorf("building the stand-in operator: %v\n%s", err, out)
 	}
 	helmBin := os.Getenv("HELM_BIN")
 	if helmBin == "" {
-		return 1, fmt.Errorf("HELM_BIN is not set: run the suite with `make e2e`")
+		return fmt.Errorf("HELM_BIN is not set: run the suite with `make e2e`")
 	}
 	if err := os.Symlink(helmBin, filepath.Join(env.binDir, "helm")); err != nil {
-		return 1, err
+		return err
 	}
 	os.Setenv("PATH", env.binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	os.Setenv("KUBECONFIG", env.kubeconfig)
@@ -132,28 +131,28 @@ func setup() (int, error) {
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", env.kubeconfig)
 	if err != nil {
-		return 1, err
+		return err
 	}
 	// Test setup creates thousands of pods for the benchmarks: no client-side throttling.
 	cfg.QPS, cfg.Burst = 500, 1000
 	if env.kube, err = kubernetes.NewForConfig(cfg); err != nil {
-		return 1, err
+		return err
 	}
 	if env.dyn, err = dynamic.NewForConfig(cfg); err != nil {
-		return 1, err
+		return err
 	}
 
 	// The stand-in chart at the deployed version and a newer one, so a scale that drifts to
 	// the newest chart would show.
 	if err := packageCharts(); err != nil {
-		return 1, err
+		return err
 	}
 	srv := httptest.NewServer(http.FileServer(http.Dir(env.chartDir)))
 	env.repoURL = srv.URL
 	if out, err := exec.Command("helm", "repo", "add", "iomesh", env.repoURL).CombinedOutput(); err != nil {
-		return 1, fmt.Errorf("helm repo add: %v\n%s", err, out)
+		return fmt.Errorf("helm repo add: %v\n%s", err, out)
 	}
-	return 0, nil
+	return nil
 }
 
 func copyFile(src, dst string) error {

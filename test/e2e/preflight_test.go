@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -157,8 +158,10 @@ func TestPreflightPendingRelease(t *testing.T) {
 
 func TestPreflightReadOnlyUser(t *testing.T) {
 	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10)})
-	// The Helm-managed cluster's roles (direct.yaml is for a cluster applied without Helm).
-	mustKubectl(t, "apply", "-f", filepath.Join(env.root, "deploy", "rbac", "readonly.yaml"), "-f", filepath.Join(env.root, "deploy", "rbac", "scale.yaml"))
+	// The Helm-managed cluster's roles, as `kubectl iomesh rbac` prints them for each user (direct
+	// is for a cluster applied without Helm).
+	applyPluginRBAC(t, "readonly", "iomesh-viewer")
+	applyPluginRBAC(t, "scale", "iomesh-scaler")
 	viewer := []string{"KUBECONFIG=" + filepath.Join(env.clusterDir, "viewer.kubeconfig")}
 	r := run(t, viewer, "kubectl", "iomesh", "status")
 	if r.code != 0 {
@@ -180,7 +183,7 @@ func TestPreflightReadOnlyUser(t *testing.T) {
 	if r := run(t, scaler, "kubectl", "iomesh", "preflight", "--chunk", "5", "--meta", "5"); r.code != 0 {
 		t.Fatalf("preflight as the scale user: want exit 0:\n%s", r)
 	}
-	// The scale user scales with exactly the permissions of deploy/rbac/scale.yaml.
+	// The scale user scales with exactly the permissions of `kubectl iomesh rbac scale`.
 	r = run(t, scaler, "kubectl", "iomesh", "scale", "--chunk", "5", "--meta", "5", "--yes", "--timeout", "2m")
 	if r.code != 0 {
 		t.Fatalf("scale as the scale user: %s", r)
@@ -188,6 +191,20 @@ func TestPreflightReadOnlyUser(t *testing.T) {
 	if after := readRelease(t); after.revision != before.revision+1 {
 		t.Fatalf("want one new revision, got %+v", after)
 	}
+}
+
+// applyPluginRBAC applies `kubectl iomesh rbac SET --user USER` with kubectl.
+func applyPluginRBAC(t *testing.T, set, user string) {
+	t.Helper()
+	r := plugin(t, "rbac", set, "--user", user)
+	if r.code != 0 {
+		t.Fatalf("kubectl iomesh rbac %s: %s", set, r)
+	}
+	path := filepath.Join(t.TempDir(), set+".yaml")
+	if err := os.WriteFile(path, []byte(r.stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustKubectl(t, "apply", "-f", path)
 }
 
 func mustKubectl(t *testing.T, args ...string) {

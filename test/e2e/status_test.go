@@ -112,7 +112,7 @@ func TestCompletion(t *testing.T) {
 	} {
 		r = run(t, nil, "kubectl", append([]string{"__complete", "iomesh"}, strings.Split(tc.args, " ")...)...)
 		// A candidate may carry its description after a tab.
-		if r.code != 0 || !(strings.HasPrefix(r.stdout, tc.want+"\n") || strings.HasPrefix(r.stdout, tc.want+"\t")) {
+		if r.code != 0 || !strings.HasPrefix(r.stdout, tc.want+"\n") && !strings.HasPrefix(r.stdout, tc.want+"\t") {
 			t.Fatalf("kubectl __complete iomesh %s: %s", tc.args, r)
 		}
 	}

@@ -25,18 +25,17 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 )
 
-var gvr = schema.GroupVersionResource{Group: "iomesh.com", Version: "v1alpha1", Resource: "iomeshclusters"}
+var gvr = iomeshcluster.GVR
 
 func main() {
 	var o options
@@ -105,15 +104,19 @@ func (r *reconciler) once(ctx context.Context) error {
 		return fmt.Errorf("listing IOMeshClusters: %w", err)
 	}
 	for i := range list.Items {
-		if err := r.reconcile(ctx, &list.Items[i]); err != nil {
+		cr, err := iomeshcluster.FromUnstructured(&list.Items[i])
+		if err != nil {
+			return err
+		}
+		if err := r.reconcile(ctx, cr); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *reconciler) reconcile(ctx context.Context, cr *unstructured.Unstructured) error {
-	ns, name := cr.GetNamespace(), cr.GetName()
+func (r *reconciler) reconcile(ctx context.Context, cr *iomeshcluster.IOMeshCluster) error {
+	ns, name := cr.Namespace, cr.Name
 	if err := r.ensureStatefulSets(ctx, cr); err != nil {
 		return err
 	}
@@ -122,7 +125,7 @@ func (r *reconciler) reconcile(ctx context.Context, cr *unstructured.Unstructure
 		return fmt.Errorf("listing pods in %s: %w", ns, err)
 	}
 	now := time.Now()
-	in := Input{Name: name, Faults: faultsOf(cr.GetAnnotations()), RegisterAfter: r.o.registerAfter, ReportNodename: r.o.nodename, Now: now}
+	in := Input{Name: name, Faults: faultsOf(cr.Annotations), RegisterAfter: r.o.registerAfter, ReportNodename: r.o.nodename, Now: now}
 	for _, p := range pods.Items {
 		key := ns + "/" + p.Name
 		ready := podtable.Ready(&p)
@@ -160,7 +163,7 @@ func (r *reconciler) reconcile(ctx context.Context, cr *unstructured.Unstructure
 	if out.Summary == nil {
 		status["summary"] = nil
 	}
-	if _, has, _ := unstructured.NestedMap(cr.Object, "status", "license"); !has && r.o.licenseChunks > 0 {
+	if (cr.Status == nil || cr.Status.License == nil) && r.o.licenseChunks > 0 {
 		status["license"] = map[string]interface{}{
 			"licenseType": "SUBSCRIPTION", "softwareEdition": "ENTERPRISE", "maxChunkNum": r.o.licenseChunks,
 			"expirationDate": now.AddDate(1, 0, 0).UTC().Format("2006-01-02"), "maxPhysicalDataCapacity": "0",
@@ -189,22 +192,19 @@ func (r *reconciler) reconcile(ctx context.Context, cr *unstructured.Unstructure
 // claimDisks claims, as IOMesh does, the BlockDevices the deviceMap selects on every node that
 // runs a Ready chunk pod, and returns them as status.attachedDevices. Without the BlockDevice
 // API it claims nothing.
-func (r *reconciler) claimDisks(ctx context.Context, cr *unstructured.Unstructured, pods []corev1.Pod) ([]interface{}, error) {
+func (r *reconciler) claimDisks(ctx context.Context, cr *iomeshcluster.IOMeshCluster, pods []corev1.Pod) ([]interface{}, error) {
 	attached := []interface{}{}
-	ns := cr.GetNamespace()
-	if other, _, _ := unstructured.NestedString(cr.Object, "spec", "chunk", "devicemanager", "blockDeviceNamespace"); other != "" {
+	ns := cr.Namespace
+	if other := cr.BlockDeviceNamespace(); other != "" {
 		ns = other
 	}
 	list, err := r.dyn.Resource(disks.BlockDeviceGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return attached, nil
 	}
-	m, err := disks.MapFromSpec(cr.Object)
-	if err != nil {
-		return attached, nil
-	}
+	m := disks.MapFromSpec(cr.Spec)
 	devs := disks.FromObjects(list.Items)
-	prefix := cr.GetName() + "-chunk-"
+	prefix := cr.Name + "-chunk-"
 	for i := range pods {
 		p := &pods[i]
 		if !strings.HasPrefix(p.Name, prefix) || !podtable.Ready(p) {

@@ -2,15 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 )
 
@@ -27,8 +27,8 @@ var components = []struct {
 // release manages, as the real operator does for every cluster: replicas, images and podPolicy
 // from the spec, one pod of a kind per node. (The stand-in chart renders its own for the
 // Helm-managed cluster.)
-func (r *reconciler) ensureStatefulSets(ctx context.Context, cr *unstructured.Unstructured) error {
-	if cr.GetAnnotations()["meta.helm.sh/release-name"] != "" {
+func (r *reconciler) ensureStatefulSets(ctx context.Context, cr *iomeshcluster.IOMeshCluster) error {
+	if cr.Annotations["meta.helm.sh/release-name"] != "" {
 		return nil
 	}
 	for _, c := range components {
@@ -36,7 +36,7 @@ func (r *reconciler) ensureStatefulSets(ctx context.Context, cr *unstructured.Un
 		if err != nil {
 			return err
 		}
-		sts := r.kube.AppsV1().StatefulSets(cr.GetNamespace())
+		sts := r.kube.AppsV1().StatefulSets(cr.Namespace)
 		cur, err := sts.Get(ctx, want.Name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
@@ -55,14 +55,17 @@ func (r *reconciler) ensureStatefulSets(ctx context.Context, cr *unstructured.Un
 	return nil
 }
 
-func statefulSet(cr *unstructured.Unstructured, component string, containers []string) (*appsv1.StatefulSet, error) {
-	name := cr.GetName() + "-" + component
-	replicas, _, _ := unstructured.NestedInt64(cr.Object, "spec", component, "replicas")
-	repo, _, _ := unstructured.NestedString(cr.Object, "spec", component, "image", "repository")
-	tag, _, _ := unstructured.NestedString(cr.Object, "spec", component, "image", "tag")
+func statefulSet(cr *iomeshcluster.IOMeshCluster, component string, containers []string) (*appsv1.StatefulSet, error) {
+	name := cr.Name + "-" + component
+	spec := cr.Spec.Component(component)
+	var replicas int64
+	if spec.Replicas != nil {
+		replicas = *spec.Replicas
+	}
+	repo, tag := spec.Image.Repository, spec.Image.Tag
 	var policy placement.Policy
-	if raw, ok, _ := unstructured.NestedMap(cr.Object, "spec", component, "podPolicy"); ok {
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &policy); err != nil {
+	if len(spec.PodPolicy) > 0 {
+		if err := json.Unmarshal(spec.PodPolicy, &policy); err != nil {
 			return nil, fmt.Errorf("spec.%s.podPolicy: %w", component, err)
 		}
 	}
@@ -79,8 +82,8 @@ func statefulSet(cr *unstructured.Unstructured, component string, containers []s
 		cs = append(cs, corev1.Container{Name: c, Image: repo + ":" + tag})
 	}
 	return &appsv1.StatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: cr.GetNamespace(), Labels: labels,
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: cr.GetAPIVersion(), Kind: cr.GetKind(), Name: cr.GetName(), UID: cr.GetUID()}}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: cr.Namespace, Labels: labels,
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: cr.APIVersion, Kind: cr.Kind, Name: cr.Name, UID: cr.UID}}},
 		Spec: appsv1.StatefulSetSpec{
 			ServiceName: name, Replicas: &r32, PodManagementPolicy: appsv1.ParallelPodManagement,
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},

@@ -1,4 +1,4 @@
-package scaleplan
+package scale
 
 import (
 	"fmt"
@@ -8,9 +8,12 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/english"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/pin"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/renderdiff"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
@@ -51,6 +54,13 @@ type Plan struct {
 	AtTarget bool `json:"atTarget"`
 	// Direct is set for an IOMeshCluster no Helm release manages: it is patched instead.
 	Direct *DirectChange `json:"direct,omitempty"`
+	// SkippedGuard is the guard's refusal the user accepted with --skip-check.
+	SkippedGuard *Guard `json:"-"`
+
+	change values.Change
+	snap   *snapshot.Snapshot
+	src    *chartsource.Source
+	keep   pin.PostRenderer
 }
 
 // DirectChange is the patch of a directly managed IOMeshCluster.
@@ -97,8 +107,8 @@ type DiskRoom struct {
 }
 
 // ValueDiff lists every value that differs between two user-supplied value trees.
-func ValueDiff(old, new values.Map) []ValueChange {
-	fo, fn := renderdiff.Flatten(map[string]interface{}(old)), renderdiff.Flatten(map[string]interface{}(new))
+func ValueDiff(before, after values.Map) []ValueChange {
+	fo, fn := renderdiff.Flatten(before), renderdiff.Flatten(after)
 	var out []ValueChange
 	for p, nv := range fn {
 		if ov, ok := fo[p]; !ok || ov != nv {
@@ -243,10 +253,10 @@ func writeDiff(w io.Writer, d renderdiff.Diff) {
 	for _, k := range d.Added {
 		fmt.Fprintf(w, "  + %s would be created\n", k)
 	}
-	const max = 40
+	const shown = 40
 	for i, c := range d.Changed {
-		if i == max {
-			fmt.Fprintf(w, "  ... and %d more %s\n", len(d.Changed)-max, english.Agree(len(d.Changed)-max, "changed field", "changed fields"))
+		if i == shown {
+			fmt.Fprintf(w, "  ... and %d more %s\n", len(d.Changed)-shown, english.Agree(len(d.Changed)-shown, "changed field", "changed fields"))
 			break
 		}
 		fmt.Fprintf(w, "  ~ %s\n", c)

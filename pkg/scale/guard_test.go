@@ -1,4 +1,4 @@
-package scaleplan
+package scale
 
 import (
 	"strings"

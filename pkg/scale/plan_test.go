@@ -1,4 +1,4 @@
-package scaleplan
+package scale
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/pin"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/renderdiff"
 )
 
@@ -164,5 +163,4 @@ func TestGuardFreshFieldsOfNewObjects(t *testing.T) {
 	if len(g.Drift.Added) != 1 {
 		t.Fatalf("the new object is drift: %+v", g.Drift)
 	}
-	var _ pin.Fields = g.Pins
 }

@@ -1,6 +1,9 @@
-// Package scaleplan holds what a scale will do, as plain data: the new values, the re-render
-// guard's verdict and the plan shown before anything changes.
-package scaleplan
+// Package scale runs a scale, as Helm's action.Upgrade runs an upgrade: Engine.Read reads the
+// cluster and prepares the deployed chart beside it, Plan checks and plans (the new values, the
+// re-render guard, the plan shown before anything changes), Apply upgrades the release or
+// patches a directly managed IOMeshCluster, and Wait waits for the pods and the chunks. The
+// commands keep flags, prompts and printing. It may not import pkg/cmd or pkg/status.
+package scale
 
 import (
 	"fmt"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/pin"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/renderdiff"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
 // Renders are the manifests the guard compares.
@@ -20,7 +24,7 @@ type Renders struct {
 }
 
 // Counts are the replica counts before and after.
-type Counts struct{ FromChunk, ToChunk, FromMeta, ToMeta int }
+type Counts = values.Change
 
 // Guard is the re-render guard's finding.
 type Guard struct {

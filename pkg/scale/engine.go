@@ -1,0 +1,496 @@
+package scale
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"helm.sh/helm/v3/pkg/action"
+	helmrelease "helm.sh/helm/v3/pkg/release"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/pin"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/waiter"
+)
+
+// RenderCheckID is the re-render guard's ID for --skip-check.
+const RenderCheckID = "render.identical"
+
+// Engine scales one IOMesh cluster.
+type Engine struct {
+	Reader inventory.Reader
+	Helm   *action.Configuration
+	// Locate finds the deployed chart version (with its subcharts).
+	Locate func(chartsource.Want) (*chartsource.Source, error)
+	// ClientRenders renders locally only (--dry-run=client): no lookups, no server validation.
+	ClientRenders bool
+	// Skip are the checks (and the guard) the user accepts.
+	Skip map[string]bool
+	// FailOnWarning refuses on warnings too.
+	FailOnWarning bool
+	// APIVersion is the documents' apiVersion.
+	APIVersion string
+	Context    string
+	Now        func() time.Time
+}
+
+// State is the cluster as read for a target, with the chart being prepared beside it.
+type State struct {
+	Snapshot *snapshot.Snapshot
+	Report   *preflight.Report
+	Target   preflight.Target
+	prep     chan preparation
+	cancel   context.CancelFunc
+}
+
+// Close stops a preparation that is no longer wanted (a refusal, an error).
+func (s *State) Close() {
+	if s != nil && s.cancel != nil {
+		s.cancel()
+	}
+}
+
+// Read reads the cluster and runs the checks for target. The chart is located and rendered
+// while the rest of the cluster is read: both take about as long, and a refusal by the checks
+// only discards the renders. Close the state when done.
+func (e *Engine) Read(ctx context.Context, target preflight.Target) (*State, error) {
+	pctx, cancel := context.WithCancel(ctx)
+	st := &State{Target: target, prep: make(chan preparation, 1), cancel: cancel}
+	r := e.Reader
+	releases := snapshot.NewReleases(e.Helm, r.Release, r.Namespace, true)
+	go func() {
+		f, err := releases.Get()
+		if err != nil {
+			st.prep <- preparation{err: err}
+			return
+		}
+		st.prep <- e.prepare(pctx, f, target)
+	}()
+	opts := snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true, Now: e.Now()}
+	snap, err := snapshot.Read(ctx, snapshot.Sources{Reader: r, Helm: e.Helm, Releases: releases}, opts)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	st.Snapshot = snap
+	st.Report = preflight.Run(snap.PreflightInput(target), e.Skip, e.APIVersion)
+	return st, nil
+}
+
+// Refused is a plan the checks refused: nothing was changed.
+type Refused struct {
+	Report *preflight.Report
+	// Guard is set when the re-render guard refused.
+	Guard *Guard
+	Err   error
+}
+
+func (r *Refused) Error() string { return r.Err.Error() }
+func (r *Refused) Unwrap() error { return r.Err }
+
+// Plan works out what the scale will do, or refuses (*Refused, exit 3 or 4) with nothing
+// changed.
+func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
+	snap, report := st.Snapshot, st.Report
+	if snap.ReplicasErr != nil {
+		return nil, &Refused{Report: report, Err: exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot read the current replica counts: %v; nothing was changed", snap.ReplicasErr))}
+	}
+	info := snap.Info
+	change := snap.Replicas.To(st.Target.Chunk, st.Target.Meta)
+	plan := &Plan{
+		Context: e.Context, Namespace: snap.Namespace, Release: snap.Release,
+		Chart: info.Chart, ChartVersion: info.ChartVersion,
+		FromRevision: info.Revision, ToRevision: info.Revision + 1,
+		Chunk:    Count{From: change.FromChunk, To: change.ToChunk},
+		Meta:     Count{From: change.FromMeta, To: change.ToMeta},
+		AtTarget: change.None(),
+		change:   change, snap: snap,
+	}
+	plan.APIVersion, plan.Kind = e.APIVersion, "ScalePlan"
+	if snap.Direct {
+		plan.Direct = &DirectChange{Kind: iomeshcluster.Kind, Name: snap.Release, ResourceVersion: snap.ResourceVersion()}
+	}
+	if plan.AtTarget && (snap.Direct || info.Status == string(helmrelease.StatusDeployed)) {
+		// Nothing to change: a rerun after a timeout or an interrupt only waits.
+		plan.ToRevision = plan.FromRevision
+		return plan, nil
+	}
+	plan.AtTarget = false
+	s := report.Summary
+	if s.Fail > 0 || s.Error > 0 || (s.Warn > 0 && e.FailOnWarning) {
+		return nil, &Refused{Report: report, Err: preflight.ExitError(report, e.FailOnWarning)}
+	}
+	plan.Chunk.Nodes = eligible(report.Nodes.Chunk.Nodes, plan.Chunk)
+	plan.Meta.Nodes = eligible(report.Nodes.Meta.Nodes, plan.Meta)
+	if plan.Chunk.To > plan.Chunk.From && len(report.Nodes.Disks) > 0 {
+		d := &DiskRoom{Nodes: len(report.Nodes.Disks)}
+		for _, n := range report.Nodes.Disks {
+			d.Disks += n.Count()
+			d.RawBytes += n.Bytes
+		}
+		plan.Disks = d
+	}
+	if snap.Direct {
+		plan.Direct.Fields = directFields(change)
+		return plan, nil
+	}
+	// The renders also find the fields the chart generates at random, which the upgrade keeps
+	// at their deployed values: they run even when the guard's refusal is skipped.
+	var p preparation
+	select {
+	case p = <-st.prep:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	switch {
+	case p.err != nil:
+		return nil, p.err
+	case p.valuesErr != nil:
+		return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot write the new counts into the release values: %w; nothing was changed", p.valuesErr))
+	}
+	plan.NewValues = p.newValues
+	plan.ValueChanges = ValueDiff(info.UserValues, p.newValues)
+	if p.chartErr != nil {
+		return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("%w; nothing was changed", p.chartErr))
+	}
+	plan.ChartSource = p.src.Description
+	if p.guardErr != nil {
+		return nil, p.guardErr
+	}
+	guard := p.guard
+	switch {
+	case guard.OK():
+		plan.Guard = &guard
+	case e.Skip[RenderCheckID]:
+		plan.SkippedGuard = &guard
+	default:
+		return nil, &Refused{Guard: &guard, Err: exitcode.Wrap(exitcode.Refused, fmt.Errorf("refused by %s: the upgrade would change more than the replica counts (above). Nothing was changed. If every difference is expected, pass --skip-check %s", RenderCheckID, RenderCheckID))}
+	}
+	plan.src = p.src
+	plan.keep = pin.PostRenderer{Deployed: snap.Latest.Manifest, Fields: guard.Pins}
+	return plan, nil
+}
+
+func eligible(nodes []placement.Node, c Count) []string {
+	if c.To <= c.From {
+		return nil
+	}
+	var out []string
+	for _, n := range nodes {
+		if n.Eligible {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
+
+func directFields(c values.Change) []ValueChange {
+	var out []ValueChange
+	if to := c.ChunkTo(); to != nil {
+		out = append(out, ValueChange{Path: "spec.chunk.replicas", Old: fmt.Sprint(c.FromChunk), New: fmt.Sprint(*to)})
+	}
+	if to := c.MetaTo(); to != nil {
+		out = append(out, ValueChange{Path: "spec.meta.replicas", Old: fmt.Sprint(c.FromMeta), New: fmt.Sprint(*to)})
+	}
+	return out
+}
+
+// ServerDryRun has the API server check a direct patch (schema, admission webhooks) and store
+// nothing. A Helm plan was already rendered against the server.
+func (e *Engine) ServerDryRun(ctx context.Context, plan *Plan) error {
+	if plan.Direct == nil || plan.AtTarget {
+		return nil
+	}
+	if err := e.patch(ctx, plan, metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+		return err
+	}
+	plan.Direct.ServerDryRun = true
+	return nil
+}
+
+// Apply makes the change: a patch of the IOMeshCluster, or an upgrade of the release from the
+// deployed chart with the new values. progress gets one line when the change starts and ends.
+func (e *Engine) Apply(ctx context.Context, plan *Plan, progress io.Writer) error {
+	if plan.AtTarget {
+		return nil
+	}
+	if plan.Direct != nil {
+		fmt.Fprintf(progress, "Patching IOMeshCluster %s...\n", plan.Release)
+		return e.patch(ctx, plan, metav1.PatchOptions{})
+	}
+	// The plan was made from revision FromRevision; another operation since (a second scale
+	// while this one waited at its prompt) makes it stale.
+	if now, err := release.Latest(e.Helm, plan.Release, plan.Namespace); err != nil {
+		return err
+	} else if now.Version != plan.FromRevision {
+		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("release %s changed since the plan was made (revision %d, now %d, %s): nothing was changed by this command; run it again to plan from the new revision", plan.Release, plan.FromRevision, now.Version, now.Info.Status))
+	}
+	ch, err := plan.src.Fresh()
+	if err != nil {
+		return fmt.Errorf("loading the chart again: %w", err)
+	}
+	desc := fmt.Sprintf("kubectl iomesh scale: chunk %d->%d, meta %d->%d", plan.Chunk.From, plan.Chunk.To, plan.Meta.From, plan.Meta.To)
+	fmt.Fprintf(progress, "Upgrading release %s to revision %d...\n", plan.Release, plan.ToRevision)
+	rel, err := helmops.Upgrade(ctx, e.Helm, helmops.UpgradeRequest{
+		Name: plan.Release, Namespace: plan.Namespace, Chart: ch, Values: plan.NewValues,
+		Description: desc, Timeout: 5 * time.Minute, PostRenderer: plan.keep,
+	})
+	if err != nil {
+		if errors.Is(err, helmops.ErrBusy) {
+			return exitcode.Wrap(exitcode.Refused, fmt.Errorf("%v. Nothing was changed by this command; check `helm history %s -n %s` and run it again when the other operation has finished", err, plan.Release, plan.Namespace))
+		}
+		next := fmt.Sprintf("fix the cause and run the same command again, or return to revision %d with `helm rollback %s %d -n %s`", plan.FromRevision, plan.Release, plan.FromRevision, plan.Namespace)
+		if rel != nil {
+			return fmt.Errorf("the upgrade to revision %d failed: %w\nThe release is now revision %d (%s): %s", plan.ToRevision, err, rel.Version, rel.Info.Status, next)
+		}
+		return fmt.Errorf("the upgrade to revision %d failed: %w\nNext: %s", plan.ToRevision, err, next)
+	}
+	fmt.Fprintf(progress, "Release %s is at revision %d (%s).\n", plan.Release, rel.Version, rel.Info.Status)
+	return nil
+}
+
+// patch is a merge patch of only spec.chunk.replicas / spec.meta.replicas, conditional on the
+// resourceVersion that was read, so an edit made in between is refused rather than overwritten.
+func (e *Engine) patch(ctx context.Context, plan *Plan, opts metav1.PatchOptions) error {
+	spec := map[string]interface{}{}
+	if to := plan.change.ChunkTo(); to != nil {
+		spec["chunk"] = map[string]interface{}{"replicas": *to}
+	}
+	if to := plan.change.MetaTo(); to != nil {
+		spec["meta"] = map[string]interface{}{"replicas": *to}
+	}
+	d := plan.Direct
+	body, err := json.Marshal(map[string]interface{}{
+		"metadata": map[string]interface{}{"resourceVersion": d.ResourceVersion},
+		"spec":     spec,
+	})
+	if err != nil {
+		return err
+	}
+	res := e.Reader.Dynamic.Resource(iomeshcluster.GVR).Namespace(plan.Namespace)
+	_, err = res.Patch(ctx, plan.Release, types.MergePatchType, body, opts)
+	switch {
+	case apierrors.IsConflict(err):
+		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMeshCluster %s changed after it was read (resourceVersion %s): nothing was changed; run the same command again to plan from its new state", plan.Release, d.ResourceVersion))
+	case err != nil:
+		return kubeerr.Explain(err, "patch", fmt.Sprintf("iomeshclusters.iomesh.com %q in namespace %q", plan.Release, plan.Namespace))
+	}
+	return nil
+}
+
+// preparation is the chart and the renders for a target, worked out from the release alone.
+type preparation struct {
+	err       error
+	newValues values.Map
+	valuesErr error
+	src       *chartsource.Source
+	chartErr  error
+	guard     Guard
+	guardErr  error
+}
+
+// prepare locates the deployed chart and runs the re-render guard for target, from the release
+// facts the snapshot shares.
+func (e *Engine) prepare(ctx context.Context, f snapshot.ReleaseFacts, target preflight.Target) preparation {
+	var p preparation
+	if f.ReplicasErr != nil {
+		p.valuesErr = f.ReplicasErr
+		return p
+	}
+	change := f.Replicas.To(target.Chunk, target.Meta)
+	if change.None() {
+		return p // at the target: nothing to render
+	}
+	info := f.Info
+	if p.newValues, p.valuesErr = values.WithReplicas(info.UserValues, f.Replicas.Layout, change.ChunkTo(), change.MetaTo()); p.valuesErr != nil {
+		return p
+	}
+	// The cluster's capabilities are learned while the chart is located, so that the three
+	// renders can then run at once.
+	caps := make(chan bool, 1)
+	go func() {
+		_, err := helmops.Capabilities(e.Helm)
+		caps <- err == nil
+	}()
+	p.src, p.chartErr = e.Locate(chartsource.Want{Name: info.Chart, Version: info.ChartVersion})
+	known := <-caps
+	if p.chartErr != nil {
+		return p
+	}
+	p.guard, p.guardErr = e.guard(ctx, f.Latest, info.UserValues, p.src, p.newValues, change, known)
+	return p
+}
+
+func (e *Engine) guard(ctx context.Context, deployed *helmrelease.Release, userValues values.Map, src *chartsource.Source, newValues values.Map, change values.Change, capsKnown bool) (Guard, error) {
+	helm := e.Helm
+	name, ns := deployed.Name, deployed.Namespace
+	var r Renders
+	r.Deployed = deployed.Manifest
+	// The new values against the server, as `helm upgrade --dry-run=server` would: lookups,
+	// validation, conflicts. Without known capabilities this render learns them.
+	next := func() error {
+		ch, err := src.Fresh()
+		if err != nil {
+			return err
+		}
+		r.New, err = helmops.Render(ctx, helm, name, ns, ch, newValues, !e.ClientRenders)
+		return err
+	}
+	// The two renders of the current values only learn what differs from the deployed release
+	// and what is random: without server round trips, unless the chart looks the cluster up.
+	current := func(out *string) error {
+		ch, err := src.Fresh()
+		if err != nil {
+			return err
+		}
+		if helmops.UsesLookup(ch) || helm.Capabilities == nil {
+			*out, err = helmops.Render(ctx, helm, name, ns, ch, userValues, true)
+		} else {
+			*out, err = helmops.RenderLocal(ctx, deployed, helm.Capabilities, ch, userValues)
+		}
+		return err
+	}
+	if !capsKnown {
+		if err := next(); err != nil {
+			return Guard{}, err
+		}
+	}
+	// The renders at once: each generates its own keys, which is most of its cost.
+	var g errgroup.Group
+	if capsKnown {
+		g.Go(next)
+	}
+	g.Go(func() error { return current(&r.Current) })
+	g.Go(func() error { return current(&r.Again) })
+	if err := g.Wait(); err != nil {
+		return Guard{}, err
+	}
+	return Check(r, change)
+}
+
+// ChunkPods are the chunk pods of the plan's target among pods (the ones its storage wait
+// waits for), and their nodes.
+func (p *Plan) ChunkPods(pods []corev1.Pod) ([]corev1.Pod, []string) {
+	prefix := p.Release + "-" + string(inventory.Chunk) + "-"
+	var out []corev1.Pod
+	var nodes []string
+	for _, pod := range pods {
+		if strings.HasPrefix(pod.Name, prefix) && inventory.Ordinal(pod.Name) < p.Chunk.To {
+			out = append(out, pod)
+			nodes = append(nodes, pod.Spec.NodeName)
+		}
+	}
+	return out, nodes
+}
+
+// Snapshot is the cluster the plan was made from.
+func (p *Plan) Snapshot() *snapshot.Snapshot { return p.snap }
+
+// WaitOptions say how to wait.
+type WaitOptions struct {
+	Progress io.Writer
+	// Live draws a live table on a terminal instead of one line per change.
+	Live bool
+	// Timeout is only named in messages: the caller's context carries the deadline.
+	Timeout time.Duration
+	// Resume is the command that keeps waiting.
+	Resume string
+}
+
+// WaitPods waits until the plan's chunk and meta pods are Ready. The outcome holds the pods as
+// last seen, for the final table.
+func (e *Engine) WaitPods(ctx context.Context, plan *Plan, o WaitOptions) (waiter.Outcome, error) {
+	r := e.Reader
+	w := &waiter.Waiter{
+		Kube: r.Kube, Namespace: plan.Namespace, Progress: o.Progress, Now: e.Now, Selector: plan.snap.PodSelector, Live: o.Live,
+		Wants: []waiter.Want{
+			{Prefix: r.Name(inventory.Chunk), Count: plan.Chunk.To},
+			{Prefix: r.Name(inventory.Meta), Count: plan.Meta.To},
+		},
+	}
+	out, err := w.Wait(ctx)
+	if err == nil {
+		return out, nil
+	}
+	for _, s := range out.Stuck {
+		fmt.Fprintf(o.Progress, "  not ready: %s\n", s)
+	}
+	switch {
+	case errors.Is(err, waiter.ErrInterrupted):
+		return out, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted: %s; run `%s` to keep waiting", plan.Stays(), o.Resume))
+	case errors.Is(err, waiter.ErrTimeout):
+		return out, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("%s but the pods were not all Ready within %v; run `%s` to keep waiting", plan.Done(), o.Timeout, o.Resume))
+	}
+	return out, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("waiting for the pods: %w; %s, run `%s` to keep waiting", err, plan.Stays(), o.Resume))
+}
+
+// StorageResult is IOMesh's view once it serves the new chunks; nil View when IOMesh does not
+// report chunks (the wait ended at pod readiness).
+type StorageResult struct {
+	View *iomeshstatus.View
+	// Before is the capacity before the scale.
+	Before *iomeshstatus.Space
+	// Note says why the wait ended at pod readiness.
+	Note string
+}
+
+// WaitStorage waits until IOMesh reports a healthy chunk on the node of every chunk pod of the
+// target among pods.
+func (e *Engine) WaitStorage(ctx context.Context, plan *Plan, pods []corev1.Pod, o WaitOptions) (StorageResult, error) {
+	snap := plan.snap
+	res := StorageResult{Before: snap.Storage.Capacity}
+	if snap.Cluster.Object == nil {
+		res.Note = "No IOMeshCluster to read IOMesh's view from: done at pod readiness."
+		return res, nil
+	}
+	chunkPods, nodes := plan.ChunkPods(pods)
+	fmt.Fprintf(o.Progress, "Waiting for IOMesh to report %d chunks CONNECTED_HEALTHY...\n", len(nodes))
+	s := waiter.Storage{Dynamic: e.Reader.Dynamic, Namespace: plan.Namespace, Name: snap.Release, Nodes: snap.Nodes, ChunkPods: chunkPods, Progress: o.Progress}
+	out, err := s.Wait(ctx, nodes)
+	switch {
+	case errors.Is(err, waiter.ErrNotReported):
+		res.Note = fmt.Sprintf("IOMesh does not report chunk registration (%v): done at pod readiness.", err)
+		return res, nil
+	case errors.Is(err, waiter.ErrInterrupted):
+		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted while IOMesh registers the chunks on %s: %s; run `%s` to keep waiting", strings.Join(out.Missing, ", "), plan.Stays(), o.Resume))
+	case errors.Is(err, waiter.ErrTimeout):
+		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("the pods are Ready but IOMesh reported no healthy chunk on %s within %v; check `kubectl describe iomesh %s -n %s`, then run `%s` to keep waiting", strings.Join(out.Missing, ", "), o.Timeout, snap.Release, plan.Namespace, o.Resume))
+	case err != nil:
+		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("watching the IOMeshCluster: %w; %s, run `%s` to keep waiting", err, plan.Stays(), o.Resume))
+	}
+	res.View = &out.View
+	return res, nil
+}
+
+// CapacityChange says how the data and cache capacity moved.
+func (r StorageResult) CapacityChange() string {
+	if r.View == nil || r.View.Capacity == nil {
+		return "clusterSummary " + iomeshstatus.NotReported
+	}
+	b := iomeshstatus.Space{TotalData: "?", TotalCache: "?"}
+	if r.Before != nil {
+		b = *r.Before
+	}
+	a := r.View.Capacity
+	return fmt.Sprintf("data %s -> %s, cache %s -> %s", b.TotalData, a.TotalData, b.TotalCache, a.TotalCache)
+}
