@@ -106,10 +106,30 @@ kwok_config() {
   done
 }
 
+# The ranges the test cluster hands out: Service cluster IPs and kwok's pod IPs. Nothing on these
+# machines serves them, so a call the API server makes to one (a webhook or an aggregated API at a
+# Service) must fail here rather than leave through the default route.
+SERVICE_CIDR=10.96.0.0/16
+POD_CIDR=10.0.0.0/16
+
+# keep_local: an unreachable route for each range (root, or sudo without a password; iproute2).
+keep_local() {
+  local sudo=() cidr
+  [ "$(id -u)" = 0 ] || sudo=(sudo -n)
+  command -v ip >/dev/null || need_debian_file /usr/sbin/ip iproute2
+  for cidr in "$SERVICE_CIDR" "$POD_CIDR"; do
+    if ip route show type unreachable | grep -qx "unreachable $cidr.*"; then continue; fi
+    "${sudo[@]}" ip route add unreachable "$cidr" ||
+      die "cannot add 'ip route add unreachable $cidr': the test cluster needs it so that no call to a cluster or pod IP leaves this machine (run as root)"
+  done
+  log "routes to $SERVICE_CIDR and $POD_CIDR are unreachable on this machine"
+}
+
 up() {
   "$here/build-k8s.sh"
   "$here/build-tools.sh"
   if running kube-apiserver; then log "cluster already running ($CLUSTER_DIR)"; return 0; fi
+  keep_local
   rm -rf "$CLUSTER_DIR"
   mkdir -p "$PKI" "$LOGS" "$PIDS" "$CLUSTER_DIR/etcd"
   log "generating certificates"
@@ -142,7 +162,7 @@ up() {
     --client-ca-file "$PKI/ca.crt" \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --service-account-issuer https://kubernetes.default.svc \
-    --authorization-mode Node,RBAC --service-cluster-ip-range 10.96.0.0/16 \
+    --authorization-mode Node,RBAC --service-cluster-ip-range "$SERVICE_CIDR" \
     --allow-privileged=true --profiling=false --endpoint-reconciler-type=none
   K8S_KUBECTL=${KUBECTL:-kubectl}
   wait_ready
@@ -157,7 +177,7 @@ up() {
     --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false
   kwok_config > "$CLUSTER_DIR/kwok-stages.yaml"
   start kwok "$KWOK_BIN/kwok" --kubeconfig "$ADMIN_KUBECONFIG" --manage-all-nodes \
-    -c "$CLUSTER_DIR/kwok-stages.yaml" --cidr 10.0.0.0/16 --node-ip 127.0.0.1 --server-address 127.0.0.1:0 \
+    -c "$CLUSTER_DIR/kwok-stages.yaml" --cidr "$POD_CIDR" --node-ip 127.0.0.1 --server-address 127.0.0.1:0 \
     --node-lease-duration-seconds 40
   # The default ServiceAccount appears once the controller-manager runs; pods need it.
   local i

@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/color"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
@@ -124,6 +125,9 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 		return err
 	}
 	defer st.Close()
+	if g := st.Snapshot.GitOps; g != nil && o.skip[preflight.GitOpsCheckID] {
+		fmt.Fprintf(o.ErrOut, "Warning: --skip-check %s: %s reverts this change unless it is paused first (%s) and Git gets the change before it resumes.\n", preflight.GitOpsCheckID, g, gitops.SuspendCommand(g))
+	}
 	plan, err := e.Plan(ctx, st)
 	var refused *scale.Refused
 	switch {

@@ -17,11 +17,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
@@ -412,4 +414,45 @@ func EditionInputs(valuesEdition string, cluster ClusterState, chunk, meta Set) 
 		}
 	}
 	return in
+}
+
+// The GitOps controllers' own resources.
+var (
+	helmReleaseGVR   = schema.GroupVersionResource{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"}
+	kustomizationGVR = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
+	applicationGVR   = schema.GroupVersionResource{Group: "argoproj.io", Version: "v1alpha1", Resource: "applications"}
+)
+
+// argoNamespace is where Argo CD keeps its Applications unless a mark names another.
+const argoNamespace = "argocd"
+
+// ReadOwner reads the controller's own object, where its CRD is installed and readable, to see
+// whether it is suspended (Flux) or heals itself (Argo CD). Without it the marks decide alone.
+func (r Reader) ReadOwner(ctx context.Context, o *gitops.Owner) {
+	gvr, ns := helmReleaseGVR, o.Namespace
+	switch o.Kind {
+	case gitops.FluxKustomization:
+		gvr = kustomizationGVR
+	case gitops.ArgoApplication:
+		gvr = applicationGVR
+		if ns == "" {
+			ns = argoNamespace
+		}
+	}
+	if ns == "" {
+		return
+	}
+	obj, err := r.Dynamic.Resource(gvr).Namespace(ns).Get(ctx, o.Name, metav1.GetOptions{})
+	if err != nil {
+		return
+	}
+	o.Read, o.Namespace = true, ns
+	if o.Kind == gitops.ArgoApplication {
+		o.SelfHeal, _, _ = unstructured.NestedBool(obj.Object, "spec", "syncPolicy", "automated", "selfHeal")
+		if enabled, found, _ := unstructured.NestedBool(obj.Object, "spec", "syncPolicy", "automated", "enabled"); found && !enabled {
+			o.SelfHeal = false
+		}
+		return
+	}
+	o.Suspended, _, _ = unstructured.NestedBool(obj.Object, "spec", "suspend")
 }

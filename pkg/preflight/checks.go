@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/english"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
@@ -37,6 +38,7 @@ func Checks() []Check {
 		{"release.deployed", "release", "Release is deployed", checkDeployed},
 		{"release.pending", "release", "No Helm operation in flight", checkPending},
 		{"cluster.present", "release", "The IOMeshCluster exists", checkCluster},
+		{GitOpsCheckID, "gitops", "No GitOps controller reverts the change", checkGitOps},
 		{"edition.community-limit", "edition", "Edition allows the target", checkEdition},
 		{"license.chunk-quota", "license", "Licence covers the chunk pods", checkQuota},
 		{"license.expiry", "license", "Licence is valid", checkExpiry},
@@ -64,6 +66,28 @@ func IDs() []string {
 		ids = append(ids, c.ID)
 	}
 	return ids
+}
+
+// GitOpsCheckID is the GitOps ownership check.
+const GitOpsCheckID = "gitops.unmanaged"
+
+func checkGitOps(f *Facts) Result {
+	o := f.GitOps
+	if o == nil {
+		return pass("no GitOps controller's mark on the IOMeshCluster or the release")
+	}
+	why := fmt.Sprintf("%s owns this IOMesh cluster (%s): it reverts a change made outside Git, and for IOMesh a reverted scale-out removes chunk pods without unregistering their chunks", o, o.Evidence)
+	inGit := "Make the change in Git instead"
+	if e := f.GitOpsEdit(); e != nil {
+		inGit = fmt.Sprintf("Make the change in Git instead: in %s set %s", e.Where, strings.Join(e.Flat(), ", "))
+	}
+	switch {
+	case o.Read && o.Suspended:
+		return bad(Warn, fmt.Sprintf("%s is suspended, so it will not revert the change now; it reverts it when resumed unless Git has the change", o), inGit+", before resuming it", "")
+	case o.Read && o.Kind == gitops.ArgoApplication && !o.SelfHeal:
+		return bad(Warn, fmt.Sprintf("%s does not heal itself, so the change stays until the next sync, which reverts it unless Git has the change", o), inGit+", before the next sync", "")
+	}
+	return bad(Fail, why, fmt.Sprintf("%s. To scale here anyway: %s first, then pass --skip-check %s", inGit, gitops.SuspendCommand(o), GitOpsCheckID), "")
 }
 
 func helmRef(f *Facts) string { return fmt.Sprintf("%s -n %s", f.Release, f.Namespace) }

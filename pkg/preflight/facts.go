@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
@@ -88,4 +89,13 @@ func (f *Facts) limit() Limit {
 		l.MaxMeta = edition.MetaLarge
 	}
 	return l
+}
+
+// GitOpsEdit is the change to make in Git for the target, nil without an owner or a target.
+func (f *Facts) GitOpsEdit() *gitops.Edit {
+	if f.GitOps == nil || f.Target.Empty() {
+		return nil
+	}
+	e := gitops.EditFor(f.GitOps, f.Replicas.Layout, f.Target.Chunk, f.Target.Meta)
+	return &e
 }

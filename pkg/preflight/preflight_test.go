@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
@@ -326,4 +327,45 @@ func TestLicenceAtTheLimitAndCommunityMeta(t *testing.T) {
 	expect(t, Run(com, nil, "v1"), "edition.community-limit", Fail, "allows at most 3 chunk and 3 meta pods; the target is 3 chunk, 5 meta")
 	com.Target = Target{Meta: ip(3)}
 	expect(t, Run(com, nil, "v1"), "edition.community-limit", Pass, "within 3")
+}
+
+func TestGitOpsUnmanaged(t *testing.T) {
+	in := cluster(5, 3, 3, 10)
+	in.Target = Target{Chunk: ip(5)}
+	expect(t, Run(in, nil, "v1"), GitOpsCheckID, Pass, "no GitOps controller")
+	if r := Run(in, nil, "v1"); r.GitOps != nil {
+		t.Fatalf("a report without an owner carries a Git edit: %+v", r.GitOps)
+	}
+
+	in.GitOps = &gitops.Owner{Kind: gitops.FluxHelmRelease, Namespace: "flux-system", Name: "iomesh", Evidence: "label helm.toolkit.fluxcd.io/name=iomesh"}
+	r := Run(in, nil, "v1")
+	expect(t, r, GitOpsCheckID, Fail, "Flux HelmRelease flux-system/iomesh owns this IOMesh cluster")
+	res := verdicts(r)[GitOpsCheckID]
+	for _, want := range []string{"in HelmRelease flux-system/iomesh in Git set spec.values.iomesh.chunk.replicaCount: 5", "flux suspend helmrelease iomesh -n flux-system", "--skip-check gitops.unmanaged"} {
+		if !strings.Contains(res.Hint, want) {
+			t.Errorf("hint %q lacks %q", res.Hint, want)
+		}
+	}
+	if r.GitOps == nil || r.GitOps.Edit == nil || r.GitOps.Edit.Text() != "spec:\n  values:\n    iomesh:\n      chunk:\n        replicaCount: 5" {
+		t.Fatalf("the report's Git edit: %+v", r.GitOps)
+	}
+	// Skipped on request, as every check.
+	expect(t, Run(in, map[string]bool{GitOpsCheckID: true}, "v1"), GitOpsCheckID, Skipped, "")
+
+	in.GitOps.Read, in.GitOps.Suspended = true, true
+	expect(t, Run(in, nil, "v1"), GitOpsCheckID, Warn, "is suspended")
+
+	in.GitOps = &gitops.Owner{Kind: gitops.ArgoApplication, Namespace: "argocd", Name: "iomesh", Read: true, SelfHeal: false}
+	expect(t, Run(in, nil, "v1"), GitOpsCheckID, Warn, "does not heal itself")
+	in.GitOps.SelfHeal = true
+	r = Run(in, nil, "v1")
+	expect(t, r, GitOpsCheckID, Fail, "Argo CD Application argocd/iomesh owns")
+	if h := verdicts(r)[GitOpsCheckID].Hint; !strings.Contains(h, "set spec.chunk.replicas: 5") || !strings.Contains(h, "--self-heal=false") {
+		t.Fatalf("argo hint %q", h)
+	}
+	// Without a target there is no edit to name.
+	in.Target = Target{}
+	if h := verdicts(Run(in, nil, "v1"))[GitOpsCheckID].Hint; !strings.HasPrefix(h, "Make the change in Git instead. ") {
+		t.Fatalf("hint without a target %q", h)
+	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 )
 
@@ -18,6 +19,8 @@ type Report struct {
 	Summary         Summary   `json:"summary"`
 	Limit           Limit     `json:"limit"`
 	Nodes           NodeViews `json:"nodes"`
+	// GitOps is set when a GitOps controller owns the cluster: the change to make in Git.
+	GitOps *GitOpsView `json:"gitOps,omitempty"`
 }
 
 // NodeViews are the per-node verdicts.
@@ -45,6 +48,7 @@ func Run(in *Input, skip map[string]bool, apiVersion string) *Report {
 		TypeMeta:  metav1.TypeMeta{APIVersion: apiVersion, Kind: "Preflight"},
 		Namespace: in.Namespace, Release: in.Release, Target: in.Target,
 		Limit: f.Limit, Nodes: NodeViews{Chunk: f.Chunk, Meta: f.Meta, Disks: f.NewChunkDisks},
+		GitOps:  gitOpsView(f),
 		Summary: Summary{Worst: Pass},
 	}
 	for _, c := range Checks() {
@@ -88,4 +92,17 @@ func ExitError(r *Report, failOnWarning bool) error {
 		return &exitcode.Silent{Code: exitcode.Warnings}
 	}
 	return nil
+}
+
+// GitOpsView is the owner and the edit to make in Git, for machines (-o yaml).
+type GitOpsView struct {
+	Owner *gitops.Owner `json:"owner"`
+	Edit  *gitops.Edit  `json:"gitEdit,omitempty"`
+}
+
+func gitOpsView(f *Facts) *GitOpsView {
+	if f.GitOps == nil {
+		return nil
+	}
+	return &GitOpsView{Owner: f.GitOps, Edit: f.GitOpsEdit()}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
@@ -106,6 +107,8 @@ type Input struct {
 	ReleaseDescription string
 	// Direct says the IOMeshCluster has no Helm release: it is managed directly.
 	Direct bool
+	// GitOps is the controller that owns the cluster (nil: none).
+	GitOps *gitops.Owner
 
 	// Replicas are the current counts from the values; ReplicasErr says why they are unknown.
 	Replicas    values.Replicas

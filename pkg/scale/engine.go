@@ -19,6 +19,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
@@ -167,6 +168,9 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 		return nil, p.err
 	case p.valuesErr != nil:
 		return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot write the new counts into the release values: %w; nothing was changed", p.valuesErr))
+	}
+	if p.src == nil && p.chartErr == nil {
+		return nil, fmt.Errorf("the chart was not prepared for %s; nothing was changed", st.Target)
 	}
 	plan.NewValues = p.newValues
 	plan.ValueChanges = ValueDiff(info.UserValues, p.newValues)
@@ -320,6 +324,10 @@ func (e *Engine) prepare(ctx context.Context, f snapshot.ReleaseFacts, target pr
 	change := f.Replicas.To(target.Chunk, target.Meta)
 	if change.None() {
 		return p // at the target: nothing to render
+	}
+	// A release a GitOps controller owns is refused by its check: no chart is fetched for it.
+	if gitops.Detect(gitops.FromManifest(f.Latest.Manifest)) != nil && !e.Skip[preflight.GitOpsCheckID] {
+		return p
 	}
 	info := f.Info
 	if p.newValues, p.valuesErr = values.WithReplicas(info.UserValues, f.Replicas.Layout, change.ChunkTo(), change.MetaTo()); p.valuesErr != nil {

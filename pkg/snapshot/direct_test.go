@@ -15,6 +15,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
@@ -180,5 +181,40 @@ func TestLegacyLayout(t *testing.T) {
 	}
 	if s.ChunkPolicy.NodeSelector["pool"] != "fast" || s.ChunkWant.Cpu().String() != "3" {
 		t.Fatalf("legacy policy %+v, requests %v", s.ChunkPolicy, s.ChunkWant)
+	}
+}
+
+// The IOMeshCluster's marks name the GitOps owner; its HelmRelease, where readable, says whether
+// it is suspended. An Argo CD annotation on a directly managed cluster is ownership too.
+func TestReadGitOpsOwner(t *testing.T) {
+	cr := tf.IOMeshCluster("", nil)
+	cr.SetLabels(map[string]string{"helm.toolkit.fluxcd.io/name": "iomesh", "helm.toolkit.fluxcd.io/namespace": "flux-system", "app.kubernetes.io/instance": "iomesh"})
+	hr := &unstructured.Unstructured{Object: map[string]interface{}{
+		"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+		"metadata": map[string]interface{}{"name": "iomesh", "namespace": "flux-system"},
+		"spec":     map[string]interface{}{"suspend": true},
+	}}
+	s := read(t, []tf.Rel{{Revision: 1}}, Options{}, append(cluster(), cr, hr)...)
+	if o := s.GitOps; o == nil || o.String() != "Flux HelmRelease flux-system/iomesh" || !o.Read || !o.Suspended {
+		t.Fatalf("owner %+v", o)
+	}
+	if in := s.PreflightInput(preflight.Target{}); in.GitOps != s.GitOps {
+		t.Fatal("the checks do not see the owner")
+	}
+	// Without the HelmRelease object (no CRD, or not readable) the labels decide alone.
+	s = read(t, []tf.Rel{{Revision: 1}}, Options{}, append(cluster(), cr)...)
+	if o := s.GitOps; o == nil || o.Read || o.Suspended {
+		t.Fatalf("owner from the labels alone %+v", o)
+	}
+	// The chart's own instance label on a Helm release is no owner.
+	plain := tf.IOMeshCluster("", nil)
+	plain.SetLabels(map[string]string{"app.kubernetes.io/instance": "iomesh"})
+	if s = read(t, []tf.Rel{{Revision: 1}}, Options{}, append(cluster(), plain)...); s.GitOps != nil {
+		t.Fatalf("a Helm release's instance label made an owner: %+v", s.GitOps)
+	}
+	argo := tf.IOMeshCluster("", nil)
+	argo.SetAnnotations(map[string]string{"argocd.argoproj.io/tracking-id": "iomesh:iomesh.com/IOMeshCluster:iomesh-system/iomesh"})
+	if s = read(t, nil, Options{}, append(cluster(), argo)...); !s.Direct || s.GitOps == nil || s.GitOps.Kind != "Argo CD Application" {
+		t.Fatalf("argo cd: direct %v, owner %+v", s.Direct, s.GitOps)
 	}
 }

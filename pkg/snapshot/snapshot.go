@@ -20,6 +20,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
@@ -128,6 +129,9 @@ type Snapshot struct {
 
 	// Storage is what IOMesh reports on the IOMeshCluster's status, chunks matched to nodes.
 	Storage iomeshstatus.View
+
+	// GitOps is the GitOps controller that owns the cluster (nil: none marks it).
+	GitOps *gitops.Owner
 
 	ChunkPolicy placement.Policy
 	MetaPolicy  placement.Policy
@@ -243,6 +247,9 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		}
 	}
 	s.derive()
+	if s.GitOps != nil {
+		r.ReadOwner(ctx, s.GitOps)
+	}
 	return s, nil
 }
 
@@ -344,11 +351,26 @@ func (s *Snapshot) derive() {
 		s.PolicyErr = err
 	}
 	s.License, s.LicenseMissing = licenseOf(s.Cluster, s.Release)
+	s.GitOps = s.owner()
 	if s.Cluster.Object != nil {
 		s.Storage = iomeshstatus.FromCluster(s.Cluster.Object)
 		s.Storage.Match(s.Nodes, s.Chunk.Pods)
 		s.DeviceMap = disks.MapFromSpec(s.Cluster.Object.Spec)
 	}
+}
+
+// owner is the GitOps controller the IOMeshCluster's labels and annotations name, else the one
+// the release's objects name.
+func (s *Snapshot) owner() *gitops.Owner {
+	if c := s.Cluster.Object; c != nil {
+		if o := gitops.Detect(gitops.Marks{Labels: c.Labels, Annotations: c.Annotations, HelmRelease: !s.Direct}); o != nil {
+			return o
+		}
+	}
+	if s.Latest != nil {
+		return gitops.Detect(gitops.FromManifest(s.Latest.Manifest))
+	}
+	return nil
 }
 
 // licenseOf reads status.license, or says why there is none.
@@ -379,6 +401,7 @@ func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 		ChunkPolicy: s.ChunkPolicy, MetaPolicy: s.MetaPolicy, PolicyErr: s.PolicyErr,
 		Permissions: s.Permissions,
 		Storage:     s.Storage, LeaderPods: iomeshstatus.LeaderPods(s.Meta.Pods),
+		GitOps: s.GitOps,
 		Disks: preflight.DiskInput{Read: s.DisksRead, Missing: s.DisksMissing, Err: s.DisksErr, Devices: s.Devices,
 			Map: s.DeviceMap, ClusterFound: s.Cluster.Object != nil},
 		ChunkRoom:   placement.RoomCheck{Usage: s.Usage, Want: s.ChunkWant},
@@ -401,6 +424,8 @@ type Entry struct {
 	// Edition and Storage are derived as Read derives them for one cluster.
 	Edition edition.Result
 	Storage iomeshstatus.View
+	// GitOps is the GitOps controller the IOMeshCluster's marks name (nil: none).
+	GitOps *gitops.Owner
 }
 
 // HelmFor gives the Helm configuration of a namespace.
@@ -441,6 +466,7 @@ func ReadAll(ctx context.Context, r inventory.Reader, helmFor HelmFor) (entries 
 		meta := inventory.Set{Component: inventory.Meta, Pods: e.Meta}
 		e.Edition = edition.Resolve(inventory.EditionInputs(valuesEdition, cluster, chunk, meta))
 		e.Storage = iomeshstatus.FromCluster(c)
+		e.GitOps = gitops.Detect(gitops.Marks{Labels: c.Labels, Annotations: c.Annotations, HelmRelease: ManagedByHelm(c)})
 		entries = append(entries, e)
 	}
 	return entries, "", nil

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
@@ -28,6 +29,8 @@ type ClusterRow struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
 	ManagedBy string `json:"managedBy"`
+	// GitOps is the GitOps controller that owns the cluster, if any.
+	GitOps *gitops.Owner `json:"gitOps,omitempty"`
 	// Chart is the managing release's chart and version ("iomesh-v1.0.1").
 	Chart        string              `json:"chart,omitempty"`
 	ReleaseError string              `json:"releaseError,omitempty"`
@@ -55,6 +58,7 @@ func BuildList(entries []snapshot.Entry, missing string) *ClusterList {
 			}
 		}
 		row.Edition = e.Edition
+		row.GitOps = e.GitOps
 		row.ChunkReady, row.MetaReady = ready(e.Chunk), ready(e.Meta)
 		row.ChunkSpec, row.MetaSpec = specReplicas(e.Cluster.Spec.Chunk.Replicas), specReplicas(e.Cluster.Spec.Meta.Replicas)
 		row.Capacity = e.Storage.Capacity
@@ -96,6 +100,9 @@ func WriteList(w io.Writer, l *ClusterList) error {
 		managed := "direct"
 		if r.ManagedBy == ManagedByHelm {
 			managed = "helm " + orWord(r.Chart, "(release unreadable)")
+		}
+		if r.GitOps != nil {
+			managed += ", " + r.GitOps.String()
 		}
 		capacity := "<none>"
 		if c := r.Capacity; c != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
@@ -29,12 +30,14 @@ type Report struct {
 	Context         string `json:"context,omitempty"`
 	Namespace       string `json:"namespace"`
 	// ManagedBy is "helm" (a release) or "direct" (an IOMeshCluster applied without Helm).
-	ManagedBy string         `json:"managedBy"`
-	Release   release.Info   `json:"release"`
-	Edition   edition.Result `json:"edition"`
-	License   LicenseView    `json:"license"`
-	Chunk     ComponentView  `json:"chunk"`
-	Meta      ComponentView  `json:"meta"`
+	ManagedBy string `json:"managedBy"`
+	// GitOps is the GitOps controller that owns the cluster, if any.
+	GitOps  *gitops.Owner  `json:"gitOps,omitempty"`
+	Release release.Info   `json:"release"`
+	Edition edition.Result `json:"edition"`
+	License LicenseView    `json:"license"`
+	Chunk   ComponentView  `json:"chunk"`
+	Meta    ComponentView  `json:"meta"`
 	// IOMesh is what IOMesh itself reports on the IOMeshCluster (nil: no IOMeshCluster).
 	IOMesh *IOMeshView `json:"iomesh,omitempty"`
 	// Disks are the disks mounted on each chunk pod's node (-o wide).
@@ -101,6 +104,7 @@ func Build(snap *snapshot.Snapshot, context string) *Report {
 	if snap.Direct {
 		r.ManagedBy = ManagedByDirect
 	}
+	r.GitOps = snap.GitOps
 	info := snap.Info
 	if release.Pending(info.Status) {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("release revision %d is %s: an operation did not finish; see `helm history %s -n %s`", info.Revision, info.Status, info.Name, snap.Namespace))
@@ -190,6 +194,9 @@ func WriteTable(w io.Writer, r *Report, wide bool) error {
 	lines = append(lines,
 		[2]string{"Namespace", r.Namespace},
 	)
+	if g := r.GitOps; g != nil {
+		lines = append(lines, [2]string{"Managed by", managedByLine(g)})
+	}
 	if r.ManagedBy == ManagedByDirect {
 		lines = append(lines, [2]string{"Release", fmt.Sprintf("none: IOMeshCluster %s is managed directly, no Helm release", rel.Name)})
 	} else {
@@ -462,4 +469,15 @@ func countLine(c ComponentView) string {
 		s += fmt.Sprintf(" (StatefulSet %s has %d replicas)", c.StatefulSet, *c.StatefulSetReplicas)
 	}
 	return s
+}
+
+// managedByLine names the GitOps owner and whether it is paused.
+func managedByLine(g *gitops.Owner) string {
+	switch {
+	case g.Read && g.Suspended:
+		return g.String() + " (suspended)"
+	case g.Read && g.Kind == gitops.ArgoApplication && !g.SelfHeal:
+		return g.String() + " (no self-heal)"
+	}
+	return g.String() + ": make changes in Git"
 }

@@ -91,9 +91,10 @@ func NewClients(t T, rels []Rel, objs ...runtime.Object) Clients {
 	}
 	kube := fake.NewSimpleClientset(typed...)
 	scheme := runtime.NewScheme()
-	gvr := schema.GroupVersionResource{Group: "iomesh.com", Version: "v1alpha1", Resource: "iomeshclusters"}
+	gvr := iomeshcluster.GVR
+	hr := schema.GroupVersionResource{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"}
 	bd := schema.GroupVersionResource{Group: "openebs.io", Version: "v1alpha1", Resource: "blockdevices"}
-	d := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{gvr: "IOMeshClusterList", bd: "BlockDeviceList"}, dyn...)
+	d := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{gvr: "IOMeshClusterList", bd: "BlockDeviceList", hr: "HelmReleaseList"}, dyn...)
 	h := release.NewConfigurationForSecrets(kube.CoreV1().Secrets(Namespace))
 	for _, r := range rels {
 		if r.Chart == nil {

@@ -336,6 +336,8 @@ type install struct {
 	license map[string]interface{} // nil = none published
 	// skipWait leaves waiting for the pods to the test (pods that need node labels first).
 	skipWait bool
+	// postRenderer is a program helm pipes the rendered manifest through (--post-renderer).
+	postRenderer string
 }
 
 func nodeName(i int) string { return fmt.Sprintf("kwok-node-%d", i) }
@@ -354,6 +356,9 @@ func freshInstall(t *testing.T, in install) {
 	}
 	for _, v := range in.values {
 		args = append(args, "--set-json", v)
+	}
+	if in.postRenderer != "" {
+		args = append(args, "--post-renderer", in.postRenderer)
 	}
 	mustHelm(t, args...)
 	if in.license != nil {
