@@ -49,6 +49,7 @@ func clusterObjects(nodes, chunk, meta int, ed string, lic map[string]interface{
 		tf.StatefulSet("chunk", int32(chunk), 3, "iomesh/zbs-chunkd:v5.3.0-rc13-"+ed),
 		tf.StatefulSet("meta", int32(meta), 2, "iomesh/zbs-metad:v5.3.0-rc13-"+ed),
 		tf.IOMeshCluster("", lic),
+		tf.Operator(1),
 	}
 	for i := 0; i < nodes; i++ {
 		objs = append(objs, tf.Node(fmt.Sprintf("node-%d", i)))

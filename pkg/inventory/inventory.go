@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
@@ -455,4 +458,92 @@ func (r Reader) ReadOwner(ctx context.Context, o *gitops.Owner) {
 		return
 	}
 	o.Suspended, _, _ = unstructured.NestedBool(obj.Object, "spec", "suspend")
+}
+
+// OperatorState is the IOMesh operator as the release deploys it and the cluster runs it: its
+// Deployment's available replicas, and the webhook that validates IOMeshCluster writes.
+type OperatorState struct {
+	// Deployment is the operator Deployment of the release ("" when the manifest has none).
+	Deployment string `json:"deployment,omitempty"`
+	Desired    int32  `json:"desired"`
+	Available  int32  `json:"available"`
+	// Missing says the Deployment is not in the cluster; Err that it could not be read.
+	Missing bool  `json:"missing,omitempty"`
+	Err     error `json:"-"`
+	// Webhook is the ValidatingWebhookConfiguration that covers IOMeshClusters ("" for none),
+	// with its failurePolicy (Fail when the manifest says none, as the API defaults it).
+	Webhook       string `json:"webhook,omitempty"`
+	FailurePolicy string `json:"failurePolicy,omitempty"`
+}
+
+// Operator finds the operator Deployment and the IOMeshCluster webhook in the release manifest
+// and reads the Deployment's status (one request).
+func (r Reader) Operator(ctx context.Context, manifest string) OperatorState {
+	var st OperatorState
+	// The operator is "operator" or "<release>-operator"; a subchart's operator (ZooKeeper's) is
+	// not IOMesh's.
+	isOperator := func(name string) bool {
+		return name == "operator" || name == r.Release+"-operator"
+	}
+	for _, doc := range strings.Split(manifest, "\n---") {
+		switch {
+		case strings.Contains(doc, "kind: Deployment") && st.Deployment == "":
+			var d struct {
+				Kind     string `json:"kind"`
+				Metadata struct {
+					Name string `json:"name"`
+				} `json:"metadata"`
+			}
+			if yaml.Unmarshal([]byte(doc), &d) == nil && d.Kind == "Deployment" && isOperator(d.Metadata.Name) {
+				st.Deployment = d.Metadata.Name
+			}
+		case strings.Contains(doc, "kind: ValidatingWebhookConfiguration") && st.Webhook == "":
+			var w admissionregistrationv1.ValidatingWebhookConfiguration
+			if yaml.Unmarshal([]byte(doc), &w) != nil {
+				continue
+			}
+			for _, h := range w.Webhooks {
+				if coversIOMeshClusters(h.Rules) {
+					st.Webhook, st.FailurePolicy = w.Name, string(admissionregistrationv1.Fail)
+					if h.FailurePolicy != nil {
+						st.FailurePolicy = string(*h.FailurePolicy)
+					}
+					break
+				}
+			}
+		}
+	}
+	if st.Deployment == "" {
+		return st
+	}
+	d, err := r.Kube.AppsV1().Deployments(r.Namespace).Get(ctx, st.Deployment, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		st.Missing = true
+	case err != nil:
+		st.Err = kubeerr.Explain(err, "get", fmt.Sprintf("deployment %s in namespace %s", st.Deployment, r.Namespace))
+	default:
+		st.Available = d.Status.AvailableReplicas
+		st.Desired = 1
+		if d.Spec.Replicas != nil {
+			st.Desired = *d.Spec.Replicas
+		}
+	}
+	return st
+}
+
+func coversIOMeshClusters(rules []admissionregistrationv1.RuleWithOperations) bool {
+	for _, rule := range rules {
+		for _, g := range rule.APIGroups {
+			if g != iomeshcluster.GVR.Group && g != "*" {
+				continue
+			}
+			for _, res := range rule.Resources {
+				if res == iomeshcluster.GVR.Resource || res == "*" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -55,6 +55,7 @@ func Checks() []Check {
 		{"cluster.tasks-idle", "storage", "No data recovery or migration in process", checkTasks},
 		{"cluster.chunks-healthy", "storage", "Every chunk is registered and healthy", checkChunks},
 		{"cluster.meta-leader", "storage", "One meta leader", checkLeader},
+		{OperatorCheckID, "operator", "The IOMesh operator and its webhook are up", checkOperator},
 		{"rbac.permissions", "rbac", "You may scale the release", checkRBAC},
 	}
 }
@@ -66,6 +67,38 @@ func IDs() []string {
 		ids = append(ids, c.ID)
 	}
 	return ids
+}
+
+// OperatorCheckID is the operator and webhook check.
+const OperatorCheckID = "operator.ready"
+
+func checkOperator(f *Facts) Result {
+	op := f.Operator
+	switch {
+	case op == nil:
+		return skip("the operator was not read")
+	case f.Direct:
+		return skip("no Helm release names the operator of a directly managed cluster")
+	case op.Deployment == "":
+		return skip("the release deploys no operator Deployment")
+	case op.Err != nil:
+		return bad(Error, op.Err.Error(), "", "")
+	}
+	if !op.Missing && op.Available > 0 {
+		return pass("operator %s has %d of %d replicas available", op.Deployment, op.Available, op.Desired)
+	}
+	down := fmt.Sprintf("operator Deployment %s has no available replica (%d wanted)", op.Deployment, op.Desired)
+	if op.Missing {
+		down = fmt.Sprintf("operator Deployment %s is not in the cluster", op.Deployment)
+	}
+	hint := fmt.Sprintf("Bring the operator back first: `kubectl get deployment %s -n %s`, then `kubectl describe deployment %s -n %s`", op.Deployment, f.Namespace, op.Deployment, f.Namespace)
+	switch {
+	case op.Webhook != "" && op.FailurePolicy == "Fail":
+		return bad(Fail, down+"; it serves webhook "+op.Webhook+" (failurePolicy Fail), so the API server would reject the IOMeshCluster write after Helm has recorded a failed revision", hint, "")
+	case op.Webhook != "":
+		return bad(Warn, down+"; webhook "+op.Webhook+" ignores the failure (failurePolicy "+op.FailurePolicy+"), so the change is accepted but no pods come until the operator is back", hint, "")
+	}
+	return bad(Warn, down+": the change is accepted but no pods come until it is back", hint, "")
 }
 
 // GitOpsCheckID is the GitOps ownership check.

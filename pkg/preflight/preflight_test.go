@@ -1,6 +1,7 @@
 package preflight
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
@@ -244,7 +246,7 @@ func TestSkipAndSummary(t *testing.T) {
 	in.Target = Target{Chunk: ip(5)}
 	r := Run(in, map[string]bool{"nodes.eligible-chunk": true}, "v1")
 	expect(t, r, "nodes.eligible-chunk", Skipped, "--skip-check")
-	if r.Summary.Fail != 0 || r.Summary.Warn != 1 || r.Summary.Skipped != 7 || r.Summary.Worst != Warn {
+	if r.Summary.Fail != 0 || r.Summary.Warn != 1 || r.Summary.Skipped != 8 || r.Summary.Worst != Warn {
 		t.Fatalf("summary = %+v", r.Summary)
 	}
 	if len(r.Results) != len(Checks()) {
@@ -368,4 +370,26 @@ func TestGitOpsUnmanaged(t *testing.T) {
 	if h := verdicts(Run(in, nil, "v1"))[GitOpsCheckID].Hint; !strings.HasPrefix(h, "Make the change in Git instead. ") {
 		t.Fatalf("hint without a target %q", h)
 	}
+}
+
+func TestOperatorReady(t *testing.T) {
+	in := cluster(5, 3, 3, 10)
+	in.Target = Target{Chunk: ip(4)}
+	expect(t, Run(in, nil, "v1"), OperatorCheckID, Skipped, "not read")
+	in.Operator = &inventory.OperatorState{}
+	expect(t, Run(in, nil, "v1"), OperatorCheckID, Skipped, "no operator Deployment")
+	in.Operator = &inventory.OperatorState{Deployment: "operator", Desired: 1, Available: 1, Webhook: "iomesh-validating-webhook-configuration", FailurePolicy: "Fail"}
+	expect(t, Run(in, nil, "v1"), OperatorCheckID, Pass, "operator operator has 1 of 1 replicas available")
+	in.Operator.Available = 0
+	expect(t, Run(in, nil, "v1"), OperatorCheckID, Fail, "no available replica (1 wanted); it serves webhook iomesh-validating-webhook-configuration (failurePolicy Fail)")
+	in.Operator.Missing = true
+	expect(t, Run(in, nil, "v1"), OperatorCheckID, Fail, "is not in the cluster")
+	in.Operator.Missing, in.Operator.FailurePolicy = false, "Ignore"
+	expect(t, Run(in, nil, "v1"), OperatorCheckID, Warn, "ignores the failure (failurePolicy Ignore), so the change is accepted but no pods come")
+	in.Operator.Webhook = ""
+	expect(t, Run(in, nil, "v1"), OperatorCheckID, Warn, "no pods come until it is back")
+	in.Operator.Err = errors.New("not allowed to get deployment operator")
+	expect(t, Run(in, nil, "v1"), OperatorCheckID, Error, "not allowed")
+	in.Operator.Err, in.Direct = nil, true
+	expect(t, Run(in, nil, "v1"), OperatorCheckID, Skipped, "directly managed")
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
@@ -109,6 +110,8 @@ type Input struct {
 	Direct bool
 	// GitOps is the controller that owns the cluster (nil: none).
 	GitOps *gitops.Owner
+	// Operator is the IOMesh operator and its webhook (nil: not read).
+	Operator *inventory.OperatorState
 
 	// Replicas are the current counts from the values; ReplicasErr says why they are unknown.
 	Replicas    values.Replicas

@@ -87,7 +87,7 @@ func (e *Engine) Read(ctx context.Context, target preflight.Target) (*State, err
 		}
 		st.prep <- e.prepare(pctx, f, target)
 	}()
-	opts := snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true, Now: e.Now()}
+	opts := snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true, Operator: true, Now: e.Now()}
 	snap, err := snapshot.Read(ctx, snapshot.Sources{Reader: r, Helm: e.Helm, Releases: releases}, opts)
 	if err != nil {
 		cancel()
@@ -219,17 +219,35 @@ func directFields(c values.Change) []ValueChange {
 	return out
 }
 
-// ServerDryRun has the API server check a direct patch (schema, admission webhooks) and store
-// nothing. A Helm plan was already rendered against the server.
+// ServerDryRun has the API server check the change to the IOMeshCluster (schema, admission
+// webhooks) and store nothing. Helm's own server dry run sends no object through admission.
 func (e *Engine) ServerDryRun(ctx context.Context, plan *Plan) error {
-	if plan.Direct == nil || plan.AtTarget {
+	if plan.AtTarget {
 		return nil
 	}
-	if err := e.patch(ctx, plan, metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+	if plan.Direct == nil {
+		return e.admit(ctx, plan)
+	}
+	if err := e.patch(ctx, plan, plan.Direct.ResourceVersion, metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
 		return err
 	}
 	plan.Direct.ServerDryRun = true
 	return nil
+}
+
+// admit sends the new counts of a Helm plan to the live IOMeshCluster as a dry run before Helm
+// writes a revision: a webhook or the schema that would reject the upgrade's write rejects this
+// instead, and nothing is recorded.
+func (e *Engine) admit(ctx context.Context, plan *Plan) error {
+	if plan.snap.Cluster.Object == nil {
+		return nil
+	}
+	err := e.patch(ctx, plan, "", metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
+	if err == nil {
+		plan.AdmissionChecked = true
+		return nil
+	}
+	return exitcode.Wrap(exitcode.Refused, fmt.Errorf("the API server rejected the new counts for IOMeshCluster %s in a dry run, so the upgrade would fail after Helm recorded revision %d: %v\nNothing was changed and no revision was written. If the operator serves the webhook, check it is running (`kubectl iomesh preflight` shows operator.ready)", plan.Release, plan.ToRevision, err))
 }
 
 // Apply makes the change: a patch of the IOMeshCluster, or an upgrade of the release from the
@@ -240,7 +258,10 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress io.Writer) erro
 	}
 	if plan.Direct != nil {
 		fmt.Fprintf(progress, "Patching IOMeshCluster %s...\n", plan.Release)
-		return e.patch(ctx, plan, metav1.PatchOptions{})
+		return e.patch(ctx, plan, plan.Direct.ResourceVersion, metav1.PatchOptions{})
+	}
+	if err := e.admit(ctx, plan); err != nil {
+		return err
 	}
 	// The plan was made from revision FromRevision; another operation since (a second scale
 	// while this one waited at its prompt) makes it stale.
@@ -274,8 +295,8 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress io.Writer) erro
 }
 
 // patch is a merge patch of only spec.chunk.replicas / spec.meta.replicas, conditional on the
-// resourceVersion that was read, so an edit made in between is refused rather than overwritten.
-func (e *Engine) patch(ctx context.Context, plan *Plan, opts metav1.PatchOptions) error {
+// resourceVersion rv when given, so an edit made in between is refused rather than overwritten.
+func (e *Engine) patch(ctx context.Context, plan *Plan, rv string, opts metav1.PatchOptions) error {
 	spec := map[string]interface{}{}
 	if to := plan.change.ChunkTo(); to != nil {
 		spec["chunk"] = map[string]interface{}{"replicas": *to}
@@ -283,11 +304,11 @@ func (e *Engine) patch(ctx context.Context, plan *Plan, opts metav1.PatchOptions
 	if to := plan.change.MetaTo(); to != nil {
 		spec["meta"] = map[string]interface{}{"replicas": *to}
 	}
-	d := plan.Direct
-	body, err := json.Marshal(map[string]interface{}{
-		"metadata": map[string]interface{}{"resourceVersion": d.ResourceVersion},
-		"spec":     spec,
-	})
+	doc := map[string]interface{}{"spec": spec}
+	if rv != "" {
+		doc["metadata"] = map[string]interface{}{"resourceVersion": rv}
+	}
+	body, err := json.Marshal(doc)
 	if err != nil {
 		return err
 	}
@@ -295,7 +316,7 @@ func (e *Engine) patch(ctx context.Context, plan *Plan, opts metav1.PatchOptions
 	_, err = res.Patch(ctx, plan.Release, types.MergePatchType, body, opts)
 	switch {
 	case apierrors.IsConflict(err):
-		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMeshCluster %s changed after it was read (resourceVersion %s): nothing was changed; run the same command again to plan from its new state", plan.Release, d.ResourceVersion))
+		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMeshCluster %s changed after it was read (resourceVersion %s): nothing was changed; run the same command again to plan from its new state", plan.Release, rv))
 	case err != nil:
 		return kubeerr.Explain(err, "patch", fmt.Sprintf("iomeshclusters.iomesh.com %q in namespace %q", plan.Release, plan.Namespace))
 	}

@@ -54,6 +54,9 @@ type Plan struct {
 	AtTarget bool `json:"atTarget"`
 	// Direct is set for an IOMeshCluster no Helm release manages: it is patched instead.
 	Direct *DirectChange `json:"direct,omitempty"`
+	// AdmissionChecked says the API server accepted the new counts on the IOMeshCluster in a
+	// dry run (schema and admission webhooks).
+	AdmissionChecked bool `json:"admissionChecked,omitempty"`
 	// SkippedGuard is the guard's refusal the user accepted with --skip-check.
 	SkippedGuard *Guard `json:"-"`
 
@@ -190,6 +193,9 @@ func Write(w io.Writer, p *Plan) error {
 			}
 			fmt.Fprintf(w, "  %-10s %s (random, in an object new to the release: as rendered)\n", k, f)
 		}
+	}
+	if p.AdmissionChecked {
+		row("Server", "the API server and its admission webhooks accepted the new counts on the IOMeshCluster in a dry run")
 	}
 	return nil
 }

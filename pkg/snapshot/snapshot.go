@@ -95,7 +95,9 @@ type Options struct {
 	// Disks lists the BlockDevices; Room lists every running pod (one list) for the nodes' room.
 	Disks bool
 	Room  bool
-	Now   time.Time
+	// Operator reads the release's operator Deployment (the webhook comes from the manifest).
+	Operator bool
+	Now      time.Time
 }
 
 // Snapshot is the cluster as read at one moment, with what follows from it.
@@ -132,6 +134,8 @@ type Snapshot struct {
 
 	// GitOps is the GitOps controller that owns the cluster (nil: none marks it).
 	GitOps *gitops.Owner
+	// Operator is the IOMesh operator and its webhook (nil: not read).
+	Operator *inventory.OperatorState
 
 	ChunkPolicy placement.Policy
 	MetaPolicy  placement.Policy
@@ -183,7 +187,18 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 			defer basics.Done()
 			rel, relErr = releases.Get()
 		}()
-		if relErr != nil || !opt.Permissions {
+		if relErr != nil {
+			return
+		}
+		if opt.Operator {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				op := r.Operator(ctx, rel.Latest.Manifest)
+				s.Operator = &op
+			}()
+		}
+		if !opt.Permissions {
 			return
 		}
 		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, access.ScaleNeeds(r.Namespace, rel.Latest.Manifest))
@@ -401,7 +416,7 @@ func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 		ChunkPolicy: s.ChunkPolicy, MetaPolicy: s.MetaPolicy, PolicyErr: s.PolicyErr,
 		Permissions: s.Permissions,
 		Storage:     s.Storage, LeaderPods: iomeshstatus.LeaderPods(s.Meta.Pods),
-		GitOps: s.GitOps,
+		GitOps: s.GitOps, Operator: s.Operator,
 		Disks: preflight.DiskInput{Read: s.DisksRead, Missing: s.DisksMissing, Err: s.DisksErr, Devices: s.Devices,
 			Map: s.DeviceMap, ClusterFound: s.Cluster.Object != nil},
 		ChunkRoom:   placement.RoomCheck{Usage: s.Usage, Want: s.ChunkWant},

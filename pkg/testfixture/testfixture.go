@@ -267,3 +267,13 @@ func HybridDeviceMap(cr *unstructured.Unstructured) *unstructured.Unstructured {
 	}, "spec", "chunk", "deviceMap")
 	return cr
 }
+
+// Operator is the stand-in chart's operator Deployment with available replicas.
+func Operator(available int32) *appsv1.Deployment {
+	one := int32(1)
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "operator", Namespace: Namespace},
+		Spec:       appsv1.DeploymentSpec{Replicas: &one},
+		Status:     appsv1.DeploymentStatus{AvailableReplicas: available},
+	}
+}

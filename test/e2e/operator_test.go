@@ -1,0 +1,138 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// webhookServer is the IOMeshCluster webhook the operator would serve, on 127.0.0.1: it admits
+// every request until it is "down" (503, as a webhook whose operator is gone fails).
+type webhookServer struct {
+	srv  *httptest.Server
+	down atomic.Bool
+	// calls counts the reviews, dry runs among them.
+	calls, dryRuns atomic.Int64
+}
+
+func startWebhook(t *testing.T) *webhookServer {
+	t.Helper()
+	w := &webhookServer{}
+	w.srv = httptest.NewTLSServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if w.down.Load() {
+			http.Error(rw, "operator down", http.StatusServiceUnavailable)
+			return
+		}
+		var review admissionv1.AdmissionReview
+		if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
+			http.Error(rw, "bad review", http.StatusBadRequest)
+			return
+		}
+		w.calls.Add(1)
+		if review.Request.DryRun != nil && *review.Request.DryRun {
+			w.dryRuns.Add(1)
+		}
+		review.Response = &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
+		review.Request = nil
+		_ = json.NewEncoder(rw).Encode(review)
+	}))
+	t.Cleanup(w.srv.Close)
+	return w
+}
+
+// values are the stand-in chart's values that point its webhook here.
+func (w *webhookServer) values(policy string) string {
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: w.srv.Certificate().Raw})
+	return fmt.Sprintf(`webhook={"url":%q,"caBundle":%q,"failurePolicy":%q}`, w.srv.URL+"/validate-iomesh-com-v1alpha1-iomeshcluster", base64.StdEncoding.EncodeToString(ca), policy)
+}
+
+func scaleOperator(t *testing.T, replicas int) {
+	t.Helper()
+	mustKubectl(t, "scale", "deployment", "operator", "-n", ns, "--replicas", fmt.Sprint(replicas))
+	eventually(t, 60*time.Second, fmt.Sprintf("operator at %d available", replicas), func() bool {
+		d, err := env.kube.AppsV1().Deployments(ns).Get(context.Background(), "operator", metav1.GetOptions{})
+		return err == nil && int(d.Status.AvailableReplicas) == replicas
+	})
+}
+
+// The operator down with the webhook as shipped (failurePolicy Fail): preflight fails
+// operator.ready, scale and scale --dry-run are refused, and no revision is written, even with the
+// check skipped (the API server's dry run of the new counts is rejected first).
+func TestOperatorDownWebhookFail(t *testing.T) {
+	wh := startWebhook(t)
+	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10), values: []string{wh.values("Fail")}})
+	waitAvailable := func() { scaleOperator(t, 1) }
+	waitAvailable()
+	// Up: the checks pass, the plan's server dry run goes through the webhook.
+	r := plugin(t, "scale", "--chunk", "4", "--dry-run")
+	if r.code != 0 {
+		t.Fatalf("dry run with the operator up: %s", r)
+	}
+	mustContain(t, r, "Server:    the API server and its admission webhooks accepted the new counts")
+	if wh.dryRuns.Load() == 0 {
+		t.Fatal("the webhook saw no dry-run review")
+	}
+	before := readRelease(t)
+
+	scaleOperator(t, 0)
+	wh.down.Store(true)
+	r = plugin(t, "preflight", "--chunk", "4")
+	if r.code != 3 {
+		t.Fatalf("preflight with the operator down: want exit 3:\n%s", r)
+	}
+	mustContain(t, r, "[FAIL] operator.ready", "operator Deployment operator has no available replica", "failurePolicy Fail")
+	for _, args := range [][]string{
+		{"scale", "--chunk", "4", "--yes"},
+		{"scale", "--chunk", "4", "--dry-run"},
+		{"scale", "--chunk", "4", "--yes", "--skip-check", "operator.ready"},
+		{"scale", "--chunk", "4", "--dry-run", "--skip-check", "operator.ready"},
+	} {
+		r = plugin(t, args...)
+		if r.code != 3 {
+			t.Fatalf("%v with the operator down: want exit 3:\n%s", args, r)
+		}
+		assertUnchanged(t, before)
+	}
+	mustContain(t, r, "rejected the new counts for IOMeshCluster iomesh in a dry run", "no revision was written", `failed calling webhook "iomeshcluster.iomesh.com"`)
+	record("fault", "operator down, webhook failurePolicy Fail", "preflight fails operator.ready; scale and its dry run exit 3 with no new revision, also with the check skipped")
+
+	// Back up: the same scale goes through.
+	wh.down.Store(false)
+	waitAvailable()
+	r = plugin(t, "scale", "--chunk", "4", "--yes", "--timeout", "2m")
+	if r.code != 0 {
+		t.Fatalf("scale with the operator back: %s", r)
+	}
+	if after := readRelease(t); after.revision != before.revision+1 {
+		t.Fatalf("want one new revision: %+v -> %+v", before, after)
+	}
+}
+
+// A webhook that ignores failures accepts the change, but no operator makes the pods: a warning.
+func TestOperatorDownWebhookIgnore(t *testing.T) {
+	wh := startWebhook(t)
+	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10), values: []string{wh.values("Ignore")}})
+	scaleOperator(t, 0)
+	r := plugin(t, "preflight", "--chunk", "4")
+	if r.code != 0 {
+		t.Fatalf("a warning only: want exit 0:\n%s", r)
+	}
+	mustContain(t, r, "[WARN] operator.ready", "failurePolicy Ignore", "no pods come until the operator is back")
+	if r = plugin(t, "preflight", "--chunk", "4", "--fail-on-warning"); r.code != 4 {
+		t.Fatalf("--fail-on-warning: want exit 4:\n%s", r)
+	}
+	scaleOperator(t, 1)
+	record("fault", "operator down, webhook failurePolicy Ignore", "operator.ready warns; exit 4 with --fail-on-warning")
+}
