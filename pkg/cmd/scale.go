@@ -130,14 +130,9 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	}
 	plan, err := e.Plan(ctx, st)
 	var refused *scale.Refused
-	switch {
-	case errors.As(err, &refused) && refused.Guard != nil:
-		scale.WriteGuard(o.ErrOut, *refused.Guard)
-		return err
-	case errors.As(err, &refused):
-		checkview.WriteRefusal(o.ErrOut, o.style(), refused.Report, o.Checks.FailOnWarning, refused.Err)
-		return err
-	case err != nil:
+	if errors.As(err, &refused) {
+		return o.printRefusal(refused)
+	} else if err != nil {
 		return err
 	}
 	if plan.AtTarget {
@@ -186,7 +181,7 @@ func (o *ScaleOptions) engine() (*scale.Engine, error) {
 	return &scale.Engine{
 		Reader: reader, Helm: helm, Locate: locate, ClientRenders: o.DryRun == DryRunClient,
 		Skip: o.skip, FailOnWarning: o.Checks.FailOnWarning, APIVersion: printer.APIVersion,
-		Context: o.ContextName(), Now: o.Now,
+		Context: o.ContextName(), Now: o.Now, Progress: o.ErrOut,
 	}, nil
 }
 

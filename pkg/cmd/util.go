@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/color"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scale"
 )
 
 // PrintFlags is the shared -o flag.
@@ -95,4 +96,19 @@ func runE(o runner) func(*cobra.Command, []string) error {
 		}
 		return o.Run(c.Context())
 	}
+}
+
+// printRefusal explains a plan the engine refused: the guard's diff, or the checks that refused
+// (and, with -o, the report for machines, with the edit to make in Git where a controller owns
+// IOMesh).
+func (o *ScaleOptions) printRefusal(r *scale.Refused) error {
+	if r.Guard != nil {
+		scale.WriteGuard(o.ErrOut, *r.Guard)
+		return r
+	}
+	checkview.WriteRefusal(o.ErrOut, o.style(), r.Report, o.Checks.FailOnWarning, r.Err)
+	if !o.Print.Human() {
+		return errors.Join(r, o.Print.Print(r.Report, o.Out))
+	}
+	return r
 }

@@ -141,7 +141,9 @@ func checkDeployed(f *Facts) Result {
 	if release.Failed(f.ReleaseStatus) {
 		hint := fmt.Sprintf("Find the cause with `helm history %s`, fix it, then run the same command again", helmRef(f))
 		if f.LastDeployed > 0 {
-			hint += fmt.Sprintf("; or return to the last good revision with `helm rollback %s %d -n %s`", f.Release, f.LastDeployed, f.Namespace)
+			// Helm upgrades from the last deployed revision: a scale plans from its values.
+			return bad(Warn, fmt.Sprintf("revision %d failed: %s; a scale starts from revision %d, the last deployed, and keeps revision %d in the history", f.Revision, strings.TrimSpace(f.ReleaseDescription), f.LastDeployed, f.Revision),
+				hint+fmt.Sprintf("; or return to revision %d with `helm rollback %s %d -n %s`", f.LastDeployed, f.Release, f.LastDeployed, f.Namespace), "")
 		}
 		return bad(Fail, fmt.Sprintf("revision %d failed: %s", f.Revision, strings.TrimSpace(f.ReleaseDescription)), hint, "")
 	}

@@ -97,7 +97,7 @@ func TestSummaryCounts(t *testing.T) {
 		t.Fatalf("summary %+v, counted %d pass, %d fail", r.Summary, pass, fail)
 	}
 	in := cluster(5, 3, 3, 10)
-	in.ReleaseStatus = "failed"
+	in.ReleaseStatus, in.LastDeployed = "failed", 0
 	if r := Run(in, nil, "v1"); r.Summary.Fail < 1 || r.Summary.Worst != Fail {
 		t.Fatalf("failed release: %+v", r.Summary)
 	}

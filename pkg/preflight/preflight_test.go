@@ -203,7 +203,10 @@ func TestPendingAndFailedRelease(t *testing.T) {
 		t.Fatalf("hint = %q", verdicts(r)["release.pending"].Hint)
 	}
 	expect(t, r, "release.deployed", Skipped, "")
+	// A failed revision after a deployed one: the scale starts from the deployed one.
 	in.ReleaseStatus, in.ReleaseDescription = "failed", "admission webhook denied"
+	expect(t, Run(in, nil, "v1"), "release.deployed", Warn, "revision 3 failed: admission webhook denied; a scale starts from revision 2, the last deployed, and keeps revision 3 in the history")
+	in.LastDeployed = 0
 	expect(t, Run(in, nil, "v1"), "release.deployed", Fail, "admission webhook denied")
 }
 

@@ -53,6 +53,8 @@ type Engine struct {
 	APIVersion string
 	Context    string
 	Now        func() time.Time
+	// Progress gets a line when the plan waits for the renders (nil: none).
+	Progress io.Writer
 }
 
 // State is the cluster as read for a target, with the chart being prepared beside it.
@@ -116,11 +118,11 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 	if snap.ReplicasErr != nil {
 		return nil, &Refused{Report: report, Err: exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot read the current replica counts: %v; nothing was changed", snap.ReplicasErr))}
 	}
-	info := snap.Info
+	info, base := snap.Info, snap.BaseInfo
 	change := snap.Replicas.To(st.Target.Chunk, st.Target.Meta)
 	plan := &Plan{
 		Context: e.Context, Namespace: snap.Namespace, Release: snap.Release,
-		Chart: info.Chart, ChartVersion: info.ChartVersion,
+		Chart: base.Chart, ChartVersion: base.ChartVersion,
 		FromRevision: info.Revision, ToRevision: info.Revision + 1,
 		Chunk:    Count{From: change.FromChunk, To: change.ToChunk},
 		Meta:     Count{From: change.FromMeta, To: change.ToMeta},
@@ -157,6 +159,9 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 	}
 	// The renders also find the fields the chart generates at random, which the upgrade keeps
 	// at their deployed values: they run even when the guard's refusal is skipped.
+	if e.Progress != nil {
+		fmt.Fprintln(e.Progress, "Rendering the chart to check that only the replica counts change...")
+	}
 	var p preparation
 	select {
 	case p = <-st.prep:
@@ -173,7 +178,7 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 		return nil, fmt.Errorf("the chart was not prepared for %s; nothing was changed", st.Target)
 	}
 	plan.NewValues = p.newValues
-	plan.ValueChanges = ValueDiff(info.UserValues, p.newValues)
+	plan.ValueChanges = ValueDiff(base.UserValues, p.newValues)
 	if p.chartErr != nil {
 		return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("%w; nothing was changed", p.chartErr))
 	}
@@ -191,7 +196,7 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 		return nil, &Refused{Guard: &guard, Err: exitcode.Wrap(exitcode.Refused, fmt.Errorf("refused by %s: the upgrade would change more than the replica counts (above). Nothing was changed. If every difference is expected, pass --skip-check %s", RenderCheckID, RenderCheckID))}
 	}
 	plan.src = p.src
-	plan.keep = pin.PostRenderer{Deployed: snap.Latest.Manifest, Fields: guard.Pins}
+	plan.keep = pin.PostRenderer{Deployed: snap.Base.Manifest, Fields: guard.Pins}
 	return plan, nil
 }
 
@@ -284,9 +289,10 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress io.Writer) erro
 		if errors.Is(err, helmops.ErrBusy) {
 			return exitcode.Wrap(exitcode.Refused, fmt.Errorf("%v. Nothing was changed by this command; check `helm history %s -n %s` and run it again when the other operation has finished", err, plan.Release, plan.Namespace))
 		}
-		next := fmt.Sprintf("fix the cause and run the same command again, or return to revision %d with `helm rollback %s %d -n %s`", plan.FromRevision, plan.Release, plan.FromRevision, plan.Namespace)
+		base := plan.snap.BaseInfo.Revision
+		next := fmt.Sprintf("fix the cause and run the same command again (it plans from revision %d and keeps the failed one in the history), or return to revision %d with `helm rollback %s %d -n %s`", base, base, plan.Release, base, plan.Namespace)
 		if rel != nil {
-			return fmt.Errorf("the upgrade to revision %d failed: %w\nThe release is now revision %d (%s): %s", plan.ToRevision, err, rel.Version, rel.Info.Status, next)
+			return fmt.Errorf("the upgrade to revision %d failed: %w\nRevision %d is recorded as %s; revision %d is still the one deployed. Objects Helm applied before the failure keep their new state (see `helm get manifest %s -n %s --revision %d`): %s", plan.ToRevision, err, rel.Version, rel.Info.Status, base, plan.Release, plan.Namespace, rel.Version, next)
 		}
 		return fmt.Errorf("the upgrade to revision %d failed: %w\nNext: %s", plan.ToRevision, err, next)
 	}
@@ -350,7 +356,7 @@ func (e *Engine) prepare(ctx context.Context, f snapshot.ReleaseFacts, target pr
 	if gitops.Detect(gitops.FromManifest(f.Latest.Manifest)) != nil && !e.Skip[preflight.GitOpsCheckID] {
 		return p
 	}
-	info := f.Info
+	info := f.BaseInfo
 	if p.newValues, p.valuesErr = values.WithReplicas(info.UserValues, f.Replicas.Layout, change.ChunkTo(), change.MetaTo()); p.valuesErr != nil {
 		return p
 	}
@@ -366,7 +372,7 @@ func (e *Engine) prepare(ctx context.Context, f snapshot.ReleaseFacts, target pr
 	if p.chartErr != nil {
 		return p
 	}
-	p.guard, p.guardErr = e.guard(ctx, f.Latest, info.UserValues, p.src, p.newValues, change, known)
+	p.guard, p.guardErr = e.guard(ctx, f.Base, info.UserValues, p.src, p.newValues, change, known)
 	return p
 }
 

@@ -48,9 +48,14 @@ type Releases struct {
 
 // ReleaseFacts are the revisions read and what the newest says.
 type ReleaseFacts struct {
-	History     []*helmrelease.Release
-	Latest      *helmrelease.Release
-	Info        release.Info
+	History []*helmrelease.Release
+	Latest  *helmrelease.Release
+	Info    release.Info
+	// Base is the revision a scale starts from: the newest, or, when the newest failed, the last
+	// one deployed (Helm upgrades from it; the failed one stays in the history). Replicas are
+	// its counts.
+	Base        *helmrelease.Release
+	BaseInfo    release.Info
 	Replicas    values.Replicas
 	ReplicasErr error
 }
@@ -76,7 +81,18 @@ func NewReleases(cfg *action.Configuration, name, namespace string, history bool
 		if f.Info, err = release.Describe(f.Latest); err != nil {
 			return f, err
 		}
-		f.Replicas, f.ReplicasErr = values.ReadReplicas(f.Info.Effective)
+		f.Base, f.BaseInfo = f.Latest, f.Info
+		if good := release.LastGood(f.History); release.Failed(f.Info.Status) && good > 0 {
+			for _, r := range f.History {
+				if r.Version == good {
+					f.Base = r
+				}
+			}
+			if f.BaseInfo, err = release.Describe(f.Base); err != nil {
+				return f, err
+			}
+		}
+		f.Replicas, f.ReplicasErr = values.ReadReplicas(f.BaseInfo.Effective)
 		return f, nil
 	})}
 }
@@ -111,6 +127,10 @@ type Snapshot struct {
 	Latest       *helmrelease.Release
 	Info         release.Info
 	LastDeployed int
+	// Base and BaseInfo are the revision a scale starts from (see ReleaseFacts); the replica
+	// counts, requests and policies are its.
+	Base     *helmrelease.Release
+	BaseInfo release.Info
 	// Direct says there is no Helm release: the IOMeshCluster of that name is managed directly
 	// (applied with kubectl, as the multi-cluster doc does). Latest is then nil.
 	Direct bool
@@ -286,10 +306,12 @@ func (s *Snapshot) resolve(rel ReleaseFacts, relErr, compErr error) error {
 	if s.Direct {
 		s.Info = release.Info{Name: s.Release, Namespace: s.Namespace, Effective: DirectValues(s.Cluster.Object.Spec)}
 		s.Info.UserValues = s.Info.Effective
+		s.BaseInfo = s.Info
 		s.Replicas, s.ReplicasErr = values.ReadReplicas(s.Info.Effective)
 		return nil
 	}
 	s.Latest, s.Info = rel.Latest, rel.Info
+	s.Base, s.BaseInfo = rel.Base, rel.BaseInfo
 	s.Replicas, s.ReplicasErr = rel.Replicas, rel.ReplicasErr
 	s.LastDeployed = release.LastGood(rel.History)
 	return nil
@@ -344,7 +366,7 @@ func (s *Snapshot) layout() values.Layout {
 // deriveRequests reads the replica counts and what one new chunk or meta pod requests, from the
 // values and the components' pods, before the room is read (it decides how).
 func (s *Snapshot) deriveRequests() {
-	eff := s.Info.Effective
+	eff := s.BaseInfo.Effective
 	chunkReq, err1 := placement.RequestsFromValues(eff, s.layout(), string(inventory.Chunk))
 	metaReq, err2 := placement.RequestsFromValues(eff, s.layout(), string(inventory.Meta))
 	s.RequestsErr = errors.Join(err1, err2)
@@ -354,7 +376,7 @@ func (s *Snapshot) deriveRequests() {
 
 // derive computes every other fact that follows from what was read.
 func (s *Snapshot) derive() {
-	eff := s.Info.Effective
+	eff := s.BaseInfo.Effective
 	s.Edition = edition.Resolve(inventory.EditionInputs(values.Edition(eff), s.Cluster, s.Chunk, s.Meta))
 	s.PodSelector = inventory.PodSelector(s.Chunk, s.Meta)
 	layout := s.layout()

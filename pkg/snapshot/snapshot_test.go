@@ -42,12 +42,14 @@ func TestReadDerivesOnce(t *testing.T) {
 	vals := values.Map{"iomesh": values.Map{
 		"chunk": values.Map{"replicaCount": 4, "podPolicy": values.Map{"nodeSelector": values.Map{"pool": "fast"}}},
 	}}
-	rels := []tf.Rel{{Revision: 1}, {Revision: 2, Status: helmrelease.StatusFailed, Values: vals}}
+	// The failed revision asked for 6; the counts and policies are the last deployed one's.
+	failed := values.Map{"iomesh": values.Map{"chunk": values.Map{"replicaCount": 6}}}
+	rels := []tf.Rel{{Revision: 1, Values: vals}, {Revision: 2, Status: helmrelease.StatusFailed, Values: failed}}
 	lic := map[string]interface{}{"maxChunkNum": int64(8), "softwareEdition": "ENTERPRISE"}
 	s := read(t, rels, Options{History: true, Nodes: true}, append(cluster(), tf.IOMeshCluster("", lic))...)
 
-	if s.Info.Revision != 2 || s.LastDeployed != 1 {
-		t.Fatalf("revision %d, last deployed %d; want 2 and 1", s.Info.Revision, s.LastDeployed)
+	if s.Info.Revision != 2 || s.LastDeployed != 1 || s.Base.Version != 1 || s.BaseInfo.Revision != 1 {
+		t.Fatalf("revision %d, last deployed %d, base %d; want 2, 1 and 1", s.Info.Revision, s.LastDeployed, s.Base.Version)
 	}
 	if s.Replicas.Chunk != 4 || s.Replicas.Meta != 3 || s.Replicas.Layout != values.Nested {
 		t.Fatalf("replicas %+v", s.Replicas)

@@ -84,6 +84,10 @@ func TestGitOpsFluxHelmRelease(t *testing.T) {
 		t.Fatalf("preflight: want exit 3:\n%s", r)
 	}
 	mustContain(t, r, "gitOps:", "gitEdit:", "replicaCount: 4", "kind: Flux HelmRelease")
+	r = plugin(t, "scale", "--chunk", "4", "--dry-run", "-o", "yaml")
+	if r.code != 3 || !strings.Contains(r.stdout, "gitEdit:") || !strings.Contains(r.stdout, "replicaCount: 4") {
+		t.Fatalf("scale --dry-run -o yaml: want exit 3 and the Git edit on stdout:\n%s", r)
+	}
 	r = plugin(t, "status")
 	mustContain(t, r, "Managed by: Flux HelmRelease flux-system/iomesh: make changes in Git")
 	record("gitops", "release rendered by Flux's helm-controller", "exit 3 before the chart is fetched, Git edit printed, release unchanged")

@@ -178,14 +178,20 @@ func TestBadReleaseStates(t *testing.T) {
 
 	// The last revision failed.
 	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10)})
+	// A scale starts from the last deployed revision, as Helm's upgrade does, and keeps the
+	// failed one in the history.
 	addRevision(t, helmrelease.StatusFailed, "Upgrade \"iomesh\" failed: admission webhook denied the request")
-	before = readRelease(t)
-	r = plugin(t, "scale", "--chunk", "4", "--yes")
-	if r.code != 3 || !strings.Contains(r.stderr, "revision 2 failed") || !strings.Contains(r.stderr, "helm rollback iomesh 1 -n iomesh-system") {
-		t.Fatalf("failed revision: %s", r)
+	r = plugin(t, "preflight", "--chunk", "4")
+	mustContain(t, r, "[WARN] release.deployed", "revision 2 failed", "a scale starts from revision 1, the last deployed", "helm rollback iomesh 1 -n iomesh-system")
+	r = plugin(t, "scale", "--chunk", "4", "--yes", "--timeout", "2m")
+	if r.code != 0 || !strings.Contains(r.stdout, "revision 2 -> 3") {
+		t.Fatalf("scale after a failed revision: %s", r)
 	}
-	assertUnchanged(t, before)
-	record("bad input", "last revision failed", "exit 3, rollback command printed, release unchanged")
+	hist := helmHistory(t, relName, ns)
+	if len(hist) != 3 || hist[1].Status != "failed" || hist[2].Status != "deployed" {
+		t.Fatalf("history after the scale: %+v", hist)
+	}
+	record("bad input", "last revision failed", "warning; planned from the last deployed revision, failed revision kept, converged")
 
 	// A release in pending-upgrade.
 	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10)})
@@ -521,17 +527,22 @@ spec:
 		r := run(t, nil, "kubectl", "patch", "iomeshcluster", relName, "-n", ns, "--type=merge", "-p", `{"spec":{"chunk":{"replicas":5}}}`, "--dry-run=server")
 		return r.code != 0
 	})
+	// The new counts go through admission in a dry run before Helm writes anything: refused with
+	// the policy's message, and no revision is recorded.
+	before := readRelease(t)
 	r := plugin(t, "scale", "--chunk", "5", "--yes", "--timeout", "30s")
-	if r.code != 1 || !strings.Contains(r.stderr, "chunk replicas exceed what this cluster accepts") || !strings.Contains(r.stderr, "helm rollback iomesh 1 -n iomesh-system") {
-		t.Fatalf("admission rejection: want exit 1 with the message verbatim and the next command:\n%s", r)
+	if r.code != 3 || !strings.Contains(r.stderr, "chunk replicas exceed what this cluster accepts") || !strings.Contains(r.stderr, "no revision was written") {
+		t.Fatalf("admission rejection: want exit 3 with the message verbatim before any revision:\n%s", r)
 	}
-	// Recoverable: the printed rollback works and leaves a deployed release.
-	mustHelm(t, "rollback", relName, "1", "-n", ns, "--wait")
-	hist := helmHistory(t, relName, ns)
-	if hist[len(hist)-1].Status != "deployed" {
-		t.Fatalf("after rollback: %s", hist[len(hist)-1].Status)
+	assertUnchanged(t, before)
+	if hist := helmHistory(t, relName, ns); len(hist) != 1 || hist[0].Status != "deployed" {
+		t.Fatalf("helm history after the refusal: %+v", hist)
 	}
-	record("fault", "admission rejection at upgrade (ValidatingAdmissionPolicy)", "exit 1, message verbatim, rollback command printed and works")
+	// --dry-run (server) meets the same rejection.
+	if r = plugin(t, "scale", "--chunk", "5", "--dry-run"); r.code != 3 || !strings.Contains(r.stderr, "chunk replicas exceed what this cluster accepts") {
+		t.Fatalf("server dry run: want exit 3 with the message:\n%s", r)
+	}
+	record("fault", "admission rejection (ValidatingAdmissionPolicy)", "exit 3 before any Helm write, message verbatim, no new revision; --dry-run refused the same way")
 }
 
 func TestTokensNeverLogged(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +24,9 @@ import (
 type webhookServer struct {
 	srv  *httptest.Server
 	down atomic.Bool
+	// denyWrites denies every request that is not a dry run: a failure Helm meets only after it
+	// has recorded the revision.
+	denyWrites atomic.Bool
 	// calls counts the reviews, dry runs among them.
 	calls, dryRuns atomic.Int64
 }
@@ -44,7 +48,12 @@ func startWebhook(t *testing.T) *webhookServer {
 		if review.Request.DryRun != nil && *review.Request.DryRun {
 			w.dryRuns.Add(1)
 		}
+		dry := review.Request.DryRun != nil && *review.Request.DryRun
 		review.Response = &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
+		if w.denyWrites.Load() && !dry {
+			review.Response.Allowed = false
+			review.Response.Result = &metav1.Status{Message: "iomesh operator: cluster is busy"}
+		}
 		review.Request = nil
 		_ = json.NewEncoder(rw).Encode(review)
 	}))
@@ -135,4 +144,33 @@ func TestOperatorDownWebhookIgnore(t *testing.T) {
 	}
 	scaleOperator(t, 1)
 	record("fault", "operator down, webhook failurePolicy Ignore", "operator.ready warns; exit 4 with --fail-on-warning")
+}
+
+// A failure after Helm has recorded the revision (the write itself rejected): the command says
+// which revision failed and which is still deployed; the same command again plans from the
+// deployed one, keeps the failed one in the history, and converges.
+func TestFailureAfterTheRevisionIsWritten(t *testing.T) {
+	wh := startWebhook(t)
+	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10), values: []string{wh.values("Fail")}})
+	scaleOperator(t, 1)
+	wh.denyWrites.Store(true)
+	r := plugin(t, "scale", "--chunk", "4", "--yes", "--timeout", "1m")
+	if r.code != 1 {
+		t.Fatalf("a write rejected after the dry run passed: want exit 1:\n%s", r)
+	}
+	mustContain(t, r, "the upgrade to revision 2 failed", "iomesh operator: cluster is busy", "Revision 2 is recorded as failed; revision 1 is still the one deployed", "run the same command again (it plans from revision 1")
+	if hist := helmHistory(t, relName, ns); len(hist) != 2 || hist[1].Status != "failed" {
+		t.Fatalf("history after the failure: %+v", hist)
+	}
+	wh.denyWrites.Store(false)
+	r = plugin(t, "scale", "--chunk", "4", "--yes", "--timeout", "2m")
+	if r.code != 0 || !strings.Contains(r.stdout, "revision 2 -> 3") {
+		t.Fatalf("the same command again: %s", r)
+	}
+	hist := helmHistory(t, relName, ns)
+	if len(hist) != 3 || hist[1].Status != "failed" || hist[2].Status != "deployed" {
+		t.Fatalf("history after recovery: %+v", hist)
+	}
+	waitPodsReady(t, "app=iomesh-chunk", 4)
+	record("fault", "write rejected after the revision was written", "exit 1 naming the failed and the deployed revision; the same command converges from the deployed one")
 }
