@@ -15,7 +15,7 @@ if [ ! -x "$bin/gremlins" ]; then
   mkdir -p "$bin"
   GOBIN="$bin" go install "github.com/go-gremlins/gremlins/cmd/gremlins@$GREMLINS_VERSION" || { log "gremlins could not be built; no mutation report"; exit 0; }
 fi
-core="values count edition english license placement disks iomeshstatus preflight scale renderdiff pin waiter chartsource snapshot podtable"
+core="values count edition license placement disks iomeshstatus preflight scale render helmops snapshot podtable"
 # MUTATE_PACKAGES narrows a full run (a report of those packages only).
 core_all=$core
 core=${MUTATE_PACKAGES:-$core}

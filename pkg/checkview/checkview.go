@@ -8,11 +8,10 @@ import (
 	"io"
 	"strings"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/color"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/table"
 )
 
 // Style is how marks are drawn.
@@ -22,7 +21,7 @@ type Style struct {
 }
 
 func (s Style) mark(v preflight.Verdict) string {
-	p := color.Painter{On: s.Fancy}
+	p := output.Painter{On: s.Fancy}
 	if !s.Fancy {
 		switch v {
 		case preflight.Pass:
@@ -112,7 +111,7 @@ func writeNodes(w io.Writer, r *preflight.Report) error {
 		}
 		rows = append(rows, row)
 	}
-	return table.Render(w, headers, rows)
+	return output.Render(w, headers, rows)
 }
 
 func nodeCell(eligible bool, hosts string, reasons []string) string {

@@ -22,9 +22,8 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/buildinfo"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
 )
 
 // DefaultNamespace and DefaultRelease are where the IOMesh docs install IOMesh.
@@ -40,7 +39,7 @@ type Common struct {
 	genericiooptions.IOStreams
 
 	// ChartFinder locates charts; nil uses the Helm environment (tests inject their own).
-	ChartFinder *chartsource.Finder
+	ChartFinder *helmops.Finder
 
 	// Now is the clock (fixed in tests).
 	Now func() time.Time
@@ -237,7 +236,7 @@ func (c *Common) Helm() (*action.Configuration, error) {
 	if _, err := c.RESTConfig(); err != nil {
 		return nil, err
 	}
-	h, err := release.NewConfiguration(c.ConfigFlags, c.Namespace(), os.Getenv("HELM_DRIVER"), func(format string, v ...interface{}) {
+	h, err := helmops.NewConfiguration(c.ConfigFlags, c.Namespace(), os.Getenv("HELM_DRIVER"), func(format string, v ...interface{}) {
 		klog.V(4).Infof(format, v...)
 	})
 	if err != nil {
@@ -256,7 +255,7 @@ func (c *Common) HelmFor(namespace string) (*action.Configuration, error) {
 	if c.helmFor != nil {
 		return c.helmFor(namespace)
 	}
-	return release.NewConfiguration(c.ConfigFlags, namespace, os.Getenv("HELM_DRIVER"), func(format string, v ...interface{}) {
+	return helmops.NewConfiguration(c.ConfigFlags, namespace, os.Getenv("HELM_DRIVER"), func(format string, v ...interface{}) {
 		klog.V(4).Infof(format, v...)
 	})
 }

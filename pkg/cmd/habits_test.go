@@ -11,7 +11,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 )
 
@@ -77,7 +77,7 @@ func TestRequestsCarryTheUserAgent(t *testing.T) {
 func TestHelmDriver(t *testing.T) {
 	flags := genericclioptions.NewConfigFlags(false)
 	for driver, name := range map[string]string{"": "Secret", "configmap": "ConfigMap", "memory": "Memory"} {
-		cfg, err := release.NewConfiguration(flags, "ns", driver, nil)
+		cfg, err := helmops.NewConfiguration(flags, "ns", driver, nil)
 		if err != nil {
 			t.Fatalf("%q: %v", driver, err)
 		}
@@ -85,7 +85,7 @@ func TestHelmDriver(t *testing.T) {
 			t.Errorf("HELM_DRIVER=%q gives %s, want %s", driver, got, name)
 		}
 	}
-	if _, err := release.NewConfiguration(flags, "ns", "floppy", nil); err == nil || !strings.Contains(err.Error(), `HELM_DRIVER="floppy" is not a Helm storage driver`) {
+	if _, err := helmops.NewConfiguration(flags, "ns", "floppy", nil); err == nil || !strings.Contains(err.Error(), `HELM_DRIVER="floppy" is not a Helm storage driver`) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -9,12 +9,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/color"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/count"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 )
 
@@ -61,15 +60,15 @@ type CheckFlags struct {
 	Extra         []string
 	SkipChecks    []string
 	FailOnWarning bool
-	Color         color.Mode
-	ColorEnv      color.Env
+	Color         output.Mode
+	ColorEnv      output.Env
 }
 
 // AddFlags binds the flags.
 func (f *CheckFlags) AddFlags(c *cobra.Command) {
 	c.Flags().StringArrayVar(&f.SkipChecks, "skip-check", nil, "Check ID to skip (repeatable); skipped checks are listed as skipped")
 	c.Flags().BoolVar(&f.FailOnWarning, "fail-on-warning", false, "Exit 4 when checks pass with warnings")
-	f.Color = color.Auto
+	f.Color = output.Auto
 	c.Flags().Var(&f.Color, "color", "Colour and Unicode marks: always, auto (a terminal without NO_COLOR) or never")
 	_ = c.RegisterFlagCompletionFunc("color", fixed([]string{"always", "auto", "never"}))
 	_ = c.RegisterFlagCompletionFunc("skip-check", fixed(append(preflight.IDs(), f.Extra...)))
@@ -106,7 +105,7 @@ type PreflightOptions struct {
 // NewPreflightCommand builds `kubectl iomesh preflight`.
 func NewPreflightCommand(common *Common) *cobra.Command {
 	o := &PreflightOptions{Common: common, Print: NewPrintFlags(true)}
-	o.Checks.ColorEnv = color.SystemEnv()
+	o.Checks.ColorEnv = output.SystemEnv()
 	c := &cobra.Command{
 		Use:   "preflight [--chunk N] [--meta M]",
 		Short: "Check whether the IOMesh cluster can scale out, and how far",
@@ -152,7 +151,7 @@ func (o *PreflightOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	report := preflight.Run(snap.PreflightInput(o.Targets.Target), o.skip, printer.APIVersion)
+	report := preflight.Run(snap.PreflightInput(o.Targets.Target), o.skip, output.APIVersion)
 	if o.Print.Human() {
 		style := checkview.Style{Fancy: o.Checks.Color.Enabled(o.Out, o.Checks.ColorEnv)}
 		if err := checkview.Write(o.Out, report, style, o.Print.Wide()); err != nil {

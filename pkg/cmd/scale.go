@@ -7,17 +7,15 @@ import (
 	"io"
 	"time"
 
-	"github.com/spf13/cobra"
-
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/color"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scale"
+	"github.com/spf13/cobra"
 )
 
 // ScaleOptions are the options of `kubectl iomesh scale`.
@@ -39,14 +37,14 @@ type ScaleOptions struct {
 
 	// IsTerminal tells whether the input can answer a confirmation prompt.
 	IsTerminal func(io.Reader) bool
-	Finder     *chartsource.Finder
+	Finder     *helmops.Finder
 	skip       map[string]bool
 }
 
 // NewScaleCommand builds `kubectl iomesh scale`.
 func NewScaleCommand(common *Common) *cobra.Command {
 	o := &ScaleOptions{Common: common, Print: NewPrintFlags(false), Timeout: 10 * time.Minute}
-	o.Checks.ColorEnv = color.SystemEnv()
+	o.Checks.ColorEnv = output.SystemEnv()
 	o.IsTerminal = isTerminal
 	c := &cobra.Command{
 		Use:     "scale --chunk N [--meta M]",
@@ -81,7 +79,7 @@ func (o *ScaleOptions) Complete(c *cobra.Command) error {
 		return err
 	}
 	if o.Finder = o.ChartFinder; o.Finder == nil {
-		o.Finder = chartsource.NewFinder()
+		o.Finder = helmops.NewFinder()
 	}
 	return nil
 }
@@ -177,10 +175,10 @@ func (o *ScaleOptions) engine() (*scale.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	locate := func(w chartsource.Want) (*chartsource.Source, error) { return o.Finder.Locate(o.Chart, o.RepoURL, w) }
+	locate := func(w helmops.Want) (*helmops.Source, error) { return o.Finder.Locate(o.Chart, o.RepoURL, w) }
 	return &scale.Engine{
 		Reader: reader, Helm: helm, Locate: locate, ClientRenders: o.DryRun == DryRunClient,
-		Skip: o.skip, FailOnWarning: o.Checks.FailOnWarning, APIVersion: printer.APIVersion,
+		Skip: o.skip, FailOnWarning: o.Checks.FailOnWarning, APIVersion: output.APIVersion,
 		Context: o.ContextName(), Now: o.Now, Progress: o.ErrOut,
 	}, nil
 }
@@ -217,7 +215,7 @@ func (o *ScaleOptions) wait(ctx context.Context, e *scale.Engine, plan *scale.Pl
 	opts := scale.WaitOptions{
 		Progress: o.ErrOut, Timeout: o.Timeout,
 		// A live table on a terminal, one line per change otherwise (logs, CI).
-		Live:   o.Checks.Color != color.Never && o.Checks.ColorEnv.Interactive(o.ErrOut),
+		Live:   o.Checks.Color != output.Never && o.Checks.ColorEnv.Interactive(o.ErrOut),
 		Resume: fmt.Sprintf("kubectl iomesh scale%s -n %s --release %s", o.Targets.Target.Args(), o.Namespace(), o.Release),
 	}
 	fmt.Fprintf(o.ErrOut, "Waiting up to %v for %d chunk and %d meta pods to be Ready...\n", o.Timeout, plan.Chunk.To, plan.Meta.To)

@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
+	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
@@ -20,16 +24,10 @@ import (
 	"helm.sh/helm/v3/pkg/cli"
 	"helm.sh/helm/v3/pkg/getter"
 	kubefake "helm.sh/helm/v3/pkg/kube/fake"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/repo"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
-	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
 const standIn = "../../deploy/charts/iomesh"
@@ -45,7 +43,7 @@ func loadStandIn(t *testing.T) *chart.Chart {
 
 // chartRepo serves the stand-in chart at v1.0.1 and v1.1.0 from a loopback repository and
 // returns Helm settings whose repositories config and cache know it as "iomesh".
-func chartRepo(t *testing.T, mutate func(*chart.Chart)) *chartsource.Finder {
+func chartRepo(t *testing.T, mutate func(*chart.Chart)) *helmops.Finder {
 	t.Helper()
 	dir := t.TempDir()
 	for _, v := range []string{"v1.0.1", "v1.1.0"} {
@@ -79,13 +77,13 @@ func chartRepo(t *testing.T, mutate func(*chart.Chart)) *chartsource.Finder {
 	if err := rf.WriteFile(settings.RepositoryConfig, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &chartsource.Finder{Settings: settings, Getters: getter.All(settings)}
+	return &helmops.Finder{Settings: settings, Getters: getter.All(settings)}
 }
 
 // scaleEnv is a fake cluster whose release was installed by the Helm SDK from the stand-in chart.
 type scaleEnv struct {
 	clients tf.Clients
-	finder  *chartsource.Finder
+	finder  *helmops.Finder
 }
 
 func newScaleEnv(t *testing.T, nodes int, user values.Map, objs ...runtime.Object) *scaleEnv {
@@ -122,9 +120,9 @@ func (e *scaleEnv) run(t *testing.T, args ...string) (string, string, error) {
 	return out.String(), errOut.String(), err
 }
 
-func (e *scaleEnv) history(t *testing.T) []*helmrelease.Release {
+func (e *scaleEnv) history(t *testing.T) []*release.Release {
 	t.Helper()
-	h, err := release.History(e.clients.Helm, tf.Release, tf.Namespace)
+	h, err := helmops.History(e.clients.Helm, tf.Release, tf.Namespace)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +150,7 @@ func TestScaleKeepsValuesAndChartVersion(t *testing.T) {
 		t.Fatalf("scale: %v\n%s%s", err, out, errOut)
 	}
 	h := e.history(t)
-	if len(h) != 2 || h[1].Info.Status != helmrelease.StatusDeployed || h[1].Chart.Metadata.Version != "v1.0.1" {
+	if len(h) != 2 || h[1].Info.Status != release.StatusDeployed || h[1].Chart.Metadata.Version != "v1.0.1" {
 		t.Fatalf("want revision 2 deployed on v1.0.1, got %d revisions, last %s %s", len(h), h[len(h)-1].Info.Status, h[len(h)-1].Chart.Metadata.Version)
 	}
 	if !strings.Contains(h[1].Manifest, "iomesh-zookeeper-operator") || !strings.Contains(h[1].Manifest, "iomesh-csi-driver-controller-plugin") {
@@ -267,7 +265,7 @@ func TestScaleRefusesPending(t *testing.T) {
 	last := e.history(t)[0]
 	next := *last
 	info := *last.Info
-	info.Status = helmrelease.StatusPendingUpgrade
+	info.Status = release.StatusPendingUpgrade
 	next.Info, next.Version = &info, 2
 	if err := e.clients.Helm.Releases.Create(&next); err != nil {
 		t.Fatal(err)

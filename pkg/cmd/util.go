@@ -12,17 +12,16 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/color"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scale"
 )
 
 // PrintFlags is the shared -o flag.
-type PrintFlags = printer.Flags
+type PrintFlags = output.Flags
 
 // NewPrintFlags returns the -o flag; wide says whether -o wide applies.
-func NewPrintFlags(wide bool) *PrintFlags { return printer.NewFlags(wide) }
+func NewPrintFlags(wide bool) *PrintFlags { return output.NewFlags(wide) }
 
 // NoArgs refuses positional arguments as bad usage.
 func NoArgs(c *cobra.Command, args []string) error {
@@ -48,7 +47,7 @@ const (
 func (o *ScaleOptions) dryRun() bool { return o.DryRun != DryRunNone }
 
 // isTerminal tells whether r, the input, is a terminal that can answer a prompt.
-func isTerminal(r io.Reader) bool { return color.SystemEnv().IsTerminal(asWriter(r)) }
+func isTerminal(r io.Reader) bool { return output.SystemEnv().IsTerminal(asWriter(r)) }
 
 func asWriter(r io.Reader) io.Writer {
 	if w, ok := r.(io.Writer); ok {

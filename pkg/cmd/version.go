@@ -8,9 +8,9 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/buildinfo"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 )
 
 // VersionReport is what `kubectl iomesh version` prints.
@@ -57,7 +57,7 @@ func NewVersionCommand(common *Common) *cobra.Command {
 
 // Run prints the versions (the server's through the client's request timeout).
 func (o *VersionOptions) Run() error {
-	rep := &VersionReport{TypeMeta: metav1.TypeMeta{APIVersion: printer.APIVersion, Kind: "Version"}, Client: buildinfo.Get()}
+	rep := &VersionReport{TypeMeta: metav1.TypeMeta{APIVersion: output.APIVersion, Kind: "Version"}, Client: buildinfo.Get()}
 	var failure error
 	if !o.ClientOnly {
 		rep.Server, failure = o.server()
@@ -93,7 +93,7 @@ func (o *VersionOptions) server() (*ServerVersion, error) {
 	if err != nil {
 		return s, err
 	}
-	rel, err := release.Latest(h, o.Release, o.Namespace())
+	rel, err := helmops.Latest(h, o.Release, o.Namespace())
 	if err != nil {
 		s.ReleaseError = err.Error()
 		return s, nil

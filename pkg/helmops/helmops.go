@@ -1,4 +1,8 @@
-// Package helmops renders and upgrades the IOMesh release through the Helm SDK, with every
+// Package helmops is this tool's Helm side, through the Helm SDK only: it reads the release and
+// its history from Helm's storage, finds the exact chart a release was deployed from, renders
+// and upgrades. It may not import the commands, the checks or the scale engine.
+//
+// This file renders and upgrades the IOMesh release through the Helm SDK, with every
 // choice made explicitly: the caller's full values (no reuse or reset), the given chart, no
 // automatic rollback, the same history limit as the helm CLI.
 package helmops
@@ -17,7 +21,7 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	kubefake "helm.sh/helm/v3/pkg/kube/fake"
 	"helm.sh/helm/v3/pkg/postrender"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 
@@ -104,7 +108,7 @@ var lookupCall = regexp.MustCompile(`\blookup\b`)
 // record, revision and capabilities), with no request to the API server: the release lives in
 // Helm's memory driver and the Kubernetes client is Helm's printing fake. caps are the
 // cluster's capabilities, as learned by a server render.
-func RenderLocal(ctx context.Context, deployed *helmrelease.Release, caps *chartutil.Capabilities, ch *chart.Chart, vals values.Map) (string, error) {
+func RenderLocal(ctx context.Context, deployed *release.Release, caps *chartutil.Capabilities, ch *chart.Chart, vals values.Map) (string, error) {
 	mem := driver.NewMemory()
 	mem.SetNamespace(deployed.Namespace)
 	cfg := &action.Configuration{
@@ -159,7 +163,7 @@ type UpgradeRequest struct {
 
 // Upgrade applies the request as a new revision. It is not cancelled by ctx: a half-applied
 // upgrade is worse than a late one, so an interrupt only takes effect afterwards.
-func Upgrade(ctx context.Context, cfg *action.Configuration, r UpgradeRequest) (*helmrelease.Release, error) {
+func Upgrade(ctx context.Context, cfg *action.Configuration, r UpgradeRequest) (*release.Release, error) {
 	u := action.NewUpgrade(cfg)
 	u.Namespace = r.Namespace
 	u.MaxHistory = MaxHistory

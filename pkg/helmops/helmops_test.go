@@ -13,7 +13,7 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chartutil"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
@@ -56,8 +56,8 @@ func TestRenderLocalMatchesTheUpgradeRender(t *testing.T) {
 		Values:    map[string]interface{}{"n": 3},
 		Templates: []*chart.File{{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  n: \"{{ .Values.n }}\"\n  revision: \"{{ .Release.Revision }}\"\n  upgrade: \"{{ .Release.IsUpgrade }}\"\n  kube: \"{{ .Capabilities.KubeVersion.Minor }}\"\n")}},
 	}
-	deployed := &helmrelease.Release{Name: "r", Namespace: "ns", Version: 4, Chart: ch, Config: map[string]interface{}{},
-		Info: &helmrelease.Info{Status: helmrelease.StatusDeployed}}
+	deployed := &release.Release{Name: "r", Namespace: "ns", Version: 4, Chart: ch, Config: map[string]interface{}{},
+		Info: &release.Info{Status: release.StatusDeployed}}
 	caps := chartutil.DefaultCapabilities.Copy()
 	caps.KubeVersion.Minor = "36"
 	out, err := RenderLocal(context.Background(), deployed, caps, ch, values.Map{"n": 5})

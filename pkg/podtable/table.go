@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/table"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 )
 
 // Headers are kubectl's pod columns; wide adds kubectl's -o wide columns.
@@ -46,7 +46,7 @@ func Write(w io.Writer, rows []Row, wide bool, extra ...Column) error {
 		}
 		cells = append(cells, row)
 	}
-	return table.Render(w, headers, cells)
+	return output.Render(w, headers, cells)
 }
 
 // LiveRow is one wanted pod in the live view: its row (nil when the pod does not exist yet) and
@@ -84,7 +84,7 @@ func (l *Live) Draw(rows []LiveRow) error {
 		cells = append(cells, []string{r.Row.Name, r.Row.Ready, r.Row.Status, r.Row.Restarts, r.Row.Age, note})
 	}
 	var tbl strings.Builder
-	if err := table.Render(&tbl, []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE", "WAITING FOR"}, cells); err != nil {
+	if err := output.Render(&tbl, []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE", "WAITING FOR"}, cells); err != nil {
 		return err
 	}
 	var buf strings.Builder

@@ -8,18 +8,18 @@ import (
 	"sort"
 	"strings"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/english"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
 )
 
 func pass(reason string, a ...interface{}) Result {
@@ -88,10 +88,15 @@ func checkOperator(f *Facts) Result {
 		return pass("operator %s has %d of %d replicas available", op.Deployment, op.Available, op.Desired)
 	}
 	down := fmt.Sprintf("operator Deployment %s has no available replica (%d wanted)", op.Deployment, op.Desired)
-	if op.Missing {
+	hint := fmt.Sprintf("Bring the operator back first: see why with `kubectl describe deployment %s -n %s`", op.Deployment, f.Namespace)
+	switch {
+	case op.Missing:
 		down = fmt.Sprintf("operator Deployment %s is not in the cluster", op.Deployment)
+		hint = fmt.Sprintf("Restore the release's objects first (`helm get manifest %s` lists them)", helmRef(f))
+	case op.Desired == 0:
+		down = fmt.Sprintf("operator Deployment %s is scaled to 0", op.Deployment)
+		hint = fmt.Sprintf("Bring the operator back first: `kubectl scale deployment %s -n %s --replicas 1`", op.Deployment, f.Namespace)
 	}
-	hint := fmt.Sprintf("Bring the operator back first: `kubectl get deployment %s -n %s`, then `kubectl describe deployment %s -n %s`", op.Deployment, f.Namespace, op.Deployment, f.Namespace)
 	switch {
 	case op.Webhook != "" && op.FailurePolicy == "Fail":
 		return bad(Fail, down+"; it serves webhook "+op.Webhook+" (failurePolicy Fail), so the API server would reject the IOMeshCluster write after Helm has recorded a failed revision", hint, "")
@@ -132,13 +137,13 @@ func checkDeployed(f *Facts) Result {
 	if f.Direct {
 		return pass(directNote)
 	}
-	if f.ReleaseStatus == string(helmrelease.StatusDeployed) {
+	if f.ReleaseStatus == string(release.StatusDeployed) {
 		return pass("revision %d is deployed", f.Revision)
 	}
-	if release.Pending(f.ReleaseStatus) {
+	if helmops.Pending(f.ReleaseStatus) {
 		return skip("revision %d is %s (see release.pending)", f.Revision, f.ReleaseStatus)
 	}
-	if release.Failed(f.ReleaseStatus) {
+	if helmops.Failed(f.ReleaseStatus) {
 		hint := fmt.Sprintf("Find the cause with `helm history %s`, fix it, then run the same command again", helmRef(f))
 		if f.LastDeployed > 0 {
 			// Helm upgrades from the last deployed revision: a scale plans from its values.
@@ -155,7 +160,7 @@ func checkPending(f *Facts) Result {
 	if f.Direct {
 		return pass(directNote)
 	}
-	if !release.Pending(f.ReleaseStatus) {
+	if !helmops.Pending(f.ReleaseStatus) {
 		return pass("revision %d is %s", f.Revision, f.ReleaseStatus)
 	}
 	hint := "Wait for the running Helm operation to finish. If none is running, it was interrupted: "
@@ -364,12 +369,12 @@ func checkNodes(f *Facts, s placement.Summary, target int, ok bool, component st
 	}
 	if needed <= s.Free {
 		if needed <= 0 {
-			return pass("%s a %s pod; %d more could take one%s", english.N(s.Hosting, "node runs", "nodes run"), component, s.Free, note)
+			return pass("%s a %s pod; %d more could take one%s", output.N(s.Hosting, "node runs", "nodes run"), component, s.Free, note)
 		}
-		return pass("%s %s; %s eligible%s", english.N(needed, "new "+component+" pod needs", "new "+component+" pods need"), english.Plural(needed, "node"), english.N(s.Free, "is", "are"), note)
+		return pass("%s %s; %s eligible%s", output.N(needed, "new "+component+" pod needs", "new "+component+" pods need"), output.Plural(needed, "node"), output.N(s.Free, "is", "are"), note)
 	}
 	return bad(Fail,
-		fmt.Sprintf("%d %s pods need %s: %d run one and only %d more %s eligible (%s)", target, component, english.Plural(target, "node"), s.Hosting, s.Free, english.Agree(s.Free, "is", "are"), whyNot(s)),
+		fmt.Sprintf("%d %s pods need %s: %d run one and only %d more %s eligible (%s)", target, component, output.Plural(target, "node"), s.Hosting, s.Free, output.Agree(s.Free, "is", "are"), whyNot(s)),
 		fmt.Sprintf("Each worker node holds at most one %s pod: add worker nodes, uncordon or untaint nodes, or widen iomesh.%s.podPolicy; see per-node reasons with `kubectl iomesh preflight -o wide`", component, component),
 		DocScaleOut)
 }
@@ -493,7 +498,7 @@ func checkDisks(f *Facts) Result {
 	if len(none) > 0 || len(lacking) > 0 {
 		var parts []string
 		if len(none) > 0 {
-			parts = append(parts, fmt.Sprintf("%s no usable disk: %s", english.N(len(none), "eligible node has", "eligible nodes have"), strings.Join(none, ", ")))
+			parts = append(parts, fmt.Sprintf("%s no usable disk: %s", output.N(len(none), "eligible node has", "eligible nodes have"), strings.Join(none, ", ")))
 		}
 		if len(lacking) > 0 {
 			parts = append(parts, fmt.Sprintf("%s mode needs %s; missing on %s", d.Map.Mode, strings.Join(d.Map.Required(), " and "), strings.Join(lacking, ", ")))
@@ -501,7 +506,7 @@ func checkDisks(f *Facts) Result {
 		return bad(Warn, strings.Join(parts, "; "),
 			fmt.Sprintf("A chunk pod on such a node adds no capacity: add unformatted disks (FSTYPE blank) or widen the deviceMap selectors; see `kubectl get bd -n %s -o wide` and `kubectl iomesh preflight -o wide`", f.Namespace), DocSetup)
 	}
-	return pass("%s %s, %s raw, for %s mode", english.N(len(f.NewChunkDisks), "eligible node has", "eligible nodes have"), english.Plural(count, "usable disk"), disks.Human(bytes), d.Map.Mode)
+	return pass("%s %s, %s raw, for %s mode", output.N(len(f.NewChunkDisks), "eligible node has", "eligible nodes have"), output.Plural(count, "usable disk"), disks.Human(bytes), d.Map.Mode)
 }
 
 // storageMissing says why IOMesh's view cannot be read at all, or "".
@@ -555,13 +560,13 @@ func checkChunks(f *Facts) Result {
 		}
 	}
 	if len(s.Chunks) < running {
-		problems = append(problems, fmt.Sprintf("%s registered for %s", english.Plural(len(s.Chunks), "chunk"), english.Plural(running, "Ready chunk pod")))
+		problems = append(problems, fmt.Sprintf("%s registered for %s", output.Plural(len(s.Chunks), "chunk"), output.Plural(running, "Ready chunk pod")))
 	}
 	if len(problems) > 0 {
 		return bad(Warn, strings.Join(problems, "; "),
 			fmt.Sprintf("A chunk that is not CONNECTED_HEALTHY serves no storage: check the chunk pod's logs (`kubectl logs -n %s <pod> -c zbs-chunkd`) and `kubectl describe iomesh %s -n %s`", f.Namespace, f.Release, f.Namespace), "")
 	}
-	return pass("%s registered, all healthy", english.Plural(len(s.Chunks), "chunk"))
+	return pass("%s registered, all healthy", output.Plural(len(s.Chunks), "chunk"))
 }
 
 func checkLeader(f *Facts) Result {
@@ -617,6 +622,6 @@ func checkRBAC(f *Facts) Result {
 	if f.Direct {
 		role = "direct"
 	}
-	return bad(Fail, fmt.Sprintf("missing %s a scale needs:\n%s", english.Plural(len(p.Missing), "permission"), strings.Join(access.Group(p.Missing), "\n")),
+	return bad(Fail, fmt.Sprintf("missing %s a scale needs:\n%s", output.Plural(len(p.Missing), "permission"), strings.Join(access.Group(p.Missing), "\n")),
 		fmt.Sprintf("Ask a cluster admin to apply `kubectl iomesh rbac %s -n %s --user <you> | kubectl apply -f -`; check with `kubectl auth can-i %s %s -n %s`", role, f.Namespace, first.Verb, first.Resource, f.Namespace), "")
 }

@@ -387,6 +387,13 @@ func TestOperatorReady(t *testing.T) {
 	expect(t, Run(in, nil, "v1"), OperatorCheckID, Fail, "no available replica (1 wanted); it serves webhook iomesh-validating-webhook-configuration (failurePolicy Fail)")
 	in.Operator.Missing = true
 	expect(t, Run(in, nil, "v1"), OperatorCheckID, Fail, "is not in the cluster")
+	in.Operator.Missing, in.Operator.Desired = false, 0
+	r := Run(in, nil, "v1")
+	expect(t, r, OperatorCheckID, Fail, "operator Deployment operator is scaled to 0; it serves webhook")
+	if h := verdicts(r)[OperatorCheckID].Hint; !strings.Contains(h, "kubectl scale deployment operator -n iomesh-system --replicas 1") {
+		t.Fatalf("hint %q", h)
+	}
+	in.Operator.Desired = 1
 	in.Operator.Missing, in.Operator.FailurePolicy = false, "Ignore"
 	expect(t, Run(in, nil, "v1"), OperatorCheckID, Warn, "ignores the failure (failurePolicy Ignore), so the change is accepted but no pods come")
 	in.Operator.Webhook = ""

@@ -9,15 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-	"helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
@@ -25,13 +16,18 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/pin"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/waiter"
+	"golang.org/x/sync/errgroup"
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/release"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // RenderCheckID is the re-render guard's ID for --skip-check.
@@ -42,7 +38,7 @@ type Engine struct {
 	Reader inventory.Reader
 	Helm   *action.Configuration
 	// Locate finds the deployed chart version (with its subcharts).
-	Locate func(chartsource.Want) (*chartsource.Source, error)
+	Locate func(helmops.Want) (*helmops.Source, error)
 	// ClientRenders renders locally only (--dry-run=client): no lookups, no server validation.
 	ClientRenders bool
 	// Skip are the checks (and the guard) the user accepts.
@@ -133,7 +129,7 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 	if snap.Direct {
 		plan.Direct = &DirectChange{Kind: iomeshcluster.Kind, Name: snap.Release, ResourceVersion: snap.ResourceVersion()}
 	}
-	if plan.AtTarget && (snap.Direct || info.Status == string(helmrelease.StatusDeployed)) {
+	if plan.AtTarget && (snap.Direct || info.Status == string(release.StatusDeployed)) {
 		// Nothing to change: a rerun after a timeout or an interrupt only waits.
 		plan.ToRevision = plan.FromRevision
 		return plan, nil
@@ -196,7 +192,7 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 		return nil, &Refused{Guard: &guard, Err: exitcode.Wrap(exitcode.Refused, fmt.Errorf("refused by %s: the upgrade would change more than the replica counts (above). Nothing was changed. If every difference is expected, pass --skip-check %s", RenderCheckID, RenderCheckID))}
 	}
 	plan.src = p.src
-	plan.keep = pin.PostRenderer{Deployed: snap.Base.Manifest, Fields: guard.Pins}
+	plan.keep = render.PostRenderer{Deployed: snap.Base.Manifest, Fields: guard.Pins}
 	return plan, nil
 }
 
@@ -270,7 +266,7 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress io.Writer) erro
 	}
 	// The plan was made from revision FromRevision; another operation since (a second scale
 	// while this one waited at its prompt) makes it stale.
-	if now, err := release.Latest(e.Helm, plan.Release, plan.Namespace); err != nil {
+	if now, err := helmops.Latest(e.Helm, plan.Release, plan.Namespace); err != nil {
 		return err
 	} else if now.Version != plan.FromRevision {
 		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("release %s changed since the plan was made (revision %d, now %d, %s): nothing was changed by this command; run it again to plan from the new revision", plan.Release, plan.FromRevision, now.Version, now.Info.Status))
@@ -334,7 +330,7 @@ type preparation struct {
 	err       error
 	newValues values.Map
 	valuesErr error
-	src       *chartsource.Source
+	src       *helmops.Source
 	chartErr  error
 	guard     Guard
 	guardErr  error
@@ -367,7 +363,7 @@ func (e *Engine) prepare(ctx context.Context, f snapshot.ReleaseFacts, target pr
 		_, err := helmops.Capabilities(e.Helm)
 		caps <- err == nil
 	}()
-	p.src, p.chartErr = e.Locate(chartsource.Want{Name: info.Chart, Version: info.ChartVersion})
+	p.src, p.chartErr = e.Locate(helmops.Want{Name: info.Chart, Version: info.ChartVersion})
 	known := <-caps
 	if p.chartErr != nil {
 		return p
@@ -376,7 +372,7 @@ func (e *Engine) prepare(ctx context.Context, f snapshot.ReleaseFacts, target pr
 	return p
 }
 
-func (e *Engine) guard(ctx context.Context, deployed *helmrelease.Release, userValues values.Map, src *chartsource.Source, newValues values.Map, change values.Change, capsKnown bool) (Guard, error) {
+func (e *Engine) guard(ctx context.Context, deployed *release.Release, userValues values.Map, src *helmops.Source, newValues values.Map, change values.Change, capsKnown bool) (Guard, error) {
 	helm := e.Helm
 	name, ns := deployed.Name, deployed.Namespace
 	var r Renders
@@ -454,11 +450,11 @@ type WaitOptions struct {
 
 // WaitPods waits until the plan's chunk and meta pods are Ready. The outcome holds the pods as
 // last seen, for the final table.
-func (e *Engine) WaitPods(ctx context.Context, plan *Plan, o WaitOptions) (waiter.Outcome, error) {
+func (e *Engine) WaitPods(ctx context.Context, plan *Plan, o WaitOptions) (Outcome, error) {
 	r := e.Reader
-	w := &waiter.Waiter{
+	w := &Waiter{
 		Kube: r.Kube, Namespace: plan.Namespace, Progress: o.Progress, Now: e.Now, Selector: plan.snap.PodSelector, Live: o.Live,
-		Wants: []waiter.Want{
+		Wants: []Want{
 			{Prefix: r.Name(inventory.Chunk), Count: plan.Chunk.To},
 			{Prefix: r.Name(inventory.Meta), Count: plan.Meta.To},
 		},
@@ -471,9 +467,9 @@ func (e *Engine) WaitPods(ctx context.Context, plan *Plan, o WaitOptions) (waite
 		fmt.Fprintf(o.Progress, "  not ready: %s\n", s)
 	}
 	switch {
-	case errors.Is(err, waiter.ErrInterrupted):
+	case errors.Is(err, ErrInterrupted):
 		return out, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted: %s; run `%s` to keep waiting", plan.Stays(), o.Resume))
-	case errors.Is(err, waiter.ErrTimeout):
+	case errors.Is(err, ErrTimeout):
 		return out, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("%s but the pods were not all Ready within %v; run `%s` to keep waiting", plan.Done(), o.Timeout, o.Resume))
 	}
 	return out, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("waiting for the pods: %w; %s, run `%s` to keep waiting", err, plan.Stays(), o.Resume))
@@ -500,15 +496,15 @@ func (e *Engine) WaitStorage(ctx context.Context, plan *Plan, pods []corev1.Pod,
 	}
 	chunkPods, nodes := plan.ChunkPods(pods)
 	fmt.Fprintf(o.Progress, "Waiting for IOMesh to report %d chunks CONNECTED_HEALTHY...\n", len(nodes))
-	s := waiter.Storage{Dynamic: e.Reader.Dynamic, Namespace: plan.Namespace, Name: snap.Release, Nodes: snap.Nodes, ChunkPods: chunkPods, Progress: o.Progress}
+	s := Storage{Dynamic: e.Reader.Dynamic, Namespace: plan.Namespace, Name: snap.Release, Nodes: snap.Nodes, ChunkPods: chunkPods, Progress: o.Progress}
 	out, err := s.Wait(ctx, nodes)
 	switch {
-	case errors.Is(err, waiter.ErrNotReported):
+	case errors.Is(err, ErrNotReported):
 		res.Note = fmt.Sprintf("IOMesh does not report chunk registration (%v): done at pod readiness.", err)
 		return res, nil
-	case errors.Is(err, waiter.ErrInterrupted):
+	case errors.Is(err, ErrInterrupted):
 		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted while IOMesh registers the chunks on %s: %s; run `%s` to keep waiting", strings.Join(out.Missing, ", "), plan.Stays(), o.Resume))
-	case errors.Is(err, waiter.ErrTimeout):
+	case errors.Is(err, ErrTimeout):
 		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("the pods are Ready but IOMesh reported no healthy chunk on %s within %v; check `kubectl describe iomesh %s -n %s`, then run `%s` to keep waiting", strings.Join(out.Missing, ", "), o.Timeout, snap.Release, plan.Namespace, o.Resume))
 	case err != nil:
 		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("watching the IOMeshCluster: %w; %s, run `%s` to keep waiting", err, plan.Stays(), o.Resume))

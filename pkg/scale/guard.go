@@ -10,8 +10,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/pin"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/renderdiff"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
@@ -29,13 +28,13 @@ type Counts = values.Change
 // Guard is the re-render guard's finding.
 type Guard struct {
 	// Drift is how the current render differs from what is deployed: must be empty.
-	Drift renderdiff.Diff `json:"drift"`
+	Drift render.Diff `json:"drift"`
 	// Kept are objects gone from the render that Helm keeps in the cluster (resource-policy keep).
 	Kept []string `json:"kept,omitempty"`
 	// Scale is every change the new values make; Unexplained are those that do not follow from
 	// the replica counts.
-	Scale       []renderdiff.Change `json:"scale"`
-	Unexplained renderdiff.Diff     `json:"unexplained"`
+	Scale       []render.Change `json:"scale"`
+	Unexplained render.Diff     `json:"unexplained"`
 	// Objects counts the objects in the new render.
 	Objects int `json:"objects"`
 	// Pinned are the fields the chart generates anew at every render that the upgrade keeps at
@@ -43,7 +42,7 @@ type Guard struct {
 	Pinned []PinnedObject `json:"pinned,omitempty"`
 	Fresh  []string       `json:"freshRandomFields,omitempty"`
 	// Pins are the same fields for the post-renderer.
-	Pins pin.Fields `json:"-"`
+	Pins render.Fields `json:"-"`
 }
 
 // PinnedObject is one object's kept fields.
@@ -57,8 +56,8 @@ func (g Guard) OK() bool { return g.Drift.Empty() && g.Unexplained.Empty() }
 
 // Check compares the renders.
 func Check(r Renders, c Counts) (Guard, error) {
-	parse := func(what, m string) (renderdiff.Objects, error) {
-		objs, err := renderdiff.Parse(m)
+	parse := func(what, m string) (render.Objects, error) {
+		objs, err := render.Parse(m)
 		if err != nil {
 			return nil, fmt.Errorf("%s manifest: %w", what, err)
 		}
@@ -80,17 +79,17 @@ func Check(r Renders, c Counts) (Guard, error) {
 	if err != nil {
 		return Guard{}, err
 	}
-	volatile := renderdiff.VolatileBetween(cur, again)
+	volatile := render.VolatileBetween(cur, again)
 	g := Guard{Objects: len(next)}
 	g.Pins, g.Fresh = pins(deployed, cur, next, volatile, c)
 	for _, line := range g.Pins.Keys() {
 		g.Pinned = append(g.Pinned, PinnedObject{Object: line, Fields: g.Pins.Paths(line)})
 	}
 
-	drift := renderdiff.Compare(deployed, cur, volatile)
+	drift := render.Compare(deployed, cur, volatile)
 	var removed []string
 	for _, k := range drift.Removed {
-		if renderdiff.Kept(deployed[k]) {
+		if render.Kept(deployed[k]) {
 			g.Kept = append(g.Kept, k)
 		} else {
 			removed = append(removed, k)
@@ -99,7 +98,7 @@ func Check(r Renders, c Counts) (Guard, error) {
 	drift.Removed = removed
 	g.Drift = drift
 
-	scale := renderdiff.Compare(cur, next, volatile)
+	scale := render.Compare(cur, next, volatile)
 	g.Unexplained.Added, g.Unexplained.Removed = scale.Added, scale.Removed
 	for _, ch := range scale.Changed {
 		g.Scale = append(g.Scale, ch)
@@ -113,14 +112,14 @@ func Check(r Renders, c Counts) (Guard, error) {
 // pins are the random fields to keep at their deployed values: fields that differ between two
 // renders of the same values, where the deployed object has them, except fields the new counts
 // change. Random fields of objects the deployed release lacks are returned as fresh.
-func pins(deployed, cur, next renderdiff.Objects, volatile renderdiff.Volatile, c Counts) (pin.Fields, []string) {
+func pins(deployed, cur, next render.Objects, volatile render.Volatile, c Counts) (render.Fields, []string) {
 	byCounts := map[string]bool{}
-	for _, ch := range renderdiff.Compare(cur, next, nil).Changed {
+	for _, ch := range render.Compare(cur, next, nil).Changed {
 		if explained(ch, c) {
 			byCounts[ch.Object+" "+ch.Path] = true
 		}
 	}
-	out := pin.Fields{}
+	out := render.Fields{}
 	var fresh []string
 	for obj, paths := range volatile {
 		dep, ok := deployed[obj]
@@ -130,7 +129,7 @@ func pins(deployed, cur, next renderdiff.Objects, volatile renderdiff.Volatile, 
 			}
 			continue
 		}
-		has := renderdiff.Flatten(dep)
+		has := render.Flatten(dep)
 		for p := range paths {
 			if _, ok := has[p]; !ok || byCounts[obj+" "+p] {
 				continue
@@ -146,7 +145,7 @@ func pins(deployed, cur, next renderdiff.Objects, volatile renderdiff.Volatile, 
 }
 
 // explained: a field whose value moves from the old count to the new one follows from it.
-func explained(ch renderdiff.Change, c Counts) bool {
+func explained(ch render.Change, c Counts) bool {
 	old, err1 := number(ch.Old)
 	nu, err2 := number(ch.New)
 	if err1 != nil || err2 != nil {

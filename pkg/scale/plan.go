@@ -6,15 +6,13 @@ import (
 	"sort"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/chartsource"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/english"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/pin"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/renderdiff"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Count is one component's change.
@@ -62,8 +60,8 @@ type Plan struct {
 
 	change values.Change
 	snap   *snapshot.Snapshot
-	src    *chartsource.Source
-	keep   pin.PostRenderer
+	src    *helmops.Source
+	keep   render.PostRenderer
 }
 
 // DirectChange is the patch of a directly managed IOMeshCluster.
@@ -111,7 +109,7 @@ type DiskRoom struct {
 
 // ValueDiff lists every value that differs between two user-supplied value trees.
 func ValueDiff(before, after values.Map) []ValueChange {
-	fo, fn := renderdiff.Flatten(before), renderdiff.Flatten(after)
+	fo, fn := render.Flatten(before), render.Flatten(after)
 	var out []ValueChange
 	for p, nv := range fn {
 		if ov, ok := fo[p]; !ok || ov != nv {
@@ -172,7 +170,7 @@ func Write(w io.Writer, p *Plan) error {
 		fmt.Fprintf(w, "  %-10s %s\n", "", "every other value is kept as deployed")
 	}
 	if g := p.Guard; g != nil {
-		row("Render", fmt.Sprintf("%s; %s, all from the replica counts; nothing else differs from what is deployed", english.Plural(g.Objects, "object"), english.N(len(g.Scale), "field changes", "fields change")))
+		row("Render", fmt.Sprintf("%s; %s, all from the replica counts; nothing else differs from what is deployed", output.Plural(g.Objects, "object"), output.N(len(g.Scale), "field changes", "fields change")))
 		for _, k := range g.Kept {
 			fmt.Fprintf(w, "  %-10s %s left the chart's output but stays in the cluster (helm.sh/resource-policy: keep)\n", "", k)
 		}
@@ -226,7 +224,7 @@ func writeDirect(w io.Writer, p *Plan, d *DirectChange, row func(k, v string)) e
 }
 
 func diskLine(d *DiskRoom) string {
-	return fmt.Sprintf("up to %s, %s raw on the %s (an upper bound: the scheduler picks the nodes)", english.Plural(d.Disks, "disk"), disks.Human(d.RawBytes), english.Plural(d.Nodes, "eligible node"))
+	return fmt.Sprintf("up to %s, %s raw on the %s (an upper bound: the scheduler picks the nodes)", output.Plural(d.Disks, "disk"), disks.Human(d.RawBytes), output.Plural(d.Nodes, "eligible node"))
 }
 
 func countText(c Count) string {
@@ -252,7 +250,7 @@ func WriteGuard(w io.Writer, g Guard) {
 	}
 }
 
-func writeDiff(w io.Writer, d renderdiff.Diff) {
+func writeDiff(w io.Writer, d render.Diff) {
 	for _, k := range d.Removed {
 		fmt.Fprintf(w, "  - %s would be deleted\n", k)
 	}
@@ -262,7 +260,7 @@ func writeDiff(w io.Writer, d renderdiff.Diff) {
 	const shown = 40
 	for i, c := range d.Changed {
 		if i == shown {
-			fmt.Fprintf(w, "  ... and %d more %s\n", len(d.Changed)-shown, english.Agree(len(d.Changed)-shown, "changed field", "changed fields"))
+			fmt.Fprintf(w, "  ... and %d more %s\n", len(d.Changed)-shown, output.Agree(len(d.Changed)-shown, "changed field", "changed fields"))
 			break
 		}
 		fmt.Fprintf(w, "  ~ %s\n", c)

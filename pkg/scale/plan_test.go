@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/renderdiff"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
 )
 
 func helmPlan() *Plan {
@@ -16,7 +16,7 @@ func helmPlan() *Plan {
 		Chunk: Count{From: 3, To: 5, Nodes: []string{"n3", "n4"}}, Meta: Count{From: 3, To: 3},
 		ValueChanges: []ValueChange{{Path: "iomesh.chunk.replicaCount", Old: "3", New: "5"}, {Path: "iomesh.meta.replicaCount", New: "3"}},
 		Disks:        &DiskRoom{Nodes: 2, Disks: 1, RawBytes: 4 << 40},
-		Guard: &Guard{Objects: 73, Scale: []renderdiff.Change{{Object: "StatefulSet x", Path: "spec.replicas"}},
+		Guard: &Guard{Objects: 73, Scale: []render.Change{{Object: "StatefulSet x", Path: "spec.replicas"}},
 			Kept:   []string{"CustomResourceDefinition volumesnapshots.snapshot.storage.k8s.io"},
 			Pinned: []PinnedObject{{Object: "Secret iomesh-system/iomesh-webhook-cert", Fields: []string{"data.ca.crt", "data.tls.crt"}}, {Object: "ValidatingWebhookConfiguration iomesh", Fields: []string{"webhooks[0].clientConfig.caBundle"}}},
 			Fresh:  []string{"Secret iomesh-system/new data.key", "Secret iomesh-system/new2 data.key"}},
@@ -113,13 +113,13 @@ func TestWriteDirectPlan(t *testing.T) {
 }
 
 func TestWriteGuardNamesEveryDifference(t *testing.T) {
-	var changed []renderdiff.Change
+	var changed []render.Change
 	for i := 0; i < 41; i++ {
-		changed = append(changed, renderdiff.Change{Object: "ConfigMap a", Path: fmt.Sprintf("data.k%02d", i), Old: "1", New: "2"})
+		changed = append(changed, render.Change{Object: "ConfigMap a", Path: fmt.Sprintf("data.k%02d", i), Old: "1", New: "2"})
 	}
 	g := Guard{
-		Drift:       renderdiff.Diff{Removed: []string{"Service gone"}, Added: []string{"Service new"}},
-		Unexplained: renderdiff.Diff{Changed: changed},
+		Drift:       render.Diff{Removed: []string{"Service gone"}, Added: []string{"Service new"}},
+		Unexplained: render.Diff{Changed: changed},
 	}
 	var b bytes.Buffer
 	WriteGuard(&b, g)

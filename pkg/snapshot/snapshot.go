@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -21,13 +21,13 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
@@ -48,14 +48,14 @@ type Releases struct {
 
 // ReleaseFacts are the revisions read and what the newest says.
 type ReleaseFacts struct {
-	History []*helmrelease.Release
-	Latest  *helmrelease.Release
-	Info    release.Info
+	History []*release.Release
+	Latest  *release.Release
+	Info    helmops.Info
 	// Base is the revision a scale starts from: the newest, or, when the newest failed, the last
 	// one deployed (Helm upgrades from it; the failed one stays in the history). Replicas are
 	// its counts.
-	Base        *helmrelease.Release
-	BaseInfo    release.Info
+	Base        *release.Release
+	BaseInfo    helmops.Info
 	Replicas    values.Replicas
 	ReplicasErr error
 }
@@ -67,28 +67,28 @@ func NewReleases(cfg *action.Configuration, name, namespace string, history bool
 		var f ReleaseFacts
 		var err error
 		if history {
-			f.History, err = release.History(cfg, name, namespace)
+			f.History, err = helmops.History(cfg, name, namespace)
 		} else {
-			var latest *helmrelease.Release
-			if latest, err = release.Latest(cfg, name, namespace); err == nil {
-				f.History = []*helmrelease.Release{latest}
+			var latest *release.Release
+			if latest, err = helmops.Latest(cfg, name, namespace); err == nil {
+				f.History = []*release.Release{latest}
 			}
 		}
 		if err != nil {
 			return f, err
 		}
 		f.Latest = f.History[len(f.History)-1]
-		if f.Info, err = release.Describe(f.Latest); err != nil {
+		if f.Info, err = helmops.Describe(f.Latest); err != nil {
 			return f, err
 		}
 		f.Base, f.BaseInfo = f.Latest, f.Info
-		if good := release.LastGood(f.History); release.Failed(f.Info.Status) && good > 0 {
+		if good := helmops.LastGood(f.History); helmops.Failed(f.Info.Status) && good > 0 {
 			for _, r := range f.History {
 				if r.Version == good {
 					f.Base = r
 				}
 			}
-			if f.BaseInfo, err = release.Describe(f.Base); err != nil {
+			if f.BaseInfo, err = helmops.Describe(f.Base); err != nil {
 				return f, err
 			}
 		}
@@ -124,13 +124,13 @@ type Snapshot struct {
 
 	// Latest is the newest revision; Info describes it. LastDeployed is the newest earlier
 	// revision that was deployed or superseded (what a rollback returns to), 0 if none.
-	Latest       *helmrelease.Release
-	Info         release.Info
+	Latest       *release.Release
+	Info         helmops.Info
 	LastDeployed int
 	// Base and BaseInfo are the revision a scale starts from (see ReleaseFacts); the replica
 	// counts, requests and policies are its.
-	Base     *helmrelease.Release
-	BaseInfo release.Info
+	Base     *release.Release
+	BaseInfo helmops.Info
 	// Direct says there is no Helm release: the IOMeshCluster of that name is managed directly
 	// (applied with kubectl, as the multi-cluster doc does). Latest is then nil.
 	Direct bool
@@ -291,7 +291,7 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 // resolve settles what manages the cluster: the release read, or, when there is none, an
 // IOMeshCluster of that name applied directly.
 func (s *Snapshot) resolve(rel ReleaseFacts, relErr, compErr error) error {
-	var notFound *release.NotFoundError
+	var notFound *helmops.ReleaseNotFoundError
 	if errors.As(relErr, &notFound) {
 		if s.Cluster.Object == nil {
 			return fmt.Errorf("%w; no IOMeshCluster %q there either (all of them: `kubectl iomesh status -A`)", relErr, s.Release)
@@ -304,7 +304,7 @@ func (s *Snapshot) resolve(rel ReleaseFacts, relErr, compErr error) error {
 		}
 	}
 	if s.Direct {
-		s.Info = release.Info{Name: s.Release, Namespace: s.Namespace, Effective: DirectValues(s.Cluster.Object.Spec)}
+		s.Info = helmops.Info{Name: s.Release, Namespace: s.Namespace, Effective: DirectValues(s.Cluster.Object.Spec)}
 		s.Info.UserValues = s.Info.Effective
 		s.BaseInfo = s.Info
 		s.Replicas, s.ReplicasErr = values.ReadReplicas(s.Info.Effective)
@@ -313,7 +313,7 @@ func (s *Snapshot) resolve(rel ReleaseFacts, relErr, compErr error) error {
 	s.Latest, s.Info = rel.Latest, rel.Info
 	s.Base, s.BaseInfo = rel.Base, rel.BaseInfo
 	s.Replicas, s.ReplicasErr = rel.Replicas, rel.ReplicasErr
-	s.LastDeployed = release.LastGood(rel.History)
+	s.LastDeployed = helmops.LastGood(rel.History)
 	return nil
 }
 
@@ -456,7 +456,7 @@ type Entry struct {
 	Meta    []corev1.Pod
 	// Release describes the managing Helm release (nil: managed directly); ReleaseErr says why it
 	// could not be read.
-	Release    *release.Info
+	Release    *helmops.Info
 	ReleaseErr error
 	// Edition and Storage are derived as Read derives them for one cluster.
 	Edition edition.Result
@@ -517,15 +517,15 @@ func ManagedByHelm(obj *iomeshcluster.IOMeshCluster) bool {
 	return obj.Annotations[helmReleaseAnnotation] != ""
 }
 
-func latestInfo(helmFor HelmFor, namespace, name string) (*release.Info, error) {
+func latestInfo(helmFor HelmFor, namespace, name string) (*helmops.Info, error) {
 	cfg, err := helmFor(namespace)
 	if err != nil {
 		return nil, err
 	}
-	rel, err := release.Latest(cfg, name, namespace)
+	rel, err := helmops.Latest(cfg, name, namespace)
 	if err != nil {
 		return nil, err
 	}
-	info, err := release.Describe(rel)
+	info, err := helmops.Describe(rel)
 	return &info, err
 }

@@ -10,10 +10,9 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/table"
 )
 
 // ClusterList is every IOMesh cluster in the Kubernetes cluster (`status -A`).
@@ -44,7 +43,7 @@ type ClusterRow struct {
 
 // BuildList assembles the list from what snapshot.ReadAll found.
 func BuildList(entries []snapshot.Entry, missing string) *ClusterList {
-	l := &ClusterList{TypeMeta: metav1.TypeMeta{APIVersion: printer.APIVersion, Kind: "IOMeshClusterList"}, Items: []ClusterRow{}, Missing: missing}
+	l := &ClusterList{TypeMeta: metav1.TypeMeta{APIVersion: output.APIVersion, Kind: "IOMeshClusterList"}, Items: []ClusterRow{}, Missing: missing}
 	for i := range entries {
 		e := &entries[i]
 		row := ClusterRow{Namespace: e.Cluster.Namespace, Name: e.Cluster.Name, ManagedBy: ManagedByDirect}
@@ -111,7 +110,7 @@ func WriteList(w io.Writer, l *ClusterList) error {
 		rows = append(rows, []string{r.Namespace, r.Name, managed, r.Edition.Edition.Title(),
 			fmt.Sprintf("%d/%s", r.ChunkReady, intOrQ(r.ChunkSpec)), fmt.Sprintf("%d/%s", r.MetaReady, intOrQ(r.MetaSpec)), capacity})
 	}
-	return table.Render(w, []string{"NAMESPACE", "NAME", "MANAGED BY", "EDITION", "CHUNK", "META", "CAPACITY"}, rows)
+	return output.Render(w, []string{"NAMESPACE", "NAME", "MANAGED BY", "EDITION", "CHUNK", "META", "CAPACITY"}, rows)
 }
 
 func intOrQ(p *int) string {

@@ -14,14 +14,13 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/printer"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/table"
 )
 
 // Report is the status of one IOMesh release.
@@ -33,7 +32,7 @@ type Report struct {
 	ManagedBy string `json:"managedBy"`
 	// GitOps is the GitOps controller that owns the cluster, if any.
 	GitOps  *gitops.Owner  `json:"gitOps,omitempty"`
-	Release release.Info   `json:"release"`
+	Release helmops.Info   `json:"release"`
 	Edition edition.Result `json:"edition"`
 	License LicenseView    `json:"license"`
 	Chunk   ComponentView  `json:"chunk"`
@@ -94,7 +93,7 @@ type ComponentView struct {
 // warning.
 func Build(snap *snapshot.Snapshot, context string) *Report {
 	r := &Report{
-		TypeMeta:  metav1.TypeMeta{APIVersion: printer.APIVersion, Kind: "Status"},
+		TypeMeta:  metav1.TypeMeta{APIVersion: output.APIVersion, Kind: "Status"},
 		Context:   context,
 		Namespace: snap.Namespace,
 		Release:   snap.Info,
@@ -106,9 +105,9 @@ func Build(snap *snapshot.Snapshot, context string) *Report {
 	}
 	r.GitOps = snap.GitOps
 	info := snap.Info
-	if release.Pending(info.Status) {
+	if helmops.Pending(info.Status) {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("release revision %d is %s: an operation did not finish; see `helm history %s -n %s`", info.Revision, info.Status, info.Name, snap.Namespace))
-	} else if release.Failed(info.Status) {
+	} else if helmops.Failed(info.Status) {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("release revision %d failed: %s", info.Revision, info.Description))
 	}
 	if snap.ReplicasErr != nil {
@@ -390,7 +389,7 @@ func writeIOMesh(out io.Writer, v *IOMeshView) error {
 	if w.err != nil {
 		return w.err
 	}
-	return table.Render(out, []string{"CHUNK", "NODE", "IP", "STATUS", "USED", "TOTAL"}, cells)
+	return output.Render(out, []string{"CHUNK", "NODE", "IP", "STATUS", "USED", "TOTAL"}, cells)
 }
 
 // errWriter keeps the first write error and writes nothing after it.

@@ -9,7 +9,7 @@ import (
 
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/release"
 	helmtime "helm.sh/helm/v3/pkg/time"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -20,8 +20,8 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/release"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
@@ -56,7 +56,7 @@ func Chart(version string, defaults values.Map) *chart.Chart {
 // Rel describes a release revision to store.
 type Rel struct {
 	Revision int
-	Status   helmrelease.Status
+	Status   release.Status
 	Chart    *chart.Chart
 	Values   values.Map
 	Manifest string
@@ -95,17 +95,17 @@ func NewClients(t T, rels []Rel, objs ...runtime.Object) Clients {
 	hr := schema.GroupVersionResource{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"}
 	bd := schema.GroupVersionResource{Group: "openebs.io", Version: "v1alpha1", Resource: "blockdevices"}
 	d := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{gvr: "IOMeshClusterList", bd: "BlockDeviceList", hr: "HelmReleaseList"}, dyn...)
-	h := release.NewConfigurationForSecrets(kube.CoreV1().Secrets(Namespace))
+	h := helmops.NewConfigurationForSecrets(kube.CoreV1().Secrets(Namespace))
 	for _, r := range rels {
 		if r.Chart == nil {
 			r.Chart = Chart("v1.0.1", ChartDefaults())
 		}
 		if r.Status == "" {
-			r.Status = helmrelease.StatusDeployed
+			r.Status = release.StatusDeployed
 		}
-		rel := &helmrelease.Release{
+		rel := &release.Release{
 			Name: Release, Namespace: Namespace, Version: r.Revision,
-			Info: &helmrelease.Info{
+			Info: &release.Info{
 				Status: r.Status, Description: "Upgrade complete",
 				FirstDeployed: helmtime.Time{Time: Now.Add(-48 * time.Hour)},
 				LastDeployed:  helmtime.Time{Time: Now.Add(-time.Duration(10-r.Revision) * time.Hour)},

@@ -101,7 +101,7 @@ func TestOperatorDownWebhookFail(t *testing.T) {
 	if r.code != 3 {
 		t.Fatalf("preflight with the operator down: want exit 3:\n%s", r)
 	}
-	mustContain(t, r, "[FAIL] operator.ready", "operator Deployment operator has no available replica", "failurePolicy Fail")
+	mustContain(t, r, "[FAIL] operator.ready", "operator Deployment operator is scaled to 0", "failurePolicy Fail", "--replicas 1")
 	for _, args := range [][]string{
 		{"scale", "--chunk", "4", "--yes"},
 		{"scale", "--chunk", "4", "--dry-run"},

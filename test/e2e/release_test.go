@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"testing"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/release"
 )
 
 // releaseState is what must not change when a command refuses: the revision and the values, as
@@ -46,5 +46,5 @@ func assertUnchanged(t *testing.T, before releaseState) {
 // markPending stores a new revision in pending-upgrade, as an interrupted `helm upgrade` leaves it.
 func markPending(t *testing.T) {
 	t.Helper()
-	addRevision(t, helmrelease.StatusPendingUpgrade, "Preparing upgrade")
+	addRevision(t, release.StatusPendingUpgrade, "Preparing upgrade")
 }

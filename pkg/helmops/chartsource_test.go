@@ -1,4 +1,4 @@
-package chartsource
+package helmops
 
 import (
 	"net/http"

@@ -1,8 +1,9 @@
-// Package pin keeps the deployed values of fields a chart generates anew at every render
+// This file keeps the deployed values of fields a chart generates anew at every render
 // (certificates from genCA and genSignedCert, random passwords), through a Helm post-renderer.
 // An upgrade that changes only replica counts then leaves every other object byte for byte as
 // deployed, and does not rotate the operator's webhook PKI behind the operator's back.
-package pin
+
+package render
 
 import (
 	"bytes"
@@ -13,11 +14,9 @@ import (
 	"strings"
 
 	"sigs.k8s.io/yaml"
-
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/renderdiff"
 )
 
-// Fields are the fields to pin, by object key (renderdiff.Key) and Flatten path.
+// Fields are the fields to pin, by object key (Key) and Flatten path.
 type Fields map[string]map[string]bool
 
 // Keys are the objects with pinned fields, sorted.
@@ -107,7 +106,7 @@ func Apply(manifest, deployed string, fields Fields) (string, error) {
 	byKey := map[string]chunk{}
 	for _, d := range dep {
 		if len(d.obj) > 0 {
-			byKey[renderdiff.Key(d.obj)] = d
+			byKey[Key(d.obj)] = d
 		}
 	}
 	var b strings.Builder
@@ -121,12 +120,12 @@ func pinChunk(d chunk, deployed map[string]chunk, fields Fields) string {
 	if len(d.obj) == 0 {
 		return d.text
 	}
-	key := renderdiff.Key(d.obj)
+	key := Key(d.obj)
 	paths, was := fields[key], deployed[key]
 	if len(paths) == 0 || was.obj == nil {
 		return d.text
 	}
-	pinned, done := renderdiff.Pin(d.obj, was.obj, paths)
+	pinned, done := Pin(d.obj, was.obj, paths)
 	if len(done) == 0 {
 		return d.text
 	}
@@ -146,7 +145,7 @@ func pinChunk(d chunk, deployed map[string]chunk, fields Fields) string {
 
 // replaceText swaps each pinned string value in the document's text, where it occurs once.
 func replaceText(d chunk, was map[string]interface{}, paths []string) (string, bool) {
-	now, old := renderdiff.Flatten(d.obj), renderdiff.Flatten(was)
+	now, old := Flatten(d.obj), Flatten(was)
 	text := d.text
 	for _, p := range paths {
 		var from, to string

@@ -1,4 +1,4 @@
-package pin
+package render
 
 import (
 	"bytes"

@@ -1,5 +1,6 @@
-// Package english words counts for people: "1 node", "2 nodes", "1 field changes".
-package english
+// This file words counts for people: "1 node", "2 nodes", "1 field changes".
+
+package output
 
 import "fmt"
 

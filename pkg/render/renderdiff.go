@@ -1,6 +1,10 @@
-// Package renderdiff compares rendered Helm manifests object by object and field by field, so a
+// This file compares rendered Helm manifests object by object and field by field, so a
 // scale can prove that it changes nothing but the replica counts.
-package renderdiff
+
+// Package render compares rendered Helm manifests object by object and field by field (the
+// re-render guard's evidence), and keeps the deployed values of fields a chart generates anew at
+// every render (the post-renderer of the upgrade). It may import only YAML and the Helm SDK.
+package render
 
 import (
 	"encoding/json"

@@ -1,6 +1,7 @@
-// Package release reads the IOMesh Helm release through the Helm SDK's Secret storage, the
+// This file reads the IOMesh Helm release through the Helm SDK's Secret storage, the
 // same records `helm get` and `helm history` read.
-package release
+
+package helmops
 
 import (
 	"errors"
@@ -8,16 +9,15 @@ import (
 	"sort"
 	"time"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
 // NewConfiguration prepares a Helm action configuration for namespace over the given
@@ -47,19 +47,19 @@ func NewConfigurationForSecrets(secrets corev1client.SecretInterface) *action.Co
 	return &action.Configuration{Releases: storage.Init(d), Log: func(string, ...interface{}) {}}
 }
 
-// NotFoundError says a release does not exist in a namespace.
-type NotFoundError struct{ Name, Namespace string }
+// ReleaseNotFoundError says a release does not exist in a namespace.
+type ReleaseNotFoundError struct{ Name, Namespace string }
 
-func (e *NotFoundError) Error() string {
+func (e *ReleaseNotFoundError) Error() string {
 	return fmt.Sprintf("Helm release %q not found in namespace %q: list the releases with `helm list -A`, then pass --release NAME and -n NAMESPACE", e.Name, e.Namespace)
 }
 
 // Latest returns the newest revision of the release, whatever its status.
-func Latest(cfg *action.Configuration, name, namespace string) (*helmrelease.Release, error) {
+func Latest(cfg *action.Configuration, name, namespace string) (*release.Release, error) {
 	rel, err := cfg.Releases.Last(name)
 	if err != nil {
 		if errors.Is(err, driver.ErrReleaseNotFound) {
-			return nil, &NotFoundError{Name: name, Namespace: namespace}
+			return nil, &ReleaseNotFoundError{Name: name, Namespace: namespace}
 		}
 		return nil, kubeerr.Explain(err, "read", fmt.Sprintf("Helm release %q (its Secrets) in namespace %s", name, namespace))
 	}
@@ -67,11 +67,11 @@ func Latest(cfg *action.Configuration, name, namespace string) (*helmrelease.Rel
 }
 
 // History returns every stored revision, oldest first.
-func History(cfg *action.Configuration, name, namespace string) ([]*helmrelease.Release, error) {
+func History(cfg *action.Configuration, name, namespace string) ([]*release.Release, error) {
 	hist, err := cfg.Releases.History(name)
 	if err != nil {
 		if errors.Is(err, driver.ErrReleaseNotFound) {
-			return nil, &NotFoundError{Name: name, Namespace: namespace}
+			return nil, &ReleaseNotFoundError{Name: name, Namespace: namespace}
 		}
 		return nil, kubeerr.Explain(err, "read", fmt.Sprintf("the history of Helm release %q (its Secrets) in namespace %s", name, namespace))
 	}
@@ -95,7 +95,7 @@ type Info struct {
 }
 
 // Describe reads a release record into Info, coalescing the chart defaults into the values.
-func Describe(rel *helmrelease.Release) (Info, error) {
+func Describe(rel *release.Release) (Info, error) {
 	info := Info{
 		Name:       rel.Name,
 		Namespace:  rel.Namespace,
@@ -126,15 +126,15 @@ func Describe(rel *helmrelease.Release) (Info, error) {
 
 // Pending reports whether an operation on the release is still in flight (or was abandoned).
 func Pending(status string) bool {
-	s := helmrelease.Status(status)
-	return s == helmrelease.StatusPendingInstall || s == helmrelease.StatusPendingUpgrade || s == helmrelease.StatusPendingRollback
+	s := release.Status(status)
+	return s == release.StatusPendingInstall || s == release.StatusPendingUpgrade || s == release.StatusPendingRollback
 }
 
 // LastGood is the newest revision before the last one in hist (oldest first) that was deployed
 // or superseded: what `helm rollback` would return to. 0 when there is none.
-func LastGood(hist []*helmrelease.Release) int {
+func LastGood(hist []*release.Release) int {
 	for i := len(hist) - 2; i >= 0; i-- {
-		if s := hist[i].Info.Status; s == helmrelease.StatusDeployed || s == helmrelease.StatusSuperseded {
+		if s := hist[i].Info.Status; s == release.StatusDeployed || s == release.StatusSuperseded {
 			return hist[i].Version
 		}
 	}
@@ -142,4 +142,4 @@ func LastGood(hist []*helmrelease.Release) int {
 }
 
 // Failed reports a revision whose operation failed.
-func Failed(status string) bool { return helmrelease.Status(status) == helmrelease.StatusFailed }
+func Failed(status string) bool { return release.Status(status) == release.StatusFailed }

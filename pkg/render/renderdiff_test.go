@@ -1,4 +1,4 @@
-package renderdiff
+package render
 
 import (
 	"strings"

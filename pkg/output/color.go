@@ -1,7 +1,8 @@
-// Package color decides whether output may use colour and Unicode marks: only on a terminal,
+// This file decides whether output may use colour and Unicode marks: only on a terminal,
 // never with NO_COLOR or TERM=dumb, on Windows only in a console that understands escape
 // sequences (cli-runtime's rules), and as --color always|auto|never says.
-package color
+
+package output
 
 import (
 	"fmt"

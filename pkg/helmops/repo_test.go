@@ -1,4 +1,4 @@
-package chartsource
+package helmops
 
 import (
 	"crypto/sha256"
@@ -126,9 +126,9 @@ func TestFromRepositoriesSearchesEveryRepository(t *testing.T) {
 	// The same repositories without the one that has it: every one is named with what it has.
 	f = finder(t, r.srv.URL, map[string]string{"a-stale": "", "b-other": indexYAML("iomesh", "charts/x.tgz", r.sum, "v1.1.0", "v0.9.0")})
 	_, err = f.FromRepositories(Want{Name: "iomesh", Version: "v1.0.1"})
-	var nf *NotFoundError
+	var nf *ChartNotFoundError
 	if !errors.As(err, &nf) {
-		t.Fatalf("err = %v, want NotFoundError", err)
+		t.Fatalf("err = %v, want ChartNotFoundError", err)
 	}
 	msg := err.Error()
 	for _, want := range []string{

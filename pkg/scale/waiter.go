@@ -1,7 +1,8 @@
-// Package waiter waits for the chunk and meta pods of a target to be Ready, by watching them
+// This file waits for the chunk and meta pods of a target to be Ready, by watching them
 // (client-go's UntilWithSync: one list, then a watch that resumes after API server restarts),
 // and reports each change and each reason a pod is stuck.
-package waiter
+
+package scale
 
 import (
 	"context"

@@ -1,7 +1,8 @@
-// Package chartsource finds the exact chart a release was deployed from, with its subcharts:
+// This file finds the exact chart a release was deployed from, with its subcharts:
 // from a path or URL the user names, or from the user's Helm repositories, as `helm search repo`
 // sees them. The copy Helm stores in a release lacks the subchart bodies, so it is never used.
-package chartsource
+
+package helmops
 
 import (
 	"bytes"
@@ -47,13 +48,13 @@ func (s *Source) Fresh() (*chart.Chart, error) {
 	return s.load()
 }
 
-// NotFoundError says no configured source has the chart.
-type NotFoundError struct {
+// ChartNotFoundError says no configured source has the chart.
+type ChartNotFoundError struct {
 	Want     Want
 	Searched []string
 }
 
-func (e *NotFoundError) Error() string {
+func (e *ChartNotFoundError) Error() string {
 	searched := "no Helm repositories are configured"
 	if len(e.Searched) > 0 {
 		searched = "searched " + strings.Join(e.Searched, "; ")
@@ -124,7 +125,7 @@ func (f *Finder) FromRepoURL(repoURL string, want Want) (*Source, error) {
 	}
 	cv := find(idx, want)
 	if cv == nil {
-		return nil, &NotFoundError{Want: want, Searched: []string{fmt.Sprintf("%s (versions: %s)", repoURL, versions(idx, want.Name))}}
+		return nil, &ChartNotFoundError{Want: want, Searched: []string{fmt.Sprintf("%s (versions: %s)", repoURL, versions(idx, want.Name))}}
 	}
 	return f.fetch(entry, cv, want)
 }
@@ -135,7 +136,7 @@ func (f *Finder) FromRepositories(want Want) (*Source, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("reading the Helm repositories (%s): %w", f.Settings.RepositoryConfig, err)
 	}
-	nf := &NotFoundError{Want: want}
+	nf := &ChartNotFoundError{Want: want}
 	if rf == nil {
 		return nil, nf
 	}

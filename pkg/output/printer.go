@@ -1,6 +1,10 @@
-// Package printer holds the -o flag every command shares: a human table by default (or wide),
+// This file holds the -o flag every command shares: a human table by default (or wide),
 // and json, yaml, jsonpath and go-template through cli-runtime's printers, always one document.
-package printer
+
+// Package output holds what every command prints with: the -o flag and its printers, kubectl's
+// table shape, colour only on a terminal, and counts in words. It may import only the Kubernetes
+// and CLI libraries, no other package of this module.
+package output
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package english
+package output
 
 import "testing"
 

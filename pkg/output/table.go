@@ -1,6 +1,7 @@
-// Package table renders borderless, left-aligned tables in the shape kubectl prints: upper-case
+// This file renders borderless, left-aligned tables in the shape kubectl prints: upper-case
 // headers, columns three spaces apart, no trailing blanks.
-package table
+
+package output
 
 import (
 	"bytes"
