@@ -117,8 +117,10 @@ keep_local() {
   local sudo=() cidr
   [ "$(id -u)" = 0 ] || sudo=(sudo -n)
   command -v ip >/dev/null || need_debian_file /usr/sbin/ip iproute2
+  local routes
+  routes=$(ip route show type unreachable) # read whole: grep -q in a pipe fails it under pipefail
   for cidr in "$SERVICE_CIDR" "$POD_CIDR"; do
-    if ip route show type unreachable | grep -qx "unreachable $cidr.*"; then continue; fi
+    if grep -qx "unreachable $cidr *" <<<"$routes"; then continue; fi
     "${sudo[@]}" ip route add unreachable "$cidr" ||
       die "cannot add 'ip route add unreachable $cidr': the test cluster needs it so that no call to a cluster or pod IP leaves this machine (run as root)"
   done

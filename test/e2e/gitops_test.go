@@ -68,7 +68,7 @@ func kubectlApply(t *testing.T, doc string) {
 // edit to make in Git; nothing changes. A suspended HelmRelease is a warning only.
 func TestGitOpsFluxHelmRelease(t *testing.T) {
 	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10), postRenderer: fluxPostRenderer(t)})
-	before := readRelease(t)
+	before, rv := readRelease(t), clusterRV(t, ns, relName)
 	r := plugin(t, "scale", "--chunk", "4", "--yes")
 	if r.code != 3 {
 		t.Fatalf("scale of a Flux-managed release: want exit 3:\n%s", r)
@@ -79,6 +79,9 @@ func TestGitOpsFluxHelmRelease(t *testing.T) {
 		t.Fatalf("refused by the render guard instead of the GitOps check:\n%s", r)
 	}
 	assertUnchanged(t, before)
+	if now := clusterRV(t, ns, relName); now != rv {
+		t.Fatalf("the IOMeshCluster changed on a refusal: resourceVersion %s -> %s", rv, now)
+	}
 	r = plugin(t, "preflight", "--chunk", "4", "-o", "yaml")
 	if r.code != 3 {
 		t.Fatalf("preflight: want exit 3:\n%s", r)
@@ -145,4 +148,14 @@ func TestGitOpsArgoCDDirectCluster(t *testing.T) {
 	r = plugin(t, "status", "-A")
 	mustContain(t, r, "direct, Argo CD Application storage")
 	record("gitops", "IOMeshCluster applied by Argo CD", "exit 3, Git edit printed, resourceVersion unchanged")
+}
+
+// clusterRV is the IOMeshCluster's resourceVersion: unchanged by every refusal.
+func clusterRV(t *testing.T, namespace, name string) string {
+	t.Helper()
+	o, err := env.dyn.Resource(iomeshGVR).Namespace(namespace).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.GetResourceVersion()
 }

@@ -75,6 +75,8 @@ func writeReliability() error {
 	fmt.Fprintf(&b, "| refused with the release unchanged (same revision, values and chart version, read with the helm CLI) | %d |\n", unchanged)
 	fmt.Fprintf(&b, "| faults made | %d |\n", count["fault"])
 	fmt.Fprintf(&b, "| security cases | %d |\n", count["security"])
+	fmt.Fprintf(&b, "| GitOps ownership cases | %d |\n", count["gitops"])
+	fmt.Fprintf(&b, "| isolation checks (test traffic stays on the machine) | %d |\n", count["isolation"])
 	b.WriteString("\n| kind | case | outcome |\n|---|---|---|\n")
 	b.WriteString(strings.Join(reliabilityLog.rows, "\n") + "\n")
 	doc, err := os.ReadFile(path)
@@ -191,7 +193,7 @@ func TestBadReleaseStates(t *testing.T) {
 	if len(hist) != 3 || hist[1].Status != "failed" || hist[2].Status != "deployed" {
 		t.Fatalf("history after the scale: %+v", hist)
 	}
-	record("bad input", "last revision failed", "warning; planned from the last deployed revision, failed revision kept, converged")
+	record("fault", "last revision failed", "warning; planned from the last deployed revision, failed revision kept, converged")
 
 	// A release in pending-upgrade.
 	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10)})

@@ -96,6 +96,7 @@ func TestOperatorDownWebhookFail(t *testing.T) {
 	before := readRelease(t)
 
 	scaleOperator(t, 0)
+	rv := clusterRV(t, ns, relName)
 	wh.down.Store(true)
 	r = plugin(t, "preflight", "--chunk", "4")
 	if r.code != 3 {
@@ -113,6 +114,9 @@ func TestOperatorDownWebhookFail(t *testing.T) {
 			t.Fatalf("%v with the operator down: want exit 3:\n%s", args, r)
 		}
 		assertUnchanged(t, before)
+		if now := clusterRV(t, ns, relName); now != rv {
+			t.Fatalf("%v changed the IOMeshCluster: resourceVersion %s -> %s", args, rv, now)
+		}
 	}
 	mustContain(t, r, "rejected the new counts for IOMeshCluster iomesh in a dry run", "no revision was written", `failed calling webhook "iomeshcluster.iomesh.com"`)
 	record("fault", "operator down, webhook failurePolicy Fail", "preflight fails operator.ready; scale and its dry run exit 3 with no new revision, also with the check skipped")
