@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
@@ -26,7 +29,9 @@ import (
 	kubefake "helm.sh/helm/v3/pkg/kube/fake"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/repo"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
@@ -484,5 +489,41 @@ func TestStalePlanRefused(t *testing.T) {
 	}
 	if n := len(e.history(t)); n != 2 {
 		t.Fatalf("%d revisions, want 2 (only the other scale's)", n)
+	}
+}
+
+// The new counts go to the IOMeshCluster as a dry-run patch before Helm writes anything: a
+// rejection there refuses the scale (exit 3) with no revision written, for a real run and for
+// --dry-run alike; an accepted one is named in the plan.
+func TestScaleAdmissionDryRunFirst(t *testing.T) {
+	e := newScaleEnv(t, 5, userValues())
+	var dryRuns int
+	e.clients.Dynamic.PrependReactor("patch", "iomeshclusters", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		p := a.(k8stesting.PatchActionImpl)
+		if len(p.PatchOptions.DryRun) == 0 {
+			return false, nil, nil
+		}
+		dryRuns++
+		if !strings.Contains(string(p.Patch), `"replicas":5`) || strings.Contains(string(p.Patch), "resourceVersion") {
+			t.Errorf("dry-run patch %s: want only the new chunk count, without a resourceVersion", p.Patch)
+		}
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "iomesh.com", Resource: "iomeshclusters"}, "iomesh", errors.New("admission webhook \"iomeshcluster.iomesh.com\" denied the request: chunk is busy"))
+	})
+	for _, args := range [][]string{{"--yes", "--timeout", "0"}, {"--dry-run"}} {
+		_, errOut, err := e.run(t, append([]string{"scale", "--chunk", "5"}, args...)...)
+		if exitcode.Of(err) != exitcode.Refused || !strings.Contains(err.Error(), "chunk is busy") || !strings.Contains(err.Error(), "no revision was written") {
+			t.Fatalf("%v: want exit 3 quoting the webhook, got %v\n%s", args, err, errOut)
+		}
+		if len(e.history(t)) != 1 {
+			t.Fatalf("%v: a revision was written after the rejection", args)
+		}
+	}
+	if dryRuns != 2 {
+		t.Fatalf("%d dry-run patches, want 2", dryRuns)
+	}
+	e.clients.Dynamic.ReactionChain = e.clients.Dynamic.ReactionChain[1:]
+	out, _, err := e.run(t, "scale", "--chunk", "5", "--dry-run")
+	if err != nil || !strings.Contains(out, "admission webhooks accepted the new counts") {
+		t.Fatalf("accepted dry run: %v\n%s", err, out)
 	}
 }

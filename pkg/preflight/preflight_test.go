@@ -210,17 +210,6 @@ func TestPendingAndFailedRelease(t *testing.T) {
 	expect(t, Run(in, nil, "v1"), "release.deployed", Fail, "admission webhook denied")
 }
 
-func TestLicenceExpiry(t *testing.T) {
-	in := cluster(5, 3, 3, 10)
-	for date, want := range map[string]Verdict{"2026-12-10": Warn, "2026-11-01": Fail, "2027-06-30": Pass, "": Pass} {
-		in.License.ExpirationDate = date
-		expect(t, Run(in, nil, "v1"), "license.expiry", want, "")
-	}
-	in.License = nil
-	in.LicenseMissing = "no licence"
-	expect(t, Run(in, nil, "v1"), "license.expiry", Skipped, "no licence")
-}
-
 func TestMetaRecommendFive(t *testing.T) {
 	in := cluster(6, 3, 3, 10)
 	in.Target = Target{Chunk: ip(5)}

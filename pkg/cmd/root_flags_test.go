@@ -7,12 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/cli-runtime/pkg/genericclioptions"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
-
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
 func TestMistypedCommandSuggests(t *testing.T) {
@@ -23,32 +22,6 @@ func TestMistypedCommandSuggests(t *testing.T) {
 	_, _, err = runRoot(tf.NewClients(t, nil), "frobnicate")
 	if exitcode.Of(err) != exitcode.Usage || strings.Contains(err.Error(), "Did you mean") {
 		t.Fatalf("nothing close: %v", err)
-	}
-}
-
-func TestDryRunForms(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		code int
-	}{
-		{[]string{"--dry-run"}, exitcode.OK},
-		{[]string{"--dry-run=server"}, exitcode.OK},
-		{[]string{"--dry-run=client"}, exitcode.OK},
-		{[]string{"--dry-run=maybe"}, exitcode.Usage},
-	} {
-		e := newScaleEnv(t, 5, userValues())
-		out, _, err := e.run(t, append([]string{"scale", "--chunk", "5"}, tc.args...)...)
-		if exitcode.Of(err) != tc.code {
-			t.Fatalf("%v: exit %d (%v)", tc.args, exitcode.Of(err), err)
-		}
-		if tc.code == exitcode.OK && (!strings.Contains(out, "Dry run: nothing was changed.") || len(e.history(t)) != 1) {
-			t.Fatalf("%v: stored a revision or printed no plan:\n%s", tc.args, out)
-		}
-	}
-	// --dry-run=none is a real run.
-	e := newScaleEnv(t, 5, userValues())
-	if _, _, err := e.run(t, "scale", "--chunk", "5", "--dry-run=none", "--yes", "--timeout", "0"); err != nil || len(e.history(t)) != 2 {
-		t.Fatalf("--dry-run=none: %v, %d revisions", err, len(e.history(t)))
 	}
 }
 
