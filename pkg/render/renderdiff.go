@@ -100,6 +100,16 @@ func flatten(prefix string, v interface{}, out map[string]string) {
 	}
 }
 
+// underAny reports a path some path in paths lies under.
+func underAny(prefix string, paths map[string]bool) bool {
+	for p := range paths {
+		if strings.HasPrefix(p, prefix+".") {
+			return true
+		}
+	}
+	return false
+}
+
 func keyPath(prefix, k string) string {
 	if prefix == "" {
 		return k
@@ -112,7 +122,8 @@ func indexPath(prefix string, i int) string { return fmt.Sprintf("%s[%d]", prefi
 // Pin returns a copy of obj in which every leaf whose Flatten path is in paths holds the value
 // at the same place in from. Paths are matched while walking both trees, so keys that contain
 // dots (data."tls.crt") are never parsed back. A path that from lacks keeps obj's value; the
-// paths actually pinned are returned.
+// paths actually pinned are returned. A pinned path that obj lacks and from has is added (a
+// label a post-renderer put on the deployed object).
 func Pin(obj, from interface{}, paths map[string]bool) (interface{}, []string) {
 	var pinned []string
 	out := pin("", obj, from, true, paths, &pinned)
@@ -128,6 +139,24 @@ func pin(prefix string, v, from interface{}, fromOK bool, paths map[string]bool,
 		for k, val := range t {
 			fv, has := fm[k]
 			out[k] = pin(keyPath(prefix, k), val, fv, ok && fromOK && has, paths, pinned)
+		}
+		if ok && fromOK {
+			for k, fv := range fm {
+				if _, has := t[k]; has {
+					continue
+				}
+				p := keyPath(prefix, k)
+				if sub, isMap := fv.(map[string]interface{}); isMap && underAny(p, paths) {
+					out[k] = pin(p, map[string]interface{}{}, sub, true, paths, pinned)
+					continue
+				}
+				if paths[p] {
+					if _, isList := fv.([]interface{}); !isList {
+						*pinned = append(*pinned, p)
+						out[k] = fv
+					}
+				}
+			}
 		}
 		return out
 	case []interface{}:

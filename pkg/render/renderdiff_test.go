@@ -77,3 +77,24 @@ func TestPin(t *testing.T) {
 		t.Fatal("Pin changed its input")
 	}
 }
+
+// A pinned path the new object lacks is added from the deployed one (Flux's labels), also where
+// the whole map is missing; a path not pinned is never added.
+func TestPinAddsMissingLeaves(t *testing.T) {
+	obj := map[string]interface{}{"metadata": map[string]interface{}{"name": "x"}}
+	from := map[string]interface{}{"metadata": map[string]interface{}{"name": "x", "labels": map[string]interface{}{
+		"helm.toolkit.fluxcd.io/name": "iomesh", "other": "kept out",
+	}}}
+	out, pinned := Pin(obj, from, map[string]bool{"metadata.labels.helm.toolkit.fluxcd.io/name": true})
+	labels := out.(map[string]interface{})["metadata"].(map[string]interface{})["labels"].(map[string]interface{})
+	if labels["helm.toolkit.fluxcd.io/name"] != "iomesh" || labels["other"] != nil || len(pinned) != 1 {
+		t.Fatalf("labels %v, pinned %v", labels, pinned)
+	}
+	if _, has := obj["metadata"].(map[string]interface{})["labels"]; has {
+		t.Fatal("the input was changed")
+	}
+	out, pinned = Pin(obj, from, map[string]bool{"metadata.annotations.x": true})
+	if _, has := out.(map[string]interface{})["metadata"].(map[string]interface{})["labels"]; has || len(pinned) != 0 {
+		t.Fatalf("a path not pinned was added: %v", out)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
@@ -80,6 +81,18 @@ func Check(r Renders, c Counts) (Guard, error) {
 		return Guard{}, err
 	}
 	volatile := render.VolatileBetween(cur, again)
+	// Labels Flux's post-renderer put on the deployed objects are not the chart's: they are kept
+	// as deployed rather than seen as removed.
+	for k, obj := range deployed {
+		for p := range render.Flatten(obj) {
+			if strings.HasPrefix(p, "metadata.labels.helm.toolkit.fluxcd.io/") || strings.HasPrefix(p, "metadata.labels.kustomize.toolkit.fluxcd.io/") {
+				if volatile[k] == nil {
+					volatile[k] = map[string]bool{}
+				}
+				volatile[k][p] = true
+			}
+		}
+	}
 	g := Guard{Objects: len(next)}
 	g.Pins, g.Fresh = pins(deployed, cur, next, volatile, c)
 	for _, line := range g.Pins.Keys() {

@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,22 +16,59 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/yaml"
 )
 
-// fluxPostRenderer is a helm post-renderer that labels every object as Flux's helm-controller
-// does (kubectl label --local, then one document per object again).
+// fluxPostRenderEnv makes the test binary a helm post-renderer that labels every object as
+// Flux's helm-controller does (TestMain checks it first).
+const fluxPostRenderEnv = "IOMESH_E2E_FLUX_POSTRENDER"
+
+// fluxPostRenderer is a post-renderer program: this test binary in that mode.
 func fluxPostRenderer(t *testing.T) string {
 	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(t.TempDir(), "flux-labels")
-	script := `#!/bin/sh
-set -e
-kubectl label --local -f - helm.toolkit.fluxcd.io/name=iomesh helm.toolkit.fluxcd.io/namespace=flux-system -o yaml |
-  sed 's/^apiVersion:/---\napiVersion:/'
-`
+	script := fmt.Sprintf("#!/bin/sh\n%s=1 exec %q\n", fluxPostRenderEnv, self)
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// fluxLabels reads a manifest and writes it with helm-controller's labels on every object.
+func fluxLabels(in io.Reader, out io.Writer) int {
+	b, err := io.ReadAll(in)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for _, doc := range strings.Split(string(b), "\n---") {
+		var obj map[string]interface{}
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if len(obj) == 0 {
+			continue
+		}
+		u := unstructured.Unstructured{Object: obj}
+		labels := u.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels["helm.toolkit.fluxcd.io/name"], labels["helm.toolkit.fluxcd.io/namespace"] = "iomesh", "flux-system"
+		u.SetLabels(labels)
+		y, err := yaml.Marshal(u.Object)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Fprintf(out, "---\n%s", y)
+	}
+	return 0
 }
 
 // helmReleaseCRD is a minimal copy of Flux's HelmRelease CRD: the fields this tool reads.
@@ -112,6 +151,20 @@ func TestGitOpsFluxHelmRelease(t *testing.T) {
 	mustContain(t, r, "[WARN] gitops.unmanaged", "is suspended", "before resuming it")
 	r = plugin(t, "status")
 	mustContain(t, r, "Managed by: Flux HelmRelease flux-system/iomesh (suspended)")
+
+	// Suspended, the override scales; the upgrade keeps Flux's labels on the objects.
+	r = plugin(t, "scale", "--chunk", "4", "--yes", "--skip-check", "gitops.unmanaged", "--wait-for", "pods", "--timeout", "2m")
+	if r.code != 0 {
+		t.Fatalf("scale with --skip-check gitops.unmanaged: %s", r)
+	}
+	mustContain(t, r, "Warning: --skip-check gitops.unmanaged: Flux HelmRelease flux-system/iomesh reverts this change", "flux suspend helmrelease iomesh -n flux-system")
+	o, err := env.dyn.Resource(iomeshGVR).Namespace(ns).Get(context.Background(), relName, metav1.GetOptions{})
+	if err != nil || o.GetLabels()["helm.toolkit.fluxcd.io/name"] != "iomesh" {
+		t.Fatalf("the upgrade dropped Flux's labels: %v %v", o.GetLabels(), err)
+	}
+	if after := readRelease(t); after.revision != before.revision+1 {
+		t.Fatalf("want one new revision: %+v -> %+v", before, after)
+	}
 	record("gitops", "suspended Flux HelmRelease", "warning: the change must still reach Git")
 }
 
