@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
 	authv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -163,7 +164,7 @@ func ScaleNeeds(namespace, manifest string) []Need {
 func manifestKinds(manifest string) []schema.GroupKind {
 	seen := map[schema.GroupKind]bool{}
 	var out []schema.GroupKind
-	for _, doc := range strings.Split(manifest, "\n---") {
+	for _, doc := range render.SplitDocs(manifest) {
 		var head struct {
 			APIVersion string `json:"apiVersion"`
 			Kind       string `json:"kind"`

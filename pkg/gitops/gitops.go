@@ -2,7 +2,7 @@
 // helm-controller or kustomize-controller, Argo CD) from the marks it leaves on the objects it
 // applies, and says what a change must look like in Git instead. A controller reverts a change
 // made outside Git; for IOMesh a reverted scale-out is an unplanned scale-in. Plain functions
-// over plain data; it may import only the Kubernetes API libraries and pkg/values.
+// over plain data; it may import only the Kubernetes API libraries, pkg/values and pkg/render.
 package gitops
 
 import (
@@ -12,6 +12,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
@@ -100,7 +101,7 @@ func argoApp(app string) (ns, name string) {
 // FromManifest reads the marks of the first object in a release manifest that carries a
 // controller's label: Flux's post-renderer labels every object it renders.
 func FromManifest(manifest string) Marks {
-	for _, doc := range strings.Split(manifest, "\n---") {
+	for _, doc := range render.SplitDocs(manifest) {
 		if !strings.Contains(doc, FluxHelmName) && !strings.Contains(doc, FluxKustName) {
 			continue
 		}

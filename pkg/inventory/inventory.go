@@ -30,6 +30,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
 )
 
 // Component is a kind of IOMesh pod managed by a StatefulSet.
@@ -485,7 +486,7 @@ func (r Reader) Operator(ctx context.Context, manifest string) OperatorState {
 	isOperator := func(name string) bool {
 		return name == "operator" || name == r.Release+"-operator"
 	}
-	for _, doc := range strings.Split(manifest, "\n---") {
+	for _, doc := range render.SplitDocs(manifest) {
 		switch {
 		case strings.Contains(doc, "kind: Deployment") && st.Deployment == "":
 			var d struct {

@@ -42,7 +42,7 @@ func Key(obj map[string]interface{}) string {
 // Parse splits a manifest into objects.
 func Parse(manifest string) (Objects, error) {
 	out := Objects{}
-	for _, doc := range splitDocs(manifest) {
+	for _, doc := range SplitDocs(manifest) {
 		var obj map[string]interface{}
 		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
 			return nil, fmt.Errorf("parsing a rendered object: %w", err)
@@ -55,7 +55,9 @@ func Parse(manifest string) (Objects, error) {
 	return out, nil
 }
 
-func splitDocs(manifest string) []string {
+// SplitDocs splits a manifest at its "---" lines, as Helm writes them (a "---" inside a value,
+// such as a PEM block, is not a separator).
+func SplitDocs(manifest string) []string {
 	var docs []string
 	var cur strings.Builder
 	for _, line := range strings.Split(manifest, "\n") {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
@@ -349,7 +348,7 @@ func (e *Engine) prepare(ctx context.Context, f snapshot.ReleaseFacts, target pr
 		return p // at the target: nothing to render
 	}
 	// A release a GitOps controller owns is refused by its check: no chart is fetched for it.
-	if gitops.Detect(gitops.FromManifest(f.Latest.Manifest)) != nil && !e.Skip[preflight.GitOpsCheckID] {
+	if f.Owner != nil && !e.Skip[preflight.GitOpsCheckID] {
 		return p
 	}
 	info := f.BaseInfo

@@ -58,6 +58,8 @@ type ReleaseFacts struct {
 	BaseInfo    helmops.Info
 	Replicas    values.Replicas
 	ReplicasErr error
+	// Owner is the GitOps controller the newest revision's objects name (nil: none).
+	Owner *gitops.Owner
 }
 
 // NewReleases reads the release name in namespace through cfg: every revision with history,
@@ -93,6 +95,7 @@ func NewReleases(cfg *action.Configuration, name, namespace string, history bool
 			}
 		}
 		f.Replicas, f.ReplicasErr = values.ReadReplicas(f.BaseInfo.Effective)
+		f.Owner = gitops.Detect(gitops.FromManifest(f.Latest.Manifest))
 		return f, nil
 	})}
 }
@@ -153,7 +156,8 @@ type Snapshot struct {
 	Storage iomeshstatus.View
 
 	// GitOps is the GitOps controller that owns the cluster (nil: none marks it).
-	GitOps *gitops.Owner
+	GitOps        *gitops.Owner
+	manifestOwner *gitops.Owner
 	// Operator is the IOMesh operator and its webhook (nil: not read).
 	Operator *inventory.OperatorState
 
@@ -312,6 +316,7 @@ func (s *Snapshot) resolve(rel ReleaseFacts, relErr, compErr error) error {
 	}
 	s.Latest, s.Info = rel.Latest, rel.Info
 	s.Base, s.BaseInfo = rel.Base, rel.BaseInfo
+	s.manifestOwner = rel.Owner
 	s.Replicas, s.ReplicasErr = rel.Replicas, rel.ReplicasErr
 	s.LastDeployed = helmops.LastGood(rel.History)
 	return nil
@@ -404,8 +409,9 @@ func (s *Snapshot) owner() *gitops.Owner {
 			return o
 		}
 	}
-	if s.Latest != nil {
-		return gitops.Detect(gitops.FromManifest(s.Latest.Manifest))
+	if s.manifestOwner != nil {
+		o := *s.manifestOwner // ReadOwner fills in the copy, not the shared release facts
+		return &o
 	}
 	return nil
 }
