@@ -106,6 +106,37 @@ kwok_config() {
   done
 }
 
+# kwok_exec: `kubectl exec` into the meta pods of the test namespaces runs the command on this
+# machine, with the cluster's kubeconfig and the pod's namespace in its environment. The command
+# the IOMesh docs run, /opt/iomesh/iomeshctl, is the stand-in built to $CLUSTER_DIR/iomeshctl:
+# kwok runs in a mount namespace of its own whose /opt holds only that (kwok_ns), so the
+# machine's /opt is untouched.
+kwok_exec() {
+  local n
+  for n in iomesh-system iomesh-cluster-1; do
+    cat <<EXEC
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterExec
+metadata:
+  name: $n
+spec:
+  selector:
+    matchNamespaces: [$n]
+  execs:
+  - containers: [iomesh-meta]
+    local:
+      workDir: $CLUSTER_DIR
+      envs:
+      - {name: KUBECONFIG, value: $ADMIN_KUBECONFIG}
+      - {name: IOMESH_NAMESPACE, value: $n}
+EXEC
+  done
+}
+
+kwok_ns=(unshare --mount --propagation private sh -c 'mount -t tmpfs -o size=1m,mode=755 tmpfs /opt && mkdir /opt/iomesh && ln -s "$0" /opt/iomesh/iomeshctl && exec "$@"' "$CLUSTER_DIR/iomeshctl")
+[ "$(id -u)" = 0 ] || kwok_ns=(sudo -n -E "${kwok_ns[@]}")
+
 # The ranges the test cluster hands out: Service cluster IPs and kwok's pod IPs. Nothing on these
 # machines serves them, so a call the API server makes to one (a webhook or an aggregated API at a
 # Service) must fail here rather than leave through the default route.
@@ -178,8 +209,15 @@ up() {
     --authentication-kubeconfig "$ADMIN_KUBECONFIG" --authorization-kubeconfig "$ADMIN_KUBECONFIG" \
     --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false
   kwok_config > "$CLUSTER_DIR/kwok-stages.yaml"
-  start kwok "$KWOK_BIN/kwok" --kubeconfig "$ADMIN_KUBECONFIG" --manage-all-nodes \
-    -c "$CLUSTER_DIR/kwok-stages.yaml" --cidr "$POD_CIDR" --node-ip 127.0.0.1 --server-address 127.0.0.1:0 \
+  kwok_exec > "$CLUSTER_DIR/kwok-exec.yaml"
+  # The API server reaches kwok's kubelet endpoint (exec) at the node's address and the port
+  # kwok publishes with --node-port: one fixed loopback port for both, since that endpoint has no
+  # authentication.
+  local kubelet_port
+  kubelet_port=$(free_port)
+  start kwok "${kwok_ns[@]}" "$KWOK_BIN/kwok" --kubeconfig "$ADMIN_KUBECONFIG" --manage-all-nodes \
+    -c "$CLUSTER_DIR/kwok-stages.yaml" -c "$CLUSTER_DIR/kwok-exec.yaml" --cidr "$POD_CIDR" --node-ip 127.0.0.1 \
+    --server-address "127.0.0.1:$kubelet_port" --node-port "$kubelet_port" \
     --node-lease-duration-seconds 40
   # The default ServiceAccount appears once the controller-manager runs; pods need it.
   local i

@@ -240,13 +240,28 @@ func Missing(ctx context.Context, kube kubernetes.Interface, namespace string, n
 }
 
 func allowed(ctx context.Context, kube kubernetes.Interface, n Need) (bool, error) {
+	res, sub, _ := strings.Cut(n.Resource, "/") // pods/exec
 	r, err := kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authv1.SelfSubjectAccessReview{
 		Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authv1.ResourceAttributes{
-			Namespace: n.Namespace, Verb: n.Verb, Group: n.Group, Resource: n.Resource,
+			Namespace: n.Namespace, Verb: n.Verb, Group: n.Group, Resource: res, Subresource: sub,
 		}},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		return false, fmt.Errorf("asking the API server whether you may %s: %w", n, err)
 	}
 	return r.Status.Allowed, nil
+}
+
+// ScaleInNeeds are what removing pods needs on top of a scale: running iomeshctl in the meta
+// leader (create and get on pods/exec from Kubernetes 1.35 on) and the scale-in Lease that keeps
+// two runs from acting at once.
+func ScaleInNeeds(namespace string) []Need {
+	needs := []Need{
+		{Verb: "create", Resource: "pods/exec", Namespace: namespace},
+		{Verb: "get", Resource: "pods/exec", Namespace: namespace},
+	}
+	for _, v := range []string{"get", "create", "update", "delete"} {
+		needs = append(needs, Need{Verb: v, Group: "coordination.k8s.io", Resource: "leases", Namespace: namespace})
+	}
+	return needs
 }

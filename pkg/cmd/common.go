@@ -40,6 +40,8 @@ type Common struct {
 
 	// ChartFinder locates charts; nil uses the Helm environment (tests inject their own).
 	ChartFinder *helmops.Finder
+	// Exec runs commands in pods; nil execs through the API server (tests inject their own).
+	Exec inventory.Executor
 
 	// Now is the clock (fixed in tests).
 	Now func() time.Time
@@ -270,7 +272,15 @@ func (c *Common) Reader() (inventory.Reader, error) {
 	if err != nil {
 		return inventory.Reader{}, err
 	}
-	return inventory.Reader{Kube: k, Dynamic: d, Namespace: c.Namespace(), Release: c.Release}, nil
+	cfg, err := c.RESTConfig()
+	if err != nil {
+		return inventory.Reader{}, err
+	}
+	var x inventory.Executor = inventory.RemoteExecutor{Config: cfg, Kube: k}
+	if c.Exec != nil {
+		x = c.Exec
+	}
+	return inventory.Reader{Kube: k, Dynamic: d, Namespace: c.Namespace(), Release: c.Release, Exec: x}, nil
 }
 
 // SetClients injects clients (tests).

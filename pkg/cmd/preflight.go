@@ -22,12 +22,15 @@ type TargetFlags struct {
 	chunk, meta       int
 	chunkSet, metaSet bool
 	Target            preflight.Target
+	// ChunkIDs name the chunks of the chunk pods a scale-in removes, highest ordinal first.
+	ChunkIDs []int64
 }
 
 // AddFlags binds --chunk and --meta.
 func (t *TargetFlags) AddFlags(c *cobra.Command) {
 	c.Flags().Var(count.NewValue(&t.chunk, &t.chunkSet), "chunk", fmt.Sprintf("Target number of chunk pods (the total, %d to %d)", edition.ChunkMin, edition.ChunkMax))
 	c.Flags().Var(count.NewValue(&t.meta, &t.metaSet), "meta", fmt.Sprintf("Target number of meta pods (%d or %d)", edition.MetaSmall, edition.MetaLarge))
+	c.Flags().Int64SliceVar(&t.ChunkIDs, "chunk-id", nil, "Scale-in: the chunk ID each removed chunk pod serves, highest ordinal first (repeatable), where IOMesh's report cannot tell (see the chunks with `kubectl iomesh status`)")
 }
 
 // Complete reads which counts were given.
@@ -47,6 +50,14 @@ func (t *TargetFlags) Complete(*cobra.Command) {
 func (t *TargetFlags) Validate() error {
 	if t.Target.Chunk != nil && *t.Target.Chunk < 1 {
 		return exitcode.UsageError(fmt.Errorf("--chunk %d is not a pod count: give the total number of chunk pods you want, %d to %d", *t.Target.Chunk, edition.ChunkMin, edition.ChunkMax))
+	}
+	for _, id := range t.ChunkIDs {
+		if id < 1 {
+			return exitcode.UsageError(fmt.Errorf("--chunk-id %d is not a chunk ID: give the id IOMesh lists in status.summary.chunkSummary.chunks[]", id))
+		}
+	}
+	if len(t.ChunkIDs) > 0 && t.Target.Chunk == nil {
+		return exitcode.UsageError(fmt.Errorf("--chunk-id names the chunks of the chunk pods removed: give --chunk N too"))
 	}
 	if t.Target.Meta != nil && *t.Target.Meta < 1 {
 		return exitcode.UsageError(fmt.Errorf("--meta %d is not a pod count: give %d or %d", *t.Target.Meta, edition.MetaSmall, edition.MetaLarge))
@@ -147,7 +158,8 @@ func (o *PreflightOptions) Validate() error {
 
 // Run gathers the state, runs the checks and prints the report.
 func (o *PreflightOptions) Run(ctx context.Context) error {
-	snap, err := o.Snapshot(ctx, snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true, Operator: true})
+	snap, err := o.Snapshot(ctx, snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true, Operator: true,
+		Target: o.Targets.Target, ChunkIDs: o.Targets.ChunkIDs})
 	if err != nil {
 		return err
 	}

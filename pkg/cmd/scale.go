@@ -48,7 +48,7 @@ func NewScaleCommand(common *Common) *cobra.Command {
 	o.IsTerminal = isTerminal
 	c := &cobra.Command{
 		Use:     "scale --chunk N [--meta M]",
-		Short:   "Scale out the IOMesh chunk and meta pods, safely",
+		Short:   "Scale the IOMesh chunk and meta pods out or in, safely",
 		Long:    scaleLong,
 		Example: scaleExample,
 		Args:    NoArgs,
@@ -65,7 +65,7 @@ func NewScaleCommand(common *Common) *cobra.Command {
 	f.Lookup("dry-run").NoOptDefVal = DryRunServer
 	_ = c.RegisterFlagCompletionFunc("dry-run", fixed([]string{DryRunNone, DryRunServer, DryRunClient}))
 	f.BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation")
-	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the pods to be Ready (and their chunks healthy); 0 does not wait")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the pods to be Ready (and their chunks healthy); 0 does not wait. For a scale-in, how long this run goes on (0: no limit); the same command continues it")
 	f.StringVar(&o.WaitFor, "wait-for", WaitForStorage, "What ends the wait: pods (Ready) or storage (IOMesh reports each chunk CONNECTED_HEALTHY; pod readiness where IOMesh does not report chunks)")
 	_ = c.RegisterFlagCompletionFunc("wait-for", fixed([]string{WaitForPods, WaitForStorage}))
 	return c
@@ -126,6 +126,9 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	if g := st.Snapshot.GitOps; g != nil && o.skip[preflight.GitOpsCheckID] {
 		fmt.Fprintf(o.ErrOut, "Warning: --skip-check %s: %s reverts this change unless it is paused first (%s) and Git gets the change before it resumes.\n", preflight.GitOpsCheckID, g, gitops.SuspendCommand(g))
 	}
+	if _, _, removes := st.Snapshot.Removes(o.Targets.Target); removes {
+		return o.scaleIn(ctx, e, st)
+	}
 	plan, err := e.Plan(ctx, st)
 	var refused *scale.Refused
 	if errors.As(err, &refused) {
@@ -179,7 +182,7 @@ func (o *ScaleOptions) engine() (*scale.Engine, error) {
 	return &scale.Engine{
 		Reader: reader, Helm: helm, Locate: locate, ClientRenders: o.DryRun == DryRunClient,
 		Skip: o.skip, FailOnWarning: o.Checks.FailOnWarning, APIVersion: output.APIVersion,
-		Context: o.ContextName(), Now: o.Now, Progress: o.ErrOut,
+		Context: o.ContextName(), Now: o.Now, Progress: o.ErrOut, ChunkIDs: o.Targets.ChunkIDs,
 	}, nil
 }
 

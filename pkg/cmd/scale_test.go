@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 	"helm.sh/helm/v3/pkg/action"
@@ -89,6 +90,7 @@ func chartRepo(t *testing.T, mutate func(*chart.Chart)) *helmops.Finder {
 type scaleEnv struct {
 	clients tf.Clients
 	finder  *helmops.Finder
+	exec    inventory.Executor
 }
 
 func newScaleEnv(t *testing.T, nodes int, user values.Map, objs ...runtime.Object) *scaleEnv {
@@ -119,6 +121,7 @@ func (e *scaleEnv) run(t *testing.T, args ...string) (string, string, error) {
 	common.SetClients(e.clients.Kube, e.clients.Dynamic, e.clients.Helm)
 	common.Now = func() time.Time { return tf.Now }
 	common.ChartFinder = e.finder
+	common.Exec = e.exec
 	root := NewRoot(common)
 	root.SetArgs(append([]string{}, args...))
 	err := root.Execute()

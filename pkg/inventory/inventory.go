@@ -47,6 +47,8 @@ type Reader struct {
 	Dynamic   dynamic.Interface
 	Namespace string
 	Release   string
+	// Exec runs commands in the IOMesh pods (nil: not available, as in the unit tests).
+	Exec Executor
 }
 
 // ClusterState is the IOMeshCluster as found, or why it was not.

@@ -44,10 +44,14 @@ func Checks() []Check {
 		{"license.expiry", "license", "Licence is valid", checkExpiry},
 		{"chunk.min", "chunk", fmt.Sprintf("At least %d chunk pods", edition.ChunkMin), checkChunkMin},
 		{"chunk.max", "chunk", fmt.Sprintf("At most %d chunk pods", edition.ChunkMax), checkChunkMax},
-		{"chunk.no-scale-in", "chunk", "No chunk pods removed", checkChunkScaleIn},
+		{"chunk.no-scale-in", "chunk", "Chunk pods are removed only where IOMesh reports them", checkChunkScaleIn},
 		{"meta.allowed-count", "meta", fmt.Sprintf("Meta count is %d or %d", edition.MetaSmall, edition.MetaLarge), checkMetaCount},
-		{"meta.no-scale-in", "meta", "No meta pods removed", checkMetaScaleIn},
+		{"meta.no-scale-in", "meta", "Meta pods are removed only where the version allows", checkMetaScaleIn},
 		{"meta.recommend-five", "meta", fmt.Sprintf("%d meta pods from %d IOMesh nodes on", edition.MetaLarge, edition.MetaLargeFrom), checkMetaFive},
+		{MappedCheckID, "scale-in", "Each chunk pod to remove maps to one chunk", checkMapped},
+		{MigrationCheckID, "scale-in", "No recovery or migration on the meta leader", checkMigration},
+		{CapacityCheckID, "scale-in", "The remaining chunks hold the data", checkCapacity},
+		{"scale-in.leader-kept", "scale-in", "The meta leader is not removed", checkLeaderKept},
 		{"nodes.eligible-chunk", "nodes", "Enough nodes for the chunk pods", func(f *Facts) Result { return checkNodes(f, f.Chunk, f.TargetChunk, f.TargetChunkOK, "chunk") }},
 		{"nodes.eligible-meta", "nodes", "Enough nodes for the meta pods", func(f *Facts) Result { return checkNodes(f, f.Meta, f.TargetMeta, f.TargetMetaOK, "meta") }},
 		{"disks.new-chunk-nodes", "nodes", "New chunk pods have disks to mount", checkDisks},
@@ -289,23 +293,6 @@ func checkChunkMax(f *Facts) Result {
 	return pass("%d chunk pods is at most %d", f.TargetChunk, edition.ChunkMax)
 }
 
-// ScaleInProcedure is the documented way to remove chunk pods (IOMesh 1.0.x).
-func ScaleInProcedure(release, namespace string) string {
-	return strings.Join([]string{
-		"Removing chunk pods needs the documented procedure, one pod at a time from the highest ordinal:",
-		fmt.Sprintf("  1. find the chunk id of the pod's node in `kubectl get iomesh %s -n %s -o yaml` (status.summary.chunkSummary.chunks[])", release, namespace),
-		fmt.Sprintf("  2. on the meta leader (`kubectl get pod -n %s -l iomesh.com/meta-leader -o name`), run `/opt/iomesh/iomeshctl chunk unregister <chunk-id>` and wait for it to finish (minutes to hours)", namespace),
-		"  3. lower iomesh.chunk.replicaCount by one with `helm upgrade` and check the chunk left status.summary.chunkSummary.chunks",
-	}, "\n")
-}
-
-func checkChunkScaleIn(f *Facts) Result {
-	return scaleIn(f, f.Target.Chunk, f.TargetChunk, f.Replicas.Chunk, "chunk", func() Result {
-		return bad(Fail, fmt.Sprintf("the target %d is below the current %d chunk pods: removing a chunk pod without unregistering it first can lose data", f.TargetChunk, f.Replicas.Chunk),
-			ScaleInProcedure(f.Release, f.Namespace), DocScaleIn)
-	})
-}
-
 // scaleIn is the shared shape of the no-scale-in checks; refuse says why a lower count is refused.
 func scaleIn(f *Facts, target *int, to, cur int, component string, refuse func() Result) Result {
 	if target == nil {
@@ -332,13 +319,6 @@ func checkMetaCount(f *Facts) Result {
 			fmt.Sprintf("Choose --meta %d or --meta %d (%d is advised from %d IOMesh nodes on)", edition.MetaSmall, edition.MetaLarge, edition.MetaLarge, edition.MetaLargeFrom), DocScaleOut)
 	}
 	return pass("%d meta pods is supported", f.TargetMeta)
-}
-
-func checkMetaScaleIn(f *Facts) Result {
-	return scaleIn(f, f.Target.Meta, f.TargetMeta, f.Replicas.Meta, "meta", func() Result {
-		return bad(Fail, fmt.Sprintf("the target %d is below the current %d meta pods", f.TargetMeta, f.Replicas.Meta),
-			"IOMesh 1.0.x does not support removing meta pods; 1.2 removes them one at a time (5 to 4 to 3), each with its own helm upgrade and a healthy cluster in between", DocScaleIn)
-	})
 }
 
 func checkMetaFive(f *Facts) Result {
@@ -459,6 +439,9 @@ func checkPods(f *Facts) Result {
 
 func checkDisks(f *Facts) Result {
 	d := f.Disks
+	if f.Target.Chunk != nil && f.ReplicasErr == nil && *f.Target.Chunk < f.Replicas.Chunk {
+		return skip("chunk pods are removed, none added")
+	}
 	if d.Err != nil {
 		return bad(Error, d.Err.Error(), "Check your access to blockdevices.openebs.io", "")
 	}
@@ -553,9 +536,16 @@ func checkChunks(f *Facts) Result {
 			problems = append(problems, fmt.Sprintf("chunk %d on %s is %s", c.ID, orWord(where, "an unknown node"), orWord(c.Status, "in no reported state")))
 		}
 	}
+	// A pod whose chunk an earlier scale-in unregistered serves none, as planned.
+	gone := map[string]bool{}
+	if f.ScaleIn != nil {
+		for _, r := range f.ScaleIn.Removals {
+			gone[r.Pod] = r.Unregistered
+		}
+	}
 	running := 0
 	for i := range f.ChunkPods {
-		if podtable.Ready(&f.ChunkPods[i]) {
+		if podtable.Ready(&f.ChunkPods[i]) && !gone[f.ChunkPods[i].Name] {
 			running++
 		}
 	}

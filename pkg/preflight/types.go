@@ -149,8 +149,32 @@ type Input struct {
 	Storage    iomeshstatus.View
 	LeaderPods []string
 
+	// ScaleIn is what removing pods needs (nil: the target removes none).
+	ScaleIn *ScaleIn
+
 	Target Target
 	Now    time.Time
+}
+
+// ScaleIn is what the removal checks read.
+type ScaleIn struct {
+	Procedure iomeshstatus.Procedure
+	// Removals are the chunk pods to remove, highest ordinal first, with their chunks.
+	Removals []iomeshstatus.Removal
+	// MetaRemovals are the meta pods to remove, highest ordinal first.
+	MetaRemovals []string
+	// Room is the data beside the capacity that remains; RoomErr says why it is unknown.
+	Room    iomeshstatus.Room
+	RoomErr error
+	// Migration is `iomeshctl summary cluster` on MigrationPod; MigrationErr says why it was not
+	// read.
+	Migration    *iomeshstatus.Migration
+	MigrationPod string
+	MigrationErr error
+	// InFlight is the chunk an earlier run started to unregister (0: none), with that run's
+	// holder and start.
+	InFlight   int64
+	InFlightBy string
 }
 
 // DiskInput is what the disk check reads.

@@ -50,6 +50,9 @@ type Engine struct {
 	Now        func() time.Time
 	// Progress gets a line when the plan waits for the renders (nil: none).
 	Progress io.Writer
+	// ChunkIDs are the chunks the user named for the chunk pods a scale-in removes, highest
+	// ordinal first.
+	ChunkIDs []int64
 }
 
 // State is the cluster as read for a target, with the chart being prepared beside it.
@@ -84,7 +87,7 @@ func (e *Engine) Read(ctx context.Context, target preflight.Target) (*State, err
 		}
 		st.prep <- e.prepare(pctx, f, target)
 	}()
-	opts := snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true, Operator: true, Now: e.Now()}
+	opts := snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true, Operator: true, Now: e.Now(), Target: target, ChunkIDs: e.ChunkIDs}
 	snap, err := snapshot.Read(ctx, snapshot.Sources{Reader: r, Helm: e.Helm, Releases: releases}, opts)
 	if err != nil {
 		cancel()
@@ -163,23 +166,32 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	if err := e.helmPlan(plan, p, base.UserValues, snap.Base.Manifest); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// helmPlan completes a Helm plan from the chart prepared for it: the new values, the chart
+// source, the re-render guard and the fields the upgrade keeps as deployed.
+func (e *Engine) helmPlan(plan *Plan, p preparation, userValues values.Map, deployed string) error {
 	switch {
 	case p.err != nil:
-		return nil, p.err
+		return p.err
 	case p.valuesErr != nil:
-		return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot write the new counts into the release values: %w; nothing was changed", p.valuesErr))
+		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot write the new counts into the release values: %w; nothing was changed", p.valuesErr))
 	}
 	if p.src == nil && p.chartErr == nil {
-		return nil, fmt.Errorf("the chart was not prepared for %s; nothing was changed", st.Target)
+		return fmt.Errorf("the chart was not prepared for %s; nothing was changed", plan.Subject())
 	}
 	plan.NewValues = p.newValues
-	plan.ValueChanges = ValueDiff(base.UserValues, p.newValues)
+	plan.ValueChanges = ValueDiff(userValues, p.newValues)
 	if p.chartErr != nil {
-		return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("%w; nothing was changed", p.chartErr))
+		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("%w; nothing was changed", p.chartErr))
 	}
 	plan.ChartSource = p.src.Description
 	if p.guardErr != nil {
-		return nil, p.guardErr
+		return p.guardErr
 	}
 	guard := p.guard
 	switch {
@@ -188,11 +200,11 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 	case e.Skip[RenderCheckID]:
 		plan.SkippedGuard = &guard
 	default:
-		return nil, &Refused{Guard: &guard, Err: exitcode.Wrap(exitcode.Refused, fmt.Errorf("refused by %s: the upgrade would change more than the replica counts (above). Nothing was changed. If every difference is expected, pass --skip-check %s", RenderCheckID, RenderCheckID))}
+		return &Refused{Guard: &guard, Err: exitcode.Wrap(exitcode.Refused, fmt.Errorf("refused by %s: the upgrade would change more than the replica counts (above). Nothing was changed. If every difference is expected, pass --skip-check %s", RenderCheckID, RenderCheckID))}
 	}
 	plan.src = p.src
-	plan.keep = render.PostRenderer{Deployed: snap.Base.Manifest, Fields: guard.Pins}
-	return plan, nil
+	plan.keep = render.PostRenderer{Deployed: deployed, Fields: guard.Pins}
+	return nil
 }
 
 func eligible(nodes []placement.Node, c Count) []string {

@@ -116,6 +116,10 @@ type Options struct {
 	Room  bool
 	// Operator reads the release's operator Deployment (the webhook comes from the manifest).
 	Operator bool
+	// Target, when it removes pods, reads what a removal needs (ReadScaleIn) and asks for its
+	// permissions too; ChunkIDs are the chunks the user named for the pods removed.
+	Target   preflight.Target
+	ChunkIDs []int64
 	Now      time.Time
 }
 
@@ -183,6 +187,9 @@ type Snapshot struct {
 	RequestsErr error
 	// RoomErr says why the pods could not be listed: room is then not judged.
 	RoomErr error
+
+	// ScaleIn is what removing pods needs, read by ReadScaleIn (nil: not read, or none removed).
+	ScaleIn *preflight.ScaleIn
 }
 
 // Read reads the cluster concurrently and derives the shared facts. It fails only when the
@@ -225,7 +232,11 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		if !opt.Permissions {
 			return
 		}
-		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, access.ScaleNeeds(r.Namespace, rel.Latest.Manifest))
+		needs := access.ScaleNeeds(r.Namespace, rel.Latest.Manifest)
+		if rel.ReplicasErr == nil && rel.Replicas.Removes(opt.Target.Chunk, opt.Target.Meta) {
+			needs = append(needs, access.ScaleInNeeds(r.Namespace)...)
+		}
+		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, needs)
 	}()
 	go func() { defer basics.Done(); s.Cluster = r.IOMeshCluster(ctx) }()
 	go func() { defer basics.Done(); s.Chunk, s.Meta, compErr = r.Components(ctx) }()
@@ -264,7 +275,11 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		}()
 	}
 	if s.Direct && opt.Permissions {
-		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, access.DirectScaleNeeds(r.Namespace))
+		needs := access.DirectScaleNeeds(r.Namespace)
+		if _, _, removes := s.Removes(opt.Target); removes {
+			needs = append(needs, access.ScaleInNeeds(r.Namespace)...)
+		}
+		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, needs)
 	}
 	wg.Wait()
 	if nodeErr != nil {
@@ -289,6 +304,7 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 	if s.GitOps != nil {
 		r.ReadOwner(ctx, s.GitOps)
 	}
+	s.ReadScaleIn(ctx, r, opt.Target, opt.ChunkIDs)
 	return s, nil
 }
 
@@ -450,7 +466,8 @@ func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 		ChunkRoom:   placement.RoomCheck{Usage: s.Usage, Want: s.ChunkWant},
 		MetaRoom:    placement.RoomCheck{Usage: s.Usage, Want: s.MetaWant},
 		RequestsErr: s.RequestsErr, RoomErr: s.RoomErr,
-		Target: target, Now: s.Now,
+		ScaleIn: s.ScaleIn,
+		Target:  target, Now: s.Now,
 	}
 }
 

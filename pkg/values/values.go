@@ -175,6 +175,12 @@ func (r Replicas) To(chunk, meta *int) Change {
 	return c
 }
 
+// Removes reports whether the change lowers a count.
+func (c Change) Removes() bool { return c.ToChunk < c.FromChunk || c.ToMeta < c.FromMeta }
+
+// Removes reports whether taking r to chunk and meta lowers a count.
+func (r Replicas) Removes(chunk, meta *int) bool { return r.To(chunk, meta).Removes() }
+
 // ChunkTo is the new chunk count, nil when it does not change.
 func (c Change) ChunkTo() *int {
 	if c.ToChunk == c.FromChunk {

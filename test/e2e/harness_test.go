@@ -110,11 +110,18 @@ func setup() error {
 	if err := os.Symlink("kubectl-iomesh", filepath.Join(env.binDir, "kubectl_complete-iomesh")); err != nil {
 		return err
 	}
-	// The stand-in for the closed-source IOMesh operator, started by the tests that need it.
-	op := exec.Command("go", "build", "-o", filepath.Join(env.binDir, "standin-operator"), "./test/standin-operator")
-	op.Dir = env.root
-	if out, err := op.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the stand-in operator: %v\n%s", err, out)
+	// The stand-in for the closed-source IOMesh operator, started by the tests that need it, and
+	// the stand-in iomeshctl, which kwok runs as /opt/iomesh/iomeshctl for `kubectl exec` into
+	// the meta pods (hack/cluster.sh links it from the cluster directory).
+	for _, b := range []struct{ out, pkg string }{
+		{filepath.Join(env.binDir, "standin-operator"), "./test/standin-operator"},
+		{filepath.Join(env.clusterDir, "iomeshctl"), "./test/standin-iomeshctl"},
+	} {
+		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
+		cmd.Dir = env.root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: %v\n%s", b.pkg, err, out)
+		}
 	}
 	helmBin := os.Getenv("HELM_BIN")
 	if helmBin == "" {
@@ -166,11 +173,11 @@ func copyFile(src, dst string) error {
 	return os.WriteFile(dst, b, 0o755)
 }
 
-// packageCharts packages the stand-in chart as v1.0.1 (deployed in tests) and v1.1.0 (newer)
-// and writes the repository index.
+// packageCharts packages the stand-in chart as v1.0.1 (deployed in tests), v1.1.0 (newer) and
+// v1.2.0 (the 1.2 scale-in procedure) and writes the repository index.
 func packageCharts() error {
 	src := filepath.Join(env.root, "deploy", "charts", "iomesh")
-	for _, v := range []string{"v1.0.1", "v1.1.0"} {
+	for _, v := range []string{"v1.0.1", "v1.1.0", "v1.2.0"} {
 		out, err := exec.Command("helm", "package", src, "--version", v, "-d", env.chartDir).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("helm package %s: %v\n%s", v, err, out)
@@ -240,7 +247,10 @@ func setNodes(t *testing.T, n int) {
 	have := map[string]bool{}
 	for _, node := range list.Items {
 		have[node.Name] = true
-		if idx := nodeIndex(node.Name); idx >= n || idx < 0 {
+		// A node marked NotReady by a test comes back from kwok without its address, which
+		// kubectl exec dials: make it again.
+		if idx := nodeIndex(node.Name); idx >= n || idx < 0 || len(node.Status.Addresses) == 0 {
+			have[node.Name] = false
 			if err := env.kube.CoreV1().Nodes().Delete(ctx, node.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 				t.Fatal(err)
 			}
@@ -341,6 +351,8 @@ type install struct {
 	skipWait bool
 	// postRenderer is a program helm pipes the rendered manifest through (--post-renderer).
 	postRenderer string
+	// version is the chart version (default v1.0.1).
+	version string
 }
 
 func nodeName(i int) string { return fmt.Sprintf("kwok-node-%d", i) }
@@ -352,7 +364,11 @@ func freshInstall(t *testing.T, in install) {
 	ctx := context.Background()
 	uninstall(t)
 	setNodes(t, in.nodes)
-	args := []string{"install", relName, "iomesh/iomesh", "--version", "v1.0.1", "-n", ns, "--create-namespace",
+	version := in.version
+	if version == "" {
+		version = "v1.0.1"
+	}
+	args := []string{"install", relName, "iomesh/iomesh", "--version", version, "-n", ns, "--create-namespace",
 		"--set", "iomesh.chunk.dataCIDR=10.234.1.0/24"}
 	if in.edition != "" {
 		args = append(args, "--set", "iomesh.edition="+in.edition)

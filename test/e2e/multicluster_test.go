@@ -180,6 +180,24 @@ func TestDirectlyManagedCluster(t *testing.T) {
 		t.Fatalf("status -A as the scaler: %s", r)
 	}
 
+	// Scale-in as the scaler, with the direct role: the chunk is unregistered through exec on
+	// the meta leader first, then the IOMeshCluster is patched; the Helm release is untouched.
+	resetIomeshctl(t)
+	r = run(t, scaler, "kubectl", "iomesh", "scale", "-n", ns2, "--release", cluster2, "--chunk", "3", "--yes", "--timeout", "2m")
+	if r.code != 0 {
+		t.Fatalf("direct scale-in: %s", r)
+	}
+	mustContain(t, r, "Managed:   directly: IOMeshCluster iomesh-cluster-1 has no Helm release; each step patches it",
+		"/opt/iomesh/iomeshctl chunk unregister 4", "chunk 4 has left chunkSummary", "Patching IOMeshCluster iomesh-cluster-1")
+	if n := specChunk(t); n != 3 {
+		t.Fatalf("spec.chunk.replicas = %d after the scale-in, want 3", n)
+	}
+	if u := unregisters(t); strings.Join(u, ";") != "chunk unregister 4" {
+		t.Fatalf("unregisters %v, want chunk 4 once", u)
+	}
+	assertUnchanged(t, before)
+	record("scale-in", "directly managed cluster 4 -> 3", "unregister, then one patch; release untouched")
+
 	r = plugin(t, "status", "-A", "-o", "json")
 	var list struct {
 		Items []struct{ Namespace, Name, ManagedBy string } `json:"items"`

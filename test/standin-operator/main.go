@@ -9,6 +9,11 @@
 //	standin.iomesh.com/task-in-process: "<text>"   reported as status.taskInProcess
 //	standin.iomesh.com/no-leader: "true"            no meta leader anywhere
 //	standin.iomesh.com/no-summary: "true"           no status.summary (an older operator)
+//	standin.iomesh.com/used-data: "<capacity>"      the cluster's usedDataSpace (a full cluster)
+//
+// Chunks being unregistered (standin.iomesh.com/unregister, written by the stand-in iomeshctl)
+// drain over standin.iomesh.com/drain-seconds (default 4): their used space falls to 0, then
+// they leave chunkSummary.
 package main
 
 import (
@@ -24,6 +29,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -33,6 +39,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
+	"github.com/kubectl-iomesh/kubectl-iomesh/test/standin/drain"
 )
 
 var gvr = iomeshcluster.GVR
@@ -125,7 +132,8 @@ func (r *reconciler) reconcile(ctx context.Context, cr *iomeshcluster.IOMeshClus
 		return fmt.Errorf("listing pods in %s: %w", ns, err)
 	}
 	now := time.Now()
-	in := Input{Name: name, Faults: faultsOf(cr.Annotations), RegisterAfter: r.o.registerAfter, ReportNodename: r.o.nodename, Now: now}
+	in := Input{Name: name, Faults: faultsOf(cr.Annotations), RegisterAfter: r.o.registerAfter, ReportNodename: r.o.nodename, Now: now,
+		Drains: drain.Parse(cr.Annotations[drain.Annotation]), DrainFor: drain.Duration(cr.Annotations)}
 	for _, p := range pods.Items {
 		key := ns + "/" + p.Name
 		ready := podtable.Ready(&p)
@@ -152,6 +160,9 @@ func (r *reconciler) reconcile(ctx context.Context, cr *iomeshcluster.IOMeshClus
 		}
 		in.NodeDisks[m["nodeName"].(string)] = d
 		delete(m, "bytes")
+	}
+	if err := r.forgetDrains(ctx, cr, in); err != nil {
+		return err
 	}
 	out := Compute(in)
 	status := map[string]interface{}{
@@ -187,6 +198,38 @@ func (r *reconciler) reconcile(ctx context.Context, cr *iomeshcluster.IOMeshClus
 		}
 	}
 	return nil
+}
+
+// forgetDrains drops the record of an unregistered chunk once its pod is gone, so that a pod
+// of that ordinal added later registers again.
+func (r *reconciler) forgetDrains(ctx context.Context, cr *iomeshcluster.IOMeshCluster, in Input) error {
+	if len(in.Drains) == 0 {
+		return nil
+	}
+	exists := map[string]bool{}
+	for _, p := range in.Pods {
+		exists[p.Name] = true
+	}
+	var keep []drain.Entry
+	for _, e := range in.Drains {
+		if exists[fmt.Sprintf("%s-chunk-%d", cr.Name, e.ID-1)] {
+			keep = append(keep, e)
+		}
+	}
+	if len(keep) == len(in.Drains) {
+		return nil
+	}
+	val := "null"
+	if len(keep) > 0 {
+		val = fmt.Sprintf("%q", drain.Format(keep))
+	}
+	// Only over the version read: the stand-in iomeshctl may have added a drain since.
+	patch := []byte(fmt.Sprintf(`{"metadata":{"resourceVersion":%q,"annotations":{%q:%s}}}`, cr.ResourceVersion, drain.Annotation, val))
+	_, err := r.dyn.Resource(gvr).Namespace(cr.Namespace).Patch(ctx, cr.Name, types.MergePatchType, patch, metav1.PatchOptions{})
+	if apierrors.IsConflict(err) {
+		return nil // the next pass sees the new version
+	}
+	return err
 }
 
 // claimDisks claims, as IOMesh does, the BlockDevices the deviceMap selects on every node that

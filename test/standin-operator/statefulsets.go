@@ -20,7 +20,7 @@ var components = []struct {
 	containers []string
 }{
 	{"chunk", []string{"zbs-chunkd", "chunk-exporter", "device-manager"}},
-	{"meta", []string{"zbs-metad", "meta-exporter"}},
+	{"meta", []string{"iomesh-meta", "meta-exporter"}}, // the docs exec into iomesh-meta
 }
 
 // ensureStatefulSets runs the chunk and meta StatefulSets of an IOMeshCluster that no Helm

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/test/standin/drain"
 )
 
 // The label and chunk states IOMesh uses, as the plugin reads them.
@@ -31,6 +32,8 @@ type Faults struct {
 	TaskInProcess string
 	NoLeader      bool
 	NoSummary     bool
+	// UsedData replaces the cluster's usedDataSpace (a full cluster).
+	UsedData string
 }
 
 func faultsOf(ann map[string]string) Faults {
@@ -38,6 +41,7 @@ func faultsOf(ann map[string]string) Faults {
 		TaskInProcess: ann["standin.iomesh.com/task-in-process"],
 		NoLeader:      ann["standin.iomesh.com/no-leader"] == "true",
 		NoSummary:     ann["standin.iomesh.com/no-summary"] == "true",
+		UsedData:      ann["standin.iomesh.com/used-data"],
 	}
 }
 
@@ -59,6 +63,10 @@ type Input struct {
 	Now            time.Time
 	// NodeDisks is the capacity of the disks claimed on each node (absent: the defaults).
 	NodeDisks map[string]Disks
+	// Drains are the chunks being unregistered, each drained over DrainFor: its used space
+	// falls to 0, then it leaves chunkSummary.
+	Drains   []drain.Entry
+	DrainFor time.Duration
 }
 
 // Output is the status to publish and the leader labels to set (pod -> has label).
@@ -87,6 +95,16 @@ func Compute(in Input) Output {
 			}
 			out.ReadyReplicas[in.Name+"-chunk"]++
 			ord, _ := strconv.Atoi(m[1])
+			left := 1.0
+			draining := false
+			for _, e := range in.Drains {
+				if e.ID == int64(ord+1) {
+					left, draining = e.Left(in.Now, in.DrainFor), true
+				}
+			}
+			if draining && left == 0 {
+				continue // unregistered: IOMesh lists it no more
+			}
 			// A chunk registers with meta a while after its pod is Ready; until then it initialises.
 			status := ChunkInitializing
 			if in.Now.Sub(p.ReadySince) >= in.RegisterAfter {
@@ -101,7 +119,11 @@ func Compute(in Input) Output {
 				total.DataGiB += d.DataGiB
 				total.CacheGiB += d.CacheGiB
 			}
-			c := map[string]interface{}{"id": ord + 1, "ip": ipOf(p), "status": status, "spaceInfo": space(d, 1, status == ChunkHealthy)}
+			sp := space(d, 1, status == ChunkHealthy)
+			if draining {
+				sp["usedDataSpace"] = fmt.Sprintf("%.2fGi", 20*left)
+			}
+			c := map[string]interface{}{"id": ord + 1, "ip": ipOf(p), "status": status, "spaceInfo": sp}
 			if in.ReportNodename {
 				c["nodename"] = p.Node
 			}
@@ -153,10 +175,14 @@ func Compute(in Input) Output {
 	if leader == "" {
 		metaStatus = "META_NO_LEADER"
 	}
+	clusterSpace := space(total, healthy, true)
+	if in.Faults.UsedData != "" {
+		clusterSpace["usedDataSpace"] = in.Faults.UsedData
+	}
 	out.Summary = map[string]interface{}{
 		"chunkSummary":   map[string]interface{}{"chunks": chunks},
 		"metaSummary":    map[string]interface{}{"leader": leader, "aliveHost": alive, "status": metaStatus},
-		"clusterSummary": map[string]interface{}{"spaceInfo": space(total, healthy, true)},
+		"clusterSummary": map[string]interface{}{"spaceInfo": clusterSpace},
 	}
 	return out
 }

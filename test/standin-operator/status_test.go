@@ -1,8 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/test/standin/drain"
 )
 
 func TestChunksRegisterAfterReady(t *testing.T) {
@@ -49,5 +52,24 @@ func TestFaults(t *testing.T) {
 	in.Faults = Faults{NoSummary: true}
 	if Compute(in).Summary != nil {
 		t.Fatal("no-summary fault still reports a summary")
+	}
+}
+
+func TestComputeDrainsUnregisteredChunks(t *testing.T) {
+	now := time.Now()
+	in := Input{Name: "iomesh", Now: now, DrainFor: 10 * time.Second}
+	for i := 0; i < 3; i++ {
+		in.Pods = append(in.Pods, PodState{Name: fmt.Sprintf("iomesh-chunk-%d", i), Node: fmt.Sprintf("n%d", i), PodIP: fmt.Sprintf("10.0.0.%d", i), Ready: true, ReadySince: now.Add(-time.Hour)})
+	}
+	// Chunk 3 (pod 2) half drained, chunk 2 (pod 1) done.
+	in.Drains = []drain.Entry{{ID: 3, Start: now.Add(-5 * time.Second)}, {ID: 2, Start: now.Add(-time.Minute)}}
+	out := Compute(in)
+	chunks := out.Summary["chunkSummary"].(map[string]interface{})["chunks"].([]interface{})
+	if len(chunks) != 2 {
+		t.Fatalf("a drained chunk must leave chunkSummary: %v", chunks)
+	}
+	c := chunks[1].(map[string]interface{})
+	if c["id"] != 3 || c["spaceInfo"].(map[string]interface{})["usedDataSpace"] != "10.00Gi" {
+		t.Fatalf("a draining chunk's used space falls: %v", c)
 	}
 }

@@ -1,0 +1,201 @@
+package iomeshstatus
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestProcedureFor(t *testing.T) {
+	cases := []struct {
+		spec, chart      string
+		version, from    string
+		unregister, meta bool
+	}{
+		{"", "v1.0.1", "v1.0.1", "the chart version", true, false},
+		{"", "1.0.0", "1.0.0", "the chart version", true, false},
+		{"v1.1.0", "v1.1.0", "v1.1.0", "spec.version", true, false},
+		{"v1.2.0", "v1.0.1", "v1.2.0", "spec.version", false, true},
+		{"1.3.1", "", "1.3.1", "spec.version", false, true},
+		// An image-tag-like spec.version is not an IOMesh chart version.
+		{"v5.3.0-rc13-enterprise", "v1.0.1", "v1.0.1", "the chart version", true, false},
+		{"", "", "", "", true, false},
+	}
+	for _, c := range cases {
+		t.Run(c.spec+"/"+c.chart, func(t *testing.T) {
+			p := ProcedureFor(c.spec, c.chart)
+			if p.Version != c.version || p.From != c.from || p.Unregister != c.unregister || p.MetaScaleIn != c.meta || p.Note == "" {
+				t.Fatalf("got %+v", p)
+			}
+		})
+	}
+	if !strings.Contains(ProcedureFor("v1.1.0", "").Note, "no scale-down doc exists for IOMesh 1.1") {
+		t.Fatal("1.1 must say that it is treated as 1.0.x")
+	}
+}
+
+func chunkPod(ord int, node, ip string) corev1.Pod {
+	return corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("iomesh-chunk-%d", ord)},
+		Spec:       corev1.PodSpec{NodeName: node},
+		Status:     corev1.PodStatus{PodIP: ip},
+	}
+}
+
+func node(name, ip string) corev1.Node {
+	return corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: ip}}}}
+}
+
+// five is a 5-chunk cluster: node-i at 192.168.0.i, chunk pod i on it, chunk i+1 at ip.
+func five(ip func(i int) string, nodename bool) (View, []corev1.Pod, []corev1.Node) {
+	v := View{Summary: true}
+	var pods []corev1.Pod
+	var nodes []corev1.Node
+	for i := 0; i < 5; i++ {
+		n := fmt.Sprintf("node-%d", i)
+		nodes = append(nodes, node(n, fmt.Sprintf("192.168.0.%d", i)))
+		pods = append(pods, chunkPod(i, n, fmt.Sprintf("10.0.0.%d", i)))
+		c := Chunk{ID: int64(i + 1), IP: ip(i), Status: ChunkHealthy, Space: &Space{TotalData: "1.00Ti", UsedData: "20.00Gi"}}
+		if nodename {
+			c.Node = n
+		}
+		v.Chunks = append(v.Chunks, c)
+	}
+	v.Match(nodes, pods)
+	return v, pods, nodes
+}
+
+func TestRemovals(t *testing.T) {
+	byNodeIP := func(i int) string { return fmt.Sprintf("192.168.0.%d:10200", i) }
+	dataNet := func(i int) string { return fmt.Sprintf("10.234.1.%d", i) } // the storage network: no match
+	t.Run("nodename", func(t *testing.T) {
+		v, pods, _ := five(dataNet, true)
+		rs := v.Removals("iomesh", pods, 5, 3, nil)
+		if len(rs) != 2 || rs[0].Pod != "iomesh-chunk-4" || rs[0].Chunk.ID != 5 || rs[0].By != "nodename" || rs[1].Chunk.ID != 4 {
+			t.Fatalf("%+v", rs)
+		}
+	})
+	t.Run("ip", func(t *testing.T) {
+		v, pods, _ := five(byNodeIP, false)
+		rs := v.Removals("iomesh", pods, 5, 4, nil)
+		if len(rs) != 1 || rs[0].Chunk == nil || rs[0].Chunk.ID != 5 || rs[0].By != "ip" || rs[0].Problem != "" {
+			t.Fatalf("%+v", rs)
+		}
+	})
+	t.Run("none matches", func(t *testing.T) {
+		v, pods, _ := five(dataNet, false)
+		rs := v.Removals("iomesh", pods, 5, 4, nil)
+		if rs[0].Chunk != nil || rs[0].Unregistered || !strings.Contains(rs[0].Problem, "5 chunks IOMesh lists match no pod") {
+			t.Fatalf("%+v", rs)
+		}
+	})
+	t.Run("already unregistered", func(t *testing.T) {
+		v, pods, _ := five(byNodeIP, false)
+		v.Chunks = v.Chunks[:4] // chunk 5 left chunkSummary; every other chunk is another pod's
+		rs := v.Removals("iomesh", pods, 5, 4, nil)
+		if !rs[0].Unregistered || rs[0].Chunk != nil || rs[0].Problem != "" {
+			t.Fatalf("%+v", rs)
+		}
+		// One chunk that matches no pod might be this pod's: not certain.
+		v.Chunks[0].MatchedNode = ""
+		if rs := v.Removals("iomesh", pods, 5, 4, nil); rs[0].Unregistered || rs[0].Problem == "" {
+			t.Fatalf("%+v", rs)
+		}
+	})
+	t.Run("ambiguous", func(t *testing.T) {
+		v, pods, _ := five(byNodeIP, false)
+		v.Chunks[3].MatchedNode = "node-4" // two chunks on node-4
+		rs := v.Removals("iomesh", pods, 5, 4, nil)
+		if rs[0].Chunk != nil || !strings.Contains(rs[0].Problem, "2 chunks match node node-4") {
+			t.Fatalf("%+v", rs)
+		}
+	})
+	t.Run("chunk-id", func(t *testing.T) {
+		v, pods, _ := five(dataNet, false)
+		rs := v.Removals("iomesh", pods, 5, 3, []int64{5})
+		if rs[0].Chunk == nil || rs[0].Chunk.ID != 5 || rs[0].By != "--chunk-id" || rs[0].Problem != "" {
+			t.Fatalf("first: %+v", rs[0])
+		}
+		if rs[1].Chunk != nil || rs[1].Problem == "" {
+			t.Fatalf("the second pod has no id named and no match: %+v", rs[1])
+		}
+		if rs := v.Removals("iomesh", pods, 5, 4, []int64{9}); rs[0].Problem != "IOMesh lists no chunk 9" {
+			t.Fatalf("%+v", rs)
+		}
+		v, pods, _ = five(byNodeIP, false)
+		if rs := v.Removals("iomesh", pods, 5, 4, []int64{2}); !strings.Contains(rs[0].Problem, "chunk 2 is on node node-1, which runs iomesh-chunk-1") {
+			t.Fatalf("a chunk matched to another pod: %+v", rs)
+		}
+	})
+	t.Run("no summary", func(t *testing.T) {
+		_, pods, _ := five(byNodeIP, false)
+		if rs := (View{}).Removals("iomesh", pods, 5, 4, nil); rs[0].Problem != "IOMesh reports no chunkSummary" || rs[0].Unregistered {
+			t.Fatalf("%+v", rs)
+		}
+	})
+}
+
+func TestBytes(t *testing.T) {
+	cases := map[string]int64{"0B": 0, "20.00Gi": 20 << 30, "1.00Ti": 1 << 40, "1.5Ti": 3 << 39, "512": 512, "512B": 512}
+	for in, want := range cases {
+		if got, err := Bytes(in); err != nil || got != want {
+			t.Errorf("Bytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "lots", "1.2XB"} {
+		if _, err := Bytes(bad); err == nil {
+			t.Errorf("Bytes(%q) must fail", bad)
+		}
+	}
+}
+
+func TestRoomAfter(t *testing.T) {
+	v, pods, _ := five(func(i int) string { return fmt.Sprintf("192.168.0.%d", i) }, false)
+	v.Capacity = &Space{UsedData: "2.00Ti"}
+	rs := v.Removals("iomesh", pods, 5, 3, nil)
+	r, err := v.RoomAfter(rs)
+	if err != nil || r.Used != 2<<40 || r.Remaining != 3<<40 || r.Leaving != 2<<40 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if p := r.Percent(); p < 66.6 || p > 66.7 {
+		t.Fatalf("percent %v", p)
+	}
+	v.Capacity = nil
+	if _, err := v.RoomAfter(rs); err == nil {
+		t.Fatal("no used data reported must be an error")
+	}
+	v.Capacity = &Space{UsedData: "1Gi"}
+	v.Chunks[0].Space = nil
+	if _, err := v.RoomAfter(rs); err == nil || !strings.Contains(err.Error(), "chunk 1 reports no totalDataCapacity") {
+		t.Fatalf("%v", err)
+	}
+	if (Room{Used: 1}).Percent() <= 100 {
+		t.Fatal("data with no capacity left is over 100%")
+	}
+}
+
+func TestParseMigration(t *testing.T) {
+	idle := "cluster_summary:\n  num_ongoing_recovers: 0\n  num_pending_recovers: 0\n  num_ongoing_migrates: 0\n  num_pending_migrates: 0\n  space_info:\n    pending_migrates_bytes: 0\n    pending_recovers_bytes: 0\n  zone_summary:\n  - zone: a\n    num_ongoing_recovers: 0\n    num_ongoing_migrates: 0\n"
+	m, err := ParseMigration(idle)
+	if err != nil || len(m.Values) != 8 || len(m.Busy()) != 0 {
+		t.Fatalf("%+v %v", m, err)
+	}
+	// A value that is not 0 at any depth is busy.
+	busy := strings.Replace(idle, "    pending_migrates_bytes: 0", "    pending_migrates_bytes: 1073741824", 1)
+	m, err = ParseMigration(busy)
+	if err != nil || len(m.Busy()) != 1 || m.Busy()[0].Key != "pending_migrates_bytes" || m.Busy()[0].Depth != 2 {
+		t.Fatalf("%+v %v", m, err)
+	}
+	if got := m.Busy()[0].String(); got != "    pending_migrates_bytes: 1073741824" {
+		t.Fatalf("String() = %q", got)
+	}
+	if _, err := ParseMigration("Error: meta not ready\n"); err == nil || !strings.Contains(err.Error(), "not the documented output") {
+		t.Fatalf("%v", err)
+	}
+	if _, err := ParseMigration(strings.Replace(idle, "num_ongoing_migrates: 0", "num_ongoing_migrates: many", 1)); err == nil {
+		t.Fatal("a value that is not a number must fail")
+	}
+}

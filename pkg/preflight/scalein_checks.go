@@ -1,0 +1,145 @@
+package preflight
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
+)
+
+// The removal checks' IDs.
+const (
+	MappedCheckID    = "scale-in.chunk-mapped"
+	MigrationCheckID = "scale-in.migration-idle"
+	CapacityCheckID  = "scale-in.capacity"
+)
+
+// Capacity thresholds: above CapacityWarn percent of the remaining data capacity in use the
+// docs add chunks rather than remove them; above 100 the data does not fit.
+const CapacityWarn = 80
+
+func checkChunkScaleIn(f *Facts) Result {
+	return scaleIn(f, f.Target.Chunk, f.TargetChunk, f.Replicas.Chunk, "chunk", func() Result {
+		s := f.ScaleIn
+		if why := storageMissing(f); why != "" || !f.Storage.Summary {
+			if why == "" {
+				why = "status.summary.chunkSummary is " + iomeshstatus.NotReported
+			}
+			return bad(Fail, fmt.Sprintf("the target %d is below the current %d chunk pods, but %s: which chunk each pod serves cannot be known, and removing a pod whose chunk is still registered loses data", f.TargetChunk, f.Replicas.Chunk, why),
+				"Remove chunk pods only while IOMesh reports its chunks (`kubectl get iomesh "+f.Release+" -n "+f.Namespace+" -o yaml`, status.summary.chunkSummary)", DocScaleIn)
+		}
+		how := "each lowered by one helm upgrade; the operator unregisters the chunk"
+		if s != nil && s.Procedure.Unregister {
+			how = "each chunk unregistered on the meta leader first, then the count lowered by one"
+		}
+		return pass("chunk pods go from %d to %d, one at a time from %s-chunk-%d: %s", f.Replicas.Chunk, f.TargetChunk, f.Release, f.Replicas.Chunk-1, how)
+	})
+}
+
+func checkMetaScaleIn(f *Facts) Result {
+	return scaleIn(f, f.Target.Meta, f.TargetMeta, f.Replicas.Meta, "meta", func() Result {
+		s := f.ScaleIn
+		if s == nil || !s.Procedure.MetaScaleIn {
+			version := "this IOMesh version"
+			if s != nil && s.Procedure.Version != "" {
+				version = fmt.Sprintf("IOMesh %s (%s)", s.Procedure.Version, s.Procedure.From)
+			}
+			return bad(Fail, fmt.Sprintf("the target %d is below the current %d meta pods: %s does not support removing meta pods", f.TargetMeta, f.Replicas.Meta, version),
+				"IOMesh 1.0.x removes chunk pods only; 1.2 removes meta pods one at a time (5 to 4 to 3). Keep --meta at its current count", DocScaleIn)
+		}
+		return pass("meta pods go from %d to %d, one helm upgrade per pod from %s-meta-%d", f.Replicas.Meta, f.TargetMeta, f.Release, f.Replicas.Meta-1)
+	})
+}
+
+func checkMapped(f *Facts) Result {
+	s := f.ScaleIn
+	if s == nil || len(s.Removals) == 0 {
+		return skip("no chunk pod is removed")
+	}
+	var ok, problems []string
+	for _, r := range s.Removals {
+		switch {
+		case r.Problem != "":
+			problems = append(problems, fmt.Sprintf("%s: %s", r.Pod, r.Problem))
+		case r.Unregistered:
+			ok = append(ok, fmt.Sprintf("%s serves no chunk (every chunk IOMesh lists is another pod's)", r.Pod))
+		default:
+			ok = append(ok, fmt.Sprintf("%s on %s serves chunk %d (by %s)", r.Pod, orWord(r.Node, "no node"), r.Chunk.ID, r.By))
+		}
+	}
+	if len(problems) == 0 {
+		return pass("%s", strings.Join(ok, "; "))
+	}
+	verdict := Fail
+	if !s.Procedure.Unregister {
+		verdict = Warn // the operator unregisters: the match only informs the capacity
+	}
+	return bad(verdict, "which chunk to unregister is not certain: "+strings.Join(problems, "; ")+". Unregistering the wrong chunk, then removing the pod that still holds data, loses data",
+		fmt.Sprintf("See the chunks with `kubectl iomesh status -n %s --release %s` (id, ip, node, status, used) and name each pod's chunk, highest ordinal first, with --chunk-id ID", f.Namespace, f.Release), DocScaleIn)
+}
+
+func checkMigration(f *Facts) Result {
+	s := f.ScaleIn
+	if s == nil {
+		return skip("no pod is removed")
+	}
+	if s.InFlight != 0 {
+		if _, listed := f.Storage.Listed(s.InFlight); listed {
+			return pass("chunk %d is being unregistered (started by %s): the data is moving off it, and this run waits for it", s.InFlight, s.InFlightBy)
+		}
+	}
+	cmd := fmt.Sprintf("kubectl exec -n %s %s -c iomesh-meta -- /opt/iomesh/iomeshctl summary cluster | egrep \"recovers|migrates\"", f.Namespace, orWord(s.MigrationPod, "<meta leader>"))
+	if s.MigrationErr != nil {
+		return bad(Error, "cannot read recovery and migration on the meta leader: "+s.MigrationErr.Error(), "Run `"+cmd+"` yourself; remove pods only when every value is 0", DocReplaceDisk)
+	}
+	if s.Migration == nil {
+		return skip("`iomeshctl summary cluster` was not run")
+	}
+	if busy := s.Migration.Busy(); len(busy) > 0 {
+		lines := make([]string, len(busy))
+		for i, c := range busy {
+			lines[i] = strings.TrimSpace(c.String())
+		}
+		return bad(Fail, fmt.Sprintf("IOMesh is recovering or migrating data (on %s): %s", s.MigrationPod, strings.Join(lines, ", ")),
+			"Wait until every value is 0 (`"+cmd+"`), then run the same command again", DocReplaceDisk)
+	}
+	return pass("every recover and migrate value is 0 (%s on %s)", output.Plural(len(s.Migration.Values), "line"), s.MigrationPod)
+}
+
+func checkCapacity(f *Facts) Result {
+	s := f.ScaleIn
+	if s == nil || len(s.Removals) == 0 {
+		return skip("no chunk pod is removed")
+	}
+	if s.RoomErr != nil {
+		return bad(Fail, "cannot tell whether the remaining chunks hold the data: "+s.RoomErr.Error(), "Remove chunk pods only while IOMesh reports each chunk's capacity and the cluster's used data", DocScaleIn)
+	}
+	r := s.Room
+	pct := r.Percent()
+	text := fmt.Sprintf("%s of data in use against %s of data capacity left once %s leaves (%.1f%%)", disks.Human(r.Used), disks.Human(r.Remaining), disks.Human(r.Leaving), pct)
+	switch {
+	case pct > 100:
+		return bad(Fail, "the data does not fit: "+text, fmt.Sprintf("Remove fewer chunk pods, or free space first: the remaining chunks must hold all %s", disks.Human(r.Used)), DocScaleIn)
+	case pct > CapacityWarn:
+		return bad(Warn, fmt.Sprintf("above %d%%: %s", CapacityWarn, text), fmt.Sprintf("The docs add chunks above %d%% in use; consider removing fewer", CapacityWarn), DocScaleOut)
+	}
+	return pass("%s", text)
+}
+
+func checkLeaderKept(f *Facts) Result {
+	s := f.ScaleIn
+	if s == nil || len(s.MetaRemovals) == 0 {
+		return skip("no meta pod is removed")
+	}
+	for _, p := range s.MetaRemovals {
+		for _, l := range f.LeaderPods {
+			if p == l {
+				return bad(Warn, fmt.Sprintf("%s, which is removed, is the meta leader (%s)", p, iomeshstatus.LeaderLabel),
+					"IOMesh elects another leader when it goes, and I/O pauses for the election; move the leader off it first (the node-replacement doc triggers a meta leader switch), or accept the pause", DocScaleIn)
+			}
+		}
+	}
+	return pass("the meta leader (%s) stays", orWord(strings.Join(f.LeaderPods, ", "), "none labelled"))
+}

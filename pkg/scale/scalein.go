@@ -1,0 +1,190 @@
+package scale
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RemovalPlan is a scale-in: one step per pod, highest ordinal first, chunk pods before meta
+// pods. Plan is the whole change, checked (and its render guarded) as one.
+type RemovalPlan struct {
+	metav1.TypeMeta `json:",inline"`
+	Plan            *Plan                  `json:"plan"`
+	Procedure       iomeshstatus.Procedure `json:"procedure"`
+	Steps           []Step                 `json:"steps"`
+	Capacity        *iomeshstatus.Room     `json:"capacity,omitempty"`
+	LeftBehind      []string               `json:"leftBehind,omitempty"`
+}
+
+// Step removes one pod.
+type Step struct {
+	Component string `json:"component"`
+	Pod       string `json:"pod"`
+	Node      string `json:"node,omitempty"`
+	// Chunk is the chunk the pod serves (nil: none, or a meta pod).
+	Chunk *iomeshstatus.Chunk `json:"chunk,omitempty"`
+	// Unregister is the command run on the meta leader first (empty: none, the operator does
+	// it, or the chunk is already unregistered).
+	Unregister []string `json:"unregister,omitempty"`
+	// InFlight says an earlier run started the unregister: this one only waits.
+	InFlight bool `json:"inFlight,omitempty"`
+	From     int  `json:"from"`
+	To       int  `json:"to"`
+}
+
+// PlanScaleIn works out a scale-in, or refuses (*Refused) with nothing changed.
+func (e *Engine) PlanScaleIn(ctx context.Context, st *State) (*RemovalPlan, error) {
+	plan, err := e.Plan(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	in := st.Snapshot.ScaleIn
+	if in == nil {
+		return nil, fmt.Errorf("the scale-in of %s was not read; nothing was changed", plan.Subject())
+	}
+	rp := &RemovalPlan{Plan: plan, Procedure: in.Procedure}
+	rp.APIVersion, rp.Kind = e.APIVersion, "ScaleInPlan"
+	count := plan.Chunk.From
+	for _, r := range in.Removals {
+		s := Step{Component: string(inventory.Chunk), Pod: r.Pod, Node: r.Node, Chunk: r.Chunk, From: count, To: count - 1}
+		if in.Procedure.Unregister && r.Chunk != nil {
+			s.InFlight = in.InFlight == r.Chunk.ID
+			s.Unregister = []string{inventory.IOMeshctl, "chunk", "unregister", fmt.Sprint(r.Chunk.ID)}
+		}
+		rp.Steps = append(rp.Steps, s)
+		rp.LeftBehind = append(rp.LeftBehind, fmt.Sprintf("PVCs base-dir-%s and coredump-%s (hostpath, on %s)", r.Pod, r.Pod, orNode(r.Node)))
+		count--
+	}
+	count = plan.Meta.From
+	for _, pod := range in.MetaRemovals {
+		rp.Steps = append(rp.Steps, Step{Component: string(inventory.Meta), Pod: pod, Node: nodeOf(st.Snapshot.Meta.Pods, pod), From: count, To: count - 1})
+		rp.LeftBehind = append(rp.LeftBehind, fmt.Sprintf("PVCs db-data-%s and coredump-%s (hostpath)", pod, pod))
+		count--
+	}
+	if len(in.Removals) > 0 {
+		if in.RoomErr == nil {
+			room := in.Room
+			rp.Capacity = &room
+		}
+		if in.Procedure.Unregister {
+			rp.LeftBehind = append(rp.LeftBehind, "on IOMesh 1.0.0, status.attachedDevices may still list the removed nodes' disks (a known issue)")
+		}
+	}
+	return rp, nil
+}
+
+func orNode(n string) string {
+	if n == "" {
+		return "no node"
+	}
+	return n
+}
+
+// WriteRemoval prints a scale-in plan for people.
+func WriteRemoval(w io.Writer, rp *RemovalPlan) error {
+	p := rp.Plan
+	fmt.Fprintln(w, "Scale-in plan:")
+	row := func(k, v string) { fmt.Fprintf(w, "  %-10s %s\n", k+":", v) }
+	more := func(v string) { fmt.Fprintf(w, "  %-10s %s\n", "", v) }
+	if p.Context != "" {
+		row("Context", p.Context)
+	}
+	row("Namespace", p.Namespace)
+	if p.Direct != nil {
+		row("Managed", fmt.Sprintf("directly: %s %s has no Helm release; each step patches it", p.Direct.Kind, p.Direct.Name))
+	} else {
+		row("Release", fmt.Sprintf("%s, revision %d; chart %s-%s (unchanged)", p.Release, p.FromRevision, p.Chart, p.ChartVersion))
+	}
+	version := rp.Procedure.Version
+	if version == "" {
+		version = "unknown"
+	}
+	row("IOMesh", fmt.Sprintf("%s (from %s): %s", version, rp.Procedure.From, rp.Procedure.Note))
+	row("Chunk", countText(Count{From: p.Chunk.From, To: p.Chunk.To}))
+	row("Meta", countText(Count{From: p.Meta.From, To: p.Meta.To}))
+	if c := rp.Capacity; c != nil {
+		row("Capacity", fmt.Sprintf("%s of data in use; %s of data capacity leaves, %s remains (%.1f%% in use after)", disks.Human(c.Used), disks.Human(c.Leaving), disks.Human(c.Remaining), c.Percent()))
+	}
+	fmt.Fprintln(w, "  Steps, one at a time (each waits for the one before):")
+	rev := p.FromRevision
+	for i, s := range rp.Steps {
+		head := fmt.Sprintf("    %d. %s", i+1, s.Pod)
+		if s.Node != "" {
+			head += " on " + s.Node
+		}
+		if c := s.Chunk; c != nil {
+			head += fmt.Sprintf(": chunk %d (ip %s)", c.ID, c.IP)
+			if c.Space != nil {
+				head += fmt.Sprintf(", %s used, %s capacity leaving", orQ(c.Space.UsedData), orQ(c.Space.TotalData))
+			}
+		} else if s.Component == string(inventory.Chunk) {
+			head += ": no chunk registered for it"
+		}
+		fmt.Fprintln(w, head)
+		switch {
+		case s.InFlight:
+			fmt.Fprintf(w, "       an earlier run started `%s`: wait until chunk %d leaves chunkSummary\n", strings.Join(s.Unregister, " "), s.Chunk.ID)
+		case len(s.Unregister) > 0:
+			fmt.Fprintf(w, "       run `%s` on the meta leader (container %s), then wait until chunk %d leaves chunkSummary\n", strings.Join(s.Unregister, " "), inventory.MetaContainer, s.Chunk.ID)
+		}
+		path := fmt.Sprintf("spec.%s.replicas", s.Component)
+		if p.Direct == nil {
+			rev++
+			path = countPath(p.snap.Replicas.Layout, s.Component)
+			fmt.Fprintf(w, "       helm upgrade to revision %d: %s %d -> %d\n", rev, path, s.From, s.To)
+		} else {
+			fmt.Fprintf(w, "       patch IOMeshCluster %s: %s %d -> %d\n", p.Release, path, s.From, s.To)
+		}
+		what := "the remaining chunks are CONNECTED_HEALTHY"
+		if s.Component == string(inventory.Meta) {
+			what = "the remaining meta pods are Ready"
+		}
+		fmt.Fprintf(w, "       wait until %s is gone, StatefulSet %s-%s is at %d and %s\n", s.Pod, p.Release, s.Component, s.To, what)
+	}
+	if g := p.Guard; g != nil {
+		row("Render", fmt.Sprintf("only the replica counts change (%d fields); every other value is kept as deployed", len(g.Scale)))
+	}
+	if p.AdmissionChecked {
+		row("Server", "the API server and its admission webhooks accepted the final counts in a dry run")
+	}
+	for i, l := range rp.LeftBehind {
+		if i == 0 {
+			row("Stays", l)
+		} else {
+			more(l)
+		}
+	}
+	return nil
+}
+
+func countPath(l values.Layout, component string) string {
+	if component == string(inventory.Meta) {
+		return l.MetaReplicasPath()
+	}
+	return l.ChunkReplicasPath()
+}
+
+func nodeOf(pods []corev1.Pod, name string) string {
+	for _, p := range pods {
+		if p.Name == name {
+			return p.Spec.NodeName
+		}
+	}
+	return ""
+}
+
+func orQ(s string) string {
+	if s == "" {
+		return "?"
+	}
+	return s
+}
