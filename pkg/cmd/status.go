@@ -94,7 +94,7 @@ func (o *StatusOptions) runAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	list := status.BuildList(entries, missing)
+	list := status.BuildList(entries, missing.String())
 	if o.Print.Human() {
 		return status.WriteList(o.Out, list)
 	}

@@ -54,14 +54,14 @@ type Reader struct {
 // ClusterState is the IOMeshCluster as found, or why it was not.
 type ClusterState struct {
 	Object *iomeshcluster.IOMeshCluster
-	// Missing explains a cluster resource that is not there (CRD absent or object absent).
-	Missing string
+	// Absent says the resource is not there (the CRD or the object); nil when it is.
+	Absent *Unavailable
 	// Err is any other failure reading it.
 	Err error
 }
 
 // IOMeshCluster reads the resource named after the release. A missing CRD or object is reported
-// in Missing, not as an error.
+// in Absent, not as an error.
 func (r Reader) IOMeshCluster(ctx context.Context) ClusterState {
 	obj, err := r.Dynamic.Resource(iomeshcluster.GVR).Namespace(r.Namespace).Get(ctx, r.Release, metav1.GetOptions{})
 	if err == nil {
@@ -73,9 +73,9 @@ func (r Reader) IOMeshCluster(ctx context.Context) ClusterState {
 	}
 	if apierrors.IsNotFound(err) {
 		if st, ok := err.(apierrors.APIStatus); ok && st.Status().Details != nil && st.Status().Details.Name != "" {
-			return ClusterState{Missing: fmt.Sprintf("IOMeshCluster %q not found in namespace %q: the IOMesh operator has not created it, or the release uses iomesh.create=false", r.Release, r.Namespace)}
+			return ClusterState{Absent: &Unavailable{Reason: NotFound, Text: fmt.Sprintf("IOMeshCluster %q not found in namespace %q: the IOMesh operator has not created it, or the release uses iomesh.create=false", r.Release, r.Namespace)}}
 		}
-		return ClusterState{Missing: "the IOMeshCluster CRD (iomeshclusters.iomesh.com) is not installed: IOMesh is not installed in this cluster, or its CRDs were removed"}
+		return ClusterState{Absent: &Unavailable{Reason: NotInstalled, Text: "the IOMeshCluster CRD (iomeshclusters.iomesh.com) is not installed: IOMesh is not installed in this cluster, or its CRDs were removed"}}
 	}
 	return ClusterState{Err: kubeerr.Explain(err, "get", fmt.Sprintf("iomeshclusters.iomesh.com %q in namespace %q", r.Release, r.Namespace))}
 }
@@ -246,21 +246,21 @@ func PodSelector(chunk, meta Set) string {
 	return sel
 }
 
-// AllIOMeshClusters lists the IOMeshClusters of every namespace. missing says the API is not
+// AllIOMeshClusters lists the IOMeshClusters of every namespace. absent says the API is not
 // installed.
-func (r Reader) AllIOMeshClusters(ctx context.Context) ([]*iomeshcluster.IOMeshCluster, string, error) {
+func (r Reader) AllIOMeshClusters(ctx context.Context) ([]*iomeshcluster.IOMeshCluster, *Unavailable, error) {
 	list, err := r.Dynamic.Resource(iomeshcluster.GVR).Namespace("").List(ctx, metav1.ListOptions{})
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, "the IOMeshCluster CRD (iomeshclusters.iomesh.com) is not installed: no IOMesh in this Kubernetes cluster", nil
+			return nil, &Unavailable{Reason: NotInstalled, Text: "the IOMeshCluster CRD (iomeshclusters.iomesh.com) is not installed: no IOMesh in this Kubernetes cluster"}, nil
 		}
-		return nil, "", kubeerr.Explain(err, "list", "iomeshclusters.iomesh.com in all namespaces")
+		return nil, nil, kubeerr.Explain(err, "list", "iomeshclusters.iomesh.com in all namespaces")
 	}
 	out := make([]*iomeshcluster.IOMeshCluster, 0, len(list.Items))
 	for i := range list.Items {
 		c, err := iomeshcluster.FromUnstructured(&list.Items[i])
 		if err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 		out = append(out, c)
 	}
@@ -271,7 +271,7 @@ func (r Reader) AllIOMeshClusters(ctx context.Context) ([]*iomeshcluster.IOMeshC
 		}
 		return a.Name < b.Name
 	})
-	return out, "", nil
+	return out, nil, nil
 }
 
 // PodsIn lists the pods of a namespace.
@@ -360,9 +360,9 @@ func slimmed(p *corev1.Pod) corev1.Pod {
 	return out
 }
 
-// BlockDevices lists the BlockDevices in namespace. missing says the BlockDevice API is not
+// BlockDevices lists the BlockDevices in namespace. absent says the BlockDevice API is not
 // installed (no NDM) or may not be read, which is not an error.
-func (r Reader) BlockDevices(ctx context.Context, namespace string) (items []unstructured.Unstructured, missing string, err error) {
+func (r Reader) BlockDevices(ctx context.Context, namespace string) (items []unstructured.Unstructured, absent *Unavailable, err error) {
 	if rc := r.restClient(); rc != nil {
 		path := fmt.Sprintf("/apis/%s/%s/namespaces/%s/%s", disks.BlockDeviceGVR.Group, disks.BlockDeviceGVR.Version, namespace, disks.BlockDeviceGVR.Resource)
 		err = readList(ctx, rc, path, nil, func(b slimBlockDevice) { items = append(items, b.object()) })
@@ -374,13 +374,13 @@ func (r Reader) BlockDevices(ctx context.Context, namespace string) (items []uns
 	}
 	switch {
 	case apierrors.IsNotFound(err):
-		return nil, "the BlockDevice API (blockdevices.openebs.io) is not installed", nil
+		return nil, &Unavailable{Reason: NotInstalled, Text: "the BlockDevice API (blockdevices.openebs.io) is not installed"}, nil
 	case apierrors.IsForbidden(err):
-		return nil, fmt.Sprintf("you may not list blockdevices.openebs.io in namespace %s (`kubectl iomesh rbac readonly` grants it)", namespace), nil
+		return nil, &Unavailable{Reason: NotPermitted, Text: fmt.Sprintf("you may not list blockdevices.openebs.io in namespace %s (`kubectl iomesh rbac readonly` grants it)", namespace)}, nil
 	case err != nil:
-		return nil, "", kubeerr.Explain(err, "list", "blockdevices.openebs.io in namespace "+namespace)
+		return nil, nil, kubeerr.Explain(err, "list", "blockdevices.openebs.io in namespace "+namespace)
 	}
-	return items, "", nil
+	return items, nil, nil
 }
 
 // Nodes lists every node.

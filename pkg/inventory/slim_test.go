@@ -152,17 +152,17 @@ func TestStreamedLists(t *testing.T) {
 		t.Fatalf("more than the room rules read was kept: %+v", pods[0])
 	}
 	items, missing, err := r.BlockDevices(context.Background(), "iomesh-system")
-	if err != nil || missing != "" {
+	if err != nil || missing != nil {
 		t.Fatal(err, missing)
 	}
 	devs := disks.FromObjects(items)
 	if len(devs) != 1 || devs[0].Node != "n1" || devs[0].Bytes != 400<<30 || devs[0].Labels["iomesh.com/bd-driverType"] != "SSD" || devs[0].ClaimState != "Unclaimed" {
 		t.Fatalf("devices %+v", devs)
 	}
-	if _, missing, err := r.BlockDevices(context.Background(), "no-crd"); err != nil || !strings.Contains(missing, "not installed") {
+	if _, missing, err := r.BlockDevices(context.Background(), "no-crd"); err != nil || missing.Reason != NotInstalled || !strings.Contains(missing.Text, "not installed") {
 		t.Fatalf("404: %v %q", err, missing)
 	}
-	if _, missing, err := r.BlockDevices(context.Background(), "forbidden"); err != nil || !strings.Contains(missing, "you may not list") {
+	if _, missing, err := r.BlockDevices(context.Background(), "forbidden"); err != nil || missing.Reason != NotPermitted || !strings.Contains(missing.Text, "you may not list") {
 		t.Fatalf("403: %v %q", err, missing)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
@@ -180,8 +181,8 @@ func checkCluster(f *Facts) Result {
 	if f.ClusterErr != nil {
 		return bad(Error, f.ClusterErr.Error(), "Check your access to iomeshclusters.iomesh.com", "")
 	}
-	if f.ClusterMissing != "" {
-		return bad(Fail, f.ClusterMissing, fmt.Sprintf("The IOMesh operator acts on the IOMeshCluster; without it new replica counts do nothing. Check `kubectl get iomesh -n %s` and the operator's logs", f.Namespace), DocPrerequisite)
+	if f.ClusterAbsent != nil {
+		return bad(Fail, f.ClusterAbsent.Text, fmt.Sprintf("The IOMesh operator acts on the IOMeshCluster; without it new replica counts do nothing. Check `kubectl get iomesh -n %s` and the operator's logs", f.Namespace), DocPrerequisite)
 	}
 	return pass("IOMeshCluster %s found", f.Release)
 }
@@ -445,8 +446,11 @@ func checkDisks(f *Facts) Result {
 	if d.Err != nil {
 		return bad(Error, d.Err.Error(), "Check your access to blockdevices.openebs.io", "")
 	}
-	if d.Missing != "" {
-		return skip("%s: IOMesh's node disk manager is not running here, so disks cannot be checked", d.Missing)
+	if d.Absent != nil && d.Absent.Reason == inventory.NotPermitted {
+		return skip("%s, so disks cannot be checked", d.Absent.Text)
+	}
+	if d.Absent != nil {
+		return skip("%s: IOMesh's node disk manager is not running here, so disks cannot be checked", d.Absent.Text)
 	}
 	if !d.Read {
 		return skip("BlockDevices not read")
@@ -497,7 +501,7 @@ func storageMissing(f *Facts) string {
 	if f.ClusterErr != nil {
 		return f.ClusterErr.Error()
 	}
-	if f.ClusterMissing != "" {
+	if f.ClusterAbsent != nil {
 		return "no IOMeshCluster (see cluster.present)"
 	}
 	return ""

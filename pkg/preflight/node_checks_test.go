@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"errors"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"strings"
 	"testing"
 
@@ -54,7 +55,8 @@ func TestDisksNotJudged(t *testing.T) {
 		verdict Verdict
 		reason  string
 	}{
-		"no API":         {DiskInput{Missing: "the BlockDevice API (blockdevices.openebs.io) is not installed"}, Skipped, "is not installed: IOMesh's node disk manager is not running here"},
+		"no API":         {DiskInput{Absent: &inventory.Unavailable{Reason: inventory.NotInstalled, Text: "the BlockDevice API (blockdevices.openebs.io) is not installed"}}, Skipped, "is not installed: IOMesh's node disk manager is not running here"},
+		"not permitted":  {DiskInput{Absent: &inventory.Unavailable{Reason: inventory.NotPermitted, Text: "you may not list blockdevices.openebs.io in namespace iomesh-system"}}, Skipped, "in namespace iomesh-system, so disks cannot be checked"},
 		"unreadable":     {DiskInput{Err: errors.New("blockdevices.openebs.io is forbidden")}, Error, "is forbidden"},
 		"not read":       {DiskInput{}, Skipped, "BlockDevices not read"},
 		"no cluster":     {DiskInput{Read: true, Map: m}, Skipped, "no IOMeshCluster to read the deviceMap from"},

@@ -259,7 +259,7 @@ func TestStorageNotReported(t *testing.T) {
 	expect(t, r, "cluster.chunks-healthy", Skipped, iomeshstatus.NotReported)
 	expect(t, r, "cluster.meta-leader", Skipped, iomeshstatus.NotReported)
 	in := cluster(5, 3, 3, 10)
-	in.ClusterMissing = "IOMeshCluster \"iomesh\" not found"
+	in.ClusterAbsent = &inventory.Unavailable{Reason: inventory.NotFound, Text: "IOMeshCluster \"iomesh\" not found"}
 	expect(t, Run(in, nil, "v1"), "cluster.chunks-healthy", Skipped, "cluster.present")
 }
 

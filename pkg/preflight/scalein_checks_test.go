@@ -3,6 +3,7 @@ package preflight
 import (
 	"errors"
 	"fmt"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"strings"
 	"testing"
 
@@ -46,7 +47,7 @@ func TestChunkScaleIn(t *testing.T) {
 	in = removing(3, 5, "v1.0.1")
 	in.Storage = iomeshstatus.View{}
 	expect(t, Run(in, nil, "v1"), "chunk.no-scale-in", Fail, "status.summary.chunkSummary is not reported")
-	in.ClusterMissing = "no IOMeshCluster"
+	in.ClusterAbsent = &inventory.Unavailable{Reason: inventory.NotFound, Text: "no IOMeshCluster"}
 	expect(t, Run(in, nil, "v1"), "chunk.no-scale-in", Fail, "no IOMeshCluster")
 	// 1.2: the operator unregisters.
 	expect(t, Run(removing(4, 5, "v1.2.0"), nil, "v1"), "chunk.no-scale-in", Pass, "the operator unregisters the chunk")

@@ -119,10 +119,10 @@ type Input struct {
 
 	Edition edition.Result
 
-	// ClusterMissing says the IOMeshCluster (or its CRD) is absent; ClusterErr that it could not
-	// be read.
-	ClusterMissing string
-	ClusterErr     error
+	// ClusterAbsent says the IOMeshCluster (or its CRD) is not there; ClusterErr that it could
+	// not be read.
+	ClusterAbsent *inventory.Unavailable
+	ClusterErr    error
 
 	// License is nil when none could be read; LicenseMissing says why.
 	License        *license.License
@@ -179,9 +179,10 @@ type ScaleIn struct {
 
 // DiskInput is what the disk check reads.
 type DiskInput struct {
-	// Read says the BlockDevices were listed; Missing says the API is not installed.
+	// Read says the BlockDevices were listed; Absent says the API is not installed or may not
+	// be read.
 	Read         bool
-	Missing      string
+	Absent       *inventory.Unavailable
 	Err          error
 	Devices      []disks.Device
 	Map          disks.Map

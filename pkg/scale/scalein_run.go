@@ -170,7 +170,7 @@ func (e *Engine) cluster(ctx context.Context, rp *RemovalPlan) (*iomeshcluster.I
 	case st.Err != nil:
 		return nil, st.Err
 	case st.Object == nil:
-		return nil, fmt.Errorf("IOMeshCluster %s: %s", rp.Plan.Release, st.Missing)
+		return nil, fmt.Errorf("IOMeshCluster %s: %s", rp.Plan.Release, st.Absent)
 	}
 	return st.Object, nil
 }

@@ -116,7 +116,7 @@ func TestReadAll(t *testing.T) {
 		return nil, errors.New("no Helm storage in " + ns)
 	}
 	entries, missing, err := ReadAll(context.Background(), r, helmFor)
-	if err != nil || missing != "" {
+	if err != nil || missing != nil {
 		t.Fatal(err, missing)
 	}
 	if len(entries) != 3 {
@@ -150,7 +150,7 @@ func TestReadAll(t *testing.T) {
 	c.Dynamic.PrependReactor("list", "iomeshclusters", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, apierrors.NewNotFound(schema.GroupResource{Group: "iomesh.com", Resource: "iomeshclusters"}, "")
 	})
-	if entries, missing, err := ReadAll(context.Background(), r, helmFor); err != nil || entries != nil || !strings.Contains(missing, "not installed") {
+	if entries, missing, err := ReadAll(context.Background(), r, helmFor); err != nil || entries != nil || missing.Reason != inventory.NotInstalled || !strings.Contains(missing.Text, "not installed") {
 		t.Fatalf("no CRD: %v %q %v", entries, missing, err)
 	}
 }

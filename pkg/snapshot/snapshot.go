@@ -171,13 +171,13 @@ type Snapshot struct {
 
 	Permissions access.Review
 
-	// Disks: the BlockDevices (DisksMissing says why none could be read: the API is not
-	// installed), and the live IOMeshCluster's deviceMap.
-	Devices      []disks.Device
-	DisksRead    bool
-	DisksMissing string
-	DisksErr     error
-	DeviceMap    disks.Map
+	// Disks: the BlockDevices (DisksAbsent says why none could be read: the API is not
+	// installed, or may not be read), and the live IOMeshCluster's deviceMap.
+	Devices     []disks.Device
+	DisksRead   bool
+	DisksAbsent *inventory.Unavailable
+	DisksErr    error
+	DeviceMap   disks.Map
 
 	// Room: what the pods on each node take (nil when not read), and what one new chunk or
 	// meta pod requests.
@@ -249,7 +249,7 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			devs, s.DisksMissing, s.DisksErr = r.BlockDevices(ctx, r.Namespace)
+			devs, s.DisksAbsent, s.DisksErr = r.BlockDevices(ctx, r.Namespace)
 		}()
 	}
 	basics.Wait()
@@ -288,9 +288,9 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 	if opt.Disks {
 		// A directly managed cluster may keep its BlockDevices in another namespace.
 		if ns := s.blockDeviceNamespace(); ns != r.Namespace && s.DisksErr == nil {
-			devs, s.DisksMissing, s.DisksErr = r.BlockDevices(ctx, ns)
+			devs, s.DisksAbsent, s.DisksErr = r.BlockDevices(ctx, ns)
 		}
-		s.DisksRead = s.DisksErr == nil && s.DisksMissing == ""
+		s.DisksRead = s.DisksErr == nil && s.DisksAbsent == nil
 		s.Devices = disks.FromObjects(devs)
 	}
 	if opt.Room && s.RoomErr == nil {
@@ -437,8 +437,8 @@ func licenseOf(c inventory.ClusterState, name string) (*license.License, string)
 	if c.Err != nil {
 		return nil, c.Err.Error()
 	}
-	if c.Missing != "" {
-		return nil, c.Missing
+	if c.Absent != nil {
+		return nil, c.Absent.Text
 	}
 	if lic, ok := license.FromCluster(c.Object); ok {
 		return &lic, ""
@@ -453,15 +453,15 @@ func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 		ReleaseStatus: s.Info.Status, Revision: s.Info.Revision, LastDeployed: s.LastDeployed,
 		ReleaseDescription: s.Info.Description, Direct: s.Direct,
 		Replicas: s.Replicas, ReplicasErr: s.ReplicasErr,
-		Edition:        s.Edition,
-		ClusterMissing: s.Cluster.Missing, ClusterErr: s.Cluster.Err,
+		Edition:       s.Edition,
+		ClusterAbsent: s.Cluster.Absent, ClusterErr: s.Cluster.Err,
 		License: s.License, LicenseMissing: s.LicenseMissing,
 		Nodes: s.Nodes, ChunkPods: s.Chunk.Pods, MetaPods: s.Meta.Pods,
 		ChunkPolicy: s.ChunkPolicy, MetaPolicy: s.MetaPolicy, PolicyErr: s.PolicyErr,
 		Permissions: s.Permissions,
 		Storage:     s.Storage, LeaderPods: iomeshstatus.LeaderPods(s.Meta.Pods),
 		GitOps: s.GitOps, Operator: s.Operator,
-		Disks: preflight.DiskInput{Read: s.DisksRead, Missing: s.DisksMissing, Err: s.DisksErr, Devices: s.Devices,
+		Disks: preflight.DiskInput{Read: s.DisksRead, Absent: s.DisksAbsent, Err: s.DisksErr, Devices: s.Devices,
 			Map: s.DeviceMap, ClusterFound: s.Cluster.Object != nil},
 		ChunkRoom:   placement.RoomCheck{Usage: s.Usage, Want: s.ChunkWant},
 		MetaRoom:    placement.RoomCheck{Usage: s.Usage, Want: s.MetaWant},
@@ -493,11 +493,11 @@ type HelmFor func(namespace string) (*action.Configuration, error)
 
 // ReadAll finds every IOMeshCluster in the Kubernetes cluster (one list), the pods of each
 // namespace that holds one (one list per namespace) and the release of each Helm-managed one.
-// missing says the IOMeshCluster API is not installed.
-func ReadAll(ctx context.Context, r inventory.Reader, helmFor HelmFor) (entries []Entry, missing string, err error) {
-	list, missing, err := r.AllIOMeshClusters(ctx)
-	if err != nil || missing != "" {
-		return nil, missing, err
+// absent says the IOMeshCluster API is not installed.
+func ReadAll(ctx context.Context, r inventory.Reader, helmFor HelmFor) (entries []Entry, absent *inventory.Unavailable, err error) {
+	list, absent, err := r.AllIOMeshClusters(ctx)
+	if err != nil || absent != nil {
+		return nil, absent, err
 	}
 	pods := map[string][]corev1.Pod{}
 	for _, c := range list {
@@ -506,7 +506,7 @@ func ReadAll(ctx context.Context, r inventory.Reader, helmFor HelmFor) (entries 
 			continue
 		}
 		if pods[ns], err = r.PodsIn(ctx, ns); err != nil {
-			return nil, "", err
+			return nil, nil, err
 		}
 	}
 	for _, c := range list {
@@ -529,7 +529,7 @@ func ReadAll(ctx context.Context, r inventory.Reader, helmFor HelmFor) (entries 
 		e.GitOps = gitops.Detect(gitops.Marks{Labels: c.Labels, Annotations: c.Annotations, HelmRelease: ManagedByHelm(c)})
 		entries = append(entries, e)
 	}
-	return entries, "", nil
+	return entries, nil, nil
 }
 
 // helmReleaseAnnotation is set by Helm on every object it creates.

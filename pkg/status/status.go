@@ -141,7 +141,7 @@ func Build(snap *snapshot.Snapshot, context string) *Report {
 func licenseView(snap *snapshot.Snapshot, warnings *[]string) LicenseView {
 	if snap.License == nil {
 		v := LicenseView{Missing: snap.LicenseMissing}
-		if snap.Cluster.Err != nil || snap.Cluster.Missing != "" {
+		if snap.Cluster.Err != nil || snap.Cluster.Absent != nil {
 			*warnings = append(*warnings, v.Missing)
 		}
 		return v
