@@ -88,8 +88,14 @@ func TestRemovals(t *testing.T) {
 	t.Run("none matches", func(t *testing.T) {
 		v, pods, _ := five(dataNet, false)
 		rs := v.Removals("iomesh", pods, 5, 4, nil)
-		if rs[0].Chunk != nil || rs[0].Unregistered || !strings.Contains(rs[0].Problem, "5 chunks IOMesh lists match no pod") {
+		if rs[0].Chunk != nil || rs[0].Unregistered || rs[0].Problem != "no chunk matches node node-4 by nodename or IP, and 5 chunks IOMesh lists match no pod" {
 			t.Fatalf("%+v", rs)
+		}
+		// A pod not yet scheduled has no node to match.
+		pods[4].Spec.NodeName = ""
+		v.Chunks = v.Chunks[:1]
+		if rs := v.Removals("iomesh", pods, 5, 4, nil); rs[0].Problem != "no chunk matches node (none: the pod is not scheduled) by nodename or IP, and 1 chunk IOMesh lists matches no pod" {
+			t.Fatalf("%q", rs[0].Problem)
 		}
 	})
 	t.Run("already unregistered", func(t *testing.T) {
@@ -174,6 +180,9 @@ func TestRoomAfter(t *testing.T) {
 	}
 	if (Room{Used: 1}).Percent() <= 100 {
 		t.Fatal("data with no capacity left is over 100%")
+	}
+	if p := (Room{}).Percent(); p != 100 {
+		t.Fatalf("no capacity left at all is full, not %v", p)
 	}
 }
 
