@@ -13,10 +13,11 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/cmd"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
-	_ "github.com/kubectl-iomesh/kubectl-iomesh/pkg/startup" // GC settings, before the libraries initialise
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/startup" // GC settings, before the libraries initialise
 )
 
 func main() {
+	startup.Done()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	root := cmd.NewRootCommand(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	if cmd.IsCompletionHelper(os.Args[0]) {

@@ -8,20 +8,24 @@ import (
 	"runtime/debug"
 )
 
-// GCPercent and MemoryLimit apply unless GOGC or GOMEMLIMIT say otherwise. A short command keeps
-// most of what it allocates until it exits, so collecting when the heap has grown 4x instead of
-// 2x is mostly time saved; the limit keeps a large read (thousands of pods or disks) from growing
-// the heap past it before the collector runs.
-const (
-	GCPercent   = 400
-	MemoryLimit = 64 << 20
-)
+// InitGCPercent applies while the packages initialise, unless GOGC says otherwise: what they
+// allocate lives until the command exits, so a collection then is time lost. Done returns to
+// Go's default for the command itself, whose large reads (thousands of pods or disks) are
+// garbage once decoded. The figures for both are in docs/benchmarks.md.
+const InitGCPercent = 400
+
+// DefaultGCPercent is Go's own.
+const DefaultGCPercent = 100
 
 func init() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(GCPercent)
+		debug.SetGCPercent(InitGCPercent)
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(MemoryLimit)
+}
+
+// Done ends start-up: the GC percent returns to Go's default, unless GOGC set one.
+func Done() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(DefaultGCPercent)
 	}
 }

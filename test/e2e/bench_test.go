@@ -346,12 +346,39 @@ func TestBench(t *testing.T) {
 			ms(sc.preflight), ms(sc.preflightAlone), sc.statusReqs, sc.statusDisc, sc.preflightReqs, sc.preflightDisc, stRSS/1024, sc.preflightRSS/1024)
 	}
 
-	st := rounds(t, runs*2, []string{alone, "version", "--client"}, []string{"kubectl", "version", "--client"}, []string{"kubectl", "iomesh", "version", "--client"})
+	// The GC settings pkg/startup makes (GOGC 400 while the packages initialise, Go's default
+	// after) against GOGC 400 throughout with the 64 MiB soft limit it used to set, and against
+	// Go's default throughout, for preflight alone on the largest cluster.
+	w("\n| GC settings, `kubectl-iomesh preflight` at %d nodes | median | peak RSS |\n|---|---|---|\n", from)
+	variants := []struct{ name, env string }{
+		{"pkg/startup's: GOGC 400 during start-up, then 100", ""},
+		{"GOGC 400 throughout, 64 MiB soft limit (GOGC=400 GOMEMLIMIT=64MiB)", "GOGC=400 GOMEMLIMIT=64MiB"},
+		{"Go's default throughout (GOGC=100)", "GOGC=100"},
+	}
+	var gcCmds [][]string
+	for _, v := range variants {
+		gcCmds = append(gcCmds, append(append([]string{"env"}, strings.Fields(v.env)...), alone, "preflight"))
+	}
+	gc := rounds(t, runs, gcCmds...)
+	for i, v := range variants {
+		r := run(t, strings.Fields(v.env), alone, "preflight", "--debug-api-requests")
+		var rss int64
+		for _, line := range strings.Split(r.stderr, "\n") {
+			if strings.HasPrefix(line, "peak-rss: ") {
+				fmt.Sscanf(line, "peak-rss: %d", &rss)
+			}
+		}
+		w("| %s | %s | %d MiB |\n", v.name, ms(med(gc[i])), rss/1024)
+	}
+
+	st := rounds(t, runs*2, []string{alone, "version", "--client"}, []string{"kubectl", "version", "--client"}, []string{"kubectl", "iomesh", "version", "--client"},
+		[]string{"env", "GOGC=100", alone, "version", "--client"})
 	_, _, vcRSS := requests(t, "version", "--client")
 	startup := med(st[0])
 	w("\n| start-up | median | ratio |\n|---|---|---|\n")
 	w("| `kubectl-iomesh version --client` (the plugin alone) | %s (peak RSS %d MiB) | %.2f |\n", ms(startup), vcRSS/1024, ratio(st[0], st[1]))
 	w("| `kubectl iomesh version --client` (through kubectl) | %s | %.2f |\n", ms(med(st[2])), ratio(st[2], st[1]))
+	w("| `kubectl-iomesh version --client` with Go's GC default (GOGC=100) | %s | %.2f |\n", ms(med(st[3])), ratio(st[3], st[1]))
 	w("| `kubectl version --client` | %s | 1.00 |\n", ms(med(st[1])))
 	// The machine's own kubectl, when it is another one: what its start-up adds to every command.
 	if mk := os.Getenv("MACHINE_KUBECTL"); mk != "" {
