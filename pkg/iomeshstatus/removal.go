@@ -260,6 +260,15 @@ func (c Counter) String() string {
 	return fmt.Sprintf("%s%s: %d", strings.Repeat("  ", c.Depth), c.Key, c.Value)
 }
 
+// Join lists counters on one line ("num_ongoing_migrates: 1, pending_migrates_bytes: 42").
+func Join(cs []Counter) string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = strings.TrimSpace(c.String())
+	}
+	return strings.Join(out, ", ")
+}
+
 // Busy are the non-zero counters.
 func (m Migration) Busy() []Counter {
 	var out []Counter

@@ -98,11 +98,7 @@ func checkMigration(f *Facts) Result {
 		return skip("`iomeshctl summary cluster` was not run")
 	}
 	if busy := s.Migration.Busy(); len(busy) > 0 {
-		lines := make([]string, len(busy))
-		for i, c := range busy {
-			lines[i] = strings.TrimSpace(c.String())
-		}
-		return bad(Fail, fmt.Sprintf("IOMesh is recovering or migrating data (on %s): %s", s.MigrationPod, strings.Join(lines, ", ")),
+		return bad(Fail, fmt.Sprintf("IOMesh is recovering or migrating data (on %s): %s", s.MigrationPod, iomeshstatus.Join(busy)),
 			"Wait until every value is 0 (`"+cmd+"`), then run the same command again", DocReplaceDisk)
 	}
 	return pass("every recover and migrate value is 0 (%s on %s)", output.Plural(len(s.Migration.Values), "line"), s.MigrationPod)

@@ -106,11 +106,9 @@ func (e *Engine) step(ctx context.Context, rp *RemovalPlan, s Step, l *lock, o R
 	}
 	listed := false
 	if s.Chunk != nil {
-		v, _, _, err := e.view(ctx, rp)
-		if err != nil {
+		if _, listed, err = e.listed(ctx, rp, s.Chunk.ID); err != nil {
 			return err
 		}
-		_, listed = v.Listed(s.Chunk.ID)
 	}
 	phase := Resume(s, cur, listed, l.unregistering())
 	switch phase {
@@ -175,6 +173,16 @@ func (e *Engine) cluster(ctx context.Context, rp *RemovalPlan) (*iomeshcluster.I
 	return st.Object, nil
 }
 
+// listed is chunk id as IOMesh lists it now, from the IOMeshCluster alone.
+func (e *Engine) listed(ctx context.Context, rp *RemovalPlan, id int64) (iomeshstatus.Chunk, bool, error) {
+	cr, err := e.cluster(ctx, rp)
+	if err != nil {
+		return iomeshstatus.Chunk{}, false, err
+	}
+	c, ok := iomeshstatus.FromCluster(cr).Listed(id)
+	return c, ok, nil
+}
+
 // view is IOMesh's report now, its chunks matched to the chunk pods' nodes.
 func (e *Engine) view(ctx context.Context, rp *RemovalPlan) (iomeshstatus.View, inventory.Set, inventory.Set, error) {
 	cr, err := e.cluster(ctx, rp)
@@ -203,10 +211,15 @@ func (e *Engine) unregister(ctx context.Context, rp *RemovalPlan, s Step, l *loc
 	var running chan execResult
 	ectx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// An iomeshctl that fails leaves nothing to wait for: the record goes, nothing further changes.
+	failed := func(err error) error {
+		_ = l.record(ctx, 0, "")
+		return fmt.Errorf("unregistering chunk %d failed; nothing further was changed:\n%w", id, err)
+	}
 	if !start {
 		fmt.Fprintf(o.Progress, "  an earlier run started unregistering chunk %d: waiting for IOMesh to move its data\n", id)
 	} else {
-		_, _, meta, err := e.view(ctx, rp)
+		_, meta, err := r.Components(ctx)
 		if err != nil {
 			return err
 		}
@@ -216,7 +229,7 @@ func (e *Engine) unregister(ctx context.Context, rp *RemovalPlan, s Step, l *loc
 		}
 		if m != nil {
 			if busy := m.Busy(); len(busy) > 0 {
-				return exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMesh is recovering or migrating data (on %s): %s. Nothing further was changed; run the same command again when every value is 0", pod, counters(busy)))
+				return exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMesh is recovering or migrating data (on %s): %s. Nothing further was changed; run the same command again when every value is 0", pod, iomeshstatus.Join(busy)))
 			}
 		}
 		if err := l.record(ctx, id, s.Pod); err != nil {
@@ -242,15 +255,14 @@ func (e *Engine) unregister(ctx context.Context, rp *RemovalPlan, s Step, l *loc
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				_ = l.record(ctx, 0, "")
-				return fmt.Errorf("unregistering chunk %d failed; nothing further was changed:\n%w", id, res.err)
+				return failed(res.err)
 			}
 			if out := strings.TrimSpace(res.out); out != "" {
 				fmt.Fprintf(o.Progress, "  iomeshctl: %s\n", out)
 			}
 		case <-tick.C:
 		}
-		v, _, _, err := e.view(ctx, rp)
+		c, listed, err := e.listed(ctx, rp, id)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -258,7 +270,6 @@ func (e *Engine) unregister(ctx context.Context, rp *RemovalPlan, s Step, l *loc
 			fmt.Fprintf(o.Progress, "  reading IOMesh's view: %v (retrying)\n", err)
 			continue
 		}
-		c, listed := v.Listed(id)
 		if !listed {
 			fmt.Fprintf(o.Progress, "  chunk %d has left chunkSummary\n", id)
 			break
@@ -275,8 +286,7 @@ func (e *Engine) unregister(ctx context.Context, rp *RemovalPlan, s Step, l *loc
 		select {
 		case res := <-running:
 			if res.err != nil && ctx.Err() == nil {
-				_ = l.record(ctx, 0, "")
-				return fmt.Errorf("unregistering chunk %d failed; nothing further was changed:\n%w", id, res.err)
+				return failed(res.err)
 			}
 		case <-time.After(10 * time.Second):
 		}
@@ -289,14 +299,6 @@ func usedOf(c iomeshstatus.Chunk) string {
 		return "?"
 	}
 	return orQ(c.Space.UsedData)
-}
-
-func counters(cs []iomeshstatus.Counter) string {
-	out := make([]string, len(cs))
-	for i, c := range cs {
-		out[i] = strings.TrimSpace(c.String())
-	}
-	return strings.Join(out, ", ")
 }
 
 // lower takes the count down by one: an upgrade of the release from the deployed chart (one

@@ -175,7 +175,7 @@ func TestScaleIn(t *testing.T) {
 	if ids := chunkIDs(t, ns, relName); len(ids) != 5 {
 		t.Fatalf("chunks %v: chunk 5 must still be listed while it drains", ids)
 	}
-	// A second unregister while one drains is refused by IOMesh; the run must not send one.
+	// Preflight sees the drain as the recorded run's own, not as a foreign migration.
 	r = plugin(t, "preflight", "--chunk", "3")
 	mustContain(t, r, "chunk 5 is being unregistered")
 	record("scale-in interruption", "--timeout while the chunk's data moves", "exit 5, count unchanged, chunk recorded in the Lease")
