@@ -56,8 +56,8 @@ bench-smoke: ## The benchmark once, small, to keep it working (CI)
 
 fuzz: ## The fuzz targets, 15 seconds each, from their seed corpus
 	$(GO) test -run '^$$' -fuzz '^FuzzReadReplicas$$' -fuzztime 15s ./pkg/values
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 15s ./pkg/count
-	$(GO) test -run '^$$' -fuzz '^FuzzFromStatus$$' -fuzztime 15s ./pkg/license
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCount$$' -fuzztime 15s ./pkg/edition
+	$(GO) test -run '^$$' -fuzz '^FuzzFromStatus$$' -fuzztime 15s ./pkg/edition
 
 vulncheck: ## govulncheck against a vulnerability database built offline from golang.org/x/vulndb
 	hack/vulncheck.sh

@@ -50,4 +50,4 @@ splice(sys.argv[3], readme)
 PY
   log "published the figures in docs/benchmarks.md and README.md"
 fi
-go test -run '^$' -bench . -benchtime 50x ./pkg/placement ./pkg/podtable
+go test -run '^$' -bench . -benchtime 50x ./pkg/placement ./pkg/output

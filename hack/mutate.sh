@@ -15,7 +15,7 @@ if [ ! -x "$bin/gremlins" ]; then
   mkdir -p "$bin"
   GOBIN="$bin" go install "github.com/go-gremlins/gremlins/cmd/gremlins@$GREMLINS_VERSION" || { log "gremlins could not be built; no mutation report"; exit 0; }
 fi
-core="values count edition license placement disks iomeshstatus preflight scale render helmops snapshot podtable"
+core="values edition placement iomeshcluster preflight scale render helmops snapshot output"
 # MUTATE_PACKAGES narrows a full run (a report of those packages only).
 core_all=$core
 core=${MUTATE_PACKAGES:-$core}
@@ -52,7 +52,7 @@ mkdir -p "$results"
   echo "gremlins takes coverage from Go's cover profile, which gives the case expression of an"
   echo "expressionless switch no block: such a mutant counts as not covered and is never tried, even"
   echo "when the tests run that case. The rules in pkg/preflight and pkg/snapshot branch with if"
-  echo "chains for that reason. The not-covered mutants left in pkg/waiter are of that kind, and one"
+  echo "chains for that reason. The not-covered mutants left in pkg/scale's waiter are of that kind, and one"
   echo "string joined in a package-level variable (no cover block holds those either)."
   echo
   echo "| package | mutants | killed | lived | not covered | other (timed out, not viable) | efficacy | efficacy without equivalents | coverage | goals | run |"
@@ -66,7 +66,7 @@ for p in $pkgs; do
   # high where that time is mostly the build, low where tests wait on timers (a mutant that
   # hangs would otherwise hold the run for minutes).
   coefficient=60
-  case $p in waiter) coefficient=20 ;; esac
+  case $p in scale) coefficient=20 ;; esac
   if timeout -k 10 "${MUTATE_PACKAGE_TIMEOUT:-300}" "$bin/gremlins" unleash --silent --workers 1 --timeout-coefficient "$coefficient" -o "$out/$p.json" "./pkg/$p" >/dev/null 2>&1 &&
     [ -s "$out/$p.json" ]; then
     cp "$out/$p.json" "$results/$p.json"

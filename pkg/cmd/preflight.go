@@ -8,13 +8,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/count"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/view"
 )
 
 // TargetFlags are --chunk and --meta, shared by preflight and scale.
@@ -28,8 +27,8 @@ type TargetFlags struct {
 
 // AddFlags binds --chunk and --meta.
 func (t *TargetFlags) AddFlags(c *cobra.Command) {
-	c.Flags().Var(count.NewValue(&t.chunk, &t.chunkSet), "chunk", fmt.Sprintf("Target number of chunk pods (the total, %d to %d)", edition.ChunkMin, edition.ChunkMax))
-	c.Flags().Var(count.NewValue(&t.meta, &t.metaSet), "meta", fmt.Sprintf("Target number of meta pods (%d or %d)", edition.MetaSmall, edition.MetaLarge))
+	c.Flags().Var(edition.NewCountValue(&t.chunk, &t.chunkSet), "chunk", fmt.Sprintf("Target number of chunk pods (the total, %d to %d)", edition.ChunkMin, edition.ChunkMax))
+	c.Flags().Var(edition.NewCountValue(&t.meta, &t.metaSet), "meta", fmt.Sprintf("Target number of meta pods (%d or %d)", edition.MetaSmall, edition.MetaLarge))
 	c.Flags().Int64SliceVar(&t.ChunkIDs, "chunk-id", nil, "Scale-in: the chunk ID each removed chunk pod serves, highest ordinal first (repeatable), where IOMesh's report cannot tell (see the chunks with `kubectl iomesh status`)")
 }
 
@@ -165,8 +164,8 @@ func (o *PreflightOptions) Run(ctx context.Context) error {
 	}
 	report := preflight.Run(snap.PreflightInput(o.Targets.Target), o.skip, output.APIVersion)
 	if o.Print.Human() {
-		style := checkview.Style{Fancy: o.Checks.Color.Enabled(o.Out, o.Checks.ColorEnv)}
-		if err := checkview.Write(o.Out, report, style, o.Print.Wide()); err != nil {
+		style := view.CheckStyle{Fancy: o.Checks.Color.Enabled(o.Out, o.Checks.ColorEnv)}
+		if err := view.WriteChecks(o.Out, report, style, o.Print.Wide()); err != nil {
 			return err
 		}
 	} else if err := o.Print.Print(report, o.Out); err != nil {

@@ -7,14 +7,13 @@ import (
 	"io"
 	"time"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scale"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/view"
 	"github.com/spf13/cobra"
 )
 
@@ -143,7 +142,7 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 		fmt.Fprintf(o.ErrOut, "%s is already at %d chunk and %d meta pods; waiting for the pods.\n", plan.Subject(), plan.Chunk.To, plan.Meta.To)
 		return o.wait(ctx, e, plan)
 	}
-	checkview.WriteVerdicts(o.ErrOut, o.style(), st.Report, preflight.Warn)
+	view.WriteVerdicts(o.ErrOut, o.style(), st.Report, preflight.Warn)
 	if plan.SkippedGuard != nil {
 		fmt.Fprintf(o.ErrOut, "Accepted with --skip-check %s:\n", scale.RenderCheckID)
 		scale.WriteGuard(o.ErrOut, *plan.SkippedGuard)
@@ -226,7 +225,7 @@ func (o *ScaleOptions) wait(ctx context.Context, e *scale.Engine, plan *scale.Pl
 	defer cancel()
 	out, werr := e.WaitPods(wctx, plan, opts)
 	// The final table is the pods as the wait last saw them, in kubectl's rows.
-	if err := podtable.Write(o.Out, podtable.Rows(out.Pods, o.Now()), false); err != nil {
+	if err := output.WritePods(o.Out, output.PodRows(out.Pods, o.Now()), false); err != nil {
 		return err
 	}
 	if werr != nil || o.WaitFor != WaitForStorage {

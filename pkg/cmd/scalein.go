@@ -7,11 +7,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scale"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/view"
 )
 
 // scaleIn plans a removal, shows it, asks, and runs it step by step.
@@ -23,7 +22,7 @@ func (o *ScaleOptions) scaleIn(ctx context.Context, e *scale.Engine, st *scale.S
 	} else if err != nil {
 		return err
 	}
-	checkview.WriteVerdicts(o.ErrOut, o.style(), st.Report, preflight.Warn)
+	view.WriteVerdicts(o.ErrOut, o.style(), st.Report, preflight.Warn)
 	if o.dryRun() {
 		if o.DryRun == DryRunServer {
 			if err := e.ServerDryRun(ctx, rp.Plan); err != nil {
@@ -69,5 +68,5 @@ func (o *ScaleOptions) scaleIn(ctx context.Context, e *scale.Engine, st *scale.S
 		return err
 	}
 	pods := append(append([]corev1.Pod{}, chunk.Pods...), meta.Pods...)
-	return podtable.Write(o.Out, podtable.Rows(pods, o.Now()), false)
+	return output.WritePods(o.Out, output.PodRows(pods, o.Now()), false)
 }

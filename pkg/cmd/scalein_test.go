@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scale"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
@@ -56,7 +55,7 @@ func scaleInEnv(t *testing.T, specVersion string) (*scaleEnv, *fakeExec) {
 	}
 	var chunks []interface{}
 	for i := 0; i < 5; i++ {
-		chunks = append(chunks, map[string]interface{}{"id": int64(i + 1), "ip": fmt.Sprintf("10.0.0.%d", 10+i), "status": iomeshstatus.ChunkHealthy,
+		chunks = append(chunks, map[string]interface{}{"id": int64(i + 1), "ip": fmt.Sprintf("10.0.0.%d", 10+i), "status": iomeshcluster.ChunkHealthy,
 			"spaceInfo": map[string]interface{}{"totalDataCapacity": "1.00Ti", "usedDataSpace": "20.00Gi"}})
 	}
 	cr.Object["status"] = map[string]interface{}{"taskInProcess": "", "summary": map[string]interface{}{
@@ -74,7 +73,7 @@ func scaleInEnv(t *testing.T, specVersion string) (*scaleEnv, *fakeExec) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pod.Labels[iomeshstatus.LeaderLabel] = "true"
+	pod.Labels[iomeshcluster.LeaderLabel] = "true"
 	if _, err := e.clients.Kube.CoreV1().Pods(tf.Namespace).Update(ctx, pod, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/status"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/view"
 )
 
 // StatusOptions are the options of `kubectl iomesh status`.
@@ -69,9 +69,9 @@ func (o *StatusOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	report := status.Build(snap, o.ContextName())
+	report := view.BuildStatus(snap, o.ContextName())
 	if o.Print.Human() {
-		if err := status.WriteTable(o.Out, report, o.Print.Wide()); err != nil {
+		if err := view.WriteStatus(o.Out, report, o.Print.Wide()); err != nil {
 			return err
 		}
 	} else if err := o.Print.Print(report, o.Out); err != nil {
@@ -94,9 +94,9 @@ func (o *StatusOptions) runAll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	list := status.BuildList(entries, missing.String())
+	list := view.BuildList(entries, missing.String())
 	if o.Print.Human() {
-		return status.WriteList(o.Out, list)
+		return view.WriteList(o.Out, list)
 	}
 	return o.Print.Print(list, o.Out)
 }

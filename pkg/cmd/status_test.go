@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -272,7 +272,7 @@ func TestStatusWithIOMeshSummaryGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta0.Labels[iomeshstatus.LeaderLabel] = "true"
+	meta0.Labels[iomeshcluster.LeaderLabel] = "true"
 	if _, err := c.Kube.CoreV1().Pods(tf.Namespace).Update(context.Background(), meta0, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}

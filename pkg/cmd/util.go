@@ -11,10 +11,10 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/checkview"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scale"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/view"
 )
 
 // PrintFlags is the shared -o flag.
@@ -57,8 +57,8 @@ func asWriter(r io.Reader) io.Writer {
 }
 
 // style is how check results are drawn on stderr.
-func (o *ScaleOptions) style() checkview.Style {
-	return checkview.Style{Fancy: o.Checks.Color.Enabled(o.ErrOut, o.Checks.ColorEnv)}
+func (o *ScaleOptions) style() view.CheckStyle {
+	return view.CheckStyle{Fancy: o.Checks.Color.Enabled(o.ErrOut, o.Checks.ColorEnv)}
 }
 
 // confirm asks question on the terminal and accepts y or yes. Without a terminal it refuses as
@@ -105,7 +105,7 @@ func (o *ScaleOptions) printRefusal(r *scale.Refused) error {
 		scale.WriteGuard(o.ErrOut, *r.Guard)
 		return r
 	}
-	checkview.WriteRefusal(o.ErrOut, o.style(), r.Report, o.Checks.FailOnWarning, r.Err)
+	view.WriteRefusal(o.ErrOut, o.style(), r.Report, o.Checks.FailOnWarning, r.Err)
 	if !o.Print.Human() {
 		return errors.Join(r, o.Print.Print(r.Report, o.Out))
 	}

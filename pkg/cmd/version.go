@@ -9,7 +9,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/buildinfo"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 )
 
@@ -86,7 +86,7 @@ func (o *VersionOptions) server() (*ServerVersion, error) {
 	}
 	v, err := k.Discovery().ServerVersion()
 	if err != nil {
-		return nil, kubeerr.Explain(err, "get", "the server version")
+		return nil, inventory.Explain(err, "get", "the server version")
 	}
 	s := &ServerVersion{Kubernetes: v.GitVersion}
 	h, err := o.Helm()

@@ -9,15 +9,13 @@ import (
 	"sort"
 	"time"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
 // NewConfiguration prepares a Helm action configuration for namespace over the given
@@ -40,13 +38,6 @@ func NewConfiguration(getter genericclioptions.RESTClientGetter, namespace, stor
 	return cfg, nil
 }
 
-// NewConfigurationForSecrets builds a configuration over a Secrets client, as Helm's own tests do
-// over a fake clientset; releases are stored exactly as on a real cluster.
-func NewConfigurationForSecrets(secrets corev1client.SecretInterface) *action.Configuration {
-	d := driver.NewSecrets(secrets)
-	return &action.Configuration{Releases: storage.Init(d), Log: func(string, ...interface{}) {}}
-}
-
 // ReleaseNotFoundError says a release does not exist in a namespace.
 type ReleaseNotFoundError struct{ Name, Namespace string }
 
@@ -61,7 +52,7 @@ func Latest(cfg *action.Configuration, name, namespace string) (*release.Release
 		if errors.Is(err, driver.ErrReleaseNotFound) {
 			return nil, &ReleaseNotFoundError{Name: name, Namespace: namespace}
 		}
-		return nil, kubeerr.Explain(err, "read", fmt.Sprintf("Helm release %q (its Secrets) in namespace %s", name, namespace))
+		return nil, inventory.Explain(err, "read", fmt.Sprintf("Helm release %q (its Secrets) in namespace %s", name, namespace))
 	}
 	return rel, nil
 }
@@ -73,7 +64,7 @@ func History(cfg *action.Configuration, name, namespace string) ([]*release.Rele
 		if errors.Is(err, driver.ErrReleaseNotFound) {
 			return nil, &ReleaseNotFoundError{Name: name, Namespace: namespace}
 		}
-		return nil, kubeerr.Explain(err, "read", fmt.Sprintf("the history of Helm release %q (its Secrets) in namespace %s", name, namespace))
+		return nil, inventory.Explain(err, "read", fmt.Sprintf("the history of Helm release %q (its Secrets) in namespace %s", name, namespace))
 	}
 	sort.Slice(hist, func(i, j int) bool { return hist[i].Version < hist[j].Version })
 	return hist, nil

@@ -24,12 +24,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
 )
 
@@ -77,7 +76,7 @@ func (r Reader) IOMeshCluster(ctx context.Context) ClusterState {
 		}
 		return ClusterState{Absent: &Unavailable{Reason: NotInstalled, Text: "the IOMeshCluster CRD (iomeshclusters.iomesh.com) is not installed: IOMesh is not installed in this cluster, or its CRDs were removed"}}
 	}
-	return ClusterState{Err: kubeerr.Explain(err, "get", fmt.Sprintf("iomeshclusters.iomesh.com %q in namespace %q", r.Release, r.Namespace))}
+	return ClusterState{Err: Explain(err, "get", fmt.Sprintf("iomeshclusters.iomesh.com %q in namespace %q", r.Release, r.Namespace))}
 }
 
 // Set is one component's StatefulSet and pods.
@@ -111,7 +110,7 @@ func (r Reader) Components(ctx context.Context) (chunk, meta Set, err error) {
 	stsList, err := r.Kube.AppsV1().StatefulSets(r.Namespace).List(ctx, metav1.ListOptions{})
 	<-listed
 	if err != nil {
-		return chunk, meta, kubeerr.Explain(err, "list", "statefulsets in namespace "+r.Namespace)
+		return chunk, meta, Explain(err, "list", "statefulsets in namespace "+r.Namespace)
 	}
 	if podErr != nil {
 		return chunk, meta, podErr
@@ -141,7 +140,7 @@ func (r Reader) Components(ctx context.Context) (chunk, meta Set, err error) {
 func (r Reader) pods(ctx context.Context, selector string) ([]corev1.Pod, error) {
 	list, err := r.Kube.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
-		return nil, kubeerr.Explain(err, "list", "pods in namespace "+r.Namespace)
+		return nil, Explain(err, "list", "pods in namespace "+r.Namespace)
 	}
 	return list.Items, nil
 }
@@ -254,7 +253,7 @@ func (r Reader) AllIOMeshClusters(ctx context.Context) ([]*iomeshcluster.IOMeshC
 		if apierrors.IsNotFound(err) {
 			return nil, &Unavailable{Reason: NotInstalled, Text: "the IOMeshCluster CRD (iomeshclusters.iomesh.com) is not installed: no IOMesh in this Kubernetes cluster"}, nil
 		}
-		return nil, nil, kubeerr.Explain(err, "list", "iomeshclusters.iomesh.com in all namespaces")
+		return nil, nil, Explain(err, "list", "iomeshclusters.iomesh.com in all namespaces")
 	}
 	out := make([]*iomeshcluster.IOMeshCluster, 0, len(list.Items))
 	for i := range list.Items {
@@ -278,7 +277,7 @@ func (r Reader) AllIOMeshClusters(ctx context.Context) ([]*iomeshcluster.IOMeshC
 func (r Reader) PodsIn(ctx context.Context, namespace string) ([]corev1.Pod, error) {
 	list, err := r.Kube.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, kubeerr.Explain(err, "list", "pods in namespace "+namespace)
+		return nil, Explain(err, "list", "pods in namespace "+namespace)
 	}
 	return list.Items, nil
 }
@@ -302,13 +301,13 @@ func (r Reader) RunningPods(ctx context.Context) ([]corev1.Pod, error) {
 		var out []corev1.Pod
 		err := streamPods(ctx, rc, "/api/v1/pods", map[string]string{"fieldSelector": holdingPlace}, func(p corev1.Pod) { out = append(out, p) })
 		if err != nil {
-			return nil, kubeerr.Explain(err, "list", what)
+			return nil, Explain(err, "list", what)
 		}
 		return out, nil
 	}
 	list, err := r.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: holdingPlace, ResourceVersion: "0"})
 	if err != nil {
-		return nil, kubeerr.Explain(err, "list", what)
+		return nil, Explain(err, "list", what)
 	}
 	out := make([]corev1.Pod, 0, len(list.Items))
 	for i := range list.Items {
@@ -324,16 +323,16 @@ func (r Reader) RunningPods(ctx context.Context) ([]corev1.Pod, error) {
 func (r Reader) RunningPodsPerNode(ctx context.Context) (map[string]int, error) {
 	const what = "pods in all namespaces (to count the pods on each node)"
 	if rc := r.restClient(); rc != nil {
-		body, err := rc.Get().AbsPath("/api/v1/pods").SetHeader("Accept", podtable.TableAccept).
+		body, err := rc.Get().AbsPath("/api/v1/pods").SetHeader("Accept", output.TableAccept).
 			Param("includeObject", "None").Param("fieldSelector", holdingPlace).Param("resourceVersion", "0").DoRaw(ctx)
 		if err != nil {
-			return nil, kubeerr.Explain(err, "list", what)
+			return nil, Explain(err, "list", what)
 		}
-		return podtable.NodeCounts(body)
+		return output.NodeCounts(body)
 	}
 	list, err := r.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: holdingPlace, ResourceVersion: "0"})
 	if err != nil {
-		return nil, kubeerr.Explain(err, "list", what)
+		return nil, Explain(err, "list", what)
 	}
 	out := map[string]int{}
 	for _, p := range list.Items {
@@ -364,11 +363,11 @@ func slimmed(p *corev1.Pod) corev1.Pod {
 // installed (no NDM) or may not be read, which is not an error.
 func (r Reader) BlockDevices(ctx context.Context, namespace string) (items []unstructured.Unstructured, absent *Unavailable, err error) {
 	if rc := r.restClient(); rc != nil {
-		path := fmt.Sprintf("/apis/%s/%s/namespaces/%s/%s", disks.BlockDeviceGVR.Group, disks.BlockDeviceGVR.Version, namespace, disks.BlockDeviceGVR.Resource)
+		path := fmt.Sprintf("/apis/%s/%s/namespaces/%s/%s", placement.BlockDeviceGVR.Group, placement.BlockDeviceGVR.Version, namespace, placement.BlockDeviceGVR.Resource)
 		err = readList(ctx, rc, path, nil, func(b slimBlockDevice) { items = append(items, b.object()) })
 	} else {
 		var list *unstructured.UnstructuredList
-		if list, err = r.Dynamic.Resource(disks.BlockDeviceGVR).Namespace(namespace).List(ctx, metav1.ListOptions{ResourceVersion: "0"}); err == nil {
+		if list, err = r.Dynamic.Resource(placement.BlockDeviceGVR).Namespace(namespace).List(ctx, metav1.ListOptions{ResourceVersion: "0"}); err == nil {
 			items = list.Items
 		}
 	}
@@ -378,7 +377,7 @@ func (r Reader) BlockDevices(ctx context.Context, namespace string) (items []uns
 	case apierrors.IsForbidden(err):
 		return nil, &Unavailable{Reason: NotPermitted, Text: fmt.Sprintf("you may not list blockdevices.openebs.io in namespace %s (`kubectl iomesh rbac readonly` grants it)", namespace)}, nil
 	case err != nil:
-		return nil, nil, kubeerr.Explain(err, "list", "blockdevices.openebs.io in namespace "+namespace)
+		return nil, nil, Explain(err, "list", "blockdevices.openebs.io in namespace "+namespace)
 	}
 	return items, nil, nil
 }
@@ -387,7 +386,7 @@ func (r Reader) BlockDevices(ctx context.Context, namespace string) (items []uns
 func (r Reader) Nodes(ctx context.Context) ([]corev1.Node, error) {
 	list, err := r.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, kubeerr.Explain(err, "list", "nodes")
+		return nil, Explain(err, "list", "nodes")
 	}
 	return list.Items, nil
 }
@@ -524,7 +523,7 @@ func (r Reader) Operator(ctx context.Context, manifest string) OperatorState {
 	case apierrors.IsNotFound(err):
 		st.Missing = true
 	case err != nil:
-		st.Err = kubeerr.Explain(err, "get", fmt.Sprintf("deployment %s in namespace %s", st.Deployment, r.Namespace))
+		st.Err = Explain(err, "get", fmt.Sprintf("deployment %s in namespace %s", st.Deployment, r.Namespace))
 	default:
 		st.Available = d.Status.AvailableReplicas
 		st.Desired = 1

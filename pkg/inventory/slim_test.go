@@ -19,7 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 )
 
 // testPods are full pods, with much the room rules do not read.
@@ -108,7 +108,7 @@ func server(t *testing.T) *httptest.Server {
 			if accept := r.Header.Get("Accept"); strings.Contains(accept, "as=Table") || !strings.HasPrefix(accept, "application/vnd.kubernetes.protobuf") {
 				t.Errorf("the chunk and meta pods asked for as %q", accept)
 			}
-			body, err := os.ReadFile("../podtable/testdata/server-podlist.json")
+			body, err := os.ReadFile("../output/testdata/server-podlist.json")
 			if err != nil {
 				t.Error(err)
 			}
@@ -155,7 +155,7 @@ func TestStreamedLists(t *testing.T) {
 	if err != nil || missing != nil {
 		t.Fatal(err, missing)
 	}
-	devs := disks.FromObjects(items)
+	devs := placement.BlockDevicesFrom(items)
 	if len(devs) != 1 || devs[0].Node != "n1" || devs[0].Bytes != 400<<30 || devs[0].Labels["iomesh.com/bd-driverType"] != "SSD" || devs[0].ClaimState != "Unclaimed" {
 		t.Fatalf("devices %+v", devs)
 	}

@@ -2,7 +2,9 @@
 // tool reads it: the 1.0.x schema and the fields 1.1 and 1.2 add (spec.version,
 // chunks[].nodename, optional spaceInfo fields). It is decoded once, tolerantly: unknown fields
 // are ignored, a field an older version lacks stays empty, and the fields the closed-source
-// operator writes accept any JSON scalar. It may import only the Kubernetes API libraries.
+// operator writes accept any JSON scalar. View is what IOMesh reports in it, read for people and
+// rules (chunks matched to pods, capacity, the scale-in procedure per version). It may import
+// only the Kubernetes libraries, no other package of this module.
 package iomeshcluster
 
 import (

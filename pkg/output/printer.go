@@ -2,8 +2,9 @@
 // and json, yaml, jsonpath and go-template through cli-runtime's printers, always one document.
 
 // Package output holds what every command prints with: the -o flag and its printers, kubectl's
-// table shape, colour only on a terminal, and counts in words. It may import only the Kubernetes
-// and CLI libraries, no other package of this module.
+// table shape, colour only on a terminal, counts in words, and pods as `kubectl get pod` prints
+// them (rows, the live view, the server's Table of pods per node). It may import only the
+// Kubernetes and CLI libraries, no other package of this module.
 package output
 
 import (

@@ -12,15 +12,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 )
 
 func pass(reason string, a ...interface{}) Result {
@@ -408,10 +406,10 @@ func checkPods(f *Facts) Result {
 	check := func(pods []corev1.Pod) int {
 		n := 0
 		for i := range pods {
-			if podtable.Ready(&pods[i]) {
+			if output.PodReady(&pods[i]) {
 				n++
 			} else {
-				r := podtable.Of(&pods[i], f.Now)
+				r := output.PodRowOf(&pods[i], f.Now)
 				notReady = append(notReady, fmt.Sprintf("%s (%s, %s ready)", r.Name, r.Status, r.Ready))
 			}
 		}
@@ -493,7 +491,7 @@ func checkDisks(f *Facts) Result {
 		return bad(Warn, strings.Join(parts, "; "),
 			fmt.Sprintf("A chunk pod on such a node adds no capacity: add unformatted disks (FSTYPE blank) or widen the deviceMap selectors; see `kubectl get bd -n %s -o wide` and `kubectl iomesh preflight -o wide`", f.Namespace), DocSetup)
 	}
-	return pass("%s %s, %s raw, for %s mode", output.N(len(f.NewChunkDisks), "eligible node has", "eligible nodes have"), output.Plural(count, "usable disk"), disks.Human(bytes), d.Map.Mode)
+	return pass("%s %s, %s raw, for %s mode", output.N(len(f.NewChunkDisks), "eligible node has", "eligible nodes have"), output.Plural(count, "usable disk"), placement.HumanBytes(bytes), d.Map.Mode)
 }
 
 // storageMissing says why IOMesh's view cannot be read at all, or "".
@@ -513,7 +511,7 @@ func checkTasks(f *Facts) Result {
 	}
 	s := f.Storage
 	if !s.TaskReported {
-		return skip("status.taskInProcess is %s", iomeshstatus.NotReported)
+		return skip("status.taskInProcess is %s", iomeshcluster.NotReported)
 	}
 	if s.TaskInProcess != "" {
 		return bad(Fail, fmt.Sprintf("IOMesh reports a task in process: %s", s.TaskInProcess),
@@ -528,7 +526,7 @@ func checkChunks(f *Facts) Result {
 	}
 	s := f.Storage
 	if !s.Summary {
-		return skip("status.summary.chunkSummary is %s", iomeshstatus.NotReported)
+		return skip("status.summary.chunkSummary is %s", iomeshcluster.NotReported)
 	}
 	var problems []string
 	for _, c := range s.Chunks {
@@ -549,7 +547,7 @@ func checkChunks(f *Facts) Result {
 	}
 	running := 0
 	for i := range f.ChunkPods {
-		if podtable.Ready(&f.ChunkPods[i]) && !gone[f.ChunkPods[i].Name] {
+		if output.PodReady(&f.ChunkPods[i]) && !gone[f.ChunkPods[i].Name] {
 			running++
 		}
 	}
@@ -568,19 +566,19 @@ func checkLeader(f *Facts) Result {
 		return skip("%s", why)
 	}
 	s := f.Storage
-	hint := fmt.Sprintf("Check the meta pods (`kubectl get pod -n %s -l %s`) and `kubectl describe iomesh %s -n %s`", f.Namespace, iomeshstatus.LeaderLabel, f.Release, f.Namespace)
+	hint := fmt.Sprintf("Check the meta pods (`kubectl get pod -n %s -l %s`) and `kubectl describe iomesh %s -n %s`", f.Namespace, iomeshcluster.LeaderLabel, f.Release, f.Namespace)
 	if len(f.LeaderPods) > 1 {
-		return bad(Warn, fmt.Sprintf("%d meta pods carry %s: %s", len(f.LeaderPods), iomeshstatus.LeaderLabel, strings.Join(f.LeaderPods, ", ")), hint, "")
+		return bad(Warn, fmt.Sprintf("%d meta pods carry %s: %s", len(f.LeaderPods), iomeshcluster.LeaderLabel, strings.Join(f.LeaderPods, ", ")), hint, "")
 	}
 	if s.MetaReported && s.MetaLeader == "" {
 		return bad(Warn, "IOMesh reports no meta leader (metaSummary.leader is empty)", hint, "")
 	}
 	if len(f.LeaderPods) == 0 && s.MetaReported {
-		return bad(Warn, fmt.Sprintf("IOMesh reports meta leader %s but no meta pod carries %s", s.MetaLeader, iomeshstatus.LeaderLabel), hint, "")
+		return bad(Warn, fmt.Sprintf("IOMesh reports meta leader %s but no meta pod carries %s", s.MetaLeader, iomeshcluster.LeaderLabel), hint, "")
 	}
 	if len(f.LeaderPods) == 0 {
 		// Neither a label nor a summary: an IOMesh that reports nothing, not a failure.
-		return skip("no meta pod carries %s and metaSummary is %s", iomeshstatus.LeaderLabel, iomeshstatus.NotReported)
+		return skip("no meta pod carries %s and metaSummary is %s", iomeshcluster.LeaderLabel, iomeshcluster.NotReported)
 	}
 	if s.MetaReported {
 		// The leader's address is on the storage network (dataCIDR), which need not be the pod's:

@@ -2,8 +2,6 @@ package preflight
 
 import (
 	"fmt"
-
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
@@ -22,7 +20,7 @@ type Facts struct {
 	Limit                       Limit
 	// NewChunkDisks are the disks a new chunk pod would mount on each eligible node (read only
 	// when the BlockDevices were); DisksErr says they could not be worked out.
-	NewChunkDisks []disks.NodeDisks
+	NewChunkDisks []placement.NodeDisks
 	DisksErr      error
 }
 
@@ -48,7 +46,7 @@ func Derive(in *Input) *Facts {
 			if !n.Eligible {
 				continue
 			}
-			nd, err := disks.ForNewChunk(in.Disks.Map, in.Disks.Devices, n.Name)
+			nd, err := placement.DisksForNewChunk(in.Disks.Map, in.Disks.Devices, n.Name)
 			if err != nil {
 				f.DisksErr = err
 				break

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -49,7 +49,7 @@ func TestWhyNotOrdersReasonsByCount(t *testing.T) {
 }
 
 func TestDisksNotJudged(t *testing.T) {
-	m := disks.MapFromSpec(tf.Typed(t, tf.HybridDeviceMap(tf.IOMeshCluster("enterprise", nil))).Spec)
+	m := placement.DeviceMapFromSpec(tf.Typed(t, tf.HybridDeviceMap(tf.IOMeshCluster("enterprise", nil))).Spec)
 	for name, tc := range map[string]struct {
 		in      DiskInput
 		verdict Verdict
@@ -75,27 +75,27 @@ func TestDisksNotJudged(t *testing.T) {
 // The disks of each eligible node are listed when the BlockDevices and the deviceMap were read.
 func TestDisksForEligibleNodes(t *testing.T) {
 	in := cluster(5, 3, 3, 10)
-	m := disks.MapFromSpec(tf.Typed(t, tf.HybridDeviceMap(tf.IOMeshCluster("enterprise", nil))).Spec)
+	m := placement.DeviceMapFromSpec(tf.Typed(t, tf.HybridDeviceMap(tf.IOMeshCluster("enterprise", nil))).Spec)
 	var objs []unstructured.Unstructured
 	for _, n := range []string{"node-3", "node-4"} {
 		objs = append(objs, *tf.BlockDevice("ssd-"+n, n, 400<<30, "SSD", "Unclaimed"), *tf.BlockDevice("hdd-"+n, n, 4<<40, "HDD", "Unclaimed"))
 	}
-	in.Disks = DiskInput{Read: true, Map: m, Devices: disks.FromObjects(objs), ClusterFound: true}
+	in.Disks = DiskInput{Read: true, Map: m, Devices: placement.BlockDevicesFrom(objs), ClusterFound: true}
 	r := Run(in, nil, "v1")
 	if len(r.Nodes.Disks) != 2 {
 		t.Fatalf("disks for %d nodes, want the 2 eligible: %+v", len(r.Nodes.Disks), r.Nodes.Disks)
 	}
 	expect(t, r, "disks.new-chunk-nodes", Pass, "2 eligible nodes have 4 usable disks")
 	// One node without a disk, the other without its cache disk: both named.
-	in.Disks.Devices = disks.FromObjects(objs[1:2])
+	in.Disks.Devices = placement.BlockDevicesFrom(objs[1:2])
 	expect(t, Run(in, nil, "v1"), "disks.new-chunk-nodes", Warn, "1 eligible node has no usable disk: node-4; hybridFlash mode needs")
-	in.Disks.Devices = disks.FromObjects(objs[:2])
+	in.Disks.Devices = placement.BlockDevicesFrom(objs[:2])
 	reason := verdicts(Run(in, nil, "v1"))["disks.new-chunk-nodes"].Reason
 	if !strings.Contains(reason, "no usable disk: node-4") || strings.Contains(reason, "missing on") {
 		t.Fatalf("only a node without disks: %q", reason)
 	}
 	// Both nodes with data disks only: the cache disk is missing, no node is without disks.
-	in.Disks.Devices = disks.FromObjects([]unstructured.Unstructured{objs[1], objs[3]})
+	in.Disks.Devices = placement.BlockDevicesFrom([]unstructured.Unstructured{objs[1], objs[3]})
 	reason = verdicts(Run(in, nil, "v1"))["disks.new-chunk-nodes"].Reason
 	if !strings.Contains(reason, "missing on node-3") || strings.Contains(reason, "no usable disk") {
 		t.Fatalf("only nodes lacking a mount type: %q", reason)
@@ -122,6 +122,6 @@ func TestPodsWording(t *testing.T) {
 
 func TestLeaderNotReported(t *testing.T) {
 	in := cluster(5, 3, 3, 10)
-	in.Storage = iomeshstatus.View{Summary: true}
+	in.Storage = iomeshcluster.View{Summary: true}
 	expect(t, Run(in, nil, "v1"), "cluster.meta-leader", Skipped, "no meta pod carries")
 }

@@ -13,8 +13,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
@@ -34,7 +33,7 @@ func cluster(nodes, chunk, meta, maxChunk int) *Input {
 		Now:         tf.Now,
 	}
 	m := maxChunk
-	in.License = &license.License{MaxChunkNum: &m, LicenseType: "SUBSCRIPTION", ExpirationDate: "2027-06-30"}
+	in.License = &edition.License{MaxChunkNum: &m, LicenseType: "SUBSCRIPTION", ExpirationDate: "2027-06-30"}
 	for i := 0; i < nodes; i++ {
 		in.Nodes = append(in.Nodes, *tf.Node(fmt.Sprintf("node-%d", i)))
 	}
@@ -237,9 +236,9 @@ func TestSkipAndSummary(t *testing.T) {
 
 // storage makes the input's IOMesh view healthy: every chunk pod registered, meta-0 leads.
 func storage(in *Input) *Input {
-	in.Storage = iomeshstatus.View{Summary: true, MetaReported: true, TaskReported: true, MetaLeader: in.MetaPods[0].Status.PodIP + ":10100"}
+	in.Storage = iomeshcluster.View{Summary: true, MetaReported: true, TaskReported: true, MetaLeader: in.MetaPods[0].Status.PodIP + ":10100"}
 	for i, p := range in.ChunkPods {
-		in.Storage.Chunks = append(in.Storage.Chunks, iomeshstatus.Chunk{ID: int64(i + 1), IP: p.Status.PodIP, Status: iomeshstatus.ChunkHealthy, MatchedNode: p.Spec.NodeName})
+		in.Storage.Chunks = append(in.Storage.Chunks, iomeshcluster.RegisteredChunk{ID: int64(i + 1), IP: p.Status.PodIP, Status: iomeshcluster.ChunkHealthy, MatchedNode: p.Spec.NodeName})
 	}
 	in.LeaderPods = []string{in.MetaPods[0].Name}
 	return in
@@ -255,9 +254,9 @@ func TestStorageHealthy(t *testing.T) {
 func TestStorageNotReported(t *testing.T) {
 	// An IOMesh that reports no summary, no task field and labels no leader: skipped, never failed.
 	r := Run(cluster(5, 3, 3, 10), nil, "v1")
-	expect(t, r, "cluster.tasks-idle", Skipped, iomeshstatus.NotReported)
-	expect(t, r, "cluster.chunks-healthy", Skipped, iomeshstatus.NotReported)
-	expect(t, r, "cluster.meta-leader", Skipped, iomeshstatus.NotReported)
+	expect(t, r, "cluster.tasks-idle", Skipped, iomeshcluster.NotReported)
+	expect(t, r, "cluster.chunks-healthy", Skipped, iomeshcluster.NotReported)
+	expect(t, r, "cluster.meta-leader", Skipped, iomeshcluster.NotReported)
 	in := cluster(5, 3, 3, 10)
 	in.ClusterAbsent = &inventory.Unavailable{Reason: inventory.NotFound, Text: "IOMeshCluster \"iomesh\" not found"}
 	expect(t, Run(in, nil, "v1"), "cluster.chunks-healthy", Skipped, "cluster.present")

@@ -1,12 +1,10 @@
 package preflight
 
 import (
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Report is the outcome of a preflight run.
@@ -28,7 +26,7 @@ type NodeViews struct {
 	Chunk placement.Summary `json:"chunk"`
 	Meta  placement.Summary `json:"meta"`
 	// Disks are what a new chunk pod would mount on each eligible node.
-	Disks []disks.NodeDisks `json:"disks,omitempty"`
+	Disks []placement.NodeDisks `json:"disks,omitempty"`
 }
 
 // Summary counts verdicts.

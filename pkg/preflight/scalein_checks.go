@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 )
 
 // The removal checks' IDs.
@@ -25,7 +25,7 @@ func checkChunkScaleIn(f *Facts) Result {
 		s := f.ScaleIn
 		if why := storageMissing(f); why != "" || !f.Storage.Summary {
 			if why == "" {
-				why = "status.summary.chunkSummary is " + iomeshstatus.NotReported
+				why = "status.summary.chunkSummary is " + iomeshcluster.NotReported
 			}
 			return bad(Fail, fmt.Sprintf("the target %d is below the current %d chunk pods, but %s: which chunk each pod serves cannot be known, and removing a pod whose chunk is still registered loses data", f.TargetChunk, f.Replicas.Chunk, why),
 				"Remove chunk pods only while IOMesh reports its chunks (`kubectl get iomesh "+f.Release+" -n "+f.Namespace+" -o yaml`, status.summary.chunkSummary)", DocScaleIn)
@@ -98,7 +98,7 @@ func checkMigration(f *Facts) Result {
 		return skip("`iomeshctl summary cluster` was not run")
 	}
 	if busy := s.Migration.Busy(); len(busy) > 0 {
-		return bad(Fail, fmt.Sprintf("IOMesh is recovering or migrating data (on %s): %s", s.MigrationPod, iomeshstatus.Join(busy)),
+		return bad(Fail, fmt.Sprintf("IOMesh is recovering or migrating data (on %s): %s", s.MigrationPod, iomeshcluster.Join(busy)),
 			"Wait until every value is 0 (`"+cmd+"`), then run the same command again", DocReplaceDisk)
 	}
 	return pass("every recover and migrate value is 0 (%s on %s)", output.Plural(len(s.Migration.Values), "line"), s.MigrationPod)
@@ -114,10 +114,10 @@ func checkCapacity(f *Facts) Result {
 	}
 	r := s.Room
 	pct := r.Percent()
-	text := fmt.Sprintf("%s of data in use against %s of data capacity left once %s leaves (%.1f%%)", disks.Human(r.Used), disks.Human(r.Remaining), disks.Human(r.Leaving), pct)
+	text := fmt.Sprintf("%s of data in use against %s of data capacity left once %s leaves (%.1f%%)", placement.HumanBytes(r.Used), placement.HumanBytes(r.Remaining), placement.HumanBytes(r.Leaving), pct)
 	switch {
 	case pct > 100:
-		return bad(Fail, "the data does not fit: "+text, fmt.Sprintf("Remove fewer chunk pods, or free space first: the remaining chunks must hold all %s", disks.Human(r.Used)), DocScaleIn)
+		return bad(Fail, "the data does not fit: "+text, fmt.Sprintf("Remove fewer chunk pods, or free space first: the remaining chunks must hold all %s", placement.HumanBytes(r.Used)), DocScaleIn)
 	case pct > CapacityWarn:
 		return bad(Warn, fmt.Sprintf("above %d%%: %s", CapacityWarn, text), fmt.Sprintf("The docs add chunks above %d%% in use; consider removing fewer", CapacityWarn), DocScaleOut)
 	}
@@ -132,7 +132,7 @@ func checkLeaderKept(f *Facts) Result {
 	for _, p := range s.MetaRemovals {
 		for _, l := range f.LeaderPods {
 			if p == l {
-				return bad(Warn, fmt.Sprintf("%s, which is removed, is the meta leader (%s)", p, iomeshstatus.LeaderLabel),
+				return bad(Warn, fmt.Sprintf("%s, which is removed, is the meta leader (%s)", p, iomeshcluster.LeaderLabel),
 					"IOMesh elects another leader when it goes, and I/O pauses for the election; move the leader off it first (the node-replacement doc triggers a meta leader switch), or accept the pause", DocScaleIn)
 			}
 		}

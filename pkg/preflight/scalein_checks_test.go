@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 )
 
 // removing is a 5-chunk, 5-meta cluster that IOMesh reports on, with target chunk and meta
@@ -15,20 +15,20 @@ import (
 func removing(chunk, meta int, version string) *Input {
 	in := cluster(6, 5, 5, 10)
 	in.Target = Target{Chunk: ip(chunk), Meta: ip(meta)}
-	in.Storage = iomeshstatus.View{Summary: true, TaskReported: true}
+	in.Storage = iomeshcluster.View{Summary: true, TaskReported: true}
 	for i := 0; i < 5; i++ {
-		in.Storage.Chunks = append(in.Storage.Chunks, iomeshstatus.Chunk{ID: int64(i + 1), Status: iomeshstatus.ChunkHealthy, MatchedNode: fmt.Sprintf("node-%d", i)})
+		in.Storage.Chunks = append(in.Storage.Chunks, iomeshcluster.RegisteredChunk{ID: int64(i + 1), Status: iomeshcluster.ChunkHealthy, MatchedNode: fmt.Sprintf("node-%d", i)})
 	}
 	in.LeaderPods = []string{"iomesh-meta-0"}
-	s := &ScaleIn{Procedure: iomeshstatus.ProcedureFor("", version), Migration: &iomeshstatus.Migration{Values: []iomeshstatus.Counter{{Key: "num_ongoing_migrates"}, {Key: "num_ongoing_recovers"}}}, MigrationPod: "iomesh-meta-0"}
+	s := &ScaleIn{Procedure: iomeshcluster.ProcedureFor("", version), Migration: &iomeshcluster.Migration{Values: []iomeshcluster.Counter{{Key: "num_ongoing_migrates"}, {Key: "num_ongoing_recovers"}}}, MigrationPod: "iomesh-meta-0"}
 	for o := 4; o >= chunk; o-- {
 		c := in.Storage.Chunks[o]
-		s.Removals = append(s.Removals, iomeshstatus.Removal{Ordinal: o, Pod: fmt.Sprintf("iomesh-chunk-%d", o), Node: fmt.Sprintf("node-%d", o), Chunk: &c, By: "ip"})
+		s.Removals = append(s.Removals, iomeshcluster.Removal{Ordinal: o, Pod: fmt.Sprintf("iomesh-chunk-%d", o), Node: fmt.Sprintf("node-%d", o), Chunk: &c, By: "ip"})
 	}
 	for o := 4; o >= meta; o-- {
 		s.MetaRemovals = append(s.MetaRemovals, fmt.Sprintf("iomesh-meta-%d", o))
 	}
-	s.Room = iomeshstatus.Room{Used: 10, Remaining: 100, Leaving: 50}
+	s.Room = iomeshcluster.Room{Used: 10, Remaining: 100, Leaving: 50}
 	in.ScaleIn = s
 	return in
 }
@@ -45,7 +45,7 @@ func TestChunkScaleIn(t *testing.T) {
 	expect(t, Run(in, nil, "v1"), "chunk.min", Fail, "at least 3")
 	// IOMesh reports no chunks: which pod serves which chunk cannot be known.
 	in = removing(3, 5, "v1.0.1")
-	in.Storage = iomeshstatus.View{}
+	in.Storage = iomeshcluster.View{}
 	expect(t, Run(in, nil, "v1"), "chunk.no-scale-in", Fail, "status.summary.chunkSummary is not reported")
 	in.ClusterAbsent = &inventory.Unavailable{Reason: inventory.NotFound, Text: "no IOMeshCluster"}
 	expect(t, Run(in, nil, "v1"), "chunk.no-scale-in", Fail, "no IOMeshCluster")
@@ -66,7 +66,7 @@ func TestMetaScaleInByVersion(t *testing.T) {
 func TestChunkMapped(t *testing.T) {
 	expect(t, Run(removing(4, 5, "v1.0.1"), nil, "v1"), MappedCheckID, Pass, "iomesh-chunk-4 on node-4 serves chunk 5 (by ip)")
 	in := removing(3, 5, "v1.0.1")
-	in.ScaleIn.Removals[1] = iomeshstatus.Removal{Pod: "iomesh-chunk-3", Unregistered: true}
+	in.ScaleIn.Removals[1] = iomeshcluster.Removal{Pod: "iomesh-chunk-3", Unregistered: true}
 	expect(t, Run(in, nil, "v1"), MappedCheckID, Pass, "iomesh-chunk-3 serves no chunk")
 	in.ScaleIn.Removals[0].Chunk, in.ScaleIn.Removals[0].Problem = nil, "2 chunks match node node-4"
 	r := Run(in, nil, "v1")
@@ -75,13 +75,13 @@ func TestChunkMapped(t *testing.T) {
 		t.Fatalf("hint %q", h)
 	}
 	// On 1.2 the operator unregisters: the match only informs the capacity.
-	in.ScaleIn.Procedure = iomeshstatus.ProcedureFor("v1.2.0", "")
+	in.ScaleIn.Procedure = iomeshcluster.ProcedureFor("v1.2.0", "")
 	expect(t, Run(in, nil, "v1"), MappedCheckID, Warn, "not certain")
 	expect(t, Run(removing(5, 5, "v1.0.1"), nil, "v1"), MappedCheckID, Skipped, "")
 }
 
 func TestMigrationIdle(t *testing.T) {
-	busy := []iomeshstatus.Counter{{Key: "num_ongoing_migrates", Value: 1}, {Key: "pending_migrates_bytes", Depth: 2, Value: 42}, {Key: "num_ongoing_recovers"}}
+	busy := []iomeshcluster.Counter{{Key: "num_ongoing_migrates", Value: 1}, {Key: "pending_migrates_bytes", Depth: 2, Value: 42}, {Key: "num_ongoing_recovers"}}
 	cases := []struct {
 		name   string
 		change func(*ScaleIn)
@@ -116,12 +116,12 @@ func TestScaleInCapacity(t *testing.T) {
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%d of %d", c.used, c.remaining), func(t *testing.T) {
 			in := removing(3, 5, "v1.0.1")
-			in.ScaleIn.Room = iomeshstatus.Room{Used: c.used, Remaining: c.remaining}
+			in.ScaleIn.Room = iomeshcluster.Room{Used: c.used, Remaining: c.remaining}
 			expect(t, Run(in, nil, "v1"), CapacityCheckID, c.want, "")
 		})
 	}
 	in := removing(3, 5, "v1.0.1")
-	in.ScaleIn.Room = iomeshstatus.Room{Used: 3 << 40, Remaining: 2 << 40, Leaving: 1 << 40}
+	in.ScaleIn.Room = iomeshcluster.Room{Used: 3 << 40, Remaining: 2 << 40, Leaving: 1 << 40}
 	expect(t, Run(in, nil, "v1"), CapacityCheckID, Fail, "the data does not fit: 3Ti of data in use against 2Ti of data capacity left once 1Ti leaves (150.0%)")
 	in.ScaleIn.RoomErr = errors.New("chunk 1 reports no totalDataCapacity")
 	expect(t, Run(in, nil, "v1"), CapacityCheckID, Fail, "chunk 1 reports no totalDataCapacity")
@@ -139,7 +139,7 @@ func TestChunksHealthyAfterUnregister(t *testing.T) {
 	// A pod whose chunk was unregistered serves none, as planned: no warning.
 	in := removing(4, 5, "v1.0.1")
 	in.Storage.Chunks = in.Storage.Chunks[:4]
-	in.ScaleIn.Removals[0] = iomeshstatus.Removal{Pod: "iomesh-chunk-4", Unregistered: true}
+	in.ScaleIn.Removals[0] = iomeshcluster.Removal{Pod: "iomesh-chunk-4", Unregistered: true}
 	expect(t, Run(in, nil, "v1"), "cluster.chunks-healthy", Pass, "4 chunks registered, all healthy")
 	in.ScaleIn = nil
 	expect(t, Run(in, nil, "v1"), "cluster.chunks-healthy", Warn, "4 chunks registered for 5 Ready chunk pods")

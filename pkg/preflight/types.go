@@ -11,12 +11,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
@@ -125,7 +123,7 @@ type Input struct {
 	ClusterErr    error
 
 	// License is nil when none could be read; LicenseMissing says why.
-	License        *license.License
+	License        *edition.License
 	LicenseMissing string
 
 	Nodes       []corev1.Node
@@ -146,7 +144,7 @@ type Input struct {
 	RoomErr     error
 
 	// Storage is IOMesh's own report; LeaderPods are the meta pods labelled leader.
-	Storage    iomeshstatus.View
+	Storage    iomeshcluster.View
 	LeaderPods []string
 
 	// ScaleIn is what removing pods needs (nil: the target removes none).
@@ -158,17 +156,17 @@ type Input struct {
 
 // ScaleIn is what the removal checks read.
 type ScaleIn struct {
-	Procedure iomeshstatus.Procedure
+	Procedure iomeshcluster.Procedure
 	// Removals are the chunk pods to remove, highest ordinal first, with their chunks.
-	Removals []iomeshstatus.Removal
+	Removals []iomeshcluster.Removal
 	// MetaRemovals are the meta pods to remove, highest ordinal first.
 	MetaRemovals []string
 	// Room is the data beside the capacity that remains; RoomErr says why it is unknown.
-	Room    iomeshstatus.Room
+	Room    iomeshcluster.Room
 	RoomErr error
 	// Migration is `iomeshctl summary cluster` on MigrationPod; MigrationErr says why it was not
 	// read.
-	Migration    *iomeshstatus.Migration
+	Migration    *iomeshcluster.Migration
 	MigrationPod string
 	MigrationErr error
 	// InFlight is the chunk an earlier run started to unregister (0: none), with that run's
@@ -184,8 +182,8 @@ type DiskInput struct {
 	Read         bool
 	Absent       *inventory.Unavailable
 	Err          error
-	Devices      []disks.Device
-	Map          disks.Map
+	Devices      []placement.BlockDevice
+	Map          placement.DeviceMap
 	MapErr       error
 	ClusterFound bool
 }

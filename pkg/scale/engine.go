@@ -13,8 +13,6 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/kubeerr"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
@@ -331,7 +329,7 @@ func (e *Engine) patch(ctx context.Context, plan *Plan, rv string, opts metav1.P
 	case apierrors.IsConflict(err):
 		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMeshCluster %s changed after it was read (resourceVersion %s): nothing was changed; run the same command again to plan from its new state", plan.Release, rv))
 	case err != nil:
-		return kubeerr.Explain(err, "patch", fmt.Sprintf("iomeshclusters.iomesh.com %q in namespace %q", plan.Release, plan.Namespace))
+		return inventory.Explain(err, "patch", fmt.Sprintf("iomeshclusters.iomesh.com %q in namespace %q", plan.Release, plan.Namespace))
 	}
 	return nil
 }
@@ -489,9 +487,9 @@ func (e *Engine) WaitPods(ctx context.Context, plan *Plan, o WaitOptions) (Outco
 // StorageResult is IOMesh's view once it serves the new chunks; nil View when IOMesh does not
 // report chunks (the wait ended at pod readiness).
 type StorageResult struct {
-	View *iomeshstatus.View
+	View *iomeshcluster.View
 	// Before is the capacity before the scale.
-	Before *iomeshstatus.Space
+	Before *iomeshcluster.Space
 	// Note says why the wait ended at pod readiness.
 	Note string
 }
@@ -527,9 +525,9 @@ func (e *Engine) WaitStorage(ctx context.Context, plan *Plan, pods []corev1.Pod,
 // CapacityChange says how the data and cache capacity moved.
 func (r StorageResult) CapacityChange() string {
 	if r.View == nil || r.View.Capacity == nil {
-		return "clusterSummary " + iomeshstatus.NotReported
+		return "clusterSummary " + iomeshcluster.NotReported
 	}
-	b := iomeshstatus.Space{TotalData: "?", TotalCache: "?"}
+	b := iomeshcluster.Space{TotalData: "?", TotalCache: "?"}
 	if r.Before != nil {
 		b = *r.Before
 	}

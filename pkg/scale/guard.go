@@ -2,7 +2,7 @@
 // cluster and prepares the deployed chart beside it, Plan checks and plans (the new values, the
 // re-render guard, the plan shown before anything changes), Apply upgrades the release or
 // patches a directly managed IOMeshCluster, and Wait waits for the pods and the chunks. The
-// commands keep flags, prompts and printing. It may not import pkg/cmd or pkg/status.
+// commands keep flags, prompts and printing. It may not import pkg/cmd or pkg/view.
 package scale
 
 import (

@@ -6,9 +6,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
@@ -224,7 +224,7 @@ func writeDirect(w io.Writer, p *Plan, d *DirectChange, row func(k, v string)) e
 }
 
 func diskLine(d *DiskRoom) string {
-	return fmt.Sprintf("up to %s, %s raw on the %s (an upper bound: the scheduler picks the nodes)", output.Plural(d.Disks, "disk"), disks.Human(d.RawBytes), output.Plural(d.Nodes, "eligible node"))
+	return fmt.Sprintf("up to %s, %s raw on the %s (an upper bound: the scheduler picks the nodes)", output.Plural(d.Disks, "disk"), placement.HumanBytes(d.RawBytes), output.Plural(d.Nodes, "eligible node"))
 }
 
 func countText(c Count) string {

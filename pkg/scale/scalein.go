@@ -6,9 +6,9 @@ import (
 	"io"
 	"strings"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,11 +18,11 @@ import (
 // pods. Plan is the whole change, checked (and its render guarded) as one.
 type RemovalPlan struct {
 	metav1.TypeMeta `json:",inline"`
-	Plan            *Plan                  `json:"plan"`
-	Procedure       iomeshstatus.Procedure `json:"procedure"`
-	Steps           []Step                 `json:"steps"`
-	Capacity        *iomeshstatus.Room     `json:"capacity,omitempty"`
-	LeftBehind      []string               `json:"leftBehind,omitempty"`
+	Plan            *Plan                   `json:"plan"`
+	Procedure       iomeshcluster.Procedure `json:"procedure"`
+	Steps           []Step                  `json:"steps"`
+	Capacity        *iomeshcluster.Room     `json:"capacity,omitempty"`
+	LeftBehind      []string                `json:"leftBehind,omitempty"`
 }
 
 // Step removes one pod.
@@ -31,7 +31,7 @@ type Step struct {
 	Pod       string `json:"pod"`
 	Node      string `json:"node,omitempty"`
 	// Chunk is the chunk the pod serves (nil: none, or a meta pod).
-	Chunk *iomeshstatus.Chunk `json:"chunk,omitempty"`
+	Chunk *iomeshcluster.RegisteredChunk `json:"chunk,omitempty"`
 	// Unregister is the command run on the meta leader first (empty: none, the operator does
 	// it, or the chunk is already unregistered).
 	Unregister []string `json:"unregister,omitempty"`
@@ -112,7 +112,7 @@ func WriteRemoval(w io.Writer, rp *RemovalPlan) error {
 	row("Chunk", countText(Count{From: p.Chunk.From, To: p.Chunk.To}))
 	row("Meta", countText(Count{From: p.Meta.From, To: p.Meta.To}))
 	if c := rp.Capacity; c != nil {
-		row("Capacity", fmt.Sprintf("%s of data in use; %s of data capacity leaves, %s remains (%.1f%% in use after)", disks.Human(c.Used), disks.Human(c.Leaving), disks.Human(c.Remaining), c.Percent()))
+		row("Capacity", fmt.Sprintf("%s of data in use; %s of data capacity leaves, %s remains (%.1f%% in use after)", placement.HumanBytes(c.Used), placement.HumanBytes(c.Leaving), placement.HumanBytes(c.Remaining), c.Percent()))
 	}
 	fmt.Fprintln(w, "  Steps, one at a time (each waits for the one before):")
 	rev := p.FromRevision

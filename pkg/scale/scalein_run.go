@@ -11,8 +11,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
@@ -174,26 +173,26 @@ func (e *Engine) cluster(ctx context.Context, rp *RemovalPlan) (*iomeshcluster.I
 }
 
 // listed is chunk id as IOMesh lists it now, from the IOMeshCluster alone.
-func (e *Engine) listed(ctx context.Context, rp *RemovalPlan, id int64) (iomeshstatus.Chunk, bool, error) {
+func (e *Engine) listed(ctx context.Context, rp *RemovalPlan, id int64) (iomeshcluster.RegisteredChunk, bool, error) {
 	cr, err := e.cluster(ctx, rp)
 	if err != nil {
-		return iomeshstatus.Chunk{}, false, err
+		return iomeshcluster.RegisteredChunk{}, false, err
 	}
-	c, ok := iomeshstatus.FromCluster(cr).Listed(id)
+	c, ok := iomeshcluster.ViewOf(cr).Listed(id)
 	return c, ok, nil
 }
 
 // view is IOMesh's report now, its chunks matched to the chunk pods' nodes.
-func (e *Engine) view(ctx context.Context, rp *RemovalPlan) (iomeshstatus.View, inventory.Set, inventory.Set, error) {
+func (e *Engine) view(ctx context.Context, rp *RemovalPlan) (iomeshcluster.View, inventory.Set, inventory.Set, error) {
 	cr, err := e.cluster(ctx, rp)
 	if err != nil {
-		return iomeshstatus.View{}, inventory.Set{}, inventory.Set{}, err
+		return iomeshcluster.View{}, inventory.Set{}, inventory.Set{}, err
 	}
 	chunk, meta, err := e.Reader.Components(ctx)
 	if err != nil {
-		return iomeshstatus.View{}, chunk, meta, err
+		return iomeshcluster.View{}, chunk, meta, err
 	}
-	v := iomeshstatus.FromCluster(cr)
+	v := iomeshcluster.ViewOf(cr)
 	v.Match(rp.Plan.snap.Nodes, chunk.Pods)
 	return v, chunk, meta, nil
 }
@@ -229,7 +228,7 @@ func (e *Engine) unregister(ctx context.Context, rp *RemovalPlan, s Step, l *loc
 		}
 		if m != nil {
 			if busy := m.Busy(); len(busy) > 0 {
-				return exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMesh is recovering or migrating data (on %s): %s. Nothing further was changed; run the same command again when every value is 0", pod, iomeshstatus.Join(busy)))
+				return exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMesh is recovering or migrating data (on %s): %s. Nothing further was changed; run the same command again when every value is 0", pod, iomeshcluster.Join(busy)))
 			}
 		}
 		if err := l.record(ctx, id, s.Pod); err != nil {
@@ -294,7 +293,7 @@ func (e *Engine) unregister(ctx context.Context, rp *RemovalPlan, s Step, l *loc
 	return nil
 }
 
-func usedOf(c iomeshstatus.Chunk) string {
+func usedOf(c iomeshcluster.RegisteredChunk) string {
 	if c.Space == nil {
 		return "?"
 	}
@@ -393,7 +392,7 @@ func (e *Engine) removed(ctx context.Context, rp *RemovalPlan, s Step) (string, 
 	var left []corev1.Pod
 	for _, p := range set.Pods {
 		if inventory.Ordinal(p.Name) >= s.To {
-			return fmt.Sprintf("%s is still there (%s)", p.Name, podtable.Of(&p, e.Now()).Status), nil
+			return fmt.Sprintf("%s is still there (%s)", p.Name, output.PodRowOf(&p, e.Now()).Status), nil
 		}
 		left = append(left, p)
 	}
@@ -403,7 +402,7 @@ func (e *Engine) removed(ctx context.Context, rp *RemovalPlan, s Step) (string, 
 	ready := 0
 	var nodes []string
 	for i := range left {
-		if podtable.Ready(&left[i]) {
+		if output.PodReady(&left[i]) {
 			ready++
 		}
 		nodes = append(nodes, left[i].Spec.NodeName)

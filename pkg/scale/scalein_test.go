@@ -3,11 +3,11 @@ package scale
 import (
 	"testing"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 )
 
 func TestResume(t *testing.T) {
-	chunkStep := Step{Component: "chunk", Pod: "iomesh-chunk-4", Chunk: &iomeshstatus.Chunk{ID: 5}, Unregister: []string{"iomeshctl", "chunk", "unregister", "5"}, From: 5, To: 4}
+	chunkStep := Step{Component: "chunk", Pod: "iomesh-chunk-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5}, Unregister: []string{"iomeshctl", "chunk", "unregister", "5"}, From: 5, To: 4}
 	countOnly := chunkStep
 	countOnly.Unregister = nil // IOMesh 1.2: the operator unregisters
 	meta := Step{Component: "meta", Pod: "iomesh-meta-4", From: 5, To: 4}

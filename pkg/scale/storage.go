@@ -19,12 +19,11 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
 )
 
 // ErrNotReported says the IOMeshCluster carries no chunkSummary: an IOMesh version that does not
 // report registration, where readiness of the pods is all there is to wait for.
-var ErrNotReported = errors.New("status.summary.chunkSummary is " + iomeshstatus.NotReported)
+var ErrNotReported = errors.New("status.summary.chunkSummary is " + iomeshcluster.NotReported)
 
 // Storage waits, by watching the IOMeshCluster, until IOMesh reports a healthy chunk on every
 // wanted node: a chunk pod that runs has not necessarily joined the storage cluster.
@@ -40,7 +39,7 @@ type Storage struct {
 
 // StorageOutcome is IOMesh's view when the wait ended, and the nodes still waited for.
 type StorageOutcome struct {
-	View    iomeshstatus.View
+	View    iomeshcluster.View
 	Missing []string
 }
 
@@ -66,7 +65,7 @@ func (s Storage) Wait(ctx context.Context, nodes []string) (StorageOutcome, erro
 		if err != nil {
 			return false, err
 		}
-		v := iomeshstatus.FromCluster(c)
+		v := iomeshcluster.ViewOf(c)
 		if !v.Summary {
 			return false, ErrNotReported
 		}

@@ -25,7 +25,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 )
 
 // Want is the number of pods named <Prefix>-0 .. <Prefix>-(Count-1) that must be Ready.
@@ -46,7 +46,7 @@ type Waiter struct {
 	Live bool
 	Now  func() time.Time
 
-	live podtable.Live
+	live output.Live
 }
 
 // Outcome is the state when the wait ended.
@@ -78,7 +78,7 @@ func Done(wants []Want, pods map[string]*corev1.Pod) bool {
 	for _, want := range wants {
 		for i := 0; i < want.Count; i++ {
 			p, ok := pods[fmt.Sprintf("%s-%d", want.Prefix, i)]
-			if !ok || !podtable.Ready(p) {
+			if !ok || !output.PodReady(p) {
 				return false
 			}
 		}
@@ -105,7 +105,7 @@ func (w Why) String() string {
 
 // Explain says why a pod is not Ready.
 func Explain(p *corev1.Pod, now time.Time) Why {
-	row := podtable.Of(p, now)
+	row := output.PodRowOf(p, now)
 	w := Why{Pod: p.Name, Status: row.Status, Ready: row.Ready}
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Message != "" {
@@ -172,7 +172,7 @@ func (w *Waiter) watchNodes(ctx context.Context, hosted func(node string) []stri
 func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 	pods := map[string]*corev1.Pod{}
 	shown := map[string]string{}
-	w.live = podtable.Live{W: w.Progress}
+	w.live = output.Live{W: w.Progress}
 	var mu sync.Mutex
 	nodeCtx, stopNodes := context.WithCancel(ctx)
 	defer stopNodes()
@@ -210,12 +210,12 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 		}
 		line := "deleted"
 		if !deleted {
-			row := podtable.Of(p, w.Now())
+			row := output.PodRowOf(p, w.Now())
 			line = fmt.Sprintf("%s %s", row.Ready, row.Status)
 			if row.Status == "Running" && !row.PodReady {
 				line += " (pod not Ready)"
 			}
-			if !podtable.Ready(p) {
+			if !output.PodReady(p) {
 				if why := Explain(p, w.Now()); why.Detail != "" {
 					line += " (" + why.Detail + ")"
 				}
@@ -223,7 +223,7 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 		}
 		if shown[p.Name] != line {
 			shown[p.Name] = line
-			if quiet && !deleted && podtable.Ready(p) {
+			if quiet && !deleted && output.PodReady(p) {
 				return
 			}
 			fmt.Fprintf(w.Progress, "%s  %s\n", p.Name, line)
@@ -286,18 +286,18 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 // redraw replaces the live table with the current state of every wanted pod.
 func (w *Waiter) redraw(pods map[string]*corev1.Pod) {
 	now := w.Now()
-	var rows []podtable.LiveRow
+	var rows []output.LiveRow
 	for _, want := range w.Wants {
 		for i := 0; i < want.Count; i++ {
 			name := fmt.Sprintf("%s-%d", want.Prefix, i)
 			p, ok := pods[name]
 			if !ok {
-				rows = append(rows, podtable.LiveRow{Name: name})
+				rows = append(rows, output.LiveRow{Name: name})
 				continue
 			}
-			r := podtable.Of(p, now)
-			lr := podtable.LiveRow{Name: name, Row: &r}
-			if !podtable.Ready(p) {
+			r := output.PodRowOf(p, now)
+			lr := output.LiveRow{Name: name, Row: &r}
+			if !output.PodReady(p) {
 				if lr.Waiting = Explain(p, now).Detail; lr.Waiting == "" {
 					lr.Waiting = "waiting"
 				}
@@ -327,7 +327,7 @@ func (w *Waiter) outcome(pods map[string]*corev1.Pod) Outcome {
 			switch {
 			case !ok:
 				o.Stuck = append(o.Stuck, name+" does not exist yet")
-			case !podtable.Ready(p):
+			case !output.PodReady(p):
 				o.Stuck = append(o.Stuck, Explain(p, now).String())
 			}
 		}

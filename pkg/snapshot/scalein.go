@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 )
 
@@ -36,7 +36,7 @@ func (s *Snapshot) ReadScaleIn(ctx context.Context, r inventory.Reader, target p
 	if s.Cluster.Object != nil {
 		spec = s.Cluster.Object.Spec.Version
 	}
-	in.Procedure = iomeshstatus.ProcedureFor(spec, s.BaseInfo.ChartVersion)
+	in.Procedure = iomeshcluster.ProcedureFor(spec, s.BaseInfo.ChartVersion)
 	if chunkTo < s.Replicas.Chunk {
 		in.Removals = s.Storage.Removals(s.Release, s.Chunk.Pods, s.Replicas.Chunk, chunkTo, ids)
 		in.Room, in.RoomErr = s.Storage.RoomAfter(in.Removals)
@@ -56,10 +56,10 @@ func (s *Snapshot) ReadScaleIn(ctx context.Context, r inventory.Reader, target p
 
 // ReadMigration runs `iomeshctl summary cluster` on the meta leader and reads its recovery and
 // migration counters.
-func ReadMigration(ctx context.Context, r inventory.Reader, metaPods []corev1.Pod) (string, *iomeshstatus.Migration, error) {
-	leaders := iomeshstatus.LeaderPods(metaPods)
+func ReadMigration(ctx context.Context, r inventory.Reader, metaPods []corev1.Pod) (string, *iomeshcluster.Migration, error) {
+	leaders := iomeshcluster.LeaderPods(metaPods)
 	if len(leaders) != 1 {
-		return "", nil, fmt.Errorf("%d meta pods carry %s (one is the leader, where iomeshctl runs)", len(leaders), iomeshstatus.LeaderLabel)
+		return "", nil, fmt.Errorf("%d meta pods carry %s (one is the leader, where iomeshctl runs)", len(leaders), iomeshcluster.LeaderLabel)
 	}
 	pod := leaders[0]
 	out, err := r.SummaryCluster(ctx, pod)
@@ -69,7 +69,7 @@ func ReadMigration(ctx context.Context, r inventory.Reader, metaPods []corev1.Po
 	if err != nil {
 		return pod, nil, err
 	}
-	m, err := iomeshstatus.ParseMigration(out)
+	m, err := iomeshcluster.ParseMigration(out)
 	if err != nil {
 		return pod, nil, fmt.Errorf("%s answered in an unknown shape (%v):\n%s", r.CommandLine(pod, "summary", "cluster"), err, strings.TrimSpace(out))
 	}

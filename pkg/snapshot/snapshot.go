@@ -18,14 +18,11 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
@@ -153,11 +150,11 @@ type Snapshot struct {
 	ReplicasErr error
 	Edition     edition.Result
 	// License is nil when none could be read; LicenseMissing says why.
-	License        *license.License
+	License        *edition.License
 	LicenseMissing string
 
 	// Storage is what IOMesh reports on the IOMeshCluster's status, chunks matched to nodes.
-	Storage iomeshstatus.View
+	Storage iomeshcluster.View
 
 	// GitOps is the GitOps controller that owns the cluster (nil: none marks it).
 	GitOps        *gitops.Owner
@@ -173,11 +170,11 @@ type Snapshot struct {
 
 	// Disks: the BlockDevices (DisksAbsent says why none could be read: the API is not
 	// installed, or may not be read), and the live IOMeshCluster's deviceMap.
-	Devices     []disks.Device
+	Devices     []placement.BlockDevice
 	DisksRead   bool
 	DisksAbsent *inventory.Unavailable
 	DisksErr    error
-	DeviceMap   disks.Map
+	DeviceMap   placement.DeviceMap
 
 	// Room: what the pods on each node take (nil when not read), and what one new chunk or
 	// meta pod requests.
@@ -291,7 +288,7 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 			devs, s.DisksAbsent, s.DisksErr = r.BlockDevices(ctx, ns)
 		}
 		s.DisksRead = s.DisksErr == nil && s.DisksAbsent == nil
-		s.Devices = disks.FromObjects(devs)
+		s.Devices = placement.BlockDevicesFrom(devs)
 	}
 	if opt.Room && s.RoomErr == nil {
 		if perNode != nil {
@@ -411,9 +408,9 @@ func (s *Snapshot) derive() {
 	s.License, s.LicenseMissing = licenseOf(s.Cluster, s.Release)
 	s.GitOps = s.owner()
 	if s.Cluster.Object != nil {
-		s.Storage = iomeshstatus.FromCluster(s.Cluster.Object)
+		s.Storage = iomeshcluster.ViewOf(s.Cluster.Object)
 		s.Storage.Match(s.Nodes, s.Chunk.Pods)
-		s.DeviceMap = disks.MapFromSpec(s.Cluster.Object.Spec)
+		s.DeviceMap = placement.DeviceMapFromSpec(s.Cluster.Object.Spec)
 	}
 }
 
@@ -433,14 +430,14 @@ func (s *Snapshot) owner() *gitops.Owner {
 }
 
 // licenseOf reads status.license, or says why there is none.
-func licenseOf(c inventory.ClusterState, name string) (*license.License, string) {
+func licenseOf(c inventory.ClusterState, name string) (*edition.License, string) {
 	if c.Err != nil {
 		return nil, c.Err.Error()
 	}
 	if c.Absent != nil {
 		return nil, c.Absent.Text
 	}
-	if lic, ok := license.FromCluster(c.Object); ok {
+	if lic, ok := edition.LicenseOf(c.Object); ok {
 		return &lic, ""
 	}
 	return nil, fmt.Sprintf("IOMeshCluster %q has no status.license yet (the operator publishes it once the cluster is up)", name)
@@ -459,7 +456,7 @@ func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 		Nodes: s.Nodes, ChunkPods: s.Chunk.Pods, MetaPods: s.Meta.Pods,
 		ChunkPolicy: s.ChunkPolicy, MetaPolicy: s.MetaPolicy, PolicyErr: s.PolicyErr,
 		Permissions: s.Permissions,
-		Storage:     s.Storage, LeaderPods: iomeshstatus.LeaderPods(s.Meta.Pods),
+		Storage:     s.Storage, LeaderPods: iomeshcluster.LeaderPods(s.Meta.Pods),
 		GitOps: s.GitOps, Operator: s.Operator,
 		Disks: preflight.DiskInput{Read: s.DisksRead, Absent: s.DisksAbsent, Err: s.DisksErr, Devices: s.Devices,
 			Map: s.DeviceMap, ClusterFound: s.Cluster.Object != nil},
@@ -483,7 +480,7 @@ type Entry struct {
 	ReleaseErr error
 	// Edition and Storage are derived as Read derives them for one cluster.
 	Edition edition.Result
-	Storage iomeshstatus.View
+	Storage iomeshcluster.View
 	// GitOps is the GitOps controller the IOMeshCluster's marks name (nil: none).
 	GitOps *gitops.Owner
 }
@@ -525,7 +522,7 @@ func ReadAll(ctx context.Context, r inventory.Reader, helmFor HelmFor) (entries 
 		chunk := inventory.Set{Component: inventory.Chunk, Pods: e.Chunk}
 		meta := inventory.Set{Component: inventory.Meta, Pods: e.Meta}
 		e.Edition = edition.Resolve(inventory.EditionInputs(valuesEdition, cluster, chunk, meta))
-		e.Storage = iomeshstatus.FromCluster(c)
+		e.Storage = iomeshcluster.ViewOf(c)
 		e.GitOps = gitops.Detect(gitops.Marks{Labels: c.Labels, Annotations: c.Annotations, HelmRelease: ManagedByHelm(c)})
 		entries = append(entries, e)
 	}

@@ -10,6 +10,8 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage"
+	"helm.sh/helm/v3/pkg/storage/driver"
 	helmtime "helm.sh/helm/v3/pkg/time"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -20,7 +22,6 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
@@ -95,7 +96,7 @@ func NewClients(t T, rels []Rel, objs ...runtime.Object) Clients {
 	hr := schema.GroupVersionResource{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"}
 	bd := schema.GroupVersionResource{Group: "openebs.io", Version: "v1alpha1", Resource: "blockdevices"}
 	d := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{gvr: "IOMeshClusterList", bd: "BlockDeviceList", hr: "HelmReleaseList"}, dyn...)
-	h := helmops.NewConfigurationForSecrets(kube.CoreV1().Secrets(Namespace))
+	h := &action.Configuration{Releases: storage.Init(driver.NewSecrets(kube.CoreV1().Secrets(Namespace))), Log: func(string, ...interface{}) {}}
 	for _, r := range rels {
 		if r.Chart == nil {
 			r.Chart = Chart("v1.0.1", ChartDefaults())

@@ -36,9 +36,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/test/standin/drain"
 )
 
@@ -136,7 +136,7 @@ func (r *reconciler) reconcile(ctx context.Context, cr *iomeshcluster.IOMeshClus
 		Drains: drain.Parse(cr.Annotations[drain.Annotation]), DrainFor: drain.Duration(cr.Annotations)}
 	for _, p := range pods.Items {
 		key := ns + "/" + p.Name
-		ready := podtable.Ready(&p)
+		ready := output.PodReady(&p)
 		if !ready {
 			delete(r.readySince, key)
 		} else if _, ok := r.readySince[key]; !ok {
@@ -153,7 +153,7 @@ func (r *reconciler) reconcile(ctx context.Context, cr *iomeshcluster.IOMeshClus
 		m := a.(map[string]interface{})
 		d := in.NodeDisks[m["nodeName"].(string)]
 		gib := int(m["bytes"].(int64) >> 30)
-		if m["mountType"] == disks.CacheWithJournal {
+		if m["mountType"] == placement.CacheWithJournal {
 			d.CacheGiB += gib
 		} else {
 			d.DataGiB += gib
@@ -241,24 +241,24 @@ func (r *reconciler) claimDisks(ctx context.Context, cr *iomeshcluster.IOMeshClu
 	if other := cr.BlockDeviceNamespace(); other != "" {
 		ns = other
 	}
-	list, err := r.dyn.Resource(disks.BlockDeviceGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
+	list, err := r.dyn.Resource(placement.BlockDeviceGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return attached, nil
 	}
-	m := disks.MapFromSpec(cr.Spec)
-	devs := disks.FromObjects(list.Items)
+	m := placement.DeviceMapFromSpec(cr.Spec)
+	devs := placement.BlockDevicesFrom(list.Items)
 	prefix := cr.Name + "-chunk-"
 	for i := range pods {
 		p := &pods[i]
-		if !strings.HasPrefix(p.Name, prefix) || !podtable.Ready(p) {
+		if !strings.HasPrefix(p.Name, prefix) || !output.PodReady(p) {
 			continue
 		}
 		for _, claimed := range []bool{false, true} {
-			var nd disks.NodeDisks
+			var nd placement.NodeDisks
 			if claimed {
-				nd, err = disks.Mounted(m, devs, p.Spec.NodeName)
+				nd, err = placement.MountedDisks(m, devs, p.Spec.NodeName)
 			} else {
-				nd, err = disks.ForNewChunk(m, devs, p.Spec.NodeName)
+				nd, err = placement.DisksForNewChunk(m, devs, p.Spec.NodeName)
 			}
 			if err != nil {
 				return attached, nil
@@ -272,7 +272,7 @@ func (r *reconciler) claimDisks(ctx context.Context, cr *iomeshcluster.IOMeshClu
 				for _, d := range nd.ByType[mountType] {
 					if !claimed {
 						patch := []byte(`{"status":{"claimState":"Claimed"}}`)
-						if _, err := r.dyn.Resource(disks.BlockDeviceGVR).Namespace(ns).Patch(ctx, d.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+						if _, err := r.dyn.Resource(placement.BlockDeviceGVR).Namespace(ns).Patch(ctx, d.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 							return nil, fmt.Errorf("claiming %s: %w", d.Name, err)
 						}
 						continue

@@ -7,15 +7,15 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/test/standin/drain"
 )
 
 // The label and chunk states IOMesh uses, as the plugin reads them.
 const (
-	LeaderLabel       = iomeshstatus.LeaderLabel
-	ChunkInitializing = iomeshstatus.ChunkInitializing
-	ChunkHealthy      = iomeshstatus.ChunkHealthy
+	LeaderLabel       = iomeshcluster.LeaderLabel
+	ChunkInitializing = iomeshcluster.ChunkInitializing
+	ChunkHealthy      = iomeshcluster.ChunkHealthy
 )
 
 // Per-chunk capacity the stand-in reports for a node whose disks it does not know.

@@ -1,9 +1,10 @@
-// Package iomeshstatus reads what IOMesh itself reports on the IOMeshCluster's status: the
+// View: what IOMesh itself reports on the IOMeshCluster's status: the
 // chunks registered with meta and their state, the meta leader and alive hosts, capacity, tasks
 // in process and attached devices. Versions differ and the operator is closed source, so every
 // field is optional: what is absent is reported as absent, never as a failure, and status
 // strings IOMesh adds later are shown as they are.
-package iomeshstatus
+
+package iomeshcluster
 
 import (
 	"sort"
@@ -11,15 +12,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/printers"
-
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
-)
-
-// Chunk states IOMesh reports (chunkSummary.chunks[].status).
-const (
-	ChunkHealthy        = iomeshcluster.ChunkHealthy
-	ChunkInitializing   = iomeshcluster.ChunkInitializing
-	ChunkSessionExpired = iomeshcluster.ChunkSessionExpired
 )
 
 // LeaderLabel marks the meta leader's pod.
@@ -36,8 +28,8 @@ type Space struct {
 	UsedCache  string `json:"usedCacheSpace,omitempty"`
 }
 
-// Chunk is one registered chunk.
-type Chunk struct {
+// RegisteredChunk is one registered chunk.
+type RegisteredChunk struct {
 	ID     int64  `json:"id"`
 	IP     string `json:"ip,omitempty"`
 	Node   string `json:"nodeName,omitempty"`
@@ -48,7 +40,7 @@ type Chunk struct {
 }
 
 // Healthy reports a chunk serving storage.
-func (c Chunk) Healthy() bool { return c.Status == ChunkHealthy }
+func (c RegisteredChunk) Healthy() bool { return c.Status == ChunkHealthy }
 
 // Device is one disk a chunk mounted (status.attachedDevices[]).
 type Device struct {
@@ -60,8 +52,8 @@ type Device struct {
 // View is the IOMeshCluster's status as IOMesh reports it.
 type View struct {
 	// Summary says whether status.summary.chunkSummary was reported at all.
-	Summary bool    `json:"summaryReported"`
-	Chunks  []Chunk `json:"chunks,omitempty"`
+	Summary bool              `json:"summaryReported"`
+	Chunks  []RegisteredChunk `json:"chunks,omitempty"`
 	// MetaReported says whether metaSummary was reported.
 	MetaReported bool     `json:"metaReported"`
 	MetaLeader   string   `json:"metaLeader,omitempty"`
@@ -75,7 +67,7 @@ type View struct {
 }
 
 // FromCluster reads the view from an IOMeshCluster (nil: nothing reported).
-func FromCluster(c *iomeshcluster.IOMeshCluster) View {
+func ViewOf(c *IOMeshCluster) View {
 	var v View
 	if c == nil || c.Status == nil {
 		return v
@@ -84,7 +76,7 @@ func FromCluster(c *iomeshcluster.IOMeshCluster) View {
 	if cs := st.Summary.ChunkSummary; cs != nil {
 		v.Summary = true
 		for _, ch := range cs.Chunks {
-			v.Chunks = append(v.Chunks, Chunk{ID: int64(ch.ID), IP: str(ch.IP), Node: str(ch.NodeName), Status: str(ch.Status), Space: space(ch.SpaceInfo)})
+			v.Chunks = append(v.Chunks, RegisteredChunk{ID: int64(ch.ID), IP: str(ch.IP), Node: str(ch.NodeName), Status: str(ch.Status), Space: space(ch.SpaceInfo)})
 		}
 		sort.SliceStable(v.Chunks, func(i, j int) bool { return v.Chunks[i].ID < v.Chunks[j].ID })
 	}
@@ -111,9 +103,9 @@ func FromCluster(c *iomeshcluster.IOMeshCluster) View {
 }
 
 // str reads a status string, escaped: the operator's text must not drive the terminal.
-func str(t iomeshcluster.Text) string { return printers.EscapeTerminal(t.String()) }
+func str(t Text) string { return printers.EscapeTerminal(t.String()) }
 
-func space(s *iomeshcluster.SpaceInfo) *Space {
+func space(s *SpaceInfo) *Space {
 	if s == nil {
 		return nil
 	}

@@ -1,6 +1,7 @@
-// Package status assembles `kubectl iomesh status`: one typed report built from plain inputs,
-// rendered as a table or handed to the machine printers.
-package status
+// `kubectl iomesh status`: one typed report built from plain inputs, rendered as a table or handed
+// to the machine printers.
+
+package view
 
 import (
 	"fmt"
@@ -11,20 +12,18 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/license"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 )
 
-// Report is the status of one IOMesh release.
-type Report struct {
+// Status is the status of one IOMesh release.
+type Status struct {
 	metav1.TypeMeta `json:",inline"`
 	Context         string `json:"context,omitempty"`
 	Namespace       string `json:"namespace"`
@@ -60,7 +59,7 @@ type NodeDisks struct {
 // IOMeshView is IOMesh's own view: chunks registered with meta, the meta leader, capacity and
 // tasks, as the IOMeshCluster's status reports them.
 type IOMeshView struct {
-	iomeshstatus.View `json:",inline"`
+	iomeshcluster.View `json:",inline"`
 	// Healthy counts the CONNECTED_HEALTHY chunks; Desired is the chunk count asked for.
 	Healthy int  `json:"healthyChunks"`
 	Desired *int `json:"desiredChunks,omitempty"`
@@ -73,7 +72,7 @@ type LicenseView struct {
 	Found bool `json:"found"`
 	// Missing says why no licence could be shown.
 	Missing string `json:"missing,omitempty"`
-	license.License
+	edition.License
 	DaysLeft *int `json:"daysLeft,omitempty"`
 	Expired  bool `json:"expired"`
 }
@@ -83,16 +82,16 @@ type ComponentView struct {
 	// Desired is the replica count in the release values.
 	Desired *int `json:"desired,omitempty"`
 	// StatefulSetReplicas is what the operator set on the StatefulSet.
-	StatefulSetReplicas *int           `json:"statefulSetReplicas,omitempty"`
-	StatefulSet         string         `json:"statefulSet,omitempty"`
-	Ready               int            `json:"ready"`
-	Pods                []podtable.Row `json:"pods"`
+	StatefulSetReplicas *int            `json:"statefulSetReplicas,omitempty"`
+	StatefulSet         string          `json:"statefulSet,omitempty"`
+	Ready               int             `json:"ready"`
+	Pods                []output.PodRow `json:"pods"`
 }
 
-// Build assembles the report from a snapshot. It never fails: what cannot be read becomes a
+// BuildStatus assembles the report from a snapshot. It never fails: what cannot be read becomes a
 // warning.
-func Build(snap *snapshot.Snapshot, context string) *Report {
-	r := &Report{
+func BuildStatus(snap *snapshot.Snapshot, context string) *Status {
+	r := &Status{
 		TypeMeta:  metav1.TypeMeta{APIVersion: output.APIVersion, Kind: "Status"},
 		Context:   context,
 		Namespace: snap.Namespace,
@@ -122,7 +121,7 @@ func Build(snap *snapshot.Snapshot, context string) *Report {
 	}
 	r.Disks = mountedDisks(snap)
 	if snap.Cluster.Object != nil {
-		r.IOMesh = &IOMeshView{View: snap.Storage, Healthy: snap.Storage.Healthy(), Desired: r.Chunk.Desired, LeaderPods: iomeshstatus.LeaderPods(snap.Meta.Pods)}
+		r.IOMesh = &IOMeshView{View: snap.Storage, Healthy: snap.Storage.Healthy(), Desired: r.Chunk.Desired, LeaderPods: iomeshcluster.LeaderPods(snap.Meta.Pods)}
 	}
 	for _, c := range []struct {
 		view ComponentView
@@ -165,7 +164,7 @@ func licenseView(snap *snapshot.Snapshot, warnings *[]string) LicenseView {
 }
 
 func component(s inventory.Set, now time.Time) ComponentView {
-	v := ComponentView{Pods: []podtable.Row{}}
+	v := ComponentView{Pods: []output.PodRow{}}
 	if s.StatefulSet != nil {
 		v.StatefulSet = s.StatefulSet.Name
 		if s.StatefulSet.Spec.Replicas != nil {
@@ -173,18 +172,18 @@ func component(s inventory.Set, now time.Time) ComponentView {
 		}
 	}
 	for i := range s.Pods {
-		if podtable.Ready(&s.Pods[i]) {
+		if output.PodReady(&s.Pods[i]) {
 			v.Ready++
 		}
-		v.Pods = append(v.Pods, podtable.Of(&s.Pods[i], now))
+		v.Pods = append(v.Pods, output.PodRowOf(&s.Pods[i], now))
 	}
 	return v
 }
 
 func intPtr(i int) *int { return &i }
 
-// WriteTable prints the human form of the report.
-func WriteTable(w io.Writer, r *Report, wide bool) error {
+// WriteStatus prints the human form of the report.
+func WriteStatus(w io.Writer, r *Status, wide bool) error {
 	rel := r.Release
 	lines := [][2]string{}
 	if r.Context != "" {
@@ -220,20 +219,20 @@ func WriteTable(w io.Writer, r *Report, wide bool) error {
 		}
 	}
 	fmt.Fprintln(w)
-	rows := append(append([]podtable.Row{}, r.Chunk.Pods...), r.Meta.Pods...)
+	rows := append(append([]output.PodRow{}, r.Chunk.Pods...), r.Meta.Pods...)
 	if len(rows) == 0 {
 		if _, err := fmt.Fprintf(w, "No chunk or meta pods found in namespace %s.\n", r.Namespace); err != nil {
 			return err
 		}
 	} else {
-		var extra []podtable.Column
+		var extra []output.PodColumn
 		if wide && r.IOMesh != nil && r.IOMesh.Summary {
 			extra = append(extra, chunkColumn(r))
 		}
 		if wide && len(r.Disks) > 0 {
 			extra = append(extra, diskColumn(r))
 		}
-		if err := podtable.Write(w, rows, wide, extra...); err != nil {
+		if err := output.WritePods(w, rows, wide, extra...); err != nil {
 			return err
 		}
 	}
@@ -263,13 +262,13 @@ func mountedDisks(snap *snapshot.Snapshot) []NodeDisks {
 			}
 		case snap.DisksRead:
 			nd.Source = "claimed BlockDevices matching the deviceMap"
-			m, err := disks.Mounted(snap.DeviceMap, snap.Devices, node)
+			m, err := placement.MountedDisks(snap.DeviceMap, snap.Devices, node)
 			if err != nil {
 				continue
 			}
 			for _, t := range sortedKeys(m.ByType) {
 				for _, d := range m.ByType[t] {
-					nd.Disks = append(nd.Disks, fmt.Sprintf("%s %s (%s)", d.Name, disks.Human(d.Bytes), t))
+					nd.Disks = append(nd.Disks, fmt.Sprintf("%s %s (%s)", d.Name, placement.HumanBytes(d.Bytes), t))
 				}
 			}
 		default:
@@ -280,7 +279,7 @@ func mountedDisks(snap *snapshot.Snapshot) []NodeDisks {
 	return out
 }
 
-func sortedKeys(m map[string][]disks.Device) []string {
+func sortedKeys(m map[string][]placement.BlockDevice) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -290,7 +289,7 @@ func sortedKeys(m map[string][]disks.Device) []string {
 }
 
 // diskColumn lists each chunk pod's node's disks (-o wide).
-func diskColumn(r *Report) podtable.Column {
+func diskColumn(r *Status) output.PodColumn {
 	byNode := map[string]string{}
 	for _, d := range r.Disks {
 		byNode[d.Node] = orWord(strings.Join(d.Disks, ", "), "none")
@@ -299,7 +298,7 @@ func diskColumn(r *Report) podtable.Column {
 	for _, p := range r.Chunk.Pods {
 		chunkPod[p.Name] = true
 	}
-	return podtable.Column{Header: "DISKS", Cell: func(row podtable.Row) string {
+	return output.PodColumn{Header: "DISKS", Cell: func(row output.PodRow) string {
 		if s, ok := byNode[row.Node]; ok && chunkPod[row.Name] {
 			return s
 		}
@@ -308,7 +307,7 @@ func diskColumn(r *Report) podtable.Column {
 }
 
 // chunkColumn is each chunk pod's registration as IOMesh reports it (-o wide).
-func chunkColumn(r *Report) podtable.Column {
+func chunkColumn(r *Status) output.PodColumn {
 	byNode := map[string]string{}
 	for _, c := range r.IOMesh.Chunks {
 		if c.MatchedNode != "" {
@@ -319,7 +318,7 @@ func chunkColumn(r *Report) podtable.Column {
 	for _, p := range r.Chunk.Pods {
 		chunkPod[p.Name] = true
 	}
-	return podtable.Column{Header: "CHUNK STATUS", Cell: func(row podtable.Row) string {
+	return output.PodColumn{Header: "CHUNK STATUS", Cell: func(row output.PodRow) string {
 		if !chunkPod[row.Name] {
 			return "<none>"
 		}
@@ -337,7 +336,7 @@ func writeIOMesh(out io.Writer, v *IOMeshView) error {
 	fmt.Fprintln(w)
 	line := func(k, val string) { fmt.Fprintf(w, "%-10s %s\n", k+":", val) }
 	if !v.Summary && !v.MetaReported && v.Capacity == nil && !v.TaskReported {
-		line("IOMesh", "chunk, meta and capacity summary "+iomeshstatus.NotReported)
+		line("IOMesh", "chunk, meta and capacity summary "+iomeshcluster.NotReported)
 		return w.err
 	}
 	if v.Summary {
@@ -347,11 +346,11 @@ func writeIOMesh(out io.Writer, v *IOMeshView) error {
 		}
 		line("IOMesh", fmt.Sprintf("%d/%s chunks registered and healthy (%d registered)", v.Healthy, want, len(v.Chunks)))
 	} else {
-		line("IOMesh", "chunkSummary "+iomeshstatus.NotReported)
+		line("IOMesh", "chunkSummary "+iomeshcluster.NotReported)
 	}
 	switch {
 	case !v.MetaReported:
-		line("Leader", "metaSummary "+iomeshstatus.NotReported+leaderPods(v.LeaderPods))
+		line("Leader", "metaSummary "+iomeshcluster.NotReported+leaderPods(v.LeaderPods))
 	case v.MetaLeader == "":
 		line("Leader", "none reported"+leaderPods(v.LeaderPods))
 	default:
@@ -364,11 +363,11 @@ func writeIOMesh(out io.Writer, v *IOMeshView) error {
 	if c := v.Capacity; c != nil {
 		line("Capacity", fmt.Sprintf("%s of %s used; cache %s of %s used", orWord(c.UsedData, "?"), orWord(c.TotalData, "?"), orWord(c.UsedCache, "?"), orWord(c.TotalCache, "?")))
 	} else {
-		line("Capacity", iomeshstatus.NotReported)
+		line("Capacity", iomeshcluster.NotReported)
 	}
 	switch {
 	case !v.TaskReported:
-		line("Tasks", iomeshstatus.NotReported)
+		line("Tasks", iomeshcluster.NotReported)
 	case v.TaskInProcess == "":
 		line("Tasks", "none in process")
 	default:
@@ -410,7 +409,7 @@ func (e *errWriter) Write(p []byte) (int, error) {
 func leaderPods(pods []string) string {
 	switch len(pods) {
 	case 0:
-		return " (no pod labelled " + iomeshstatus.LeaderLabel + ")"
+		return " (no pod labelled " + iomeshcluster.LeaderLabel + ")"
 	case 1:
 		return " (pod " + pods[0] + ")"
 	}

@@ -1,4 +1,4 @@
-package podtable
+package output
 
 import (
 	"strings"
@@ -186,11 +186,11 @@ func TestRows(t *testing.T) {
 		}(), "1/2", "Running", "0", "90m", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := Of(tc.pod, now)
+			r := PodRowOf(tc.pod, now)
 			if r.Ready != tc.ready || r.Status != tc.status || r.Restarts != tc.restarts || r.Age != tc.age {
 				t.Fatalf("row = %s %s %s %s, want %s %s %s %s", r.Ready, r.Status, r.Restarts, r.Age, tc.ready, tc.status, tc.restarts, tc.age)
 			}
-			if got := Ready(tc.pod); got != tc.wantReady {
+			if got := PodReady(tc.pod); got != tc.wantReady {
 				t.Fatalf("Ready = %v, want %v", got, tc.wantReady)
 			}
 		})
@@ -202,7 +202,7 @@ func TestWideColumns(t *testing.T) {
 	p.Status.NominatedNodeName = "n9"
 	p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "x/ok"}, {ConditionType: "x/other"}}
 	p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: "x/ok", Status: corev1.ConditionTrue})
-	got := Cells(Of(p, now), true)
+	got := PodCells(PodRowOf(p, now), true)
 	want := []string{"iomesh-chunk-0", "2/2", "Running", "0", "90m", "10.0.0.1", "n0", "n9", "1/2"}
 	for i := range want {
 		if got[i] != want[i] {
@@ -211,14 +211,14 @@ func TestWideColumns(t *testing.T) {
 	}
 	// IP is the first of the pod's IPs (dual-stack), as kubectl shows it.
 	p.Status.PodIPs = []corev1.PodIP{{IP: "fd00::1"}, {IP: "10.0.0.1"}}
-	if got := Of(p, now).IP; got != "fd00::1" {
+	if got := PodRowOf(p, now).IP; got != "fd00::1" {
 		t.Fatalf("IP of a dual-stack pod %q, want the first of its IPs", got)
 	}
-	empty := Of(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}}, now)
+	empty := PodRowOf(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}}, now)
 	if empty.IP != "<none>" || empty.Node != "<none>" || empty.Age != "<unknown>" || empty.ReadinessGates != "<none>" {
 		t.Fatalf("empty pod row = %+v", empty)
 	}
-	if Ready(nil) || Ready(&corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodRunning}}) {
+	if PodReady(nil) || PodReady(&corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodRunning}}) {
 		t.Fatal("a pod without containers is not Ready")
 	}
 }
@@ -226,7 +226,7 @@ func TestWideColumns(t *testing.T) {
 func TestLiveRedrawsInPlace(t *testing.T) {
 	var b strings.Builder
 	l := Live{W: &b}
-	r := Of(basePod(), now)
+	r := PodRowOf(basePod(), now)
 	if err := l.Draw([]LiveRow{{Name: r.Name, Row: &r}, {Name: "iomesh-chunk-1"}}); err != nil {
 		t.Fatal(err)
 	}

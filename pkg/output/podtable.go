@@ -1,15 +1,13 @@
-package podtable
+package output
 
 import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 )
 
-// Headers are kubectl's pod columns; wide adds kubectl's -o wide columns.
-func Headers(wide bool) []string {
+// PodHeaders are kubectl's pod columns; wide adds kubectl's -o wide columns.
+func PodHeaders(wide bool) []string {
 	h := []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE"}
 	if wide {
 		h = append(h, "IP", "NODE", "NOMINATED NODE", "READINESS GATES")
@@ -17,8 +15,8 @@ func Headers(wide bool) []string {
 	return h
 }
 
-// Cells is one row's cells under Headers.
-func Cells(r Row, wide bool) []string {
+// PodCells is one row's cells under PodHeaders.
+func PodCells(r PodRow, wide bool) []string {
 	c := []string{r.Name, r.Ready, r.Status, r.Restarts, r.Age}
 	if wide {
 		c = append(c, r.IP, r.Node, r.NominatedNode, r.ReadinessGates)
@@ -26,34 +24,34 @@ func Cells(r Row, wide bool) []string {
 	return c
 }
 
-// Column is an extra column after kubectl's own (for example a chunk's registration).
-type Column struct {
+// PodColumn is an extra column after kubectl's own (for example a chunk's registration).
+type PodColumn struct {
 	Header string
-	Cell   func(Row) string
+	Cell   func(PodRow) string
 }
 
-// Write prints rows exactly as `kubectl get pod` does, then any extra columns.
-func Write(w io.Writer, rows []Row, wide bool, extra ...Column) error {
-	headers := Headers(wide)
+// WritePods prints rows exactly as `kubectl get pod` does, then any extra columns.
+func WritePods(w io.Writer, rows []PodRow, wide bool, extra ...PodColumn) error {
+	headers := PodHeaders(wide)
 	for _, c := range extra {
 		headers = append(headers, c.Header)
 	}
 	cells := make([][]string, 0, len(rows))
 	for _, r := range rows {
-		row := Cells(r, wide)
+		row := PodCells(r, wide)
 		for _, c := range extra {
 			row = append(row, c.Cell(r))
 		}
 		cells = append(cells, row)
 	}
-	return output.Render(w, headers, cells)
+	return Render(w, headers, cells)
 }
 
 // LiveRow is one wanted pod in the live view: its row (nil when the pod does not exist yet) and
 // what it is waiting for ("" when Ready).
 type LiveRow struct {
 	Name    string
-	Row     *Row
+	Row     *PodRow
 	Waiting string
 }
 
@@ -84,7 +82,7 @@ func (l *Live) Draw(rows []LiveRow) error {
 		cells = append(cells, []string{r.Row.Name, r.Row.Ready, r.Row.Status, r.Row.Restarts, r.Row.Age, note})
 	}
 	var tbl strings.Builder
-	if err := output.Render(&tbl, []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE", "WAITING FOR"}, cells); err != nil {
+	if err := Render(&tbl, []string{"NAME", "READY", "STATUS", "RESTARTS", "AGE", "WAITING FOR"}, cells); err != nil {
 		return err
 	}
 	var buf strings.Builder

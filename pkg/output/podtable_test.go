@@ -1,4 +1,4 @@
-package podtable
+package output
 
 import (
 	"fmt"
@@ -10,17 +10,17 @@ import (
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 )
 
-func rows(n int) []Row {
-	out := make([]Row, n)
+func rows(n int) []PodRow {
+	out := make([]PodRow, n)
 	for i := range out {
-		out[i] = Of(tf.Pod("chunk", i, 3, fmt.Sprintf("node-%d", i), time.Hour, tf.Running), tf.Now)
+		out[i] = PodRowOf(tf.Pod("chunk", i, 3, fmt.Sprintf("node-%d", i), time.Hour, tf.Running), tf.Now)
 	}
 	return out
 }
 
 func TestWriteAligns(t *testing.T) {
 	var b strings.Builder
-	if err := Write(&b, rows(12), true); err != nil {
+	if err := WritePods(&b, rows(12), true); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
@@ -40,7 +40,7 @@ func BenchmarkWrite255(b *testing.B) {
 	r := rows(255)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := Write(io.Discard, r, false); err != nil {
+		if err := WritePods(io.Discard, r, false); err != nil {
 			b.Fatal(err)
 		}
 	}

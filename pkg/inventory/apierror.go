@@ -1,5 +1,6 @@
-// Package kubeerr turns API errors into sentences that say what failed and what to do.
-package kubeerr
+// API errors as sentences that say what failed and what to do.
+
+package inventory
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package podtable
+package output
 
 import (
 	"encoding/json"

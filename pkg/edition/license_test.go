@@ -1,4 +1,4 @@
-package license
+package edition
 
 import (
 	"testing"
@@ -13,7 +13,7 @@ func fromStatus(obj map[string]interface{}) (License, bool) {
 	if err != nil {
 		return License{}, false
 	}
-	return FromCluster(c)
+	return LicenseOf(c)
 }
 
 func TestFromStatus(t *testing.T) {

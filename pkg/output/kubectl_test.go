@@ -1,4 +1,4 @@
-package podtable
+package output
 
 import (
 	"bytes"
@@ -40,13 +40,13 @@ func fixturePods(t testing.TB) []corev1.Pod {
 func TestRowsAreKubectls(t *testing.T) {
 	pods := fixturePods(t)
 	at := pods[0].CreationTimestamp.Add(22 * time.Second)
-	rows := make([]Row, 0, len(pods))
+	rows := make([]PodRow, 0, len(pods))
 	for i := range pods {
-		rows = append(rows, Of(&pods[i], at))
+		rows = append(rows, PodRowOf(&pods[i], at))
 	}
 	for _, wide := range []bool{false, true} {
 		var got bytes.Buffer
-		if err := Write(&got, rows, wide); err != nil {
+		if err := WritePods(&got, rows, wide); err != nil {
 			t.Fatal(err)
 		}
 		want := readFixture(t, map[bool]string{false: "kubectl-get-pod.txt", true: "kubectl-get-pod-wide.txt"}[wide])
@@ -55,7 +55,7 @@ func TestRowsAreKubectls(t *testing.T) {
 		}
 	}
 	for i, r := range rows {
-		if r.PodReady || r.ReadyContainers != 0 || Ready(&pods[i]) {
+		if r.PodReady || r.ReadyContainers != 0 || PodReady(&pods[i]) {
 			t.Errorf("%s: counted as ready", r.Name)
 		}
 	}
@@ -77,7 +77,7 @@ func BenchmarkRows260(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for j := range many {
-			if r := Of(&many[j], at); r.Name == "" {
+			if r := PodRowOf(&many[j], at); r.Name == "" {
 				b.Fatal("no row")
 			}
 		}

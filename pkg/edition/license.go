@@ -1,6 +1,7 @@
-// Package license reads the IOMesh licence the operator publishes in the IOMeshCluster's
-// status.license. The licence code itself (Secret iomesh-authorization-code) is never read.
-package license
+// The IOMesh licence the operator publishes in the IOMeshCluster's status.license. The licence
+// code itself (Secret iomesh-authorization-code) is never read.
+
+package edition
 
 import (
 	"encoding/json"
@@ -25,8 +26,8 @@ type License struct {
 	maxChunkNumErr             error
 }
 
-// FromCluster reads status.license. ok is false when the operator has published no licence yet.
-func FromCluster(c *iomeshcluster.IOMeshCluster) (License, bool) {
+// LicenseOf reads status.license. ok is false when the operator has published no licence yet.
+func LicenseOf(c *iomeshcluster.IOMeshCluster) (License, bool) {
 	m := c.License()
 	if m == nil {
 		return License{}, false

@@ -1,13 +1,13 @@
-package podtable
+package output
 
 import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// Ready reports whether a pod serves: not being deleted, in phase Running with no failure reason,
+// PodReady reports whether a pod serves: not being deleted, in phase Running with no failure reason,
 // its Ready condition true, and every container and sidecar ready and running. A pod whose node
 // went NotReady keeps "ready" containers but loses the condition, so both are required.
-func Ready(pod *corev1.Pod) bool {
+func PodReady(pod *corev1.Pod) bool {
 	if pod == nil || pod.DeletionTimestamp != nil || pod.Status.Phase != corev1.PodRunning || pod.Status.Reason != "" ||
 		!podCondition(pod, corev1.PodReady) || len(pod.Spec.Containers) == 0 {
 		return false

@@ -1,4 +1,4 @@
-package license
+package edition
 
 import (
 	"encoding/json"

@@ -1,6 +1,7 @@
-// Package checkview renders a preflight report for people: checks grouped by category with a
-// mark each, hints under the ones that need action, the reachable limit and a summary line.
-package checkview
+// A preflight report for people: checks grouped by category with a mark each, hints under the
+// ones that need action, the reachable limit and a summary line.
+
+package view
 
 import (
 	"errors"
@@ -8,19 +9,19 @@ import (
 	"io"
 	"strings"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/disks"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 )
 
-// Style is how marks are drawn.
-type Style struct {
+// CheckStyle is how marks are drawn.
+type CheckStyle struct {
 	// Fancy uses Unicode marks and colour (a terminal without NO_COLOR).
 	Fancy bool
 }
 
-func (s Style) mark(v preflight.Verdict) string {
+func (s CheckStyle) mark(v preflight.Verdict) string {
 	p := output.Painter{On: s.Fancy}
 	if !s.Fancy {
 		switch v {
@@ -56,8 +57,8 @@ func targetText(t preflight.Target) string {
 	return t.String()
 }
 
-// Write prints the report; wide adds the per-node table.
-func Write(w io.Writer, r *preflight.Report, style Style, wide bool) error {
+// WriteChecks prints the report; wide adds the per-node table.
+func WriteChecks(w io.Writer, r *preflight.Report, style CheckStyle, wide bool) error {
 	fmt.Fprintf(w, "Preflight for release %s in namespace %s; target: %s\n", r.Release, r.Namespace, targetText(r.Target))
 	idWidth := 0
 	for _, res := range r.Results {
@@ -91,7 +92,7 @@ func writeNodes(w io.Writer, r *preflight.Report) error {
 	for _, n := range r.Nodes.Meta.Nodes {
 		meta[n.Name] = nodeCell(n.Eligible, n.Hosts, n.Reasons)
 	}
-	disks := map[string]disks.NodeDisks{}
+	disks := map[string]placement.NodeDisks{}
 	for _, d := range r.Nodes.Disks {
 		disks[d.Node] = d
 	}
@@ -128,15 +129,15 @@ func humanBytes(b int64) string {
 	if b == 0 {
 		return "-"
 	}
-	return disks.Human(b)
+	return placement.HumanBytes(b)
 }
 
 // WriteResult prints one check on its own, as a refusal lists it.
-func WriteResult(w io.Writer, style Style, res preflight.Result) { writeResult(w, style, res, -1) }
+func WriteResult(w io.Writer, style CheckStyle, res preflight.Result) { writeResult(w, style, res, -1) }
 
 // writeResult prints a check: in a column of IDs idWidth wide, or on its own when idWidth < 0.
 // Hints and docs follow only for checks that need action.
-func writeResult(w io.Writer, style Style, res preflight.Result, idWidth int) {
+func writeResult(w io.Writer, style CheckStyle, res preflight.Result, idWidth int) {
 	pad := strings.Repeat(" ", 6)
 	reason := strings.Split(res.Reason, "\n")
 	if idWidth < 0 {
@@ -165,7 +166,7 @@ func writeResult(w io.Writer, style Style, res preflight.Result, idWidth int) {
 }
 
 // WriteVerdicts writes the results of the report that have one of verdicts.
-func WriteVerdicts(w io.Writer, style Style, r *preflight.Report, verdicts ...preflight.Verdict) {
+func WriteVerdicts(w io.Writer, style CheckStyle, r *preflight.Report, verdicts ...preflight.Verdict) {
 	for _, res := range r.Results {
 		for _, v := range verdicts {
 			if v != "" && res.Verdict == v {
@@ -179,7 +180,7 @@ func WriteVerdicts(w io.Writer, style Style, r *preflight.Report, verdicts ...pr
 // WriteRefusal writes the results that refused a change: failures, checks that could not run,
 // and warnings when they refuse. err is the refusal; a silent one (the checks are its message)
 // gets the pointer to every check.
-func WriteRefusal(w io.Writer, style Style, r *preflight.Report, failOnWarning bool, err error) {
+func WriteRefusal(w io.Writer, style CheckStyle, r *preflight.Report, failOnWarning bool, err error) {
 	fmt.Fprintln(w, "Refused by the preflight checks:")
 	verdicts := []preflight.Verdict{preflight.Fail, preflight.Error}
 	if failOnWarning {

@@ -1,4 +1,4 @@
-package status
+package view
 
 import (
 	"fmt"
@@ -9,9 +9,8 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/gitops"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshstatus"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/podtable"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 )
 
@@ -31,14 +30,14 @@ type ClusterRow struct {
 	// GitOps is the GitOps controller that owns the cluster, if any.
 	GitOps *gitops.Owner `json:"gitOps,omitempty"`
 	// Chart is the managing release's chart and version ("iomesh-v1.0.1").
-	Chart        string              `json:"chart,omitempty"`
-	ReleaseError string              `json:"releaseError,omitempty"`
-	Edition      edition.Result      `json:"edition"`
-	ChunkReady   int                 `json:"chunkReady"`
-	ChunkSpec    *int                `json:"chunkSpec,omitempty"`
-	MetaReady    int                 `json:"metaReady"`
-	MetaSpec     *int                `json:"metaSpec,omitempty"`
-	Capacity     *iomeshstatus.Space `json:"capacity,omitempty"`
+	Chart        string               `json:"chart,omitempty"`
+	ReleaseError string               `json:"releaseError,omitempty"`
+	Edition      edition.Result       `json:"edition"`
+	ChunkReady   int                  `json:"chunkReady"`
+	ChunkSpec    *int                 `json:"chunkSpec,omitempty"`
+	MetaReady    int                  `json:"metaReady"`
+	MetaSpec     *int                 `json:"metaSpec,omitempty"`
+	Capacity     *iomeshcluster.Space `json:"capacity,omitempty"`
 }
 
 // BuildList assembles the list from what snapshot.ReadAll found.
@@ -69,7 +68,7 @@ func BuildList(entries []snapshot.Entry, missing string) *ClusterList {
 func ready(pods []corev1.Pod) int {
 	n := 0
 	for i := range pods {
-		if podtable.Ready(&pods[i]) {
+		if output.PodReady(&pods[i]) {
 			n++
 		}
 	}

@@ -1,8 +1,9 @@
-// Package disks works out which disks a chunk pod mounts: the BlockDevices IOMesh discovers on
+// Which disks a chunk pod mounts: the BlockDevices IOMesh discovers on
 // each node, matched against the IOMeshCluster's spec.chunk.deviceMap (per mount type a label
 // selector and an exclude list; a device with a filesystem is never mounted) and the disk
 // deployment mode (hybrid needs a cache and a data disk, all-flash one data disk).
-package disks
+
+package placement
 
 import (
 	"fmt"
@@ -33,8 +34,8 @@ const (
 	AllFlash    = "allFlash"
 )
 
-// Device is one BlockDevice.
-type Device struct {
+// BlockDevice is one openebs.io BlockDevice, as IOMesh discovers it on a node.
+type BlockDevice struct {
 	Name       string            `json:"name"`
 	Node       string            `json:"node"`
 	Path       string            `json:"path,omitempty"`
@@ -45,12 +46,12 @@ type Device struct {
 	Labels     map[string]string `json:"-"`
 }
 
-// FromObjects reads BlockDevices.
-func FromObjects(items []unstructured.Unstructured) []Device {
-	out := make([]Device, 0, len(items))
+// BlockDevicesFrom reads BlockDevices.
+func BlockDevicesFrom(items []unstructured.Unstructured) []BlockDevice {
+	out := make([]BlockDevice, 0, len(items))
 	for _, u := range items {
 		o := u.Object
-		d := Device{Name: u.GetName(), Labels: u.GetLabels()}
+		d := BlockDevice{Name: u.GetName(), Labels: u.GetLabels()}
 		d.Node, _, _ = unstructured.NestedString(o, "spec", "nodeAttributes", "nodeName")
 		if d.Node == "" {
 			d.Node = d.Labels["kubernetes.io/hostname"]
@@ -80,15 +81,15 @@ type Mount struct {
 	Exclude  []string              `json:"exclude,omitempty"`
 }
 
-// Map is the deviceMap with the mode it serves.
-type Map struct {
+// DeviceMap is the deviceMap with the mode it serves.
+type DeviceMap struct {
 	Mode   string  `json:"mode"`
 	Mounts []Mount `json:"mounts"`
 }
 
-// MapFromSpec reads diskDeploymentMode and chunk.deviceMap from an IOMeshCluster's spec.
-func MapFromSpec(spec iomeshcluster.Spec) Map {
-	m := Map{Mode: HybridFlash}
+// DeviceMapFromSpec reads diskDeploymentMode and chunk.deviceMap from an IOMeshCluster's spec.
+func DeviceMapFromSpec(spec iomeshcluster.Spec) DeviceMap {
+	m := DeviceMap{Mode: HybridFlash}
 	if spec.DiskDeploymentMode != "" {
 		m.Mode = spec.DiskDeploymentMode
 	}
@@ -106,7 +107,7 @@ func MapFromSpec(spec iomeshcluster.Spec) Map {
 }
 
 // Required are the mount types the mode needs on every chunk node.
-func (m Map) Required() []string {
+func (m DeviceMap) Required() []string {
 	if m.Mode == AllFlash {
 		return []string{DataStoreWithJournal}
 	}
@@ -114,10 +115,10 @@ func (m Map) Required() []string {
 }
 
 // Empty reports a deviceMap that mounts nothing.
-func (m Map) Empty() bool { return len(m.Mounts) == 0 }
+func (m DeviceMap) Empty() bool { return len(m.Mounts) == 0 }
 
 // mountOf is the mount type that takes d, or "": not excluded, no filesystem, selected.
-func (m Map) mountOf(d Device) (string, error) {
+func (m DeviceMap) mountOf(d BlockDevice) (string, error) {
 	if d.FSType != "" {
 		return "", nil
 	}
@@ -147,9 +148,9 @@ func contains(list []string, s string) bool {
 
 // NodeDisks are the disks a chunk pod on a node mounts, by mount type.
 type NodeDisks struct {
-	Node   string              `json:"node"`
-	ByType map[string][]Device `json:"byType,omitempty"`
-	Bytes  int64               `json:"rawBytes"`
+	Node   string                   `json:"node"`
+	ByType map[string][]BlockDevice `json:"byType,omitempty"`
+	Bytes  int64                    `json:"rawBytes"`
 	// Lacking are the mount types the mode needs that no disk on the node serves.
 	Lacking []string `json:"lacking,omitempty"`
 }
@@ -177,7 +178,7 @@ func (n NodeDisks) Describe() string {
 	for _, t := range types {
 		var ds []string
 		for _, d := range n.ByType[t] {
-			ds = append(ds, d.Name+" "+Human(d.Bytes))
+			ds = append(ds, d.Name+" "+HumanBytes(d.Bytes))
 		}
 		parts = append(parts, t+": "+strings.Join(ds, ", "))
 	}
@@ -185,21 +186,21 @@ func (n NodeDisks) Describe() string {
 }
 
 // usable reports a device a new chunk pod can take: active and not claimed by anyone yet.
-func usable(d Device) bool {
+func usable(d BlockDevice) bool {
 	return (d.State == "" || d.State == "Active") && (d.ClaimState == "" || d.ClaimState == "Unclaimed")
 }
 
-// ForNewChunk is what a new chunk pod on node would mount.
-func ForNewChunk(m Map, devs []Device, node string) (NodeDisks, error) {
+// DisksForNewChunk is what a new chunk pod on node would mount.
+func DisksForNewChunk(m DeviceMap, devs []BlockDevice, node string) (NodeDisks, error) {
 	return forNode(m, devs, node, usable)
 }
 
 // Mounted are the disks a running chunk pod on node has claimed, as the deviceMap selects them.
-func Mounted(m Map, devs []Device, node string) (NodeDisks, error) {
-	return forNode(m, devs, node, func(d Device) bool { return d.ClaimState == "Claimed" })
+func MountedDisks(m DeviceMap, devs []BlockDevice, node string) (NodeDisks, error) {
+	return forNode(m, devs, node, func(d BlockDevice) bool { return d.ClaimState == "Claimed" })
 }
 
-func forNode(m Map, devs []Device, node string, keep func(Device) bool) (NodeDisks, error) {
+func forNode(m DeviceMap, devs []BlockDevice, node string, keep func(BlockDevice) bool) (NodeDisks, error) {
 	out := NodeDisks{Node: node}
 	for _, d := range devs {
 		if d.Node != node || !keep(d) {
@@ -213,7 +214,7 @@ func forNode(m Map, devs []Device, node string, keep func(Device) bool) (NodeDis
 			continue
 		}
 		if out.ByType == nil {
-			out.ByType = map[string][]Device{}
+			out.ByType = map[string][]BlockDevice{}
 		}
 		out.ByType[t] = append(out.ByType[t], d)
 		out.Bytes += d.Bytes
@@ -227,7 +228,7 @@ func forNode(m Map, devs []Device, node string, keep func(Device) bool) (NodeDis
 }
 
 // Human formats bytes as IOMesh shows capacity (binary units, one decimal).
-func Human(b int64) string {
+func HumanBytes(b int64) string {
 	units := []string{"B", "Ki", "Mi", "Gi", "Ti", "Pi"}
 	f := float64(b)
 	i := 0

@@ -1,7 +1,8 @@
-// Package podtable owns the pod table: a Pod as the row `kubectl get pod` prints (READY, STATUS,
+// The pod table: a Pod as the row `kubectl get pod` prints (READY, STATUS,
 // RESTARTS and AGE follow kubectl's rules, so the table reads as the IOMesh docs' verification
 // step), the table itself, the live view redrawn while waiting, and when a pod counts as Ready.
-package podtable
+
+package output
 
 import (
 	"fmt"
@@ -11,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 )
 
-// Row is one pod as kubectl shows it.
-type Row struct {
+// PodRow is one pod as kubectl shows it.
+type PodRow struct {
 	Name           string `json:"name"`
 	Ready          string `json:"ready"`
 	Status         string `json:"status"`
@@ -53,8 +54,8 @@ func podCondition(pod *corev1.Pod, t corev1.PodConditionType) bool {
 	return false
 }
 
-// Of computes the row for pod at time now.
-func Of(pod *corev1.Pod, now time.Time) Row {
+// PodRowOf computes the row for pod at time now.
+func PodRowOf(pod *corev1.Pod, now time.Time) PodRow {
 	restarts := 0
 	restartableInitRestarts := 0
 	total := len(pod.Spec.Containers)
@@ -171,7 +172,7 @@ func Of(pod *corev1.Pod, now time.Time) Row {
 		restartText = fmt.Sprintf("%d (%s ago)", restarts, Since(lastRestart, now))
 	}
 
-	row := Row{
+	row := PodRow{
 		Name:            pod.Name,
 		Ready:           fmt.Sprintf("%d/%d", ready, total),
 		Status:          reason,
@@ -219,11 +220,11 @@ func terminatedReason(t *corev1.ContainerStateTerminated) string {
 	return fmt.Sprintf("ExitCode:%d", t.ExitCode)
 }
 
-// Rows are the pods' rows, in their order.
-func Rows(pods []corev1.Pod, now time.Time) []Row {
-	rows := make([]Row, 0, len(pods))
+// PodRows are the pods' rows, in their order.
+func PodRows(pods []corev1.Pod, now time.Time) []PodRow {
+	rows := make([]PodRow, 0, len(pods))
 	for i := range pods {
-		rows = append(rows, Of(&pods[i], now))
+		rows = append(rows, PodRowOf(&pods[i], now))
 	}
 	return rows
 }

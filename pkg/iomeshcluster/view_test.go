@@ -1,4 +1,4 @@
-package iomeshstatus
+package iomeshcluster
 
 import (
 	"strings"
@@ -7,8 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
-
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 )
 
 func parse(t *testing.T, doc string) map[string]interface{} {
@@ -23,17 +21,17 @@ func parse(t *testing.T, doc string) map[string]interface{} {
 // fromStatus decodes obj as an IOMeshCluster and reads its view (nil: nothing).
 func fromStatus(obj map[string]interface{}) View {
 	if obj == nil {
-		return FromCluster(nil)
+		return ViewOf(nil)
 	}
-	c, err := iomeshcluster.FromObject(obj)
+	c, err := FromObject(obj)
 	if err != nil {
 		panic(err)
 	}
-	return FromCluster(c)
+	return ViewOf(c)
 }
 
-// v101 is the status shape of the official chart v1.0.1: no nodename, taskInProcess a string.
-const v101 = `
+// status101 is the status shape of the official chart v1.0.1: no nodename, taskInProcess a string.
+const status101 = `
 status:
   readyReplicas: {iomesh-chunk: 3}
   taskInProcess: ""
@@ -55,7 +53,7 @@ func pod(name, node, podIP, hostIP string) corev1.Pod {
 }
 
 func TestFromStatusV101(t *testing.T) {
-	v := fromStatus(parse(t, v101))
+	v := fromStatus(parse(t, status101))
 	if !v.Summary || len(v.Chunks) != 3 || v.Chunks[0].ID != 1 {
 		t.Fatalf("chunks not read in id order: %+v", v.Chunks)
 	}
@@ -99,7 +97,7 @@ func TestFromStatusAbsentAndOddFields(t *testing.T) {
 }
 
 func TestMatch(t *testing.T) {
-	v := fromStatus(parse(t, v101))
+	v := fromStatus(parse(t, status101))
 	nodes := []corev1.Node{{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.0.0.1"}}}}}
 	// chunk 2 by its pod's IP; chunk 3 by host IP with a port; the shared 127.0.0.1 matches none.
 	pods := []corev1.Pod{pod("c-1", "n2", "10.0.0.2", "127.0.0.1"), pod("c-2", "n3", "", "10.0.0.3"), pod("c-3", "n4", "", "127.0.0.1")}
@@ -108,12 +106,12 @@ func TestMatch(t *testing.T) {
 	if strings.Join(got, ",") != "n1,n2,n3" {
 		t.Fatalf("matched %q", got)
 	}
-	ambiguous := View{Chunks: []Chunk{{ID: 1, IP: "127.0.0.1", Status: ChunkHealthy}}}
+	ambiguous := View{Chunks: []RegisteredChunk{{ID: 1, IP: "127.0.0.1", Status: ChunkHealthy}}}
 	ambiguous.Match(nil, pods)
 	if ambiguous.Chunks[0].MatchedNode != "" {
 		t.Fatal("an IP two nodes share matched one of them")
 	}
-	named := View{Chunks: []Chunk{{ID: 1, IP: "10.0.0.2", Node: "by-name", Status: ChunkHealthy}}}
+	named := View{Chunks: []RegisteredChunk{{ID: 1, IP: "10.0.0.2", Node: "by-name", Status: ChunkHealthy}}}
 	named.Match(nil, pods)
 	if named.Chunks[0].MatchedNode != "by-name" {
 		t.Fatal("nodename must win over the IP")
@@ -121,7 +119,7 @@ func TestMatch(t *testing.T) {
 }
 
 func TestServing(t *testing.T) {
-	v := View{Summary: true, Chunks: []Chunk{
+	v := View{Summary: true, Chunks: []RegisteredChunk{
 		{ID: 1, Status: ChunkHealthy, MatchedNode: "n0"},
 		{ID: 2, Status: ChunkInitializing, MatchedNode: "n1"},
 	}}
@@ -133,7 +131,7 @@ func TestServing(t *testing.T) {
 		t.Fatal("both healthy")
 	}
 	// Chunks that match no node count: 2 healthy unmatched chunks cover 2 nodes, not 3.
-	u := View{Chunks: []Chunk{{ID: 1, Status: ChunkHealthy}, {ID: 2, Status: ChunkHealthy}, {ID: 3, Status: ChunkSessionExpired}}}
+	u := View{Chunks: []RegisteredChunk{{ID: 1, Status: ChunkHealthy}, {ID: 2, Status: ChunkHealthy}, {ID: 3, Status: ChunkSessionExpired}}}
 	if ok, _ := u.Serving([]string{"a", "b"}); !ok {
 		t.Fatal("by count: 2 healthy for 2 nodes")
 	}
@@ -156,7 +154,7 @@ func TestMatchByNodeAddressTypes(t *testing.T) {
 	node := func(name string, a corev1.NodeAddressType, ip string) corev1.Node {
 		return corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: a, Address: ip}}}}
 	}
-	v := View{Chunks: []Chunk{{ID: 1, IP: "192.0.2.1"}, {ID: 2, IP: "192.0.2.2"}, {ID: 3, IP: "192.0.2.3"}}}
+	v := View{Chunks: []RegisteredChunk{{ID: 1, IP: "192.0.2.1"}, {ID: 2, IP: "192.0.2.2"}, {ID: 3, IP: "192.0.2.3"}}}
 	v.Match([]corev1.Node{node("ext", corev1.NodeExternalIP, "192.0.2.1"), node("int", corev1.NodeInternalIP, "192.0.2.2"),
 		node("host", corev1.NodeHostName, "192.0.2.3")}, nil)
 	got := []string{v.Chunks[0].MatchedNode, v.Chunks[1].MatchedNode, v.Chunks[2].MatchedNode}

@@ -1,4 +1,4 @@
-package iomeshstatus
+package iomeshcluster
 
 import (
 	"fmt"
@@ -58,7 +58,7 @@ func five(ip func(i int) string, nodename bool) (View, []corev1.Pod, []corev1.No
 		n := fmt.Sprintf("node-%d", i)
 		nodes = append(nodes, node(n, fmt.Sprintf("192.168.0.%d", i)))
 		pods = append(pods, chunkPod(i, n, fmt.Sprintf("10.0.0.%d", i)))
-		c := Chunk{ID: int64(i + 1), IP: ip(i), Status: ChunkHealthy, Space: &Space{TotalData: "1.00Ti", UsedData: "20.00Gi"}}
+		c := RegisteredChunk{ID: int64(i + 1), IP: ip(i), Status: ChunkHealthy, Space: &Space{TotalData: "1.00Ti", UsedData: "20.00Gi"}}
 		if nodename {
 			c.Node = n
 		}

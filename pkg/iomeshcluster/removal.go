@@ -1,4 +1,4 @@
-package iomeshstatus
+package iomeshcluster
 
 import (
 	"fmt"
@@ -67,7 +67,7 @@ type Removal struct {
 	Pod     string `json:"pod"`
 	Node    string `json:"node,omitempty"`
 	// Chunk is the chunk the pod serves (nil: none is registered for it, or it is not known).
-	Chunk *Chunk `json:"chunk,omitempty"`
+	Chunk *RegisteredChunk `json:"chunk,omitempty"`
 	// By says how the chunk was matched: "nodename", "ip", "--chunk-id".
 	By string `json:"matchedBy,omitempty"`
 	// Unregistered says no chunk is registered for the pod: every chunk IOMesh lists belongs to
@@ -168,13 +168,13 @@ func unmatchedText(n int) string {
 }
 
 // Listed reports whether IOMesh still lists the chunk id.
-func (v View) Listed(id int64) (Chunk, bool) {
+func (v View) Listed(id int64) (RegisteredChunk, bool) {
 	for _, c := range v.Chunks {
 		if c.ID == id {
 			return c, true
 		}
 	}
-	return Chunk{}, false
+	return RegisteredChunk{}, false
 }
 
 // Bytes reads a capacity as IOMesh writes it ("1.38Ti", "20.00Gi", "0B", "512").

@@ -1,4 +1,4 @@
-package disks
+package placement
 
 import (
 	"math"
@@ -50,7 +50,7 @@ const hybrid = `spec:
         exclude: [bd-excluded]
 `
 
-func mapOf(t *testing.T, spec string) Map {
+func mapOf(t *testing.T, spec string) DeviceMap {
 	t.Helper()
 	var obj map[string]interface{}
 	if err := yaml.Unmarshal([]byte(spec), &obj); err != nil {
@@ -60,12 +60,12 @@ func mapOf(t *testing.T, spec string) Map {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return MapFromSpec(c.Spec)
+	return DeviceMapFromSpec(c.Spec)
 }
 
 func TestForNewChunk(t *testing.T) {
 	m := mapOf(t, hybrid)
-	devs := FromObjects(objs(t,
+	devs := BlockDevicesFrom(objs(t,
 		bd("bd-ssd", "n1", "SSD", "", "Unclaimed", "Active", 400<<20),
 		bd("bd-hdd", "n1", "HDD", "", "Unclaimed", "Active", 2<<30),
 		bd("bd-formatted", "n1", "HDD", "ext4", "Unclaimed", "Active", 2<<30),
@@ -74,7 +74,7 @@ func TestForNewChunk(t *testing.T) {
 		bd("bd-inactive", "n1", "HDD", "", "Unclaimed", "Inactive", 2<<30),
 		bd("bd-other-node", "n2", "SSD", "", "Unclaimed", "Active", 400<<20),
 	))
-	n1, err := ForNewChunk(m, devs, "n1")
+	n1, err := DisksForNewChunk(m, devs, "n1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,15 +84,15 @@ func TestForNewChunk(t *testing.T) {
 	if n1.Bytes != 400<<20+2<<30 || n1.Describe() != "cacheWithJournal: bd-ssd 400Mi; dataStore: bd-hdd 2Gi" {
 		t.Fatalf("n1: %d %q", n1.Bytes, n1.Describe())
 	}
-	n2, _ := ForNewChunk(m, devs, "n2")
+	n2, _ := DisksForNewChunk(m, devs, "n2")
 	if strings.Join(n2.Lacking, ",") != DataStore {
 		t.Fatalf("n2 lacks %v", n2.Lacking)
 	}
-	n3, _ := ForNewChunk(m, devs, "n3")
+	n3, _ := DisksForNewChunk(m, devs, "n3")
 	if n3.Count() != 0 || n3.Describe() != "no usable disk" || len(n3.Lacking) != 2 {
 		t.Fatalf("n3: %+v", n3)
 	}
-	mounted, _ := Mounted(m, devs, "n1")
+	mounted, _ := MountedDisks(m, devs, "n1")
 	if mounted.Count() != 1 || mounted.ByType[DataStore][0].Name != "bd-claimed" {
 		t.Fatalf("mounted: %+v", mounted)
 	}
@@ -103,19 +103,19 @@ func TestModesAndMaps(t *testing.T) {
 	if strings.Join(allFlash.Required(), ",") != DataStoreWithJournal {
 		t.Fatalf("all-flash needs %v", allFlash.Required())
 	}
-	devs := FromObjects(objs(t, bd("s", "nx", "SSD", "", "Unclaimed", "Active", 1<<40)))
-	if nd, _ := ForNewChunk(allFlash, devs, "nx"); nd.Count() != 1 || len(nd.Lacking) != 0 {
+	devs := BlockDevicesFrom(objs(t, bd("s", "nx", "SSD", "", "Unclaimed", "Active", 1<<40)))
+	if nd, _ := DisksForNewChunk(allFlash, devs, "nx"); nd.Count() != 1 || len(nd.Lacking) != 0 {
 		t.Fatalf("all-flash: %+v", nd)
 	}
 	empty := mapOf(t, "spec: {}")
 	if !empty.Empty() || empty.Mode != HybridFlash {
 		t.Fatalf("default: %+v", empty)
 	}
-	if nd, _ := ForNewChunk(empty, devs, "nx"); nd.Count() != 0 {
+	if nd, _ := DisksForNewChunk(empty, devs, "nx"); nd.Count() != 0 {
 		t.Fatal("an empty deviceMap mounts nothing")
 	}
 	// A mount type without a selector mounts nothing.
-	if nd, _ := ForNewChunk(mapOf(t, "spec: {chunk: {deviceMap: {dataStore: {exclude: [x]}}}}"), devs, "nx"); nd.Count() != 0 {
+	if nd, _ := DisksForNewChunk(mapOf(t, "spec: {chunk: {deviceMap: {dataStore: {exclude: [x]}}}}"), devs, "nx"); nd.Count() != 0 {
 		t.Fatal("no selector, no disks")
 	}
 	var obj map[string]interface{}
@@ -124,27 +124,27 @@ func TestModesAndMaps(t *testing.T) {
 		t.Fatal("a malformed deviceMap was accepted")
 	}
 	bad := mapOf(t, "spec: {chunk: {deviceMap: {dataStore: {selector: {matchExpressions: [{key: a, operator: Bogus}]}}}}}")
-	if _, err := ForNewChunk(bad, devs, "nx"); err == nil {
+	if _, err := DisksForNewChunk(bad, devs, "nx"); err == nil {
 		t.Fatal("an invalid selector was accepted")
 	}
 }
 
 func TestNodeFromLabelAndHuman(t *testing.T) {
-	devs := FromObjects(objs(t, `{metadata: {name: a, labels: {kubernetes.io/hostname: n9}}, spec: {capacity: {storage: 5}}}`))
+	devs := BlockDevicesFrom(objs(t, `{metadata: {name: a, labels: {kubernetes.io/hostname: n9}}, spec: {capacity: {storage: 5}}}`))
 	if devs[0].Node != "n9" || devs[0].Bytes != 5 {
 		t.Fatalf("%+v", devs[0])
 	}
 	for b, want := range map[int64]string{0: "0B", 1023: "1023B", 1536: "1.5Ki", 4 << 40: "4Ti", 1000204886016: "931.5Gi",
 		1024: "1Ki", 1 << 50: "1Pi", math.MaxInt64: "8192Pi"} {
-		if got := Human(b); got != want {
-			t.Errorf("Human(%d) = %s, want %s", b, got, want)
+		if got := HumanBytes(b); got != want {
+			t.Errorf("HumanBytes(%d) = %s, want %s", b, got, want)
 		}
 	}
 }
 
 // BlockDevices are listed by name whatever order the API returns them in.
 func TestFromObjectsSortsByName(t *testing.T) {
-	devs := FromObjects(objs(t, bd("bd-c", "n1", "HDD", "", "Unclaimed", "Active", 3), bd("bd-a", "n1", "HDD", "", "Unclaimed", "Active", 1),
+	devs := BlockDevicesFrom(objs(t, bd("bd-c", "n1", "HDD", "", "Unclaimed", "Active", 3), bd("bd-a", "n1", "HDD", "", "Unclaimed", "Active", 1),
 		bd("bd-b", "n2", "SSD", "", "Claimed", "Active", 2)))
 	var names []string
 	for _, d := range devs {
