@@ -10,6 +10,8 @@ root=$(cd "$here/.." && pwd)
 mode=${BENCH_MODE:-full}
 "$here/build-k8s.sh"
 "$here/build-tools.sh"
+# Peak RSS is read from GNU time (see test/e2e/bench_test.go).
+need_debian_file /usr/bin/time time
 cd "$root"
 VERSION=${VERSION:-v0.0.0-bench} PLATFORMS=linux/amd64 "$here/dist.sh" >/dev/null
 archive=$(ls "$root"/dist/kubectl-iomesh_*_linux_amd64.tar.gz | head -n 1)

@@ -88,9 +88,11 @@ func TestCovered(t *testing.T) {
 		"named objects":  {authv1.ResourceRule{Verbs: []string{"patch"}, APIGroups: []string{"iomesh.com"}, Resources: []string{"iomeshclusters"}, ResourceNames: []string{"iomesh"}}, false},
 		"nothing at all": {authv1.ResourceRule{}, false},
 	} {
-		if got := Covered([]authv1.ResourceRule{tc.rule}, need); got != tc.want {
-			t.Errorf("%s: %v, want %v", name, got, tc.want)
-		}
+		t.Run(name, func(t *testing.T) {
+			if got := Covered([]authv1.ResourceRule{tc.rule}, need); got != tc.want {
+				t.Errorf("%s: %v, want %v", name, got, tc.want)
+			}
+		})
 	}
 }
 

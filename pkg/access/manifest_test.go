@@ -1,6 +1,7 @@
 package access
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -90,10 +91,12 @@ func TestParseSubject(t *testing.T) {
 		{"", "", "", rbacv1.Subject{}, false},
 		{"alice", "ops", "", rbacv1.Subject{}, false},
 	} {
-		got, err := ParseSubject(tc.user, tc.group, tc.sa)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("ParseSubject(%q, %q, %q) = %+v, %v", tc.user, tc.group, tc.sa, got, err)
-		}
+		t.Run(fmt.Sprintf("user %q group %q serviceaccount %q", tc.user, tc.group, tc.sa), func(t *testing.T) {
+			got, err := ParseSubject(tc.user, tc.group, tc.sa)
+			if (err == nil) != tc.ok || got != tc.want {
+				t.Errorf("ParseSubject(%q, %q, %q) = %+v, %v", tc.user, tc.group, tc.sa, got, err)
+			}
+		})
 	}
 	if n := bindingName("role", rbacv1.Subject{Name: strings.Repeat("x", 300)}); len(n) != 253 {
 		t.Errorf("binding name of %d characters", len(n))

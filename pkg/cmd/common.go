@@ -4,12 +4,7 @@ package cmd
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"helm.sh/helm/v3/pkg/action"
@@ -46,11 +41,6 @@ type Common struct {
 	// Now is the clock (fixed in tests).
 	Now func() time.Time
 
-	// CountRequests prints every API request and a total on stderr (for benchmarks).
-	CountRequests bool
-	requests      atomic.Int64
-	discovery     atomic.Int64
-
 	restConfig *rest.Config
 	kube       kubernetes.Interface
 	dyn        dynamic.Interface
@@ -74,72 +64,8 @@ func NewCommon(streams genericiooptions.IOStreams) *Common {
 
 func (c *Common) wrapConfig(cfg *rest.Config) *rest.Config {
 	cfg.UserAgent = buildinfo.Get().UserAgent()
-	if !c.CountRequests {
-		return cfg
-	}
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-			n := c.requests.Add(1)
-			if isDiscovery(req.URL.Path) {
-				c.discovery.Add(1)
-			}
-			fmt.Fprintf(c.ErrOut, "api-request %d: %s %s\n", n, req.Method, req.URL.RequestURI())
-			start := time.Now()
-			resp, err := rt.RoundTrip(req)
-			if err != nil || resp.Body == nil {
-				return resp, err
-			}
-			// When the body is read to its end (or closed): how long the whole answer took.
-			resp.Body = &timedBody{ReadCloser: resp.Body, done: func(bytes int64) {
-				fmt.Fprintf(c.ErrOut, "api-response %d: %d, %d bytes in %v\n", n, resp.StatusCode, bytes, time.Since(start).Round(time.Millisecond))
-			}}
-			return resp, nil
-		})
-	})
 	return cfg
 }
-
-// ReportRequests prints the request totals when counting is on.
-func (c *Common) ReportRequests() {
-	if c.CountRequests {
-		fmt.Fprintf(c.ErrOut, "api-requests: %d discovery: %d\n", c.requests.Load(), c.discovery.Load())
-		if hwm := peakRSS(); hwm != "" {
-			fmt.Fprintf(c.ErrOut, "peak-rss: %s\n", hwm)
-		}
-	}
-}
-
-// peakRSS is this process's resident-set high-water mark (Linux), or "".
-func peakRSS() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			return strings.Join(strings.Fields(strings.TrimPrefix(line, "VmHWM:")), " ")
-		}
-	}
-	return ""
-}
-
-// isDiscovery tells API discovery requests (group and resource lists, OpenAPI) from reads.
-func isDiscovery(path string) bool {
-	seg := strings.Split(strings.Trim(path, "/"), "/")
-	switch seg[0] {
-	case "api":
-		return len(seg) <= 2
-	case "apis":
-		return len(seg) <= 3
-	case "openapi":
-		return true
-	}
-	return false
-}
-
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // Namespace is the namespace of the release.
 func (c *Common) Namespace() string {
@@ -288,26 +214,4 @@ func (c *Common) SetClients(k kubernetes.Interface, d dynamic.Interface, h *acti
 	c.kube, c.dyn, c.helm = k, d, h
 	c.helmFor = func(string) (*action.Configuration, error) { return h, nil }
 	c.restConfig = &rest.Config{Host: "injected"}
-}
-
-// timedBody reports once, at the end of the body or when it is closed, how much was read.
-type timedBody struct {
-	io.ReadCloser
-	read int64
-	once sync.Once
-	done func(int64)
-}
-
-func (b *timedBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	b.read += int64(n)
-	if err == io.EOF {
-		b.once.Do(func() { b.done(b.read) })
-	}
-	return n, err
-}
-
-func (b *timedBody) Close() error {
-	b.once.Do(func() { b.done(b.read) })
-	return b.ReadCloser.Close()
 }

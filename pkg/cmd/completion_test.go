@@ -28,10 +28,12 @@ func TestCompleteRelease(t *testing.T) {
 func TestCompletionScripts(t *testing.T) {
 	c := tf.NewClients(t, nil)
 	for _, sh := range []string{"bash", "zsh", "fish", "powershell"} {
-		out, _, err := runCmd(t, c, "completion", sh)
-		if err != nil || len(out) < 100 {
-			t.Fatalf("completion %s: %v (%d bytes)", sh, err, len(out))
-		}
+		t.Run(sh, func(t *testing.T) {
+			out, _, err := runCmd(t, c, "completion", sh)
+			if err != nil || len(out) < 100 {
+				t.Fatalf("completion %s: %v (%d bytes)", sh, err, len(out))
+			}
+		})
 	}
 }
 
@@ -61,14 +63,16 @@ current-context: lab
 		{[]string{"scale", "--skip-check", "render"}, "render.identical"},
 		{[]string{"scale", "--wait-for", ""}, "pods\nstorage"},
 	} {
-		out, _, err := runCmd(t, c, append([]string{"__complete"}, tc.args...)...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := strings.TrimSpace(out[:strings.LastIndex(strings.TrimSpace(out), "\n")+1])
-		if got != tc.want || !strings.Contains(out, ":4") {
-			t.Errorf("%v: %q, want %q and no file completion", tc.args, out, tc.want)
-		}
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			out, _, err := runCmd(t, c, append([]string{"__complete"}, tc.args...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.TrimSpace(out[:strings.LastIndex(strings.TrimSpace(out), "\n")+1])
+			if got != tc.want || !strings.Contains(out, ":4") {
+				t.Errorf("%v: %q, want %q and no file completion", tc.args, out, tc.want)
+			}
+		})
 	}
 }
 
@@ -77,8 +81,10 @@ func TestIsCompletionHelper(t *testing.T) {
 		"/home/u/.krew/bin/kubectl_complete-iomesh": true, "kubectl_complete-iomesh.exe": true,
 		"kubectl-iomesh": false, "/usr/bin/kubectl_complete-iomeshx": false,
 	} {
-		if IsCompletionHelper(argv0) != want {
-			t.Errorf("IsCompletionHelper(%q) = %v", argv0, !want)
-		}
+		t.Run(argv0, func(t *testing.T) {
+			if IsCompletionHelper(argv0) != want {
+				t.Errorf("IsCompletionHelper(%q) = %v", argv0, !want)
+			}
+		})
 	}
 }

@@ -81,11 +81,13 @@ func TestVersionGolden(t *testing.T) {
 		{"version-json", []string{"-o", "json"}},
 		{"version-client", []string{"--client"}},
 	} {
-		out, _, err := runRoot(c, append([]string{"version"}, tc.args...)...)
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		golden(t, tc.name, mask(out))
+		t.Run(tc.name, func(t *testing.T) {
+			out, _, err := runRoot(c, append([]string{"version"}, tc.args...)...)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			golden(t, tc.name, mask(out))
+		})
 	}
 }
 

@@ -50,9 +50,6 @@ with the exact chart version that is deployed, keeping every value you set.`,
 			return nil
 		},
 		RunE: func(c *cobra.Command, _ []string) error { return c.Help() },
-		PersistentPostRun: func(*cobra.Command, []string) {
-			common.ReportRequests()
-		},
 	}
 	root.SuggestionsMinimumDistance = 2
 	root.SetIn(streams.In)
@@ -67,8 +64,6 @@ with the exact chart version that is deployed, keeping every value you set.`,
 	flags.StringVar(&common.Release, "release", common.Release, "Name of the IOMesh Helm release, or of an IOMeshCluster managed without Helm")
 	// --cluster is kubectl's own (the kubeconfig cluster), so the alias says what it names.
 	flags.StringVar(&common.Release, "iomesh-cluster", common.Release, "Name of the IOMeshCluster: the same as --release (they share the name)")
-	flags.BoolVar(&common.CountRequests, "debug-api-requests", false, "Print every API request and their count on stderr")
-	_ = flags.MarkHidden("debug-api-requests")
 	// klog's -v for client-go request logs, on a flag set of our own.
 	gofs := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(gofs)

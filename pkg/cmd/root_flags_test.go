@@ -50,13 +50,15 @@ func TestRequestsCarryTheUserAgent(t *testing.T) {
 func TestHelmDriver(t *testing.T) {
 	flags := genericclioptions.NewConfigFlags(false)
 	for driver, name := range map[string]string{"": "Secret", "configmap": "ConfigMap", "memory": "Memory"} {
-		cfg, err := helmops.NewConfiguration(flags, "ns", driver, nil)
-		if err != nil {
-			t.Fatalf("%q: %v", driver, err)
-		}
-		if got := cfg.Releases.Name(); got != name {
-			t.Errorf("HELM_DRIVER=%q gives %s, want %s", driver, got, name)
-		}
+		t.Run(name, func(t *testing.T) {
+			cfg, err := helmops.NewConfiguration(flags, "ns", driver, nil)
+			if err != nil {
+				t.Fatalf("%q: %v", driver, err)
+			}
+			if got := cfg.Releases.Name(); got != name {
+				t.Errorf("HELM_DRIVER=%q gives %s, want %s", driver, got, name)
+			}
+		})
 	}
 	if _, err := helmops.NewConfiguration(flags, "ns", "floppy", nil); err == nil || !strings.Contains(err.Error(), `HELM_DRIVER="floppy" is not a Helm storage driver`) {
 		t.Fatalf("err = %v", err)

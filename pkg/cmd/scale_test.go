@@ -316,10 +316,12 @@ func TestScaleUsage(t *testing.T) {
 		{"scale", "--chunk", "5", "--chart", "a", "--repo", "b"},
 		{"scale", "--chunk", "5", "--bogus"},
 	} {
-		_, _, err := e.run(t, args...)
-		if exitcode.Of(err) != exitcode.Usage {
-			t.Errorf("%v: exit %d (%v), want 2", args, exitcode.Of(err), err)
-		}
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, _, err := e.run(t, args...)
+			if exitcode.Of(err) != exitcode.Usage {
+				t.Errorf("%v: exit %d (%v), want 2", args, exitcode.Of(err), err)
+			}
+		})
 	}
 	// A count beyond the limits is still a count, refused by chunk.max.
 	if _, _, err := e.run(t, "scale", "--chunk", "256", "--yes"); exitcode.Of(err) != exitcode.Refused {
@@ -513,13 +515,15 @@ func TestScaleAdmissionDryRunFirst(t *testing.T) {
 		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "iomesh.com", Resource: "iomeshclusters"}, "iomesh", errors.New("admission webhook \"iomeshcluster.iomesh.com\" denied the request: chunk is busy"))
 	})
 	for _, args := range [][]string{{"--yes", "--timeout", "0"}, {"--dry-run"}} {
-		_, errOut, err := e.run(t, append([]string{"scale", "--chunk", "5"}, args...)...)
-		if exitcode.Of(err) != exitcode.Refused || !strings.Contains(err.Error(), "chunk is busy") || !strings.Contains(err.Error(), "no revision was written") {
-			t.Fatalf("%v: want exit 3 quoting the webhook, got %v\n%s", args, err, errOut)
-		}
-		if len(e.history(t)) != 1 {
-			t.Fatalf("%v: a revision was written after the rejection", args)
-		}
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			_, errOut, err := e.run(t, append([]string{"scale", "--chunk", "5"}, args...)...)
+			if exitcode.Of(err) != exitcode.Refused || !strings.Contains(err.Error(), "chunk is busy") || !strings.Contains(err.Error(), "no revision was written") {
+				t.Fatalf("%v: want exit 3 quoting the webhook, got %v\n%s", args, err, errOut)
+			}
+			if len(e.history(t)) != 1 {
+				t.Fatalf("%v: a revision was written after the rejection", args)
+			}
+		})
 	}
 	if dryRuns != 2 {
 		t.Fatalf("%d dry-run patches, want 2", dryRuns)

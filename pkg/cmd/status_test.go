@@ -110,30 +110,32 @@ func mixedCluster(t *testing.T, rel tf.Rel, cr runtime.Object) tf.Clients {
 func TestStatusGolden(t *testing.T) {
 	c := mixedCluster(t, tf.Rel{Revision: 2, Values: enterpriseValues()}, tf.IOMeshCluster("", testLicense(6, "2026-12-31")))
 	for _, format := range []string{"", "wide", "json", "yaml"} {
-		args := []string{}
-		name := "status-mixed-table"
-		if format != "" {
-			args = []string{"-o", format}
-			name = "status-mixed-" + format
-		}
-		out, errOut, err := runStatus(t, c, args...)
-		if err != nil {
-			t.Fatalf("-o %s: %v (stderr %s)", format, err, errOut)
-		}
-		golden(t, name, out)
-		if format == "json" {
-			var doc map[string]interface{}
-			dec := json.NewDecoder(strings.NewReader(out))
-			if err := dec.Decode(&doc); err != nil {
-				t.Fatalf("json: %v", err)
+		t.Run("o="+format, func(t *testing.T) {
+			args := []string{}
+			name := "status-mixed-table"
+			if format != "" {
+				args = []string{"-o", format}
+				name = "status-mixed-" + format
 			}
-			if dec.More() {
-				t.Fatal("-o json printed more than one document")
+			out, errOut, err := runStatus(t, c, args...)
+			if err != nil {
+				t.Fatalf("-o %s: %v (stderr %s)", format, err, errOut)
 			}
-			if doc["kind"] != "Status" || doc["apiVersion"] == nil {
-				t.Fatalf("json lacks kind/apiVersion: %v", doc)
+			golden(t, name, out)
+			if format == "json" {
+				var doc map[string]interface{}
+				dec := json.NewDecoder(strings.NewReader(out))
+				if err := dec.Decode(&doc); err != nil {
+					t.Fatalf("json: %v", err)
+				}
+				if dec.More() {
+					t.Fatal("-o json printed more than one document")
+				}
+				if doc["kind"] != "Status" || doc["apiVersion"] == nil {
+					t.Fatalf("json lacks kind/apiVersion: %v", doc)
+				}
 			}
-		}
+		})
 	}
 }
 
@@ -277,15 +279,17 @@ func TestStatusWithIOMeshSummaryGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, format := range []string{"", "wide", "json", "yaml"} {
-		args, name := []string{}, "status-summary-table"
-		if format != "" {
-			args, name = []string{"-o", format}, "status-summary-"+format
-		}
-		out, errOut, err := runStatus(t, c, args...)
-		if err != nil {
-			t.Fatalf("-o %s: %v (stderr %s)", format, err, errOut)
-		}
-		golden(t, name, out)
+		t.Run("o="+format, func(t *testing.T) {
+			args, name := []string{}, "status-summary-table"
+			if format != "" {
+				args, name = []string{"-o", format}, "status-summary-"+format
+			}
+			out, errOut, err := runStatus(t, c, args...)
+			if err != nil {
+				t.Fatalf("-o %s: %v (stderr %s)", format, err, errOut)
+			}
+			golden(t, name, out)
+		})
 	}
 	out, _, _ := runStatus(t, c, "-o", "jsonpath={.iomesh.healthyChunks}/{.iomesh.chunks[0].matchedNode}/{.iomesh.taskInProcess}/{.iomesh.leaderPods[0]}")
 	if out != "2/node-0/RECOVER 12 extents/iomesh-meta-0" {

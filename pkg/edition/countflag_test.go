@@ -1,6 +1,7 @@
 package edition
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,16 +11,20 @@ func TestParseCount(t *testing.T) {
 	// The parser's own bound is the largest int32; the edition's limits are judged later.
 	good := map[string]int{"5": 5, " 3 ": 3, "0": 0, "255": 255, "007": 7, "2147483647": 2147483647}
 	for s, want := range good {
-		if n, err := ParseCount(s); err != nil || n != want {
-			t.Errorf("ParseCount(%q) = %d, %v", s, n, err)
-		}
+		t.Run(fmt.Sprintf("%q", s), func(t *testing.T) {
+			if n, err := ParseCount(s); err != nil || n != want {
+				t.Errorf("ParseCount(%q) = %d, %v", s, n, err)
+			}
+		})
 	}
 	bad := map[string]string{"": "empty", "-1": "negative", "abc": "not a whole number", "1e3": "not a whole number",
 		"5.0": "not a whole number", "99999999999": "out of range", "2147483648": "out of range", "+5": "not a whole number", "0x10": "not a whole number"}
 	for s, msg := range bad {
-		if _, err := ParseCount(s); err == nil || !strings.Contains(err.Error(), msg) {
-			t.Errorf("ParseCount(%q) err = %v, want %q", s, err, msg)
-		}
+		t.Run(fmt.Sprintf("%q", s), func(t *testing.T) {
+			if _, err := ParseCount(s); err == nil || !strings.Contains(err.Error(), msg) {
+				t.Errorf("ParseCount(%q) err = %v, want %q", s, err, msg)
+			}
+		})
 	}
 }
 

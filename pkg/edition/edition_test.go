@@ -1,6 +1,9 @@
 package edition
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestResolveOrder(t *testing.T) {
 	ent := "iomesh/zbs-chunkd:v5.3.0-rc13-enterprise"
@@ -18,9 +21,11 @@ func TestResolveOrder(t *testing.T) {
 		{"nothing is community", Inputs{Images: []string{"iomesh/zbs-chunkd:v5.3.0"}}, Result{Community, SourceDefault, ""}},
 	}
 	for _, tc := range cases {
-		if got := Resolve(tc.in); got != tc.want {
-			t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Resolve(tc.in); got != tc.want {
+				t.Errorf("%s: got %+v, want %+v", tc.name, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -34,9 +39,11 @@ func TestFromImage(t *testing.T) {
 		"my-enterprise-registry:5000/iomesh/zbs-chunkd:v5.3.0-rc13-community": Community,
 	}
 	for img, want := range cases {
-		if got := FromImage(img); got != want {
-			t.Errorf("FromImage(%q) = %q, want %q", img, got, want)
-		}
+		t.Run(img, func(t *testing.T) {
+			if got := FromImage(img); got != want {
+				t.Errorf("FromImage(%q) = %q, want %q", img, got, want)
+			}
+		})
 	}
 }
 
@@ -48,9 +55,11 @@ func TestLimits(t *testing.T) {
 		t.Fatal("meta limits")
 	}
 	for n, ok := range map[int]bool{2: false, 3: true, 4: false, 5: true, 6: false} {
-		if MetaAllowed(n) != ok {
-			t.Errorf("MetaAllowed(%d) = %v", n, !ok)
-		}
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			if MetaAllowed(n) != ok {
+				t.Errorf("MetaAllowed(%d) = %v", n, !ok)
+			}
+		})
 	}
 }
 
@@ -62,8 +71,10 @@ func TestFromImageEdges(t *testing.T) {
 		"registry:5000/iomesh/zbs":            "", // a port is not a tag
 		"iomesh/zbs:v5-COMMUNITY-HYGON":       Community,
 	} {
-		if got := FromImage(img); got != want {
-			t.Errorf("FromImage(%q) = %q, want %q", img, got, want)
-		}
+		t.Run(img, func(t *testing.T) {
+			if got := FromImage(img); got != want {
+				t.Errorf("FromImage(%q) = %q, want %q", img, got, want)
+			}
+		})
 	}
 }

@@ -60,10 +60,12 @@ func TestDaysLeft(t *testing.T) {
 		{"next tuesday", 0, false, true},
 	}
 	for _, tc := range cases {
-		days, has, err := License{ExpirationDate: tc.date}.DaysLeft(now)
-		if (err != nil) != tc.wantErr || has != tc.has || days != tc.days {
-			t.Errorf("%q: got %d %v %v, want %d %v err=%v", tc.date, days, has, err, tc.days, tc.has, tc.wantErr)
-		}
+		t.Run(tc.date, func(t *testing.T) {
+			days, has, err := License{ExpirationDate: tc.date}.DaysLeft(now)
+			if (err != nil) != tc.wantErr || has != tc.has || days != tc.days {
+				t.Errorf("%q: got %d %v %v, want %d %v err=%v", tc.date, days, has, err, tc.days, tc.has, tc.wantErr)
+			}
+		})
 	}
 }
 

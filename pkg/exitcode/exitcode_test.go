@@ -21,9 +21,11 @@ func TestOf(t *testing.T) {
 		{"silent wrapped", fmt.Errorf("x: %w", &Silent{Code: NotConverged}), NotConverged},
 	}
 	for _, tc := range cases {
-		if got := Of(tc.err); got != tc.want {
-			t.Errorf("%s: Of = %d, want %d", tc.name, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Of(tc.err); got != tc.want {
+				t.Errorf("%s: Of = %d, want %d", tc.name, got, tc.want)
+			}
+		})
 	}
 	if Wrap(Refused, nil) != nil {
 		t.Error("Wrap(nil) must stay nil")

@@ -32,9 +32,11 @@ func TestBusy(t *testing.T) {
 		{"other failure", errors.New("timed out"), false},
 		{"no error", nil, false},
 	} {
-		if got := Busy(tc.err); got != tc.busy {
-			t.Errorf("%s: Busy = %v, want %v", tc.name, got, tc.busy)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Busy(tc.err); got != tc.busy {
+				t.Errorf("%s: Busy = %v, want %v", tc.name, got, tc.busy)
+			}
+		})
 	}
 }
 

@@ -176,11 +176,13 @@ func TestFromRepoURL(t *testing.T) {
 		"broken index":   {"entries: [", "chart repository " + r.srv.URL},
 		"not an archive": {indexYAML("iomesh", "index.yaml", "", "v1.0.1"), "loading " + r.srv.URL + "/index.yaml"},
 	} {
-		idx := tc.index
-		r.index = func(string) string { return idx }
-		if _, err := f.FromRepoURL(r.srv.URL, Want{Name: "iomesh", Version: "v1.0.1"}); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: err = %v, want %q", name, err, tc.want)
-		}
+		t.Run(name, func(t *testing.T) {
+			idx := tc.index
+			r.index = func(string) string { return idx }
+			if _, err := f.FromRepoURL(r.srv.URL, Want{Name: "iomesh", Version: "v1.0.1"}); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s: err = %v, want %q", name, err, tc.want)
+			}
+		})
 	}
 	if _, err := f.FromRepoURL(r.srv.URL+"/nowhere", Want{Name: "iomesh", Version: "v1.0.1"}); err == nil || !strings.Contains(err.Error(), "reading the index of chart repository") {
 		t.Fatalf("no index: %v", err)

@@ -18,7 +18,9 @@ import (
 // it several times faster than JSON) and decoded as it streams in, one pod at a time, reading only
 // the fields the room rules need: the name, the node, the phase and the containers' requests. The
 // rest of each pod (metadata, volumes, status) is skipped without being decoded, so thousands of
-// pods cost little time and memory on the client.
+// pods cost little time and memory on the client. It earns its place against client-go's typed
+// List of the same request: preflight with 7,155 pods takes about half the time and 40 MiB less
+// (docs/benchmarks.md, "The every-pod read").
 
 // protobufMagic opens every protobuf-encoded response of the API server.
 var protobufMagic = []byte{0x6b, 0x38, 0x73, 0x00}

@@ -192,9 +192,11 @@ func TestDecodePodStream(t *testing.T) {
 		"no list":         append([]byte{0x6b, 0x38, 0x73, 0x00}, 0x1a, 0x01, 'x'),
 		"bad wire type":   append([]byte{0x6b, 0x38, 0x73, 0x00}, 0x0f),
 	} {
-		if err := decodePodStream(bytes.NewReader(b), func(corev1.Pod) {}); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
+		t.Run(name, func(t *testing.T) {
+			if err := decodePodStream(bytes.NewReader(b), func(corev1.Pod) {}); err == nil {
+				t.Errorf("%s: accepted", name)
+			}
+		})
 	}
 }
 

@@ -79,10 +79,12 @@ func TestFromStatusV101(t *testing.T) {
 
 func TestFromStatusAbsentAndOddFields(t *testing.T) {
 	for _, doc := range []string{"{}", "status: {}", "status: {license: {maxChunkNum: 3}}", "status: {summary: {}}"} {
-		v := fromStatus(parse(t, doc))
-		if v.Summary || v.MetaReported || v.TaskReported || v.Capacity != nil {
-			t.Fatalf("%s: reported something: %+v", doc, v)
-		}
+		t.Run(doc, func(t *testing.T) {
+			v := fromStatus(parse(t, doc))
+			if v.Summary || v.MetaReported || v.TaskReported || v.Capacity != nil {
+				t.Fatalf("%s: reported something: %+v", doc, v)
+			}
+		})
 	}
 	if v := fromStatus(nil); v.Summary {
 		t.Fatal("nil object")

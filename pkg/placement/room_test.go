@@ -56,9 +56,11 @@ func TestRoom(t *testing.T) {
 		{"cpu short", nodeWith("110", "3500m"), "", "not enough cpu: the pod requests 3, 2500m of 3500m is left"},
 		{"no allocatable stated", nodeWith("", ""), "", ""},
 	} {
-		if got := Room(tc.node, used, want); got != tc.why {
-			t.Errorf("%s: %q, want %q", tc.name, got, tc.why)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Room(tc.node, used, want); got != tc.why {
+				t.Errorf("%s: %q, want %q", tc.name, got, tc.why)
+			}
+		})
 	}
 	over := UsageByNode([]corev1.Pod{podOn("n", corev1.PodRunning, "6")})["n"]
 	if got := Room(nodeWith("110", "4"), over, want); !strings.Contains(got, "0 of 4 is left") {

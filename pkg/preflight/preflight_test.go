@@ -79,12 +79,14 @@ func TestChunkBoundaries(t *testing.T) {
 		{256, Pass, Fail, Pass},
 	}
 	for _, tc := range cases {
-		in := cluster(300, 3, 3, 1000)
-		in.Target = Target{Chunk: ip(tc.chunk)}
-		r := Run(in, nil, "v1")
-		expect(t, r, "chunk.min", tc.min, "")
-		expect(t, r, "chunk.max", tc.max, "")
-		expect(t, r, "chunk.no-scale-in", tc.scaleIn, "")
+		t.Run(fmt.Sprintf("chunk %d", tc.chunk), func(t *testing.T) {
+			in := cluster(300, 3, 3, 1000)
+			in.Target = Target{Chunk: ip(tc.chunk)}
+			r := Run(in, nil, "v1")
+			expect(t, r, "chunk.min", tc.min, "")
+			expect(t, r, "chunk.max", tc.max, "")
+			expect(t, r, "chunk.no-scale-in", tc.scaleIn, "")
+		})
 	}
 }
 

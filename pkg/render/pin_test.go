@@ -188,13 +188,15 @@ func TestReplaceTextOnlySwapsUniqueStrings(t *testing.T) {
 		"not a string before": {"kind: A\nn: two\n", "n", false},
 		"empty now":           {"kind: A\ne: \"\"\n", "e", false},
 	} {
-		text, ok := replaceText(mk(tc.text), was, []string{tc.path})
-		if ok != tc.ok {
-			t.Errorf("%s: ok = %v, want %v (%q)", name, ok, tc.ok, text)
-		}
-		if ok && text != "kind: A\nv: old\n" {
-			t.Errorf("%s: %q", name, text)
-		}
+		t.Run(name, func(t *testing.T) {
+			text, ok := replaceText(mk(tc.text), was, []string{tc.path})
+			if ok != tc.ok {
+				t.Errorf("%s: ok = %v, want %v (%q)", name, ok, tc.ok, text)
+			}
+			if ok && text != "kind: A\nv: old\n" {
+				t.Errorf("%s: %q", name, text)
+			}
+		})
 	}
 }
 

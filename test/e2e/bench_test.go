@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,22 +60,68 @@ func median(walls []time.Duration) time.Duration {
 	return walls[len(walls)/2]
 }
 
-// requests runs the plugin with request counting and returns the total and discovery counts and
-// the plugin's own peak RSS in KiB (VmHWM: a child's rusage would include this test process).
+// requests runs the plugin alone with client-go's request log (-v=6: one "Response" line per
+// request) under GNU time, and returns the total and discovery counts and the plugin's peak RSS in
+// KiB. time forks for real, so the child's rusage is the plugin's own: a child of this test
+// process, which os/exec starts with CLONE_VM, would report this process's peak instead.
 func requests(t *testing.T, args ...string) (int, int, int64) {
 	t.Helper()
-	r := plugin(t, append(args, "--debug-api-requests")...)
-	var total, disc int
-	var rss int64
+	return timeAlone(t, nil, filepath.Join(env.binDir, "kubectl-iomesh"), append(args, "-v=6")...)
+}
+
+// timeAlone runs a plugin binary alone under GNU time with extra environment and returns the
+// requests in its -v=6 log (if any), the discovery ones among them, and its peak RSS in KiB.
+func timeAlone(t *testing.T, extraEnv []string, binary string, args ...string) (total, disc int, rss int64) {
+	t.Helper()
+	r := run(t, extraEnv, "/usr/bin/time", append([]string{"-f", "maxrss-kib %M", binary}, args...)...)
+	if r.code != 0 && r.code != 3 && r.code != 4 {
+		t.Fatalf("kubectl-iomesh %v: %s", args, r)
+	}
 	for _, line := range strings.Split(r.stderr, "\n") {
-		if strings.HasPrefix(line, "api-requests: ") {
-			fmt.Sscanf(line, "api-requests: %d discovery: %d", &total, &disc)
+		if u, ok := responseURL(line); ok {
+			total++
+			if isDiscovery(u) {
+				disc++
+			}
 		}
-		if strings.HasPrefix(line, "peak-rss: ") {
-			fmt.Sscanf(line, "peak-rss: %d", &rss)
+		if strings.HasPrefix(line, "maxrss-kib ") {
+			fmt.Sscanf(line, "maxrss-kib %d", &rss)
 		}
 	}
+	if rss == 0 {
+		t.Fatalf("no peak RSS from /usr/bin/time for %v:\n%s", args, r.stderr)
+	}
 	return total, disc, rss
+}
+
+// responseURL is the URL of one of client-go's -v=6 request lines:
+// `... round_trippers.go:632] "Response" verb="GET" url="https://..." status="200 OK" milliseconds=3`.
+func responseURL(line string) (*url.URL, bool) {
+	_, rest, ok := strings.Cut(line, `] "Response" verb=`)
+	if !ok {
+		return nil, false
+	}
+	_, rest, ok = strings.Cut(rest, ` url="`)
+	if !ok {
+		return nil, false
+	}
+	raw, _, _ := strings.Cut(rest, `"`)
+	u, err := url.Parse(raw)
+	return u, err == nil
+}
+
+// isDiscovery tells API discovery requests (group and resource lists, OpenAPI) from reads.
+func isDiscovery(u *url.URL) bool {
+	seg := strings.Split(strings.Trim(u.Path, "/"), "/")
+	switch seg[0] {
+	case "api":
+		return len(seg) <= 2
+	case "apis":
+		return len(seg) <= 3
+	case "openapi":
+		return true
+	}
+	return false
 }
 
 // disksFor publishes 8 disks (2 SSD, 6 HDD) on each of n nodes, as NDM would.
@@ -303,6 +350,15 @@ func TestBench(t *testing.T) {
 		planRSS                    int64
 	}
 	var results []scenario
+	// BENCH_COMPARE names another build of the plugin (an earlier revision, or a variant) to time
+	// beside this one, alone, round by round: the one comparison that the machine's drift between
+	// runs does not blur.
+	compare := os.Getenv("BENCH_COMPARE")
+	type abRow struct {
+		nodes                   int
+		status, preflight, plan float64
+	}
+	var ab []abRow
 	from := 0
 	for _, n := range scenarios {
 		populate(t, from, n)
@@ -341,9 +397,21 @@ func TestBench(t *testing.T) {
 		sc.plan, sc.helm, sc.planAlone, sc.planRatio = med(pl[0]), med(pl[1]), med(pl[2]), ratio(pl[0], pl[1])
 		sc.planReqs, sc.planDisc, sc.planRSS = requests(t, "scale", "--chunk", target, "--dry-run")
 		results = append(results, sc)
+		if compare != "" {
+			c := rounds(t, runs, []string{alone, "status"}, []string{compare, "status"}, []string{alone, "preflight"}, []string{compare, "preflight"},
+				[]string{alone, "scale", "--chunk", target, "--dry-run"}, []string{compare, "scale", "--chunk", target, "--dry-run"})
+			ab = append(ab, abRow{n, ratio(c[0], c[1]), ratio(c[2], c[3]), ratio(c[4], c[5])})
+		}
 		w("| %d | %d | %d | %s | %s | %s | %s | %.2f | %.2f | %.2f | %s | %s | %d (%d discovery) | %d (%d) | %d MiB | %d MiB |\n", n, len(sys.Items), len(pods.Items),
 			ms(med(via)), ms(med(al)), ms(med(floor)), ms(med(kget)), sc.viaFloor, sc.viaGet, sc.aloneGet,
 			ms(sc.preflight), ms(sc.preflightAlone), sc.statusReqs, sc.statusDisc, sc.preflightReqs, sc.preflightDisc, stRSS/1024, sc.preflightRSS/1024)
+	}
+
+	if len(ab) > 0 {
+		w("\n| this build / BENCH_COMPARE (`%s`), both alone, round by round | status | preflight | plan (`scale --dry-run`) |\n|---|---|---|---|\n", filepath.Base(compare))
+		for _, r := range ab {
+			w("| %d nodes | %.2f | %.2f | %.2f |\n", r.nodes, r.status, r.preflight, r.plan)
+		}
 	}
 
 	// The GC settings pkg/startup makes (GOGC 400 while the packages initialise, Go's default
@@ -361,13 +429,7 @@ func TestBench(t *testing.T) {
 	}
 	gc := rounds(t, runs, gcCmds...)
 	for i, v := range variants {
-		r := run(t, strings.Fields(v.env), alone, "preflight", "--debug-api-requests")
-		var rss int64
-		for _, line := range strings.Split(r.stderr, "\n") {
-			if strings.HasPrefix(line, "peak-rss: ") {
-				fmt.Sscanf(line, "peak-rss: %d", &rss)
-			}
-		}
+		_, _, rss := timeAlone(t, strings.Fields(v.env), alone, "preflight")
 		w("| %s | %s | %d MiB |\n", v.name, ms(med(gc[i])), rss/1024)
 	}
 
@@ -408,6 +470,27 @@ func TestBench(t *testing.T) {
 	lat, waitReqs, total := scaleLatency(t, scaleNodes)
 	w("\n| scale | command to final table | detection latency | API requests while waiting |\n|---|---|---|---|\n")
 	w("| chunk 3 -> %d on %d nodes | %s | %s | %d |\n", scaleNodes, scaleNodes, ms(total), ms(lat), waitReqs)
+
+	// The every-pod read: once the chunk pods request resources, the room rules need every running
+	// pod's requests, not only the pods per node.
+	mustHelm(t, "upgrade", relName, "iomesh/iomesh", "--version", "v1.0.1", "-n", ns, "--reuse-values",
+		"--set", "iomesh.chunk.resources.requests.cpu=500m", "--set", "iomesh.chunk.resources.requests.memory=2Gi")
+	all, err := env.kube.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	epCmds := [][]string{{alone, "preflight"}}
+	if compare != "" {
+		epCmds = append(epCmds, []string{compare, "preflight"})
+	}
+	ep := rounds(t, runs, epCmds...)
+	w("\n| preflight, chunk pods requesting cpu and memory (every pod read) | nodes | pods in cluster | plugin alone | API requests (discovery) | peak RSS |\n|---|---|---|---|---|---|\n")
+	epReqs, epDisc, epRSS := requests(t, "preflight")
+	w("| this build | %d | %d | %s | %d (%d) | %d MiB |\n", scaleNodes, len(all.Items), ms(med(ep[0])), epReqs, epDisc, epRSS/1024)
+	if len(ep) > 1 {
+		_, _, cRSS := timeAlone(t, nil, epCmds[1][0], "preflight")
+		w("| BENCH_COMPARE (%s) | %d | %d | %s | | %d MiB |\n", filepath.Base(epCmds[1][0]), scaleNodes, len(all.Items), ms(med(ep[1])), cRSS/1024)
+	}
 
 	// The targets, judged on this run's figures.
 	verdict := func(ok bool, miss string) string {
@@ -486,7 +569,7 @@ func scaleLatency(t *testing.T, target int) (latency time.Duration, waitRequests
 			mu.Unlock()
 		}
 	}()
-	cmd := exec.Command("kubectl", "iomesh", "scale", "--chunk", fmt.Sprint(target), "--yes", "--timeout", "15m", "--debug-api-requests")
+	cmd := exec.Command("kubectl", "iomesh", "scale", "--chunk", fmt.Sprint(target), "--yes", "--timeout", "15m", "-v=6")
 	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
 	start := time.Now()
@@ -511,7 +594,7 @@ func scaleLatency(t *testing.T, target int) (latency time.Duration, waitRequests
 		if strings.HasPrefix(line, "Waiting up to") {
 			waiting = true
 		}
-		if waiting && strings.HasPrefix(line, "api-request ") {
+		if _, ok := responseURL(line); waiting && ok {
 			waitRequests++
 		}
 	}

@@ -584,7 +584,7 @@ func TestTokensNeverLogged(t *testing.T) {
 	// The licence code is never read, at any verbosity.
 	mustKubectl(t, "create", "secret", "generic", "iomesh-authorization-code", "-n", ns, "--from-literal=authorizationCode=LICENCE-CODE-4f1c")
 	for _, args := range [][]string{{"status"}, {"preflight", "--chunk", "5"}, {"scale", "--chunk", "3", "--yes"}} {
-		r := plugin(t, append(args, "--debug-api-requests", "-v=10")...)
+		r := plugin(t, append(args, "-v=10")...)
 		if strings.Contains(r.stdout+r.stderr, "iomesh-authorization-code") || strings.Contains(r.stdout+r.stderr, "LICENCE-CODE-4f1c") {
 			t.Fatalf("%v touched the licence Secret:\n%s", args, r)
 		}
