@@ -2,6 +2,7 @@
 # Mutation testing with gremlins over the core packages (the rules and the guard): writes each
 # package's test efficacy (killed / killed+lived) and mutator coverage to docs/testing.md.
 # Usage: hack/mutate.sh [all|changed]   (changed: the packages the last commit touched)
+# MUTATE_WORKERS runs that many mutants at once (default 1); MUTATE_PACKAGE_TIMEOUT caps a package.
 # It reports; it never fails the build.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -67,7 +68,7 @@ for p in $pkgs; do
   # hangs would otherwise hold the run for minutes).
   coefficient=60
   case $p in scale) coefficient=20 ;; esac
-  if timeout -k 10 "${MUTATE_PACKAGE_TIMEOUT:-300}" "$bin/gremlins" unleash --silent --workers 1 --timeout-coefficient "$coefficient" -o "$out/$p.json" "./pkg/$p" >/dev/null 2>&1 &&
+  if timeout -k 10 "${MUTATE_PACKAGE_TIMEOUT:-300}" "$bin/gremlins" unleash --silent --workers "${MUTATE_WORKERS:-1}" --timeout-coefficient "$coefficient" -o "$out/$p.json" "./pkg/$p" >/dev/null 2>&1 &&
     [ -s "$out/$p.json" ]; then
     cp "$out/$p.json" "$results/$p.json"
     date -u +%Y-%m-%d > "$results/$p.date"

@@ -85,3 +85,19 @@ func TestBadMaxChunkNum(t *testing.T) {
 		t.Fatalf("got %+v", l)
 	}
 }
+
+// A licence without maxChunkNum (or with null) has no quota and no error: the quota check then
+// says the licence states none.
+func TestLicenseWithoutQuota(t *testing.T) {
+	for name, lic := range map[string]map[string]interface{}{
+		"absent": {"softwareEdition": "ENTERPRISE"},
+		"null":   {"softwareEdition": "ENTERPRISE", "maxChunkNum": nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			l, ok := fromStatus(map[string]interface{}{"status": map[string]interface{}{"license": lic}})
+			if !ok || l.MaxChunkNum != nil || l.MaxChunkNumError() != nil {
+				t.Fatalf("got %+v ok=%v err=%v", l, ok, l.MaxChunkNumError())
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package iomeshcluster
 
 import (
+	"encoding/json"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -145,5 +146,26 @@ status:
 	}
 	if _, err := FromObject(map[string]interface{}{"spec": map[string]interface{}{"chunk": map[string]interface{}{"deviceMap": map[string]interface{}{"dataStore": 3}}}}); err == nil {
 		t.Fatal("a malformed deviceMap must fail")
+	}
+}
+
+// The operator's scalars arrive in whatever JSON type it wrote: an empty object or list is no
+// text, and a whole number written as a float is that number.
+func TestScalarsOfAnyType(t *testing.T) {
+	for in, want := range map[string]Text{`{}`: "", `[]`: "", `"a"`: "a", `7`: "7", `null`: ""} {
+		t.Run("text "+in, func(t *testing.T) {
+			var got Text
+			if err := json.Unmarshal([]byte(in), &got); err != nil || got != want {
+				t.Fatalf("Text(%s) = %q, %v; want %q", in, got, err, want)
+			}
+		})
+	}
+	for in, want := range map[string]Int{`3`: 3, `3.0`: 3, `"4"`: 0, `null`: 0} {
+		t.Run("int "+in, func(t *testing.T) {
+			var got Int
+			if err := json.Unmarshal([]byte(in), &got); err != nil || got != want {
+				t.Fatalf("Int(%s) = %d, %v; want %d", in, got, err, want)
+			}
+		})
 	}
 }

@@ -252,18 +252,18 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, func(store cache.Store) (bool, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		objs := store.List()
-		sort.Slice(objs, func(i, j int) bool {
-			pi, _ := objs[i].(*corev1.Pod)
-			pj, _ := objs[j].(*corev1.Pod)
-			return pi != nil && pj != nil && pi.Name < pj.Name
-		})
-		for _, obj := range objs {
+		// The initial list is reported in name order, as kubectl lists pods.
+		var listed []*corev1.Pod
+		for _, obj := range store.List() {
 			if p, ok := obj.(*corev1.Pod); ok {
-				if _, _, rel := w.relevant(p.Name); rel {
-					pods[p.Name] = p
-					report(p, false, true)
-				}
+				listed = append(listed, p)
+			}
+		}
+		sort.Slice(listed, func(i, j int) bool { return listed[i].Name < listed[j].Name })
+		for _, p := range listed {
+			if _, _, rel := w.relevant(p.Name); rel {
+				pods[p.Name] = p
+				report(p, false, true)
 			}
 		}
 		return Done(w.Wants, pods), nil

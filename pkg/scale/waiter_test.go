@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
@@ -70,5 +72,28 @@ func TestExplainEscapesClusterText(t *testing.T) {
 	why := Explain(p, tf.Now)
 	if strings.Contains(why.Detail, "\x1b") || !strings.Contains(why.Detail, "^[[2J") {
 		t.Fatalf("escape sequences reach the terminal: %q", why.Detail)
+	}
+}
+
+// The pods already there when the wait starts are reported in name order, as kubectl lists them.
+func TestWaitReportsTheInitialPodsInNameOrder(t *testing.T) {
+	var objs []runtime.Object
+	for i := 0; i < 8; i++ {
+		objs = append(objs, tf.Pod("chunk", i, 3, "", time.Minute, tf.Pending))
+	}
+	var progress bytes.Buffer
+	w := &Waiter{Kube: fake.NewSimpleClientset(objs...), Namespace: tf.Namespace, Wants: []Want{{Prefix: "iomesh-chunk", Count: 8}}, Progress: &progress, Now: func() time.Time { return tf.Now }}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := w.Wait(ctx); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v", err)
+	}
+	last := -1
+	for i := 0; i < 8; i++ {
+		at := strings.Index(progress.String(), fmt.Sprintf("iomesh-chunk-%d ", i))
+		if at < 0 || at < last {
+			t.Fatalf("iomesh-chunk-%d out of order:\n%s", i, progress.String())
+		}
+		last = at
 	}
 }

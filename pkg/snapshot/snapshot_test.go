@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -148,5 +149,35 @@ func TestPolicies(t *testing.T) {
 		if s := read(t, []tf.Rel{{Revision: 1, Values: bad}}, Options{}, cluster()...); s.PolicyErr == nil {
 			t.Fatalf("a %s nodeSelector that is not a map was accepted", c)
 		}
+	}
+}
+
+// A scale-in also asks for the exec and Lease permissions; a scale-out does not. Unreadable
+// counts remove nothing.
+func TestScaleInPermissions(t *testing.T) {
+	for name, tc := range map[string]struct {
+		chunk   int
+		removes bool
+	}{"scale-in": {2, true}, "scale-out": {5, false}} {
+		t.Run(name, func(t *testing.T) {
+			target := preflight.Target{Chunk: &tc.chunk}
+			s := read(t, []tf.Rel{{Revision: 1}}, Options{Permissions: true, Target: target}, cluster()...)
+			exec := false
+			for _, m := range s.Permissions.Missing {
+				if m.Resource == "pods/exec" {
+					exec = true
+				}
+			}
+			if exec != tc.removes {
+				t.Fatalf("pods/exec asked for: %v, want %v (%+v)", exec, tc.removes, s.Permissions.Missing)
+			}
+			if to, meta, removes := s.Removes(target); removes != tc.removes || to != tc.chunk || meta != 3 {
+				t.Fatalf("Removes = %d %d %v", to, meta, removes)
+			}
+			s.ReplicasErr = errors.New("unreadable")
+			if _, _, removes := s.Removes(target); removes {
+				t.Fatal("unreadable counts removed pods")
+			}
+		})
 	}
 }
