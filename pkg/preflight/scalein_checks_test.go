@@ -144,3 +144,31 @@ func TestChunksHealthyAfterUnregister(t *testing.T) {
 	in.ScaleIn = nil
 	expect(t, Run(in, nil, "v1"), "cluster.chunks-healthy", Warn, "4 chunks registered for 5 Ready chunk pods")
 }
+
+// A target equal to the current count removes nothing: the disk check is not skipped as a removal.
+func TestDisksAtTheCurrentCount(t *testing.T) {
+	in := removing(5, 5, "v1.0.1")
+	got := verdicts(Run(in, nil, "v1"))["disks.new-chunk-nodes"]
+	if strings.Contains(got.Reason, "none added") {
+		t.Fatalf("disks.new-chunk-nodes at the current count: %s %q", got.Verdict, got.Reason)
+	}
+}
+
+// someOf names up to n nodes and counts the rest.
+func TestSomeOf(t *testing.T) {
+	five := []string{"a", "b", "c", "d", "e"}
+	for _, tc := range []struct {
+		names []string
+		want  string
+	}{
+		{five[:1], "a"},
+		{five, "a, b, c, d, e"},
+		{append(five, "f"), "a, b, c, d, e and 1 more"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := someOf(tc.names, 5); got != tc.want {
+				t.Fatalf("someOf(%q) = %q, want %q", tc.names, got, tc.want)
+			}
+		})
+	}
+}
