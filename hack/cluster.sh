@@ -132,6 +132,24 @@ spec:
       - {name: IOMESH_NAMESPACE, value: $n}
 EXEC
   done
+  # Each chunk pod of iomesh-system answers `cat /proc/net/fib_trie` with its storage address,
+  # the one the stand-in operator registers its chunk at with --storage-network (10.234.1.10+N).
+  # kwok picks an Exec entry by pod name; its envs are fixed per entry.
+  for n in $(seq 0 15); do
+    cat <<EXEC
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Exec
+metadata:
+  name: iomesh-chunk-$n
+  namespace: iomesh-system
+spec:
+  execs:
+  - local:
+      envs:
+      - {name: IOMESH_STORAGE_IP, value: 10.234.1.$((10 + n))}
+EXEC
+  done
 }
 
 kwok_ns=(unshare --mount --propagation private sh -c 'mount -t tmpfs -o size=1m,mode=755 tmpfs /opt && mkdir /opt/iomesh && ln -s "$0" /opt/iomesh/iomeshctl && exec "$@"' "$CLUSTER_DIR/iomeshctl")
@@ -210,12 +228,15 @@ up() {
     --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false
   kwok_config > "$CLUSTER_DIR/kwok-stages.yaml"
   kwok_exec > "$CLUSTER_DIR/kwok-exec.yaml"
+  # kwok looks exec commands up on its own PATH: the stand-in cat comes first there.
+  mkdir -p "$CLUSTER_DIR/standin-bin"
+  cp "$here/../test/standin/cat/cat" "$CLUSTER_DIR/standin-bin/cat"
   # The API server reaches kwok's kubelet endpoint (exec) at the node's address and the port
   # kwok publishes with --node-port: one fixed loopback port for both, since that endpoint has no
   # authentication.
   local kubelet_port
   kubelet_port=$(free_port)
-  start kwok "${kwok_ns[@]}" "$KWOK_BIN/kwok" --kubeconfig "$ADMIN_KUBECONFIG" --manage-all-nodes \
+  start kwok "${kwok_ns[@]}" env "PATH=$CLUSTER_DIR/standin-bin:$PATH" "$KWOK_BIN/kwok" --kubeconfig "$ADMIN_KUBECONFIG" --manage-all-nodes \
     -c "$CLUSTER_DIR/kwok-stages.yaml" -c "$CLUSTER_DIR/kwok-exec.yaml" --cidr "$POD_CIDR" --node-ip 127.0.0.1 \
     --server-address "127.0.0.1:$kubelet_port" --node-port "$kubelet_port" \
     --node-lease-duration-seconds 40

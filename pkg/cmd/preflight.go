@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
@@ -54,6 +55,9 @@ func (t *TargetFlags) Validate() error {
 		if id < 1 {
 			return exitcode.UsageError(fmt.Errorf("--chunk-id %d is not a chunk ID: give the id IOMesh lists in status.summary.chunkSummary.chunks[]", id))
 		}
+	}
+	if err := iomeshcluster.CheckIDs(t.ChunkIDs, len(t.ChunkIDs)); err != nil {
+		return exitcode.UsageError(err)
 	}
 	if len(t.ChunkIDs) > 0 && t.Target.Chunk == nil {
 		return exitcode.UsageError(fmt.Errorf("--chunk-id names the chunks of the chunk pods removed: give --chunk N too"))

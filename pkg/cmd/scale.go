@@ -33,6 +33,8 @@ type ScaleOptions struct {
 	DryRun  string
 	Yes     bool
 	Timeout time.Duration
+	// timeoutSet says --timeout was given: a scale-in's migration wait has no limit otherwise.
+	timeoutSet bool
 
 	// IsTerminal tells whether the input can answer a confirmation prompt.
 	IsTerminal func(io.Reader) bool
@@ -64,7 +66,7 @@ func NewScaleCommand(common *Common) *cobra.Command {
 	f.Lookup("dry-run").NoOptDefVal = DryRunServer
 	_ = c.RegisterFlagCompletionFunc("dry-run", fixed([]string{DryRunNone, DryRunServer, DryRunClient}))
 	f.BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation")
-	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the pods to be Ready (and their chunks healthy); 0 does not wait. For a scale-in, how long this run goes on (0: no limit); the same command continues it")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the pods to be Ready (and their chunks healthy); 0 does not wait. A scale-in has no limit unless given (a migration takes minutes to hours): then it is how long this run goes on, and the same command continues it")
 	f.StringVar(&o.WaitFor, "wait-for", WaitForStorage, "What ends the wait: pods (Ready) or storage (IOMesh reports each chunk CONNECTED_HEALTHY; pod readiness where IOMesh does not report chunks)")
 	_ = c.RegisterFlagCompletionFunc("wait-for", fixed([]string{WaitForPods, WaitForStorage}))
 	return c
@@ -73,6 +75,7 @@ func NewScaleCommand(common *Common) *cobra.Command {
 // Complete resolves the flags.
 func (o *ScaleOptions) Complete(c *cobra.Command) error {
 	o.Targets.Complete(c)
+	o.timeoutSet = c.Flags().Changed("timeout")
 	var err error
 	if o.skip, err = o.Checks.Skip(scale.RenderCheckID); err != nil {
 		return err
@@ -140,6 +143,9 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 			return o.printPlan(plan)
 		}
 		fmt.Fprintf(o.ErrOut, "%s is already at %d chunk and %d meta pods; waiting for the pods.\n", plan.Subject(), plan.Chunk.To, plan.Meta.To)
+		if err := scale.ClearFinished(ctx, e.Reader); err != nil {
+			return err
+		}
 		return o.wait(ctx, e, plan)
 	}
 	view.WriteVerdicts(o.ErrOut, o.style(), st.Report, preflight.Warn)
@@ -154,6 +160,9 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 			}
 		}
 		return o.printPlan(plan)
+	}
+	if err := scale.Unfinished(ctx, e.Reader); err != nil {
+		return err
 	}
 	if err := scale.Write(o.Out, plan); err != nil {
 		return err

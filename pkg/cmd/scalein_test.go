@@ -23,13 +23,19 @@ type fakeExec struct {
 	mu      sync.Mutex
 	summary string
 	calls   []string
+	// onExec, when set, sees each command (a test's stand-in for IOMesh acting on it).
+	onExec func(cmd []string)
 }
 
 func (f *fakeExec) Exec(_ context.Context, _, pod, container string, cmd []string) (string, string, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.calls = append(f.calls, fmt.Sprintf("%s/%s: %s", pod, container, strings.Join(cmd, " ")))
-	return f.summary, "", nil
+	hook, out := f.onExec, f.summary
+	f.mu.Unlock()
+	if hook != nil {
+		hook(cmd)
+	}
+	return out, "", nil
 }
 
 const idleSummary = "cluster_summary:\n  num_ongoing_recovers: 0\n  num_pending_recovers: 0\n  num_ongoing_migrates: 0\n  num_pending_migrates: 0\n  space_info:\n    pending_migrates_bytes: 0\n    pending_recovers_bytes: 0\n"

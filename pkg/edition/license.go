@@ -33,13 +33,13 @@ func LicenseOf(c *iomeshcluster.IOMeshCluster) (License, bool) {
 		return License{}, false
 	}
 	l := License{
-		LicenseType:                m.LicenseType.String(),
-		SoftwareEdition:            m.SoftwareEdition.String(),
-		ExpirationDate:             m.ExpirationDate.String(),
-		SubscriptionExpirationDate: m.SubscriptionExpirationDate.String(),
-		MaxPhysicalDataCapacity:    m.MaxPhysicalDataCapacity.String(),
-		Serial:                     m.Serial.String(),
-		SignDate:                   m.SignDate.String(),
+		LicenseType:                m.LicenseType.Safe(),
+		SoftwareEdition:            m.SoftwareEdition.Safe(),
+		ExpirationDate:             m.ExpirationDate.Safe(),
+		SubscriptionExpirationDate: m.SubscriptionExpirationDate.Safe(),
+		MaxPhysicalDataCapacity:    m.MaxPhysicalDataCapacity.Safe(),
+		Serial:                     m.Serial.Safe(),
+		SignDate:                   m.SignDate.Safe(),
 	}
 	if len(m.MaxChunkNum) > 0 && string(m.MaxChunkNum) != "null" {
 		var v interface{}

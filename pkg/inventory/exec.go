@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -32,7 +33,7 @@ type ExecError struct {
 func (e *ExecError) Error() string {
 	msg := fmt.Sprintf("`%s` in %s (container %s) failed: %v", strings.Join(e.Cmd, " "), e.Pod, e.Container, e.Err)
 	if out := strings.TrimSpace(e.Stderr + "\n" + e.Stdout); out != "" {
-		msg += "\n" + out
+		msg += "\n" + printers.EscapeTerminal(out)
 	}
 	return msg
 }
@@ -64,10 +65,42 @@ func (x RemoteExecutor) Exec(ctx context.Context, namespace, pod, container stri
 	if err != nil {
 		return "", "", err
 	}
-	var stdout, stderr bytes.Buffer
-	err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr})
+	stdout, stderr := &capped{max: MaxExecOutput}, &capped{max: MaxExecOutput}
+	err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: stdout, Stderr: stderr})
 	if err != nil {
 		return stdout.String(), stderr.String(), &ExecError{Pod: pod, Container: container, Cmd: cmd, Stdout: stdout.String(), Stderr: stderr.String(), Err: err}
 	}
 	return stdout.String(), stderr.String(), nil
+}
+
+// MaxExecOutput is how much of a command's stdout (and of its stderr) is kept: what a pod
+// writes must not fill this process's memory.
+const MaxExecOutput = 1 << 20
+
+// capped keeps the first max bytes written to it and counts the rest; it never fails a write,
+// so the stream is read to its end.
+type capped struct {
+	max     int
+	buf     bytes.Buffer
+	dropped int64
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	room := c.max - c.buf.Len()
+	if room >= len(p) {
+		return c.buf.Write(p)
+	}
+	if room > 0 {
+		c.buf.Write(p[:room])
+	}
+	c.dropped += int64(len(p) - max(room, 0))
+	return len(p), nil
+}
+
+// String is what was kept, with a note when output was cut.
+func (c *capped) String() string {
+	if c.dropped == 0 {
+		return c.buf.String()
+	}
+	return fmt.Sprintf("%s\n[output cut at %d bytes: %d more not kept]", c.buf.String(), c.max, c.dropped)
 }

@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 )
 
 // Where the IOMesh docs run iomeshctl: in the meta leader's iomesh-meta container.
@@ -35,6 +39,22 @@ func (r Reader) SummaryCluster(ctx context.Context, pod string) (string, error) 
 // the chunk's data away, which can take from minutes to hours.
 func (r Reader) UnregisterChunk(ctx context.Context, pod string, id int64) (string, error) {
 	return r.IOMeshctl(ctx, pod, "chunk", "unregister", strconv.FormatInt(id, 10))
+}
+
+// LocalAddresses reads the IPv4 addresses the kernel marks LOCAL inside pod, with
+// `cat /proc/net/fib_trie` in its first container: any Linux container has the file and cat.
+func (r Reader) LocalAddresses(ctx context.Context, pod corev1.Pod) ([]string, error) {
+	if r.Exec == nil {
+		return nil, ErrNoExec
+	}
+	if len(pod.Spec.Containers) == 0 {
+		return nil, fmt.Errorf("pod %s has no container", pod.Name)
+	}
+	stdout, _, err := r.Exec.Exec(ctx, r.Namespace, pod.Name, pod.Spec.Containers[0].Name, []string{"cat", iomeshcluster.FibTrie})
+	if err != nil {
+		return nil, err
+	}
+	return iomeshcluster.LocalAddresses(stdout), nil
 }
 
 // CommandLine is how a person runs args on pod, for messages.

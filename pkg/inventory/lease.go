@@ -1,10 +1,11 @@
 package inventory
 
 import (
+	"k8s.io/cli-runtime/pkg/printers"
+
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,6 +19,8 @@ const (
 	// pod it is for.
 	UnregisteringAnnotation = "kubectl-iomesh.io/unregistering-chunk"
 	PodAnnotation           = "kubectl-iomesh.io/unregistering-pod"
+	// CommandAnnotation is the command that continues the scale-in.
+	CommandAnnotation = "kubectl-iomesh.io/resume-command"
 )
 
 // LeaseName is the scale-in Lease of a cluster.
@@ -26,16 +29,18 @@ func LeaseName(release string) string { return release + "-scale-in" }
 // ScaleInLease is the Lease as read.
 type ScaleInLease struct {
 	Object *coordinationv1.Lease
-	// Holder is the run that holds it ("" when released); Held says it has not expired.
+	// Holder is the run that holds it ("" when released). Whether that run still lives is
+	// judged by watching it renew, never by comparing its clock with this machine's.
 	Holder string
-	Held   bool
 	// Unregistering is the chunk whose unregister a run started (0: none), for Pod.
 	Unregistering int64
 	Pod           string
+	// Command continues the scale-in ("" when not recorded).
+	Command string
 }
 
 // Lease reads the cluster's scale-in Lease (nil Object: there is none).
-func (r Reader) Lease(ctx context.Context, now time.Time) (ScaleInLease, error) {
+func (r Reader) Lease(ctx context.Context) (ScaleInLease, error) {
 	l, err := r.Kube.CoordinationV1().Leases(r.Namespace).Get(ctx, LeaseName(r.Release), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return ScaleInLease{}, nil
@@ -43,20 +48,18 @@ func (r Reader) Lease(ctx context.Context, now time.Time) (ScaleInLease, error) 
 	if err != nil {
 		return ScaleInLease{}, fmt.Errorf("reading Lease %s in namespace %s: %w", LeaseName(r.Release), r.Namespace, err)
 	}
-	return LeaseOf(l, now), nil
+	return LeaseOf(l), nil
 }
 
-// LeaseOf reads what a Lease says at now.
-func LeaseOf(l *coordinationv1.Lease, now time.Time) ScaleInLease {
-	s := ScaleInLease{Object: l, Pod: l.Annotations[PodAnnotation]}
+// LeaseOf reads what a Lease says.
+func LeaseOf(l *coordinationv1.Lease) ScaleInLease {
+	// The texts are escaped: anyone who may write the Lease chooses them.
+	s := ScaleInLease{Object: l, Pod: printers.EscapeTerminal(l.Annotations[PodAnnotation]), Command: printers.EscapeTerminal(l.Annotations[CommandAnnotation])}
 	if l.Spec.HolderIdentity != nil {
-		s.Holder = *l.Spec.HolderIdentity
+		s.Holder = printers.EscapeTerminal(*l.Spec.HolderIdentity)
 	}
 	if id, err := strconv.ParseInt(l.Annotations[UnregisteringAnnotation], 10, 64); err == nil {
 		s.Unregistering = id
-	}
-	if s.Holder != "" && l.Spec.RenewTime != nil && l.Spec.LeaseDurationSeconds != nil {
-		s.Held = now.Before(l.Spec.RenewTime.Add(time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second))
 	}
 	return s
 }

@@ -11,11 +11,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
+	"reflect"
+	"strconv"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/printers"
 )
 
 // GVR is the resource the IOMesh operator reconciles.
@@ -97,6 +101,41 @@ type Status struct {
 	ReadyReplicas   map[string]int64     `json:"readyReplicas,omitempty"`
 }
 
+// UnmarshalJSON reads each part of the status on its own: a part of an unexpected type is not
+// reported, and the rest is kept.
+func (s *Status) UnmarshalJSON(b []byte) error {
+	*s = Status{}
+	type plain Status
+	return decodeFields(b, (*plain)(s))
+}
+
+// UnmarshalJSON reads each summary on its own, as Status does.
+func (s *Summary) UnmarshalJSON(b []byte) error {
+	*s = Summary{}
+	type plain Summary
+	return decodeFields(b, (*plain)(s))
+}
+
+// decodeFields decodes a JSON object into the struct out points to one field at a time, leaving
+// the fields whose value does not decode at their zero value.
+func decodeFields(b []byte, out interface{}) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	for k, v := range fields {
+		one, err := json.Marshal(map[string]json.RawMessage{k: v})
+		if err != nil {
+			continue
+		}
+		// A field that fails leaves its zero value; json.Unmarshal may have set part of it.
+		if json.Unmarshal(one, out) != nil {
+			clearField(out, k)
+		}
+	}
+	return nil
+}
+
 // Summary is IOMesh's own view of the cluster.
 type Summary struct {
 	ChunkSummary   *ChunkSummary   `json:"chunkSummary,omitempty"`
@@ -104,14 +143,43 @@ type Summary struct {
 	ClusterSummary *ClusterSummary `json:"clusterSummary,omitempty"`
 }
 
-// ChunkSummary lists the chunks registered with meta.
+// ChunkSummary lists the chunks registered with meta. Malformed counts what could not be read
+// (chunks that is not a list, an element of another shape): any of it may be a registered chunk.
 type ChunkSummary struct {
-	Chunks List[Chunk] `json:"chunks,omitempty"`
+	Chunks    []Chunk `json:"chunks,omitempty"`
+	Malformed int     `json:"-"`
+}
+
+// UnmarshalJSON reads each chunk on its own and counts the ones it cannot read.
+func (c *ChunkSummary) UnmarshalJSON(b []byte) error {
+	*c = ChunkSummary{}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	raw, ok := fields["chunks"]
+	if !ok || string(raw) == "null" {
+		return nil
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(raw, &list) != nil {
+		c.Malformed = 1
+		return nil
+	}
+	for _, r := range list {
+		var ch Chunk
+		if json.Unmarshal(r, &ch) != nil {
+			c.Malformed++
+			continue
+		}
+		c.Chunks = append(c.Chunks, ch)
+	}
+	return nil
 }
 
 // Chunk is one registered chunk.
 type Chunk struct {
-	ID Int `json:"id"`
+	ID ChunkID `json:"id"`
 	// IP is the chunk's address on the storage network (dataCIDR).
 	IP Text `json:"ip,omitempty"`
 	// NodeName is reported from 1.1 on.
@@ -230,25 +298,45 @@ func anyValue(b []byte) (interface{}, error) {
 // String is the text, trimmed.
 func (t Text) String() string { return strings.TrimSpace(string(t)) }
 
-// Int is a number the operator writes; anything that is not a number reads as 0.
-type Int int64
+// Safe is the text, trimmed, with what could drive a terminal escaped: the operator's text
+// (and whoever can write the status) must not.
+func (t Text) Safe() string { return printers.EscapeTerminal(t.String()) }
+
+// ChunkID is a chunk's id as the operator writes it. Only an integer of 1 or more is an id: 0,
+// a fraction, a string or a number out of range leaves N at 0 and keeps the text in Raw, so a
+// chunk with such an id is never taken for another (or for "none").
+type ChunkID struct {
+	N   int64
+	Raw string
+}
 
 // UnmarshalJSON accepts any JSON value.
-func (n *Int) UnmarshalJSON(b []byte) error {
+func (c *ChunkID) UnmarshalJSON(b []byte) error {
 	v, err := anyValue(b)
 	if err != nil {
 		return err
 	}
-	*n = 0
+	*c = ChunkID{Raw: strings.TrimSpace(string(b))}
 	if num, ok := v.(json.Number); ok {
-		if i, err := num.Int64(); err == nil {
-			*n = Int(i)
-		} else if f, err := num.Float64(); err == nil {
-			*n = Int(f)
+		if i, err := strconv.ParseInt(num.String(), 10, 64); err == nil && i >= 1 {
+			c.N = i
+		} else if f, err := num.Float64(); err == nil && f >= 1 && f <= 1<<53 && f == math.Trunc(f) {
+			c.N = int64(f) // 3.0: a whole number written as a float
 		}
 	}
 	return nil
 }
+
+// MarshalJSON writes the id, or the text it was read from.
+func (c ChunkID) MarshalJSON() ([]byte, error) {
+	if c.Valid() || c.Raw == "" {
+		return json.Marshal(c.N)
+	}
+	return json.Marshal(c.Raw)
+}
+
+// Valid reports an integer id of 1 or more.
+func (c ChunkID) Valid() bool { return c.N >= 1 }
 
 // List is a list the operator writes: an element of another shape is skipped, and a value that
 // is not a list reads as empty, instead of failing the whole resource.
@@ -344,4 +432,17 @@ func (c *IOMeshCluster) BlockDeviceNamespace() string {
 		return ""
 	}
 	return c.Spec.Chunk.DeviceManager.BlockDeviceNamespace
+}
+
+// clearField sets the field of the struct out points to whose JSON name is name to its zero
+// value.
+func clearField(out interface{}, name string) {
+	v := reflect.ValueOf(out).Elem()
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if tag == name {
+			v.Field(i).Set(reflect.Zero(t.Field(i).Type))
+		}
+	}
 }

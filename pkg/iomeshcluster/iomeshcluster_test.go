@@ -86,7 +86,7 @@ func TestDecodeV101(t *testing.T) {
 		t.Fatalf("licence: %+v", l)
 	}
 	ch := c.Status.Summary.ChunkSummary.Chunks
-	if len(ch) != 1 || ch[0].ID != 1 || ch[0].NodeName != "" || ch[0].SpaceInfo.ProvisionedDataSpace != "0B" {
+	if len(ch) != 1 || ch[0].ID.N != 1 || ch[0].NodeName != "" || ch[0].SpaceInfo.ProvisionedDataSpace != "0B" {
 		t.Fatalf("chunks: %+v", ch)
 	}
 	if c.Status.TaskInProcess == nil || *c.Status.TaskInProcess != "" {
@@ -129,8 +129,19 @@ status:
 		t.Fatalf("taskInProcess = %q", got)
 	}
 	ch := c.Status.Summary.ChunkSummary.Chunks
-	if len(ch) != 2 || ch[0].ID != 0 || ch[1].ID != 2 || ch[1].IP != "10" || ch[1].Status != "3" {
+	if len(ch) != 2 || ch[0].ID.Valid() || ch[1].ID.N != 2 || ch[1].IP != "10" || ch[1].Status != "3" || c.Status.Summary.ChunkSummary.Malformed != 1 {
 		t.Fatalf("chunks: %+v", ch)
+	}
+	// A chunk whose id is not an id, or an entry that cannot be read, makes the list uncertain.
+	if v := ViewOf(c); v.Uncertain == "" || len(v.Chunks) != 2 {
+		t.Fatalf("view: %+v", v)
+	}
+	// A part of an unexpected type is not reported; the rest of the status is kept.
+	if p := decode(t, `{status: {readyReplicas: oops, summary: {metaSummary: bad, chunkSummary: {chunks: [{id: 1}]}}}}`); p.Status == nil || p.Status.ReadyReplicas != nil || p.Status.Summary.MetaSummary != nil || len(p.Status.Summary.ChunkSummary.Chunks) != 1 {
+		t.Fatalf("status: %+v", p.Status)
+	}
+	if c := decode(t, `{status: {summary: {chunkSummary: {chunks: notalist}}}}`); ViewOf(c).Uncertain == "" {
+		t.Fatal("chunks that is not a list is not an empty list")
 	}
 	if h := c.Status.Summary.MetaSummary.AliveHost; len(h) != 3 || h[1] != "1" {
 		t.Fatalf("alive hosts: %q", h)
@@ -160,11 +171,13 @@ func TestScalarsOfAnyType(t *testing.T) {
 			}
 		})
 	}
-	for in, want := range map[string]Int{`3`: 3, `3.0`: 3, `"4"`: 0, `null`: 0} {
-		t.Run("int "+in, func(t *testing.T) {
-			var got Int
-			if err := json.Unmarshal([]byte(in), &got); err != nil || got != want {
-				t.Fatalf("Int(%s) = %d, %v; want %d", in, got, err, want)
+	// Only a whole number of 1 or more is a chunk id: anything else stays invalid (N 0) rather
+	// than becoming another chunk's id or a negative one.
+	for in, want := range map[string]int64{`3`: 3, `3.0`: 3, `"4"`: 0, `null`: 0, `0`: 0, `-2`: 0, `2.5`: 0, `1e30`: 0, `9223372036854775808`: 0} {
+		t.Run("chunk id "+in, func(t *testing.T) {
+			var got ChunkID
+			if err := json.Unmarshal([]byte(in), &got); err != nil || got.N != want || got.Valid() != (want >= 1) {
+				t.Fatalf("ChunkID(%s) = %+v, %v; want %d", in, got, err, want)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package iomeshcluster
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -68,89 +69,191 @@ type Removal struct {
 	Node    string `json:"node,omitempty"`
 	// Chunk is the chunk the pod serves (nil: none is registered for it, or it is not known).
 	Chunk *RegisteredChunk `json:"chunk,omitempty"`
-	// By says how the chunk was matched: "nodename", "ip", "--chunk-id".
+	// By says how the chunk was matched: MatchNodename, MatchAddress, MatchInPod, ByName
+	// (--chunk-id, not confirmed) or ByLease (recorded by an earlier run).
 	By string `json:"matchedBy,omitempty"`
+	// Left says the chunk, recorded on the scale-in Lease by an earlier run, has already left
+	// IOMesh: only the count is still to lower.
+	Left bool `json:"left,omitempty"`
 	// Unregistered says no chunk is registered for the pod: every chunk IOMesh lists belongs to
 	// another pod.
 	Unregistered bool `json:"unregistered,omitempty"`
 	// Problem says why the chunk is not known for certain ("" when it is).
 	Problem string `json:"problem,omitempty"`
+	// Unconfirmed says why a chunk named with --chunk-id could not be confirmed in the pod
+	// (no chunk pod lists its IP): a person may accept it, --yes may not.
+	Unconfirmed string `json:"unconfirmed,omitempty"`
+}
+
+// How a chunk was matched beyond the view's own matching.
+const (
+	ByName  = "--chunk-id"
+	ByLease = "the scale-in Lease (an earlier run)"
+)
+
+// Claims are what the user and earlier runs say of the removed pods' chunks.
+type Claims struct {
+	// IDs are the chunks the user named (--chunk-id), one per pod removed, highest ordinal
+	// first.
+	IDs []int64
+	// Recorded is the chunk an earlier run recorded on the scale-in Lease for a pod before it
+	// unregistered it; that chunk may have left already.
+	Recorded map[string]int64
+	// LocalErr says why the chunk pods' own addresses could not be read ("" when they were, or
+	// were not needed).
+	LocalErr string
+}
+
+// CheckIDs refuses ids that cannot name the pods removed: duplicates, or not one per pod.
+func CheckIDs(ids []int64, pods int) error {
+	seen := map[int64]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			return fmt.Errorf("--chunk-id %d is given twice: each removed pod serves its own chunk", id)
+		}
+		seen[id] = true
+	}
+	if len(ids) > 0 && len(ids) != pods {
+		return fmt.Errorf("%d --chunk-id values for %d chunk pods removed: give exactly one per pod, highest ordinal first", len(ids), pods)
+	}
+	return nil
 }
 
 // Removals maps the chunk pods with ordinals in [to, from) to their chunks, highest ordinal
-// first. A chunk matches the pod on its node (nodename, else its IP among the node's and the
-// pods' addresses, see Match). ids are chunk IDs the user named, in the same order. A pod is
-// unregistered only when every chunk IOMesh lists is matched to another pod: a chunk that
-// matches no pod might be this one's.
-func (v View) Removals(release string, chunkPods []corev1.Pod, from, to int, ids []int64) []Removal {
+// first. A chunk belongs to a pod when matched to it (nodename, an address of its node, or an
+// address inside the pod: see Match and MatchInPods). A chunk the user named must be listed
+// (or recorded on the Lease for that pod) and must not be another pod's. A pod is unregistered
+// only when every chunk IOMesh lists is matched to another pod: a chunk that matches no pod
+// might be this one's.
+func (v View) Removals(release string, chunkPods []corev1.Pod, from, to int, cl Claims) ([]Removal, error) {
+	if err := CheckIDs(cl.IDs, from-to); err != nil {
+		return nil, err
+	}
 	byName := map[string]corev1.Pod{}
+	podOn := map[string]string{} // node -> pod
 	for _, p := range chunkPods {
 		byName[p.Name] = p
-	}
-	nodeOf := map[string]string{} // node -> pod
-	for _, p := range chunkPods {
 		if p.Spec.NodeName != "" {
-			nodeOf[p.Spec.NodeName] = p.Name
+			podOn[p.Spec.NodeName] = p.Name
 		}
 	}
 	owner := make([]string, len(v.Chunks)) // chunk index -> pod
-	unmatched := 0
 	for i, c := range v.Chunks {
-		if c.MatchedNode == "" || nodeOf[c.MatchedNode] == "" {
-			unmatched++
-			continue
+		owner[i] = c.MatchedPod
+		if owner[i] == "" && c.MatchedNode != "" {
+			owner[i] = podOn[c.MatchedNode]
 		}
-		owner[i] = nodeOf[c.MatchedNode]
+	}
+	unmatched := 0
+	for _, o := range owner {
+		if o == "" {
+			unmatched++
+		}
 	}
 	var out []Removal
 	for ord := from - 1; ord >= to; ord-- {
 		r := Removal{Ordinal: ord, Pod: fmt.Sprintf("%s-chunk-%d", release, ord)}
-		p, ok := byName[r.Pod]
-		if ok {
+		if p, ok := byName[r.Pod]; ok {
 			r.Node = p.Spec.NodeName
-		}
-		if n := from - 1 - ord; n < len(ids) {
-			r.By = "--chunk-id"
-			r.Problem = fmt.Sprintf("IOMesh lists no chunk %d", ids[n])
-			for i := range v.Chunks {
-				if v.Chunks[i].ID != ids[n] {
-					continue
-				}
-				c := v.Chunks[i]
-				r.Chunk, r.Problem = &c, ""
-				if owner[i] != "" && owner[i] != r.Pod {
-					r.Problem = fmt.Sprintf("chunk %d is on node %s, which runs %s", c.ID, c.MatchedNode, owner[i])
-				}
-			}
-			out = append(out, r)
-			continue
 		}
 		var mine []int
 		for i := range v.Chunks {
-			if owner[i] == r.Pod && r.Pod != "" {
+			if owner[i] == r.Pod {
 				mine = append(mine, i)
 			}
 		}
+		recorded := cl.Recorded[r.Pod]
 		switch {
 		case !v.Summary:
 			r.Problem = "IOMesh reports no chunkSummary"
+		case v.Uncertain != "":
+			r.Problem = v.Uncertain
+		case from-1-ord < len(cl.IDs):
+			v.named(&r, cl.IDs[from-1-ord], recorded, owner, mine, cl.LocalErr)
+		case recorded != 0:
+			v.named(&r, recorded, recorded, owner, mine, cl.LocalErr)
+			if r.Problem == "" && r.By == ByName {
+				r.By, r.Unconfirmed = ByLease, ""
+			}
 		case len(mine) > 1:
 			r.Problem = fmt.Sprintf("%d chunks match node %s", len(mine), r.Node)
 		case len(mine) == 1:
 			c := v.Chunks[mine[0]]
-			r.Chunk = &c
-			r.By = "ip"
-			if c.Node != "" {
-				r.By = "nodename"
-			}
+			r.Chunk, r.By = &c, c.MatchedBy
 		case unmatched > 0:
-			r.Problem = fmt.Sprintf("no chunk matches node %s by nodename or IP, and %s no pod", orNone(r.Node), unmatchedText(unmatched))
+			r.Problem = fmt.Sprintf("no chunk matches node %s by nodename or address, and %s no pod", orNone(r.Node), unmatchedText(unmatched))
+			if cl.LocalErr != "" {
+				r.Problem += "; " + cl.LocalErr
+			}
 		default:
 			r.Unregistered = true
 		}
 		out = append(out, r)
 	}
-	return out
+	return out, nil
+}
+
+// named checks the claim that r's pod serves chunk id.
+func (v View) named(r *Removal, id, recorded int64, owner []string, mine []int, localErr string) {
+	idx := -1
+	for i := range v.Chunks {
+		if v.Chunks[i].ID == id {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		if len(mine) > 0 {
+			m := v.Chunks[mine[0]]
+			r.Problem = fmt.Sprintf("IOMesh lists no chunk %d, and %s now serves chunk %d (ip %s, by %s)", id, r.Pod, m.ID, m.IP, m.MatchedBy)
+			return
+		}
+		if recorded == id {
+			r.Chunk, r.By, r.Left = &RegisteredChunk{ID: id}, ByLease, true
+			return
+		}
+		r.Problem = fmt.Sprintf("IOMesh lists no chunk %d", id)
+		return
+	}
+	c := v.Chunks[idx]
+	r.Chunk = &c
+	switch o := owner[idx]; {
+	case o != "" && o != r.Pod:
+		r.Problem = fmt.Sprintf("chunk %d (ip %s) is %s's, matched by %s on node %s", id, c.IP, o, c.MatchedBy, orNone(c.MatchedNode))
+	case o == r.Pod:
+		r.By = c.MatchedBy
+	case len(mine) > 0:
+		m := v.Chunks[mine[0]]
+		r.Problem = fmt.Sprintf("%s serves chunk %d (ip %s, by %s), not chunk %d", r.Pod, m.ID, m.IP, m.MatchedBy, id)
+	case localErr != "":
+		r.Problem = fmt.Sprintf("chunk %d (ip %s) cannot be confirmed in %s: %s", id, c.IP, r.Pod, localErr)
+	default:
+		r.By = ByName
+		r.Unconfirmed = fmt.Sprintf("no chunk pod lists chunk %d's ip %s among its own addresses, so that it serves %s on %s cannot be confirmed", id, c.Addr(), r.Pod, orNone(r.Node))
+	}
+}
+
+// Listing is the chunk pods, their nodes and the chunks IOMesh lists, for a person correcting
+// --chunk-id.
+func (v View) Listing(chunkPods []corev1.Pod) string {
+	var b strings.Builder
+	b.WriteString("chunk pods:")
+	pods := append([]corev1.Pod(nil), chunkPods...)
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
+	for _, p := range pods {
+		fmt.Fprintf(&b, " %s on %s;", p.Name, orNone(p.Spec.NodeName))
+	}
+	b.WriteString(" IOMesh lists:")
+	if len(v.Chunks) == 0 {
+		b.WriteString(" no chunk")
+	}
+	for _, c := range v.Chunks {
+		fmt.Fprintf(&b, " chunk %d ip %s", c.ID, orText(c.IP, "?"))
+		if c.MatchedNode != "" {
+			fmt.Fprintf(&b, " (node %s, by %s)", c.MatchedNode, c.MatchedBy)
+		}
+		b.WriteString(";")
+	}
+	return strings.TrimSuffix(b.String(), ";")
 }
 
 func orNone(s string) string {
@@ -267,6 +370,18 @@ func Join(cs []Counter) string {
 		out[i] = strings.TrimSpace(c.String())
 	}
 	return strings.Join(out, ", ")
+}
+
+// Pending is the cluster's pending_migrates_bytes (the shallowest such line).
+func (m Migration) Pending() (int64, bool) {
+	best := -1
+	var v int64
+	for _, c := range m.Values {
+		if c.Key == "pending_migrates_bytes" && (best < 0 || c.Depth < best) {
+			best, v = c.Depth, c.Value
+		}
+	}
+	return v, best >= 0
 }
 
 // Busy are the non-zero counters.

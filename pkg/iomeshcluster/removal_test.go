@@ -68,80 +68,231 @@ func five(ip func(i int) string, nodename bool) (View, []corev1.Pod, []corev1.No
 	return v, pods, nodes
 }
 
+// removals is Removals with no claims, failing the test on a claims error.
+func removals(t *testing.T, v View, pods []corev1.Pod, from, to int, cl Claims) []Removal {
+	t.Helper()
+	rs, err := v.Removals("iomesh", pods, from, to, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
 func TestRemovals(t *testing.T) {
 	byNodeIP := func(i int) string { return fmt.Sprintf("192.168.0.%d:10200", i) }
 	dataNet := func(i int) string { return fmt.Sprintf("10.234.1.%d", i) } // the storage network: no match
 	t.Run("nodename", func(t *testing.T) {
 		v, pods, _ := five(dataNet, true)
-		rs := v.Removals("iomesh", pods, 5, 3, nil)
-		if len(rs) != 2 || rs[0].Pod != "iomesh-chunk-4" || rs[0].Chunk.ID != 5 || rs[0].By != "nodename" || rs[1].Chunk.ID != 4 {
+		rs := removals(t, v, pods, 5, 3, Claims{})
+		if len(rs) != 2 || rs[0].Pod != "iomesh-chunk-4" || rs[0].Chunk.ID != 5 || rs[0].By != MatchNodename || rs[1].Chunk.ID != 4 {
 			t.Fatalf("%+v", rs)
 		}
 	})
-	t.Run("ip", func(t *testing.T) {
+	t.Run("address", func(t *testing.T) {
 		v, pods, _ := five(byNodeIP, false)
-		rs := v.Removals("iomesh", pods, 5, 4, nil)
-		if len(rs) != 1 || rs[0].Chunk == nil || rs[0].Chunk.ID != 5 || rs[0].By != "ip" || rs[0].Problem != "" {
+		rs := removals(t, v, pods, 5, 4, Claims{})
+		if len(rs) != 1 || rs[0].Chunk == nil || rs[0].Chunk.ID != 5 || rs[0].By != MatchAddress || rs[0].Problem != "" {
 			t.Fatalf("%+v", rs)
 		}
 	})
 	t.Run("none matches", func(t *testing.T) {
 		v, pods, _ := five(dataNet, false)
-		rs := v.Removals("iomesh", pods, 5, 4, nil)
-		if rs[0].Chunk != nil || rs[0].Unregistered || rs[0].Problem != "no chunk matches node node-4 by nodename or IP, and 5 chunks IOMesh lists match no pod" {
+		rs := removals(t, v, pods, 5, 4, Claims{LocalErr: "exec refused"})
+		if rs[0].Chunk != nil || rs[0].Unregistered || rs[0].Problem != "no chunk matches node node-4 by nodename or address, and 5 chunks IOMesh lists match no pod; exec refused" {
 			t.Fatalf("%+v", rs)
 		}
 		// A pod not yet scheduled has no node to match.
 		pods[4].Spec.NodeName = ""
 		v.Chunks = v.Chunks[:1]
-		if rs := v.Removals("iomesh", pods, 5, 4, nil); rs[0].Problem != "no chunk matches node (none: the pod is not scheduled) by nodename or IP, and 1 chunk IOMesh lists matches no pod" {
+		if rs := removals(t, v, pods, 5, 4, Claims{}); rs[0].Problem != "no chunk matches node (none: the pod is not scheduled) by nodename or address, and 1 chunk IOMesh lists matches no pod" {
 			t.Fatalf("%q", rs[0].Problem)
+		}
+	})
+	t.Run("matched inside the pods", func(t *testing.T) {
+		v, pods, _ := five(dataNet, false)
+		local, nodeOf := map[string][]string{}, map[string]string{}
+		for i, p := range pods {
+			local[p.Name], nodeOf[p.Name] = []string{fmt.Sprintf("10.234.1.%d", i), "10.0.0.1"}, p.Spec.NodeName
+		}
+		local["iomesh-chunk-0"] = append(local["iomesh-chunk-0"], "10.0.0.1") // shared: matches none
+		v.MatchInPods(local, nodeOf)
+		rs := removals(t, v, pods, 5, 3, Claims{})
+		if rs[0].Chunk == nil || rs[0].Chunk.ID != 5 || rs[0].By != MatchInPod || rs[1].Chunk.ID != 4 {
+			t.Fatalf("%+v", rs)
 		}
 	})
 	t.Run("already unregistered", func(t *testing.T) {
 		v, pods, _ := five(byNodeIP, false)
 		v.Chunks = v.Chunks[:4] // chunk 5 left chunkSummary; every other chunk is another pod's
-		rs := v.Removals("iomesh", pods, 5, 4, nil)
+		rs := removals(t, v, pods, 5, 4, Claims{})
 		if !rs[0].Unregistered || rs[0].Chunk != nil || rs[0].Problem != "" {
 			t.Fatalf("%+v", rs)
 		}
 		// One chunk that matches no pod might be this pod's: not certain.
 		v.Chunks[0].MatchedNode = ""
-		if rs := v.Removals("iomesh", pods, 5, 4, nil); rs[0].Unregistered || rs[0].Problem == "" {
+		if rs := removals(t, v, pods, 5, 4, Claims{}); rs[0].Unregistered || rs[0].Problem == "" {
 			t.Fatalf("%+v", rs)
 		}
 	})
 	t.Run("ambiguous", func(t *testing.T) {
 		v, pods, _ := five(byNodeIP, false)
 		v.Chunks[3].MatchedNode = "node-4" // two chunks on node-4
-		rs := v.Removals("iomesh", pods, 5, 4, nil)
+		rs := removals(t, v, pods, 5, 4, Claims{})
 		if rs[0].Chunk != nil || !strings.Contains(rs[0].Problem, "2 chunks match node node-4") {
 			t.Fatalf("%+v", rs)
 		}
 	})
-	t.Run("chunk-id", func(t *testing.T) {
+	t.Run("uncertain list", func(t *testing.T) {
+		v, pods, _ := five(byNodeIP, false)
+		v.Uncertain = "chunkSummary lists 1 chunk(s) whose id is not an integer of 1 or more (2.5)"
+		if rs := removals(t, v, pods, 5, 4, Claims{IDs: []int64{5}}); rs[0].Problem != v.Uncertain {
+			t.Fatalf("%+v", rs)
+		}
+	})
+}
+
+func TestRemovalsNamedIDs(t *testing.T) {
+	dataNet := func(i int) string { return fmt.Sprintf("10.234.1.%d", i) }
+	inPods := func() (View, []corev1.Pod) {
 		v, pods, _ := five(dataNet, false)
-		rs := v.Removals("iomesh", pods, 5, 3, []int64{5})
-		if rs[0].Chunk == nil || rs[0].Chunk.ID != 5 || rs[0].By != "--chunk-id" || rs[0].Problem != "" {
-			t.Fatalf("first: %+v", rs[0])
+		local, nodeOf := map[string][]string{}, map[string]string{}
+		for i, p := range pods {
+			local[p.Name], nodeOf[p.Name] = []string{fmt.Sprintf("10.234.1.%d", i)}, p.Spec.NodeName
 		}
-		if rs[1].Chunk != nil || rs[1].Problem == "" {
-			t.Fatalf("the second pod has no id named and no match: %+v", rs[1])
-		}
-		if rs := v.Removals("iomesh", pods, 5, 4, []int64{9}); rs[0].Problem != "IOMesh lists no chunk 9" {
-			t.Fatalf("%+v", rs)
-		}
-		v, pods, _ = five(byNodeIP, false)
-		if rs := v.Removals("iomesh", pods, 5, 4, []int64{2}); !strings.Contains(rs[0].Problem, "chunk 2 is on node node-1, which runs iomesh-chunk-1") {
-			t.Fatalf("a chunk matched to another pod: %+v", rs)
+		v.MatchInPods(local, nodeOf)
+		return v, pods
+	}
+	t.Run("a duplicate", func(t *testing.T) {
+		v, pods := inPods()
+		if _, err := v.Removals("iomesh", pods, 5, 3, Claims{IDs: []int64{5, 5}}); err == nil || !strings.Contains(err.Error(), "--chunk-id 5 is given twice") {
+			t.Fatalf("%v", err)
 		}
 	})
-	t.Run("no summary", func(t *testing.T) {
-		_, pods, _ := five(byNodeIP, false)
-		if rs := (View{}).Removals("iomesh", pods, 5, 4, nil); rs[0].Problem != "IOMesh reports no chunkSummary" || rs[0].Unregistered {
+	t.Run("one per pod", func(t *testing.T) {
+		v, pods := inPods()
+		for _, ids := range [][]int64{{5}, {5, 4, 3}} {
+			if _, err := v.Removals("iomesh", pods, 5, 3, Claims{IDs: ids}); err == nil || !strings.Contains(err.Error(), "give exactly one per pod") {
+				t.Fatalf("%v: %v", ids, err)
+			}
+		}
+	})
+	t.Run("another pod's chunk", func(t *testing.T) {
+		// --chunk 4 --chunk-id 1: chunk 1 lives on iomesh-chunk-0.
+		v, pods := inPods()
+		rs := removals(t, v, pods, 5, 4, Claims{IDs: []int64{1}})
+		if !strings.Contains(rs[0].Problem, "chunk 1 (ip 10.234.1.0) is iomesh-chunk-0's, matched by address inside the pod on node node-0") {
+			t.Fatalf("%+v", rs[0])
+		}
+	})
+	t.Run("confirmed", func(t *testing.T) {
+		v, pods := inPods()
+		rs := removals(t, v, pods, 5, 3, Claims{IDs: []int64{5, 4}})
+		if rs[0].Problem != "" || rs[0].By != MatchInPod || rs[0].Unconfirmed != "" || rs[1].Chunk.ID != 4 || rs[1].By != MatchInPod {
 			t.Fatalf("%+v", rs)
 		}
 	})
+	t.Run("not listed", func(t *testing.T) {
+		v, pods := inPods()
+		if rs := removals(t, v, pods, 5, 4, Claims{IDs: []int64{9}}); rs[0].Problem != "IOMesh lists no chunk 9, and iomesh-chunk-4 now serves chunk 5 (ip 10.234.1.4, by address inside the pod)" {
+			t.Fatalf("%+v", rs)
+		}
+	})
+	t.Run("recorded on the Lease, already left", func(t *testing.T) {
+		v, pods := inPods()
+		v.Chunks = v.Chunks[:4]
+		for _, cl := range []Claims{{IDs: []int64{5}, Recorded: map[string]int64{"iomesh-chunk-4": 5}}, {Recorded: map[string]int64{"iomesh-chunk-4": 5}}} {
+			rs := removals(t, v, pods, 5, 4, cl)
+			if rs[0].Problem != "" || !rs[0].Left || rs[0].By != ByLease || rs[0].Chunk.ID != 5 {
+				t.Fatalf("%+v: %+v", cl, rs)
+			}
+		}
+		// Recorded for another pod: no evidence for this one.
+		if rs := removals(t, v, pods, 5, 4, Claims{IDs: []int64{5}, Recorded: map[string]int64{"iomesh-chunk-3": 5}}); rs[0].Problem != "IOMesh lists no chunk 5" {
+			t.Fatalf("%+v", rs)
+		}
+	})
+	t.Run("the mapping says otherwise", func(t *testing.T) {
+		v, pods := inPods()
+		v.Chunks[3].MatchedPod, v.Chunks[3].MatchedNode, v.Chunks[3].MatchedBy = "", "", "" // chunk 4 matches no pod
+		rs := removals(t, v, pods, 5, 4, Claims{IDs: []int64{4}})
+		if !strings.Contains(rs[0].Problem, "iomesh-chunk-4 serves chunk 5 (ip 10.234.1.4, by address inside the pod), not chunk 4") {
+			t.Fatalf("%+v", rs[0])
+		}
+	})
+	t.Run("unconfirmed", func(t *testing.T) {
+		v, pods, _ := five(dataNet, false) // no pod lists the chunks' addresses
+		rs := removals(t, v, pods, 5, 4, Claims{IDs: []int64{5}})
+		if rs[0].Problem != "" || rs[0].By != ByName || !strings.Contains(rs[0].Unconfirmed, "no chunk pod lists chunk 5's ip 10.234.1.4") {
+			t.Fatalf("%+v", rs[0])
+		}
+		rs = removals(t, v, pods, 5, 4, Claims{IDs: []int64{5}, LocalErr: "pods/exec is forbidden"})
+		if !strings.Contains(rs[0].Problem, "cannot be confirmed in iomesh-chunk-4: pods/exec is forbidden") {
+			t.Fatalf("%+v", rs[0])
+		}
+	})
+	t.Run("listing", func(t *testing.T) {
+		v, pods := inPods()
+		l := v.Listing(pods)
+		if !strings.Contains(l, "iomesh-chunk-4 on node-4") || !strings.Contains(l, "chunk 5 ip 10.234.1.4 (node node-4, by address inside the pod)") {
+			t.Fatal(l)
+		}
+	})
+}
+
+func TestPresenceOf(t *testing.T) {
+	v, _, _ := five(func(i int) string { return fmt.Sprintf("10.0.0.%d", i) }, false)
+	cases := []struct {
+		name   string
+		view   View
+		remain int
+		want   Presence
+	}{
+		{"listed", v, 4, Listed},
+		{"gone", View{Summary: true, Chunks: v.Chunks[:4]}, 4, Gone},
+		{"no chunkSummary", View{}, 4, Unknown},
+		{"an empty list where four should remain", View{Summary: true}, 4, Unknown},
+		{"fewer than expected", View{Summary: true, Chunks: v.Chunks[:3]}, 4, Unknown},
+		{"an unreadable entry", View{Summary: true, Chunks: v.Chunks[:4], Uncertain: "x"}, 4, Unknown},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got, why := c.view.PresenceOf(5, c.remain); got != c.want || (got == Unknown) != (why != "") {
+				t.Fatalf("PresenceOf = %s (%q), want %s", got, why, c.want)
+			}
+		})
+	}
+}
+
+func TestLocalAddresses(t *testing.T) {
+	fib := `Main:
+  +-- 0.0.0.0/0 3 0 5
+     |-- 0.0.0.0
+        /0 universe UNICAST
+     +-- 10.234.1.0/24 2 0 2
+        |-- 10.234.1.0
+           /32 link BROADCAST
+           /24 link UNICAST
+        |-- 10.234.1.14
+           /32 host LOCAL
+        |-- 10.234.1.255
+           /32 link BROADCAST
+     +-- 127.0.0.0/8 2 0 2
+        |-- 127.0.0.1
+           /32 host LOCAL
+Local:
+  +-- 0.0.0.0/0 3 0 5
+        |-- 10.234.1.14
+           /32 host LOCAL
+        |-- 192.168.0.4
+           /32 host LOCAL
+`
+	got := strings.Join(LocalAddresses(fib), ",")
+	if got != "10.234.1.14,192.168.0.4" {
+		t.Fatalf("LocalAddresses = %s", got)
+	}
+	if len(LocalAddresses("not a fib_trie")) != 0 {
+		t.Fatal("no addresses in other text")
+	}
 }
 
 func TestBytes(t *testing.T) {
@@ -161,7 +312,7 @@ func TestBytes(t *testing.T) {
 func TestRoomAfter(t *testing.T) {
 	v, pods, _ := five(func(i int) string { return fmt.Sprintf("192.168.0.%d", i) }, false)
 	v.Capacity = &Space{UsedData: "2.00Ti"}
-	rs := v.Removals("iomesh", pods, 5, 3, nil)
+	rs := removals(t, v, pods, 5, 3, Claims{})
 	r, err := v.RoomAfter(rs)
 	if err != nil || r.Used != 2<<40 || r.Remaining != 3<<40 || r.Leaving != 2<<40 {
 		t.Fatalf("%+v %v", r, err)

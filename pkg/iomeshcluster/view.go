@@ -7,6 +7,7 @@
 package iomeshcluster
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -35,9 +36,20 @@ type RegisteredChunk struct {
 	Node   string `json:"nodeName,omitempty"`
 	Status string `json:"status,omitempty"`
 	Space  *Space `json:"space,omitempty"`
-	// MatchedNode is the node the chunk was matched to (by nodename, else by IP); "" if none.
+	// MatchedNode is the node the chunk was matched to; "" if none. MatchedBy says how:
+	// MatchNodename, MatchAddress or MatchInPod.
 	MatchedNode string `json:"matchedNode,omitempty"`
+	MatchedBy   string `json:"matchedBy,omitempty"`
+	// MatchedPod is the chunk pod whose own addresses hold the chunk's IP (MatchInPod).
+	MatchedPod string `json:"matchedPod,omitempty"`
 }
+
+// How a chunk was matched to its pod.
+const (
+	MatchNodename = "nodename"
+	MatchAddress  = "address"
+	MatchInPod    = "address inside the pod"
+)
 
 // Healthy reports a chunk serving storage.
 func (c RegisteredChunk) Healthy() bool { return c.Status == ChunkHealthy }
@@ -54,6 +66,9 @@ type View struct {
 	// Summary says whether status.summary.chunkSummary was reported at all.
 	Summary bool              `json:"summaryReported"`
 	Chunks  []RegisteredChunk `json:"chunks,omitempty"`
+	// Uncertain says why the chunk list cannot be trusted to name every registered chunk (an
+	// id that is not an integer of 1 or more, an entry that could not be read); "" when it can.
+	Uncertain string `json:"uncertain,omitempty"`
 	// MetaReported says whether metaSummary was reported.
 	MetaReported bool     `json:"metaReported"`
 	MetaLeader   string   `json:"metaLeader,omitempty"`
@@ -75,8 +90,19 @@ func ViewOf(c *IOMeshCluster) View {
 	st := c.Status
 	if cs := st.Summary.ChunkSummary; cs != nil {
 		v.Summary = true
+		var bad []string
 		for _, ch := range cs.Chunks {
-			v.Chunks = append(v.Chunks, RegisteredChunk{ID: int64(ch.ID), IP: str(ch.IP), Node: str(ch.NodeName), Status: str(ch.Status), Space: space(ch.SpaceInfo)})
+			// A chunk without a valid id is still shown (as id 0), and makes the list uncertain.
+			if !ch.ID.Valid() {
+				bad = append(bad, printers.EscapeTerminal(orText(ch.ID.Raw, "none")))
+			}
+			v.Chunks = append(v.Chunks, RegisteredChunk{ID: ch.ID.N, IP: str(ch.IP), Node: str(ch.NodeName), Status: str(ch.Status), Space: space(ch.SpaceInfo)})
+		}
+		switch {
+		case len(bad) > 0:
+			v.Uncertain = fmt.Sprintf("chunkSummary lists %d chunk(s) whose id is not an integer of 1 or more (%s)", len(bad), strings.Join(bad, ", "))
+		case cs.Malformed > 0:
+			v.Uncertain = fmt.Sprintf("chunkSummary has %d entry(ies) that could not be read", cs.Malformed)
 		}
 		sort.SliceStable(v.Chunks, func(i, j int) bool { return v.Chunks[i].ID < v.Chunks[j].ID })
 	}
@@ -102,8 +128,15 @@ func ViewOf(c *IOMeshCluster) View {
 	return v
 }
 
+func orText(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
+}
+
 // str reads a status string, escaped: the operator's text must not drive the terminal.
-func str(t Text) string { return printers.EscapeTerminal(t.String()) }
+func str(t Text) string { return t.Safe() }
 
 func space(s *SpaceInfo) *Space {
 	if s == nil {
@@ -142,20 +175,100 @@ func (v *View) Match(nodes []corev1.Node, chunkPods []corev1.Pod) {
 	}
 	for i := range v.Chunks {
 		c := &v.Chunks[i]
-		c.MatchedNode = c.Node
+		c.MatchedNode, c.MatchedBy, c.MatchedPod = c.Node, "", ""
 		if c.MatchedNode != "" {
+			c.MatchedBy = MatchNodename
 			continue
 		}
-		ip := c.IP
-		if h, _, ok := strings.Cut(ip, ":"); ok {
-			ip = h
-		}
-		if set := byIP[ip]; len(set) == 1 {
+		if set := byIP[c.Addr()]; len(set) == 1 {
 			for n := range set {
-				c.MatchedNode = n
+				c.MatchedNode, c.MatchedBy = n, MatchAddress
 			}
 		}
 	}
+}
+
+// Addr is the chunk's IP without a port.
+func (c RegisteredChunk) Addr() string {
+	if h, _, ok := strings.Cut(c.IP, ":"); ok {
+		return h
+	}
+	return c.IP
+}
+
+// Unmatched counts the chunks matched to no node.
+func (v View) Unmatched() int {
+	n := 0
+	for _, c := range v.Chunks {
+		if c.MatchedNode == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// MatchInPods matches the chunks still unmatched by the chunk pods' own LOCAL addresses (pod
+// name to addresses, from /proc/net/fib_trie in the pod): chunk pods use the node's storage
+// network, so a chunk's IP is one of its pod's addresses. An IP that several pods list matches
+// none. nodeOf gives each pod's node.
+func (v *View) MatchInPods(local map[string][]string, nodeOf map[string]string) {
+	byIP := map[string][]string{}
+	for pod, ips := range local {
+		for _, ip := range ips {
+			byIP[ip] = append(byIP[ip], pod)
+		}
+	}
+	for i := range v.Chunks {
+		c := &v.Chunks[i]
+		if c.MatchedNode != "" {
+			continue
+		}
+		if pods := byIP[c.Addr()]; len(pods) == 1 {
+			c.MatchedPod, c.MatchedBy, c.MatchedNode = pods[0], MatchInPod, nodeOf[pods[0]]
+		}
+	}
+}
+
+// Presence is whether IOMesh lists a chunk, on positive evidence only.
+type Presence int
+
+const (
+	// Unknown: the status does not say (no chunkSummary, an unreadable list, fewer chunks than
+	// expected).
+	Unknown Presence = iota
+	// Listed: chunkSummary lists the chunk.
+	Listed
+	// Gone: a readable chunkSummary lists at least the chunks expected to remain, and not it.
+	Gone
+)
+
+func (p Presence) String() string {
+	switch p {
+	case Listed:
+		return "listed"
+	case Gone:
+		return "gone"
+	}
+	return "unknown"
+}
+
+// PresenceOf says whether the view lists chunk id. remain is how many other chunks are
+// expected to stay registered: a list shorter than that is not read as the chunk having left.
+// why says what made it Unknown.
+func (v View) PresenceOf(id int64, remain int) (p Presence, why string) {
+	switch {
+	case !v.Summary:
+		return Unknown, "the IOMeshCluster status reports no chunkSummary"
+	case v.Uncertain != "":
+		return Unknown, v.Uncertain
+	}
+	if _, ok := v.Listed(id); ok {
+		return Listed, ""
+	}
+	if len(v.Chunks) < remain {
+		return Unknown, fmt.Sprintf("chunkSummary lists %d chunks, fewer than the %d expected to remain", len(v.Chunks), remain)
+	}
+	return Gone, ""
 }
 
 // Healthy counts the healthy chunks.

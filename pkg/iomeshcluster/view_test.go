@@ -175,4 +175,7 @@ func TestChunksWithoutIDKeepTheirOrder(t *testing.T) {
 	if strings.Join(ips, ",") != "b,a,d,c" {
 		t.Fatalf("order %q", ips)
 	}
+	if !strings.Contains(v.Uncertain, "2 chunk(s) whose id is not an integer of 1 or more (none, none)") {
+		t.Fatalf("uncertain: %q", v.Uncertain)
+	}
 }

@@ -55,29 +55,40 @@ func checkMetaScaleIn(f *Facts) Result {
 
 func checkMapped(f *Facts) Result {
 	s := f.ScaleIn
-	if s == nil || len(s.Removals) == 0 {
+	if s == nil || (len(s.Removals) == 0 && s.IDsErr == nil) {
 		return skip("no chunk pod is removed")
 	}
-	var ok, problems []string
+	hint := fmt.Sprintf("Name each removed pod's chunk, highest ordinal first, with one --chunk-id ID per pod (%s; `kubectl iomesh status -n %s --release %s` shows id, ip, node, status and used space)", s.Listing, f.Namespace, f.Release)
+	if s.IDsErr != nil {
+		return bad(Fail, s.IDsErr.Error()+". Unregistering the wrong chunk, then removing the pod that still holds data, loses data", hint, DocScaleIn)
+	}
+	var ok, problems, unconfirmed []string
 	for _, r := range s.Removals {
 		switch {
 		case r.Problem != "":
 			problems = append(problems, fmt.Sprintf("%s: %s", r.Pod, r.Problem))
 		case r.Unregistered:
 			ok = append(ok, fmt.Sprintf("%s serves no chunk (every chunk IOMesh lists is another pod's)", r.Pod))
+		case r.Left:
+			ok = append(ok, fmt.Sprintf("%s served chunk %d, which an earlier run unregistered and IOMesh no longer lists", r.Pod, r.Chunk.ID))
+		case r.Unconfirmed != "":
+			unconfirmed = append(unconfirmed, fmt.Sprintf("%s: %s", r.Pod, r.Unconfirmed))
 		default:
 			ok = append(ok, fmt.Sprintf("%s on %s serves chunk %d (by %s)", r.Pod, orWord(r.Node, "no node"), r.Chunk.ID, r.By))
 		}
 	}
-	if len(problems) == 0 {
-		return pass("%s", strings.Join(ok, "; "))
+	if len(problems) > 0 {
+		verdict := Fail
+		if !s.Procedure.Unregister {
+			verdict = Warn // the operator unregisters: the match only informs the capacity
+		}
+		return bad(verdict, "which chunk to unregister is not certain: "+strings.Join(problems, "; ")+". Unregistering the wrong chunk, then removing the pod that still holds data, loses data", hint, DocScaleIn)
 	}
-	verdict := Fail
-	if !s.Procedure.Unregister {
-		verdict = Warn // the operator unregisters: the match only informs the capacity
+	if len(unconfirmed) > 0 && s.Procedure.Unregister {
+		return bad(Warn, "named with --chunk-id but not confirmed: "+strings.Join(unconfirmed, "; "),
+			"scale asks you to confirm each such chunk (and refuses under --yes); check the chunk's ip on the pod's node first. "+s.Listing, DocScaleIn)
 	}
-	return bad(verdict, "which chunk to unregister is not certain: "+strings.Join(problems, "; ")+". Unregistering the wrong chunk, then removing the pod that still holds data, loses data",
-		fmt.Sprintf("See the chunks with `kubectl iomesh status -n %s --release %s` (id, ip, node, status, used) and name each pod's chunk, highest ordinal first, with --chunk-id ID", f.Namespace, f.Release), DocScaleIn)
+	return pass("%s", strings.Join(ok, "; "))
 }
 
 func checkMigration(f *Facts) Result {
@@ -87,7 +98,7 @@ func checkMigration(f *Facts) Result {
 	}
 	if s.InFlight != 0 {
 		if _, listed := f.Storage.Listed(s.InFlight); listed {
-			return pass("chunk %d is being unregistered (started by %s): the data is moving off it, and this run waits for it", s.InFlight, s.InFlightBy)
+			return pass("chunk %d of %s is being unregistered (started by %s): this run waits while its data moves, and sends the unregister again if IOMesh shows no migration", s.InFlight, s.InFlightPod, s.InFlightBy)
 		}
 	}
 	cmd := fmt.Sprintf("kubectl exec -n %s %s -c iomesh-meta -- /opt/iomesh/iomeshctl summary cluster | egrep \"recovers|migrates\"", f.Namespace, orWord(s.MigrationPod, "<meta leader>"))

@@ -93,7 +93,9 @@ func TestMigrationIdle(t *testing.T) {
 		{"unreadable", func(s *ScaleIn) { s.Migration, s.MigrationErr = nil, errors.New("exec refused") }, Error, "exec refused"},
 		{"not run", func(s *ScaleIn) { s.Migration = nil }, Skipped, ""},
 		// An earlier run's unregister moves the data: this run waits for it.
-		{"own migration", func(s *ScaleIn) { s.Migration.Values, s.InFlight, s.InFlightBy = busy, 5, "kubectl-iomesh@host/1" }, Pass, "chunk 5 is being unregistered (started by kubectl-iomesh@host/1)"},
+		{"own migration", func(s *ScaleIn) {
+			s.Migration.Values, s.InFlight, s.InFlightPod, s.InFlightBy = busy, 5, "iomesh-chunk-4", "kubectl-iomesh@host/1"
+		}, Pass, "chunk 5 of iomesh-chunk-4 is being unregistered (started by kubectl-iomesh@host/1)"},
 		{"own chunk gone", func(s *ScaleIn) { s.Migration.Values, s.InFlight = busy, 9 }, Fail, "recovering or migrating"},
 	}
 	for _, c := range cases {

@@ -157,8 +157,13 @@ type Input struct {
 // ScaleIn is what the removal checks read.
 type ScaleIn struct {
 	Procedure iomeshcluster.Procedure
-	// Removals are the chunk pods to remove, highest ordinal first, with their chunks.
+	// Removals are the chunk pods to remove, highest ordinal first, with their chunks. IDsErr
+	// says why the --chunk-id values cannot name them (duplicates, not one per pod).
 	Removals []iomeshcluster.Removal
+	IDsErr   error
+	// Listing is the chunk pods, their nodes and the chunks IOMesh lists, for a person to
+	// correct --chunk-id by.
+	Listing string
 	// MetaRemovals are the meta pods to remove, highest ordinal first.
 	MetaRemovals []string
 	// Room is the data beside the capacity that remains; RoomErr says why it is unknown.
@@ -171,8 +176,9 @@ type ScaleIn struct {
 	MigrationErr error
 	// InFlight is the chunk an earlier run started to unregister (0: none), with that run's
 	// holder and start.
-	InFlight   int64
-	InFlightBy string
+	InFlight    int64
+	InFlightPod string
+	InFlightBy  string
 }
 
 // DiskInput is what the disk check reads.

@@ -238,7 +238,7 @@ func (e *Engine) ServerDryRun(ctx context.Context, plan *Plan) error {
 	if plan.Direct == nil {
 		return e.admit(ctx, plan)
 	}
-	if err := e.patch(ctx, plan, plan.Direct.ResourceVersion, metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+	if _, err := e.patch(ctx, plan, plan.Direct.ResourceVersion, metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
 		return err
 	}
 	plan.Direct.ServerDryRun = true
@@ -252,7 +252,7 @@ func (e *Engine) admit(ctx context.Context, plan *Plan) error {
 	if plan.snap.Cluster.Object == nil {
 		return nil
 	}
-	err := e.patch(ctx, plan, "", metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
+	_, err := e.patch(ctx, plan, "", metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
 	if err == nil {
 		plan.AdmissionChecked = true
 		return nil
@@ -268,7 +268,9 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress io.Writer) erro
 	}
 	if plan.Direct != nil {
 		fmt.Fprintf(progress, "Patching IOMeshCluster %s...\n", plan.Release)
-		return e.patch(ctx, plan, plan.Direct.ResourceVersion, metav1.PatchOptions{})
+		gen, err := e.patch(ctx, plan, plan.Direct.ResourceVersion, metav1.PatchOptions{})
+		plan.Applied = gen
+		return err
 	}
 	if err := e.admit(ctx, plan); err != nil {
 		return err
@@ -302,12 +304,14 @@ func (e *Engine) Apply(ctx context.Context, plan *Plan, progress io.Writer) erro
 		return fmt.Errorf("the upgrade to revision %d failed: %w\nNext: %s", plan.ToRevision, err, next)
 	}
 	fmt.Fprintf(progress, "Release %s is at revision %d (%s).\n", plan.Release, rel.Version, rel.Info.Status)
+	plan.Applied = int64(rel.Version)
 	return nil
 }
 
 // patch is a merge patch of only spec.chunk.replicas / spec.meta.replicas, conditional on the
 // resourceVersion rv when given, so an edit made in between is refused rather than overwritten.
-func (e *Engine) patch(ctx context.Context, plan *Plan, rv string, opts metav1.PatchOptions) error {
+// It returns the object's metadata.generation after the patch.
+func (e *Engine) patch(ctx context.Context, plan *Plan, rv string, opts metav1.PatchOptions) (int64, error) {
 	spec := map[string]interface{}{}
 	if to := plan.change.ChunkTo(); to != nil {
 		spec["chunk"] = map[string]interface{}{"replicas": *to}
@@ -321,17 +325,17 @@ func (e *Engine) patch(ctx context.Context, plan *Plan, rv string, opts metav1.P
 	}
 	body, err := json.Marshal(doc)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	res := e.Reader.Dynamic.Resource(iomeshcluster.GVR).Namespace(plan.Namespace)
-	_, err = res.Patch(ctx, plan.Release, types.MergePatchType, body, opts)
+	out, err := res.Patch(ctx, plan.Release, types.MergePatchType, body, opts)
 	switch {
 	case apierrors.IsConflict(err):
-		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMeshCluster %s changed after it was read (resourceVersion %s): nothing was changed; run the same command again to plan from its new state", plan.Release, rv))
+		return 0, exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMeshCluster %s changed after it was read (resourceVersion %s): nothing was changed; run the same command again to plan from its new state", plan.Release, rv))
 	case err != nil:
-		return inventory.Explain(err, "patch", fmt.Sprintf("iomeshclusters.iomesh.com %q in namespace %q", plan.Release, plan.Namespace))
+		return 0, inventory.Explain(err, "patch", fmt.Sprintf("iomeshclusters.iomesh.com %q in namespace %q", plan.Release, plan.Namespace))
 	}
-	return nil
+	return out.GetGeneration(), nil
 }
 
 // preparation is the chart and the renders for a target, worked out from the release alone.

@@ -57,6 +57,9 @@ type Plan struct {
 	AdmissionChecked bool `json:"admissionChecked,omitempty"`
 	// SkippedGuard is the guard's refusal the user accepted with --skip-check.
 	SkippedGuard *Guard `json:"-"`
+	// Applied is what Apply wrote: the release's new revision, or the IOMeshCluster's
+	// metadata.generation after the patch.
+	Applied int64 `json:"-"`
 
 	change values.Change
 	snap   *snapshot.Snapshot

@@ -35,10 +35,41 @@ type Step struct {
 	// Unregister is the command run on the meta leader first (empty: none, the operator does
 	// it, or the chunk is already unregistered).
 	Unregister []string `json:"unregister,omitempty"`
-	// InFlight says an earlier run started the unregister: this one only waits.
+	// InFlight says an earlier run started the unregister: this one waits while IOMesh moves
+	// the data, and sends it again if IOMesh shows no migration.
 	InFlight bool `json:"inFlight,omitempty"`
-	From     int  `json:"from"`
-	To       int  `json:"to"`
+	// MatchedBy says how the chunk was matched to the pod (iomeshcluster.Match*, ByName,
+	// ByLease); Left says the chunk has already left IOMesh (an earlier run unregistered it).
+	MatchedBy string `json:"matchedBy,omitempty"`
+	Left      bool   `json:"left,omitempty"`
+	// Unconfirmed says why a chunk named with --chunk-id could not be confirmed in the pod: a
+	// person must accept it, --yes refuses.
+	Unconfirmed string `json:"unconfirmed,omitempty"`
+	From        int    `json:"from"`
+	To          int    `json:"to"`
+}
+
+// Unconfirmed are the steps whose chunk, named with --chunk-id, no chunk pod's own addresses
+// confirm.
+func (rp *RemovalPlan) Unconfirmed() []Step {
+	var out []Step
+	for _, s := range rp.Steps {
+		if s.Unconfirmed != "" && len(s.Unregister) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// version is the release revision, or the IOMeshCluster's generation, the plan starts from.
+func (p *Plan) version() int64 {
+	if p.Direct != nil {
+		if c := p.snap.Cluster.Object; c != nil {
+			return c.Generation
+		}
+		return 0
+	}
+	return int64(p.FromRevision)
 }
 
 // PlanScaleIn works out a scale-in, or refuses (*Refused) with nothing changed.
@@ -55,8 +86,9 @@ func (e *Engine) PlanScaleIn(ctx context.Context, st *State) (*RemovalPlan, erro
 	rp.APIVersion, rp.Kind = e.APIVersion, "ScaleInPlan"
 	count := plan.Chunk.From
 	for _, r := range in.Removals {
-		s := Step{Component: string(inventory.Chunk), Pod: r.Pod, Node: r.Node, Chunk: r.Chunk, From: count, To: count - 1}
-		if in.Procedure.Unregister && r.Chunk != nil {
+		s := Step{Component: string(inventory.Chunk), Pod: r.Pod, Node: r.Node, Chunk: r.Chunk, From: count, To: count - 1,
+			MatchedBy: r.By, Left: r.Left, Unconfirmed: r.Unconfirmed}
+		if in.Procedure.Unregister && r.Chunk != nil && !r.Left {
 			s.InFlight = in.InFlight == r.Chunk.ID
 			s.Unregister = []string{inventory.IOMeshctl, "chunk", "unregister", fmt.Sprint(r.Chunk.ID)}
 		}
@@ -121,8 +153,10 @@ func WriteRemoval(w io.Writer, rp *RemovalPlan) error {
 		if s.Node != "" {
 			head += " on " + s.Node
 		}
-		if c := s.Chunk; c != nil {
-			head += fmt.Sprintf(": chunk %d (ip %s)", c.ID, c.IP)
+		if c := s.Chunk; c != nil && s.Left {
+			head += fmt.Sprintf(": chunk %d, already unregistered by an earlier run (recorded on the Lease)", c.ID)
+		} else if c != nil {
+			head += fmt.Sprintf(": chunk %d (ip %s, matched by %s)", c.ID, orQ(c.IP), orQ(s.MatchedBy))
 			if c.Space != nil {
 				head += fmt.Sprintf(", %s used, %s capacity leaving", orQ(c.Space.UsedData), orQ(c.Space.TotalData))
 			}
@@ -130,9 +164,12 @@ func WriteRemoval(w io.Writer, rp *RemovalPlan) error {
 			head += ": no chunk registered for it"
 		}
 		fmt.Fprintln(w, head)
+		if s.Unconfirmed != "" {
+			fmt.Fprintf(w, "       not confirmed: %s\n", s.Unconfirmed)
+		}
 		switch {
 		case s.InFlight:
-			fmt.Fprintf(w, "       an earlier run started `%s`: wait until chunk %d leaves chunkSummary\n", strings.Join(s.Unregister, " "), s.Chunk.ID)
+			fmt.Fprintf(w, "       an earlier run started `%s`: wait while IOMesh moves the data (or send it again if IOMesh shows no migration) until chunk %d leaves chunkSummary\n", strings.Join(s.Unregister, " "), s.Chunk.ID)
 		case len(s.Unregister) > 0:
 			fmt.Fprintf(w, "       run `%s` on the meta leader (container %s), then wait until chunk %d leaves chunkSummary\n", strings.Join(s.Unregister, " "), inventory.MetaContainer, s.Chunk.ID)
 		}

@@ -12,29 +12,55 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/utils/clock"
 )
 
 // RunOptions say how a scale-in runs.
 type RunOptions struct {
 	Progress io.Writer
-	// Resume is the command that continues an interrupted run.
-	Resume string
+	// Resume is the command that continues the scale-in from step next (0-based): the
+	// --chunk-id values of the steps still to do.
+	Resume func(next int) string
 	// Holder names this run in the Lease.
 	Holder string
 	// Poll is how often the cluster is read while IOMesh moves data or pods go.
 	Poll time.Duration
-	// Heartbeat is the longest time between two progress lines while nothing changes.
+	// Heartbeat is the longest time between two progress lines while data moves; the migration
+	// counters are read at most this often.
 	Heartbeat time.Duration
+	// Clock is the time source (nil: the real one).
+	Clock clock.WithTicker
 }
 
-// RunScaleIn carries out the steps, one at a time. Each step starts from what the cluster
-// shows, so a run that was interrupted anywhere continues from there: a chunk still registered
-// is unregistered (or, when an earlier run started that, waited for), a chunk gone with the
-// count not yet lowered gets the lower count, and a lowered count is waited for.
+// run is one scale-in as it goes.
+type run struct {
+	e  *Engine
+	rp *RemovalPlan
+	o  RunOptions
+	l  *lock
+	// expect is the release revision (or IOMeshCluster generation) the next step starts from:
+	// the plan's, then what this run last wrote.
+	expect int64
+	// changed says this run lowered a count; lowered counts the steps whose count it lowered.
+	changed bool
+	lowered int
+	// owners is the pod each chunk was matched to when the plan was made ("" when none).
+	owners map[int64]string
+}
+
+// RunScaleIn carries out the steps, one at a time, each through one loop: read, decide
+// (Decide), act, and read again before any write. A run interrupted anywhere continues from
+// where the cluster is: a chunk still registered is unregistered (or, while an earlier run's
+// migration goes on, waited for), a chunk gone with the count not yet lowered gets the lower
+// count, and a lowered count is waited for.
 func (e *Engine) RunScaleIn(ctx context.Context, rp *RemovalPlan, o RunOptions) error {
 	if o.Poll == 0 {
 		o.Poll = 2 * time.Second
@@ -42,123 +68,341 @@ func (e *Engine) RunScaleIn(ctx context.Context, rp *RemovalPlan, o RunOptions) 
 	if o.Heartbeat == 0 {
 		o.Heartbeat = 30 * time.Second
 	}
-	l, err := acquire(ctx, e.Reader, o.Holder, e.Now)
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.Resume == nil {
+		o.Resume = func(int) string { return "the same command" }
+	}
+	l, err := acquire(ctx, e.Reader, leaseRun{holder: o.Holder, command: o.Resume(0), clock: o.Clock, poll: o.Poll, progress: o.Progress})
 	if err != nil {
 		return err
 	}
+	r := &run{e: e, rp: rp, o: o, l: l, expect: rp.Plan.version(), owners: map[int64]string{}}
+	podOn := map[string]string{}
+	for _, p := range rp.Plan.snap.Chunk.Pods {
+		podOn[p.Spec.NodeName] = p.Name
+	}
+	for _, c := range rp.Plan.snap.Storage.Chunks {
+		r.owners[c.ID] = c.MatchedPod
+		if c.MatchedPod == "" && c.MatchedNode != "" {
+			r.owners[c.ID] = podOn[c.MatchedNode]
+		}
+	}
+	for _, s := range rp.Steps {
+		if s.Chunk != nil && s.MatchedBy != "" {
+			r.owners[s.Chunk.ID] = s.Pod
+		}
+	}
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	kctx, stopKeep := context.WithCancel(context.Background())
+	go l.keep(kctx, cancel)
 	done := false
-	kctx, stop := context.WithCancel(context.Background())
-	go l.keep(kctx)
-	defer func() { stop(); l.release(done) }()
+	defer func() {
+		stopKeep()
+		rec, _ := l.recorded()
+		l.release(done || (!r.changed && rec == 0))
+	}()
 	for i, s := range rp.Steps {
 		fmt.Fprintf(o.Progress, "Step %d of %d: %s (%s %d -> %d)\n", i+1, len(rp.Steps), s.Pod, s.Component, s.From, s.To)
-		if err := e.step(ctx, rp, s, l, o); err != nil {
-			if ctx.Err() != nil {
-				why := "interrupted"
-				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-					why = "the time ran out"
-				}
-				return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("%s during step %d of %d (%s): nothing is lost, and IOMesh goes on with what was started; run `%s` to continue from where the cluster is", why, i+1, len(rp.Steps), s.Pod, o.Resume))
-			}
-			return err
+		if err := r.step(rctx, i, s); err != nil {
+			return r.stopped(rctx, i, s, err)
 		}
 	}
 	done = true
 	return nil
 }
 
-// Phase is what a step does next, from what the cluster shows.
-type Phase string
-
-const (
-	// Unregister starts `iomeshctl chunk unregister`; AwaitUnregister waits for one an earlier
-	// run started; Lower lowers the count; AwaitRemoval waits for a lowered count to take
-	// effect; Changed is a count something else moved.
-	Unregister      Phase = "unregister"
-	AwaitUnregister Phase = "await-unregister"
-	Lower           Phase = "lower"
-	AwaitRemoval    Phase = "await-removal"
-	Changed         Phase = "changed"
-)
-
-// Resume is the phase of step s with the component at count, its chunk listed by IOMesh or
-// not, and recorded the chunk whose unregister an earlier run started (0: none). A count is
-// lowered only once the chunk has left chunkSummary.
-func Resume(s Step, count int, listed bool, recorded int64) Phase {
-	switch {
-	case count <= s.To:
-		return AwaitRemoval
-	case count != s.From:
-		return Changed
-	case len(s.Unregister) == 0 || !listed:
-		return Lower
-	case recorded == s.Chunk.ID:
-		return AwaitUnregister
+// stopped explains an error that ended step i and sets the exit code.
+func (r *run) stopped(ctx context.Context, i int, s Step, err error) error {
+	resume := r.o.Resume(r.lowered)
+	code := exitcode.Error
+	if r.changed {
+		code = exitcode.NotConverged
 	}
-	return Unregister
+	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaseLost) {
+		return exitcode.Wrap(code, fmt.Errorf("%v during step %d of %d (%s): this run stopped, so that no two runs act at once; IOMesh goes on with what was started. Run `%s` to continue", cause, i+1, len(r.rp.Steps), s.Pod, resume))
+	}
+	if ctx.Err() != nil {
+		why := "interrupted"
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			why = "the time ran out"
+		}
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("%s during step %d of %d (%s): nothing is lost, and IOMesh goes on with what was started; run `%s` to continue from where the cluster is", why, i+1, len(r.rp.Steps), s.Pod, resume))
+	}
+	if errors.Is(err, ErrMoved) {
+		return exitcode.Wrap(code, fmt.Errorf("step %d of %d (%s) stopped: %v. Nothing further was changed; look at what moved, then run `kubectl iomesh scale` again to plan from the cluster as it is", i+1, len(r.rp.Steps), s.Pod, err))
+	}
+	return err
 }
 
-func (e *Engine) step(ctx context.Context, rp *RemovalPlan, s Step, l *lock, o RunOptions) error {
-	cur, err := e.count(ctx, rp, s.Component)
-	if err != nil {
-		return err
-	}
-	listed := false
-	if s.Chunk != nil {
-		if _, listed, err = e.listed(ctx, rp, s.Chunk.ID); err != nil {
-			return err
+// remain is how many chunks are expected to stay registered once step i's chunk has left: the
+// chunks listed when the plan was made, less those of steps up to i.
+func (r *run) remain(i int) int {
+	leaving := map[int64]bool{}
+	for _, s := range r.rp.Steps[:i+1] {
+		if s.Chunk != nil {
+			leaving[s.Chunk.ID] = true
 		}
 	}
-	phase := Resume(s, cur, listed, l.unregistering())
-	switch phase {
-	case Changed:
-		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("the %s count is %d, not the %d this step starts from: something else changed it; nothing further was changed, run the same command again to plan from the cluster as it is", s.Component, cur, s.From))
-	case AwaitRemoval:
-		fmt.Fprintf(o.Progress, "  the %s count is already %d\n", s.Component, cur)
-		return e.waitRemoved(ctx, rp, s, o)
-	case Unregister, AwaitUnregister:
-		if err := e.unregister(ctx, rp, s, l, phase == Unregister, o); err != nil {
-			return err
-		}
-	default:
-		if len(s.Unregister) > 0 {
-			fmt.Fprintf(o.Progress, "  chunk %d is no longer registered\n", s.Chunk.ID)
+	n := 0
+	for _, c := range r.rp.Plan.snap.Storage.Chunks {
+		if !leaving[c.ID] {
+			n++
 		}
 	}
-	if err := l.record(ctx, 0, ""); err != nil {
-		return err
-	}
-	if err := e.lower(ctx, rp, s, o.Progress); err != nil {
-		return err
-	}
-	return e.waitRemoved(ctx, rp, s, o)
+	return n
 }
 
-// count is the component's count as the release (or the IOMeshCluster) has it now.
-func (e *Engine) count(ctx context.Context, rp *RemovalPlan, component string) (int, error) {
-	var r values.Replicas
-	if rp.Plan.Direct != nil {
-		cr, err := e.cluster(ctx, rp)
+// step runs step i of the plan to its end.
+func (r *run) step(ctx context.Context, i int, s Step) error {
+	var running chan execResult
+	sent, full, said := false, false, ""
+	mig := &migrationProgress{}
+	tick := r.o.Clock.NewTicker(r.o.Poll)
+	defer tick.Stop()
+	for {
+		obs, err := r.observe(ctx, i, s, full, sent)
 		if err != nil {
-			return 0, err
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
 		}
-		if r, err = values.ReadReplicas(snapshot.DirectValues(cr.Spec)); err != nil {
-			return 0, err
+		d := Decide(s, r.expect, obs, sent)
+		if d.Note != "" && d.Note != said {
+			fmt.Fprintf(r.o.Progress, "  %s\n", d.Note)
+			said = d.Note
+		}
+		full = false
+		switch d.Phase {
+		case NeedRead:
+			full = true
+			continue
+		case Stop:
+			return d.Err
+		case AwaitRemoval:
+			return r.finish(ctx, s)
+		case Lower:
+			if s.Chunk != nil && (len(s.Unregister) > 0 || s.Left) {
+				fmt.Fprintf(r.o.Progress, "  chunk %d has left chunkSummary\n", s.Chunk.ID)
+			}
+			if err := r.lower(ctx, s); err != nil {
+				return err
+			}
+			return r.finish(ctx, s)
+		case Unregister:
+			if err := r.l.record(ctx, s.Chunk.ID, s.Pod); err != nil {
+				return err
+			}
+			if running, err = r.unregister(ctx, s); err != nil {
+				return err
+			}
+			sent = true
+		case AwaitUnregister:
+			r.progress(ctx, s, obs, mig)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case res := <-running:
+			running = nil
+			if res.err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				// The record stays: the next run reads IOMesh before it acts again.
+				return fmt.Errorf("unregistering chunk %d failed; nothing further was changed, run `%s` once the cause is fixed:\n%w", s.Chunk.ID, r.o.Resume(r.lowered), res.err)
+			}
+			if out := strings.TrimSpace(res.out); out != "" {
+				fmt.Fprintf(r.o.Progress, "  iomeshctl: %s\n", printers.EscapeTerminal(out))
+			}
+		case <-tick.C():
+		}
+	}
+}
+
+// observe reads what step i depends on. The IOMeshCluster is read every time; the release,
+// the Lease record and the migration only when full.
+func (r *run) observe(ctx context.Context, i int, s Step, full, sent bool) (Observation, error) {
+	var o Observation
+	cr, err := r.e.cluster(ctx, r.rp)
+	if err != nil {
+		// Not readable now: nothing is known, nothing is done.
+		return Observation{Chunk: iomeshcluster.Unknown, Why: "reading the IOMeshCluster: " + err.Error()}, nil
+	}
+	v := iomeshcluster.ViewOf(cr)
+	if s.Chunk != nil {
+		o.Chunk, o.Why = v.PresenceOf(s.Chunk.ID, r.remain(i))
+		for _, c := range v.Chunks {
+			if c.ID == s.Chunk.ID {
+				continue
+			}
+			if r.owners[c.ID] == s.Pod || (s.Chunk.IP != "" && c.Addr() == s.Chunk.Addr()) || (s.Node != "" && c.Node == s.Node) {
+				o.Holding = c.ID
+			}
 		}
 	} else {
-		f, err := snapshot.NewReleases(e.Helm, rp.Plan.Release, rp.Plan.Namespace, true).Get()
+		o.Chunk = iomeshcluster.Gone
+		if s.Component == string(inventory.Chunk) {
+			// A pod the plan found without a chunk: the list must still be whole, and any chunk
+			// registered since, or matched to it, may be its.
+			o.Chunk, o.Why = v.PresenceOf(0, r.remain(i))
+			for _, c := range v.Chunks {
+				if owner, known := r.owners[c.ID]; !known || owner == s.Pod {
+					o.Holding = c.ID
+				}
+			}
+		}
+	}
+	if !full {
+		return o, nil
+	}
+	o.Full = true
+	o.Recorded, o.RecordedPod = r.l.recorded()
+	if r.rp.Plan.Direct != nil {
+		rep, err := values.ReadReplicas(snapshot.DirectValues(cr.Spec))
 		if err != nil {
-			return 0, err
+			return o, err
+		}
+		o.Count, o.Version = countOf(rep, s.Component), cr.Generation
+		o.Moved = fmt.Sprintf("IOMeshCluster %s is at generation %d%s", cr.Name, cr.Generation, lastManager(cr.ManagedFields))
+	} else {
+		f, err := snapshot.NewReleases(r.e.Helm, r.rp.Plan.Release, r.rp.Plan.Namespace, false).Get()
+		if err != nil {
+			return o, err
 		}
 		if f.ReplicasErr != nil {
-			return 0, f.ReplicasErr
+			return o, f.ReplicasErr
 		}
-		r = f.Replicas
+		o.Count, o.Version = countOf(f.Replicas, s.Component), int64(f.Info.Revision)
+		o.Moved = fmt.Sprintf("release %s is at revision %d (%s", r.rp.Plan.Release, f.Info.Revision, f.Info.Status)
+		if f.Latest != nil && f.Latest.Info != nil && f.Latest.Info.Description != "" {
+			o.Moved += ": " + printers.EscapeTerminal(f.Latest.Info.Description)
+		}
+		o.Moved += ")"
 	}
+	unreg := s.Chunk != nil && (len(s.Unregister) > 0 || s.Left)
+	if unreg && (o.Chunk == iomeshcluster.Gone || (o.Chunk == iomeshcluster.Listed && !sent && o.Recorded == s.Chunk.ID)) {
+		if _, m, err := r.migration(ctx); err == nil && m != nil {
+			busy := len(m.Busy()) > 0
+			o.Migrating = &busy
+		}
+	}
+	return o, nil
+}
+
+func countOf(r values.Replicas, component string) int {
 	if component == string(inventory.Meta) {
-		return r.Meta, nil
+		return r.Meta
 	}
-	return r.Chunk, nil
+	return r.Chunk
+}
+
+// lastManager names the manager that wrote the object last, for messages.
+func lastManager(fields []metav1.ManagedFieldsEntry) string {
+	var last metav1.ManagedFieldsEntry
+	for _, f := range fields {
+		if f.Time != nil && (last.Time == nil || !f.Time.Before(last.Time)) {
+			last = f
+		}
+	}
+	if last.Manager == "" {
+		return ""
+	}
+	return fmt.Sprintf(", last written by %s (%s)", printers.EscapeTerminal(last.Manager), last.Operation)
+}
+
+// migration runs `iomeshctl summary cluster` on the meta leader.
+func (r *run) migration(ctx context.Context) (string, *iomeshcluster.Migration, error) {
+	_, meta, err := r.e.Reader.Components(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return snapshot.ReadMigration(ctx, r.e.Reader, meta.Pods)
+}
+
+type execResult struct {
+	out string
+	err error
+}
+
+// unregister has IOMesh move the chunk's data away and drop it: iomeshctl on the meta leader,
+// refused while IOMesh already recovers or migrates data. The command returns when the chunk
+// has gone; the loop watches chunkSummary meanwhile.
+func (r *run) unregister(ctx context.Context, s Step) (chan execResult, error) {
+	id := s.Chunk.ID
+	pod, m, err := r.migration(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading recovery and migration before unregistering chunk %d: %w; nothing further was changed", id, err)
+	}
+	if m != nil {
+		if busy := m.Busy(); len(busy) > 0 {
+			return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMesh is recovering or migrating data (on %s): %s. Nothing further was changed; run `%s` when every value is 0", pod, iomeshcluster.Join(busy), r.o.Resume(r.lowered)))
+		}
+	}
+	fmt.Fprintf(r.o.Progress, "  running `%s` (IOMesh moves the chunk's data away: minutes to hours)\n", r.e.Reader.CommandLine(pod, "chunk", "unregister", fmt.Sprint(id)))
+	running := make(chan execResult, 1)
+	go func() {
+		out, err := r.e.Reader.UnregisterChunk(ctx, pod, id)
+		running <- execResult{out, err}
+	}()
+	return running, nil
+}
+
+// migrationProgress is what was seen of the data still to move, for an estimate of the time
+// left.
+type migrationProgress struct {
+	at         time.Time
+	firstAt    time.Time
+	firstBytes int64
+	status     string
+}
+
+// progress prints, at most once per heartbeat (and whenever the chunk's state changes), the
+// chunk's state and the bytes IOMesh still has to move, with the time left at the rate seen.
+func (r *run) progress(ctx context.Context, s Step, obs Observation, p *migrationProgress) {
+	now := r.o.Clock.Now()
+	cr, err := r.e.cluster(ctx, r.rp)
+	status := "?"
+	used := "?"
+	if err == nil {
+		if c, ok := iomeshcluster.ViewOf(cr).Listed(s.Chunk.ID); ok {
+			status, used = orQ(c.Status), usedOf(c)
+		}
+	}
+	if !p.at.IsZero() && now.Sub(p.at) < r.o.Heartbeat && status == p.status {
+		return
+	}
+	p.at, p.status = now, status
+	line := fmt.Sprintf("  chunk %d: %s, %s used", s.Chunk.ID, status, used)
+	if _, m, err := r.migration(ctx); err == nil && m != nil {
+		if b, ok := m.Pending(); ok {
+			line += fmt.Sprintf("; %s still to move", placement.HumanBytes(b))
+			if p.firstAt.IsZero() {
+				p.firstAt, p.firstBytes = now, b
+			} else if moved, took := p.firstBytes-b, now.Sub(p.firstAt); moved > 0 && took > 0 {
+				rate := float64(moved) / took.Seconds()
+				left := time.Duration(float64(b) / rate * float64(time.Second))
+				line += fmt.Sprintf(", about %s left at %s/s", duration.HumanDuration(left), placement.HumanBytes(int64(rate)))
+			}
+		}
+	}
+	fmt.Fprintln(r.o.Progress, line)
+}
+
+// finish waits for the step's pod to go, then clears the Lease's record of its chunk.
+func (r *run) finish(ctx context.Context, s Step) error {
+	if err := r.e.waitRemoved(ctx, r.rp, s, r.o); err != nil {
+		return err
+	}
+	if rec, _ := r.l.recorded(); rec != 0 {
+		if err := r.l.record(ctx, 0, ""); err != nil {
+			return err
+		}
+	}
+	return r.l.resume(ctx, r.o.Resume(r.lowered))
 }
 
 func (e *Engine) cluster(ctx context.Context, rp *RemovalPlan) (*iomeshcluster.IOMeshCluster, error) {
@@ -170,16 +414,6 @@ func (e *Engine) cluster(ctx context.Context, rp *RemovalPlan) (*iomeshcluster.I
 		return nil, fmt.Errorf("IOMeshCluster %s: %s", rp.Plan.Release, st.Absent)
 	}
 	return st.Object, nil
-}
-
-// listed is chunk id as IOMesh lists it now, from the IOMeshCluster alone.
-func (e *Engine) listed(ctx context.Context, rp *RemovalPlan, id int64) (iomeshcluster.RegisteredChunk, bool, error) {
-	cr, err := e.cluster(ctx, rp)
-	if err != nil {
-		return iomeshcluster.RegisteredChunk{}, false, err
-	}
-	c, ok := iomeshcluster.ViewOf(cr).Listed(id)
-	return c, ok, nil
 }
 
 // view is IOMesh's report now, its chunks matched to the chunk pods' nodes.
@@ -197,102 +431,6 @@ func (e *Engine) view(ctx context.Context, rp *RemovalPlan) (iomeshcluster.View,
 	return v, chunk, meta, nil
 }
 
-type execResult struct {
-	out string
-	err error
-}
-
-// unregister has IOMesh move the chunk's data away and drop it: it runs iomeshctl on the meta
-// leader, unless an earlier run did, and waits until the chunk has left chunkSummary.
-func (e *Engine) unregister(ctx context.Context, rp *RemovalPlan, s Step, l *lock, start bool, o RunOptions) error {
-	r := e.Reader
-	id := s.Chunk.ID
-	var running chan execResult
-	ectx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// An iomeshctl that fails leaves nothing to wait for: the record goes, nothing further changes.
-	failed := func(err error) error {
-		_ = l.record(ctx, 0, "")
-		return fmt.Errorf("unregistering chunk %d failed; nothing further was changed:\n%w", id, err)
-	}
-	if !start {
-		fmt.Fprintf(o.Progress, "  an earlier run started unregistering chunk %d: waiting for IOMesh to move its data\n", id)
-	} else {
-		_, meta, err := r.Components(ctx)
-		if err != nil {
-			return err
-		}
-		pod, m, err := snapshot.ReadMigration(ctx, r, meta.Pods)
-		if err != nil {
-			return fmt.Errorf("reading recovery and migration before unregistering chunk %d: %w; nothing further was changed", id, err)
-		}
-		if m != nil {
-			if busy := m.Busy(); len(busy) > 0 {
-				return exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMesh is recovering or migrating data (on %s): %s. Nothing further was changed; run the same command again when every value is 0", pod, iomeshcluster.Join(busy)))
-			}
-		}
-		if err := l.record(ctx, id, s.Pod); err != nil {
-			return err
-		}
-		fmt.Fprintf(o.Progress, "  running `%s` (IOMesh moves the chunk's data away: minutes to hours)\n", r.CommandLine(pod, "chunk", "unregister", fmt.Sprint(id)))
-		running = make(chan execResult, 1)
-		go func() {
-			out, err := r.UnregisterChunk(ectx, pod, id)
-			running <- execResult{out, err}
-		}()
-	}
-	last, lastAt := "", time.Time{}
-	tick := time.NewTicker(o.Poll)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case res := <-running:
-			running = nil
-			if res.err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				return failed(res.err)
-			}
-			if out := strings.TrimSpace(res.out); out != "" {
-				fmt.Fprintf(o.Progress, "  iomeshctl: %s\n", out)
-			}
-		case <-tick.C:
-		}
-		c, listed, err := e.listed(ctx, rp, id)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			fmt.Fprintf(o.Progress, "  reading IOMesh's view: %v (retrying)\n", err)
-			continue
-		}
-		if !listed {
-			fmt.Fprintf(o.Progress, "  chunk %d has left chunkSummary\n", id)
-			break
-		}
-		// A line when the chunk's state changes; its used space, which moves all the time, at
-		// most once per heartbeat.
-		if now := e.Now(); c.Status != last || now.Sub(lastAt) >= o.Heartbeat {
-			fmt.Fprintf(o.Progress, "  chunk %d: %s, %s used\n", id, orQ(c.Status), usedOf(c))
-			last, lastAt = c.Status, now
-		}
-	}
-	if running != nil {
-		// The chunk is gone; iomeshctl returns about now.
-		select {
-		case res := <-running:
-			if res.err != nil && ctx.Err() == nil {
-				return failed(res.err)
-			}
-		case <-time.After(10 * time.Second):
-		}
-	}
-	return nil
-}
-
 func usedOf(c iomeshcluster.RegisteredChunk) string {
 	if c.Space == nil {
 		return "?"
@@ -300,9 +438,22 @@ func usedOf(c iomeshcluster.RegisteredChunk) string {
 	return orQ(c.Space.UsedData)
 }
 
-// lower takes the count down by one: an upgrade of the release from the deployed chart (one
+// lower takes the count down by one and moves the run's expected version to what it wrote.
+// : an upgrade of the release from the deployed chart (one
 // revision), or a patch of the IOMeshCluster at the version read.
-func (e *Engine) lower(ctx context.Context, rp *RemovalPlan, s Step, progress io.Writer) error {
+func (r *run) lower(ctx context.Context, s Step) error {
+	if err := r.e.lowerOnce(ctx, r.rp, s, r.expect, r.o.Progress); err != nil {
+		return err
+	}
+	r.expect = r.rp.Plan.Applied
+	r.changed = true
+	r.lowered++
+	return nil
+}
+
+// lowerOnce writes the step's lower count, from the release (or IOMeshCluster) at version
+// expect; rp.Plan.Applied then holds the version written.
+func (e *Engine) lowerOnce(ctx context.Context, rp *RemovalPlan, s Step, expect int64, progress io.Writer) error {
 	to := s.To
 	var target preflight.Target
 	if s.Component == string(inventory.Meta) {
@@ -320,13 +471,21 @@ func (e *Engine) lower(ctx context.Context, rp *RemovalPlan, s Step, progress io
 		if err != nil {
 			return err
 		}
+		if cr.Generation != expect || countOf(r, s.Component) != s.From {
+			return stop("IOMeshCluster %s moved to generation %d (%s count %d) just before the write", cr.Name, cr.Generation, s.Component, countOf(r, s.Component)).Err
+		}
 		p := &Plan{Namespace: base.Namespace, Release: base.Release, snap: base.snap, change: r.To(target.Chunk, target.Meta),
 			Direct: &DirectChange{Kind: iomeshcluster.Kind, Name: base.Release, ResourceVersion: cr.ResourceVersion}}
-		return e.Apply(ctx, p, progress)
+		err = e.Apply(ctx, p, progress)
+		rp.Plan.Applied = p.Applied
+		return err
 	}
 	f, err := snapshot.NewReleases(e.Helm, base.Release, base.Namespace, true).Get()
 	if err != nil {
 		return err
+	}
+	if int64(f.Info.Revision) != expect || countOf(f.Replicas, s.Component) != s.From {
+		return stop("release %s moved to revision %d (%s count %d) just before the write", base.Release, f.Info.Revision, s.Component, countOf(f.Replicas, s.Component)).Err
 	}
 	snap := *base.snap
 	snap.Latest, snap.Info, snap.Base, snap.BaseInfo, snap.Replicas = f.Latest, f.Info, f.Base, f.BaseInfo, f.Replicas
@@ -347,7 +506,9 @@ func (e *Engine) lower(ctx context.Context, rp *RemovalPlan, s Step, progress io
 		}
 		return err
 	}
-	return e.Apply(ctx, p, progress)
+	err = e.Apply(ctx, p, progress)
+	rp.Plan.Applied = p.Applied
+	return err
 }
 
 // waitRemoved waits until the step's pod is gone, its StatefulSet is at the new count and what

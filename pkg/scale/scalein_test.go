@@ -1,44 +1,77 @@
 package scale
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 )
 
-func TestResume(t *testing.T) {
+func TestDecide(t *testing.T) {
 	chunkStep := Step{Component: "chunk", Pod: "iomesh-chunk-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5}, Unregister: []string{"iomeshctl", "chunk", "unregister", "5"}, From: 5, To: 4}
+	left := chunkStep
+	left.Unregister, left.Left = nil, true // recorded on the Lease, gone before this run
 	countOnly := chunkStep
 	countOnly.Unregister = nil // IOMesh 1.2: the operator unregisters
 	meta := Step{Component: "meta", Pod: "iomesh-meta-4", From: 5, To: 4}
+	yes, no := true, false
+	full := func(count int, p iomeshcluster.Presence) Observation {
+		return Observation{Full: true, Count: count, Version: 7, Chunk: p, Moved: "release iomesh is at revision 7", Migrating: &no}
+	}
+	with := func(o Observation, f func(*Observation)) Observation { f(&o); return o }
+	const L, G, U = iomeshcluster.Listed, iomeshcluster.Gone, iomeshcluster.Unknown
 	cases := []struct {
-		name     string
-		s        Step
-		count    int
-		listed   bool
-		recorded int64
-		want     Phase
+		name string
+		s    Step
+		o    Observation
+		sent bool
+		want Phase
 	}{
-		{"fresh: chunk registered", chunkStep, 5, true, 0, Unregister},
-		{"an earlier run started the unregister", chunkStep, 5, true, 5, AwaitUnregister},
-		{"a record of another chunk", chunkStep, 5, true, 4, Unregister},
-		{"chunk gone, count not lowered", chunkStep, 5, false, 5, Lower},
-		{"chunk gone, no record", chunkStep, 5, false, 0, Lower},
-		{"count lowered", chunkStep, 4, false, 0, AwaitRemoval},
-		// The count is lowered only after the chunk left: a lowered count with the chunk still
-		// listed is a wait, never another write.
-		{"count lowered, chunk still listed", chunkStep, 4, true, 5, AwaitRemoval},
-		{"count below the step", chunkStep, 3, false, 0, AwaitRemoval},
-		{"count moved by someone else", chunkStep, 6, true, 0, Changed},
-		{"1.2: lower with the chunk listed", countOnly, 5, true, 0, Lower},
-		{"meta", meta, 5, false, 0, Lower},
-		{"meta lowered", meta, 4, false, 0, AwaitRemoval},
+		{"fresh: chunk registered", chunkStep, full(5, L), false, Unregister},
+		{"a light read never writes", chunkStep, Observation{Chunk: L}, false, NeedRead},
+		{"gone on a light read: read it all first", chunkStep, Observation{Chunk: G}, false, NeedRead},
+		{"sent by this run: wait", chunkStep, Observation{Chunk: L}, true, AwaitUnregister},
+		{"an earlier run's migration goes on", chunkStep, with(full(5, L), func(o *Observation) { o.Recorded, o.RecordedPod, o.Migrating = 5, "iomesh-chunk-4", &yes }), false, AwaitUnregister},
+		{"recorded, no migration: sent again", chunkStep, with(full(5, L), func(o *Observation) { o.Recorded, o.RecordedPod, o.Migrating = 5, "iomesh-chunk-4", &no }), false, Unregister},
+		{"recorded, migration unreadable: wait", chunkStep, with(full(5, L), func(o *Observation) { o.Recorded, o.RecordedPod, o.Migrating = 5, "iomesh-chunk-4", nil }), false, Wait},
+		{"a record of another chunk", chunkStep, with(full(5, L), func(o *Observation) { o.Recorded = 4 }), false, Unregister},
+		{"chunk gone: lower", chunkStep, full(5, G), true, Lower},
+		{"gone, recorded by an earlier run: lower", chunkStep, with(full(5, G), func(o *Observation) { o.Recorded = 5 }), false, Lower},
+		{"gone without an unregister: no proof, wait", chunkStep, full(5, G), false, Wait},
+		{"gone while data still moves: wait", chunkStep, with(full(5, G), func(o *Observation) { o.Migrating = &yes }), true, Wait},
+		{"gone, migration unreadable: wait", chunkStep, with(full(5, G), func(o *Observation) { o.Migrating = nil }), true, Wait},
+		{"status missing: wait, never lower", chunkStep, full(5, U), true, Wait},
+		{"status missing before the unregister: wait", chunkStep, full(5, U), false, Wait},
+		{"count raised by someone else", chunkStep, full(6, G), true, Stop},
+		{"count raised during the migration: stop at the lower", chunkStep, with(full(6, G), func(o *Observation) { o.Recorded = 5 }), false, Stop},
+		{"revision moved", chunkStep, with(full(5, G), func(o *Observation) { o.Version = 8 }), true, Stop},
+		{"the pod holds another chunk", chunkStep, with(full(5, G), func(o *Observation) { o.Holding = 6 }), true, Stop},
+		{"count lowered, chunk gone: wait for the pod", chunkStep, full(4, G), true, AwaitRemoval},
+		{"count lowered by another while registered", chunkStep, full(4, L), false, Stop},
+		{"count lowered by another, status unknown: wait", chunkStep, full(4, U), false, Wait},
+		{"left before this run: lower", left, with(full(5, G), func(o *Observation) { o.Recorded, o.RecordedPod = 5, "iomesh-chunk-4" }), false, Lower},
+		{"left before this run, status missing: wait", left, full(5, U), false, Wait},
+		{"1.2: lower with the chunk listed", countOnly, full(5, L), false, Lower},
+		{"1.2: count moved", countOnly, full(6, L), false, Stop},
+		{"meta", meta, full(5, G), false, Lower},
+		{"meta lowered", meta, full(4, G), false, AwaitRemoval},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := Resume(c.s, c.count, c.listed, c.recorded); got != c.want {
-				t.Fatalf("Resume = %s, want %s", got, c.want)
+			d := Decide(c.s, 7, c.o, c.sent)
+			if d.Phase != c.want {
+				t.Fatalf("Decide = %+v, want %s", d, c.want)
+			}
+			if (d.Phase == Stop) != errors.Is(d.Err, ErrMoved) {
+				t.Fatalf("a stop carries ErrMoved, nothing else does: %+v", d)
 			}
 		})
+	}
+	d := Decide(chunkStep, 7, with(full(5, G), func(o *Observation) {
+		o.Version, o.Moved = 9, "release iomesh is at revision 9 (deployed: Upgrade complete)"
+	}), true)
+	if !strings.Contains(d.Err.Error(), "revision 9 (deployed: Upgrade complete), not the 7 this step started from") {
+		t.Fatalf("who moved what: %v", d.Err)
 	}
 }

@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/printers"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
@@ -37,21 +42,71 @@ func (s *Snapshot) ReadScaleIn(ctx context.Context, r inventory.Reader, target p
 		spec = s.Cluster.Object.Spec.Version
 	}
 	in.Procedure = iomeshcluster.ProcedureFor(spec, s.BaseInfo.ChartVersion)
-	if chunkTo < s.Replicas.Chunk {
-		in.Removals = s.Storage.Removals(s.Release, s.Chunk.Pods, s.Replicas.Chunk, chunkTo, ids)
-		in.Room, in.RoomErr = s.Storage.RoomAfter(in.Removals)
+	var recorded map[string]int64
+	if lease, err := r.Lease(ctx); err == nil && lease.Unregistering != 0 {
+		in.InFlight, in.InFlightPod, in.InFlightBy = lease.Unregistering, lease.Pod, "an earlier run"
+		if lease.Holder != "" {
+			in.InFlightBy = lease.Holder
+		}
+		recorded = map[string]int64{lease.Pod: lease.Unregistering}
 	}
 	for o := s.Replicas.Meta - 1; o >= metaTo; o-- {
 		in.MetaRemovals = append(in.MetaRemovals, fmt.Sprintf("%s-meta-%d", s.Release, o))
 	}
-	if lease, err := r.Lease(ctx, s.Now); err == nil && lease.Unregistering != 0 {
-		in.InFlight, in.InFlightBy = lease.Unregistering, "an earlier run"
-		if lease.Holder != "" {
-			in.InFlightBy = lease.Holder
+	if chunkTo < s.Replicas.Chunk {
+		claims := iomeshcluster.Claims{IDs: ids, Recorded: recorded}
+		if in.Procedure.Unregister && s.Storage.Summary && s.Storage.Unmatched() > 0 {
+			// Chunks on a storage network match no node address: the chunk pods' own
+			// addresses tell which pod holds which chunk.
+			claims.LocalErr = s.matchInPods(ctx, r)
+		}
+		in.Listing = s.Storage.Listing(s.Chunk.Pods)
+		in.Removals, in.IDsErr = s.Storage.Removals(s.Release, s.Chunk.Pods, s.Replicas.Chunk, chunkTo, claims)
+		if in.IDsErr == nil {
+			in.Room, in.RoomErr = s.Storage.RoomAfter(in.Removals)
 		}
 	}
 	in.MigrationPod, in.Migration, in.MigrationErr = ReadMigration(ctx, r, s.Meta.Pods)
 	s.ScaleIn = in
+}
+
+// matchInPods reads every running chunk pod's own addresses and matches the chunks that no node
+// address matched. It returns why some pod's could not be read ("" when all were).
+func (s *Snapshot) matchInPods(ctx context.Context, r inventory.Reader) string {
+	var mu sync.Mutex
+	local := map[string][]string{}
+	nodeOf := map[string]string{}
+	var failed []string
+	var g errgroup.Group
+	g.SetLimit(8)
+	for _, p := range s.Chunk.Pods {
+		nodeOf[p.Name] = p.Spec.NodeName
+		if p.Status.Phase != corev1.PodRunning {
+			continue
+		}
+		g.Go(func() error {
+			ips, err := r.LocalAddresses(ctx, p)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed = append(failed, fmt.Sprintf("%s: %v", p.Name, oneLine(err)))
+				return nil
+			}
+			local[p.Name] = ips
+			return nil
+		})
+	}
+	_ = g.Wait()
+	s.Storage.MatchInPods(local, nodeOf)
+	if len(failed) == 0 {
+		return ""
+	}
+	sort.Strings(failed)
+	return fmt.Sprintf("reading the chunk pods' own addresses (`cat %s` in their first container) failed, which needs pods/exec on the chunk pods: %s", iomeshcluster.FibTrie, strings.Join(failed, "; "))
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
 }
 
 // ReadMigration runs `iomeshctl summary cluster` on the meta leader and reads its recovery and
@@ -71,7 +126,7 @@ func ReadMigration(ctx context.Context, r inventory.Reader, metaPods []corev1.Po
 	}
 	m, err := iomeshcluster.ParseMigration(out)
 	if err != nil {
-		return pod, nil, fmt.Errorf("%s answered in an unknown shape (%v):\n%s", r.CommandLine(pod, "summary", "cluster"), err, strings.TrimSpace(out))
+		return pod, nil, fmt.Errorf("%s answered in an unknown shape (%v):\n%s", r.CommandLine(pod, "summary", "cluster"), err, printers.EscapeTerminal(strings.TrimSpace(out)))
 	}
 	return pod, &m, nil
 }

@@ -398,6 +398,7 @@ func uninstall(t *testing.T) {
 	if r := run(t, nil, "helm", "status", relName, "-n", ns); r.code == 0 {
 		mustHelm(t, "uninstall", relName, "-n", ns, "--wait", "--timeout", "60s")
 	}
+	deleteScaleInLease(t)
 	eventually(t, 60*time.Second, "IOMesh pods gone", func() bool {
 		pods, err := env.kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		return err == nil && len(pods.Items) == 0

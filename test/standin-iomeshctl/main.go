@@ -118,7 +118,7 @@ func unregister(ctx context.Context, res dynamic.ResourceInterface, obj *unstruc
 			return false
 		}
 		for _, ch := range c.Status.Summary.ChunkSummary.Chunks {
-			if int64(ch.ID) == id {
+			if ch.ID.N == id {
 				return true
 			}
 		}

@@ -51,6 +51,8 @@ func main() {
 	flag.DurationVar(&o.registerAfter, "register-after", 3*time.Second, "how long after its pod is Ready a chunk registers")
 	flag.IntVar(&o.licenseChunks, "license-max-chunk", 0, "publish an Enterprise subscription licence for this many chunk pods where none is published (0: none)")
 	flag.BoolVar(&o.nodename, "report-nodename", false, "report chunks[].nodename, as IOMesh versions after 1.0.1 do")
+	flag.BoolVar(&o.storageNetwork, "storage-network", false, "register each chunk at its pod's storage-network address (10.234.1.x), as IOMesh 1.0.1 does, not at the pod IP")
+	flag.StringVar(&o.record, "record", "", "append to this file when a chunk's data has left (LEFT <id>) and when a chunk pod goes while its chunk is registered (LOST <pod> <id>)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "standin-operator:", err)
@@ -64,6 +66,9 @@ type options struct {
 	registerAfter time.Duration
 	licenseChunks int
 	nodename      bool
+	// storageNetwork and record: see the flags.
+	storageNetwork bool
+	record         string
 }
 
 func run(o options) error {
@@ -81,7 +86,7 @@ func run(o options) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r := &reconciler{kube: kube, dyn: dyn, o: o, readySince: map[string]time.Time{}}
+	r := &reconciler{kube: kube, dyn: dyn, o: o, readySince: map[string]time.Time{}, registered: map[string]int64{}, left: map[string]bool{}}
 	fmt.Fprintln(os.Stderr, "standin-operator: reporting IOMeshCluster status")
 	t := time.NewTicker(o.interval)
 	defer t.Stop()
@@ -103,6 +108,57 @@ type reconciler struct {
 	o    options
 	// readySince is when each chunk pod (namespace/name) was first seen Ready.
 	readySince map[string]time.Time
+	// registered is the chunk each chunk pod (namespace/name) had registered at the last
+	// reconcile; left the chunks (namespace/id) whose data has left.
+	registered map[string]int64
+	left       map[string]bool
+}
+
+// note appends a line to the record file.
+func (r *reconciler) note(format string, a ...interface{}) {
+	if r.o.record == "" {
+		return
+	}
+	f, err := os.OpenFile(r.o.record, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "standin-operator:", err)
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%s %s\n", time.Now().UTC().Format(time.RFC3339Nano), fmt.Sprintf(format, a...))
+}
+
+// witness records what really happened to the chunks since the last reconcile: a drain that
+// ended, and a chunk pod that went (or is being deleted) while its chunk is registered.
+func (r *reconciler) witness(ns string, pods []corev1.Pod, in Input, out Output) {
+	for _, e := range in.Drains {
+		key := fmt.Sprintf("%s/%d", ns, e.ID)
+		if e.Left(in.Now, in.DrainFor) == 0 && !r.left[key] {
+			r.left[key] = true
+			r.note("LEFT %d", e.ID)
+		}
+	}
+	live := map[string]bool{}
+	for _, p := range pods {
+		if p.DeletionTimestamp == nil {
+			live[ns+"/"+p.Name] = true
+		}
+	}
+	for key, id := range r.registered {
+		if !strings.HasPrefix(key, ns+"/") || live[key] {
+			continue
+		}
+		if !r.left[fmt.Sprintf("%s/%d", ns, id)] {
+			r.note("LOST %s %d", strings.TrimPrefix(key, ns+"/"), id)
+		}
+		delete(r.registered, key)
+	}
+	for pod, id := range out.Registered {
+		if live[ns+"/"+pod] {
+			r.registered[ns+"/"+pod] = id
+			delete(r.left, fmt.Sprintf("%s/%d", ns, id)) // registered again: a new pod of that ordinal
+		}
+	}
 }
 
 func (r *reconciler) once(ctx context.Context) error {
@@ -133,7 +189,7 @@ func (r *reconciler) reconcile(ctx context.Context, cr *iomeshcluster.IOMeshClus
 	}
 	now := time.Now()
 	in := Input{Name: name, Faults: faultsOf(cr.Annotations), RegisterAfter: r.o.registerAfter, ReportNodename: r.o.nodename, Now: now,
-		Drains: drain.Parse(cr.Annotations[drain.Annotation]), DrainFor: drain.Duration(cr.Annotations)}
+		Drains: drain.Parse(cr.Annotations[drain.Annotation]), DrainFor: drain.Duration(cr.Annotations), StorageNetwork: r.o.storageNetwork}
 	for _, p := range pods.Items {
 		key := ns + "/" + p.Name
 		ready := output.PodReady(&p)
@@ -165,6 +221,7 @@ func (r *reconciler) reconcile(ctx context.Context, cr *iomeshcluster.IOMeshClus
 		return err
 	}
 	out := Compute(in)
+	r.witness(ns, pods.Items, in, out)
 	status := map[string]interface{}{
 		"attachedDevices": attached,
 		"readyReplicas":   out.ReadyReplicas,

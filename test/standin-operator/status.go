@@ -53,6 +53,11 @@ type PodState struct {
 	Leader                    bool
 }
 
+// StorageIP is the address chunk pod ord has on the storage network (dataCIDR 10.234.1.0/24)
+// with --storage-network; hack/cluster.sh gives the same address to kwok's `cat
+// /proc/net/fib_trie` in that pod.
+func StorageIP(ord int) string { return fmt.Sprintf("10.234.1.%d", 10+ord) }
+
 // Input is one IOMeshCluster's pods and faults.
 type Input struct {
 	Name           string
@@ -60,6 +65,9 @@ type Input struct {
 	Faults         Faults
 	RegisterAfter  time.Duration
 	ReportNodename bool
+	// StorageNetwork registers chunks at their storage-network address (StorageIP), as IOMesh
+	// 1.0.1 does, rather than at the pod's IP.
+	StorageNetwork bool
 	Now            time.Time
 	// NodeDisks is the capacity of the disks claimed on each node (absent: the defaults).
 	NodeDisks map[string]Disks
@@ -75,13 +83,15 @@ type Output struct {
 	TaskInProcess string
 	Summary       map[string]interface{}
 	LeaderLabels  map[string]bool
+	// Registered is the chunk each chunk pod has registered (listed, whatever the faults hide).
+	Registered map[string]int64
 }
 
 // Compute derives the status from the pods.
 func Compute(in Input) Output {
 	chunkRE := regexp.MustCompile("^" + regexp.QuoteMeta(in.Name) + `-chunk-([0-9]+)$`)
 	metaRE := regexp.MustCompile("^" + regexp.QuoteMeta(in.Name) + `-meta-([0-9]+)$`)
-	out := Output{ReadyReplicas: map[string]int{in.Name + "-chunk": 0, in.Name + "-meta": 0}, TaskInProcess: in.Faults.TaskInProcess, LeaderLabels: map[string]bool{}}
+	out := Output{ReadyReplicas: map[string]int{in.Name + "-chunk": 0, in.Name + "-meta": 0}, TaskInProcess: in.Faults.TaskInProcess, LeaderLabels: map[string]bool{}, Registered: map[string]int64{}}
 	var chunks []interface{}
 	var alive []string
 	var metas []PodState
@@ -123,7 +133,12 @@ func Compute(in Input) Output {
 			if draining {
 				sp["usedDataSpace"] = fmt.Sprintf("%.2fGi", 20*left)
 			}
-			c := map[string]interface{}{"id": ord + 1, "ip": ipOf(p), "status": status, "spaceInfo": sp}
+			ip := ipOf(p)
+			if in.StorageNetwork {
+				ip = StorageIP(ord)
+			}
+			out.Registered[p.Name] = int64(ord + 1)
+			c := map[string]interface{}{"id": ord + 1, "ip": ip, "status": status, "spaceInfo": sp}
 			if in.ReportNodename {
 				c["nodename"] = p.Node
 			}

@@ -1,0 +1,271 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"helm.sh/helm/v3/pkg/action"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
+	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
+)
+
+// iomesh stands in for IOMesh and the StatefulSet controller around a scale-in on the fake
+// clients: an unregistered chunk leaves chunkSummary once released (drain), and a lowered count
+// removes the pod above it. lost records a pod removed while its chunk was listed.
+type iomesh struct {
+	e *scaleEnv
+	x *fakeExec
+	t *testing.T
+
+	mu          sync.Mutex
+	unregisters []int64
+	// drain lets an unregistered chunk leave; hide drops chunkSummary from the status.
+	drain, hide  bool
+	lost         []string
+	onUnregister func()
+}
+
+func (m *iomesh) cr() (*unstructured.Unstructured, error) {
+	return m.e.clients.Dynamic.Resource(iomeshcluster.GVR).Namespace(tf.Namespace).Get(context.Background(), tf.Release, metav1.GetOptions{})
+}
+
+// tick is one pass of the simulation.
+func (m *iomesh) tick(summary map[string]interface{}) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ctx := context.Background()
+	cr, err := m.cr()
+	if err != nil {
+		return
+	}
+	chunks := summary["chunkSummary"].(map[string]interface{})
+	if m.drain {
+		var keep []interface{}
+		for _, c := range chunks["chunks"].([]interface{}) {
+			gone := false
+			for _, id := range m.unregisters {
+				if c.(map[string]interface{})["id"].(int64) == id {
+					gone = true
+				}
+			}
+			if !gone {
+				keep = append(keep, c)
+			}
+		}
+		chunks["chunks"] = keep
+	}
+	st := cr.Object["status"].(map[string]interface{})
+	if m.hide {
+		delete(st, "summary")
+	} else {
+		st["summary"] = summary
+	}
+	if _, err := m.e.clients.Dynamic.Resource(iomeshcluster.GVR).Namespace(tf.Namespace).Update(ctx, cr, metav1.UpdateOptions{}); err != nil {
+		return
+	}
+	rel, err := helmops.Latest(m.e.clients.Helm, tf.Release, tf.Namespace)
+	if err != nil {
+		return
+	}
+	r, err := values.ReadReplicas(rel.Config)
+	if err != nil {
+		return
+	}
+	pods := m.e.clients.Kube.CoreV1().Pods(tf.Namespace)
+	for ord := r.Chunk; ord < 5; ord++ {
+		name := fmt.Sprintf("%s-chunk-%d", tf.Release, ord)
+		if _, err := pods.Get(ctx, name, metav1.GetOptions{}); err != nil {
+			continue
+		}
+		for _, c := range chunks["chunks"].([]interface{}) {
+			if c.(map[string]interface{})["id"].(int64) == int64(ord+1) {
+				m.lost = append(m.lost, name)
+			}
+		}
+		_ = pods.Delete(ctx, name, metav1.DeleteOptions{})
+	}
+	sts, err := m.e.clients.Kube.AppsV1().StatefulSets(tf.Namespace).Get(ctx, tf.Release+"-chunk", metav1.GetOptions{})
+	if err == nil {
+		n := int32(r.Chunk)
+		sts.Spec.Replicas, sts.Status.Replicas = &n, n
+		_, _ = m.e.clients.Kube.AppsV1().StatefulSets(tf.Namespace).Update(ctx, sts, metav1.UpdateOptions{})
+	}
+}
+
+// simulate runs the simulation until the test ends.
+func simulate(t *testing.T, e *scaleEnv, x *fakeExec) *iomesh {
+	m := &iomesh{e: e, x: x, t: t, drain: true}
+	cr, err := m.cr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := cr.Object["status"].(map[string]interface{})["summary"].(map[string]interface{})
+	x.onExec = func(cmd []string) {
+		if len(cmd) == 4 && cmd[1] == "chunk" && cmd[2] == "unregister" {
+			id, _ := strconv.ParseInt(cmd[3], 10, 64) // the run only sends ids it parsed
+			m.mu.Lock()
+			m.unregisters = append(m.unregisters, id)
+			hook := m.onUnregister
+			m.mu.Unlock()
+			if hook != nil {
+				hook()
+			}
+		}
+	}
+	// The sts must be at 5 like the pods.
+	sts, _ := e.clients.Kube.AppsV1().StatefulSets(tf.Namespace).Get(context.Background(), tf.Release+"-chunk", metav1.GetOptions{})
+	five := int32(5)
+	sts.Spec.Replicas, sts.Status.Replicas = &five, 5
+	_, _ = e.clients.Kube.AppsV1().StatefulSets(tf.Namespace).Update(context.Background(), sts, metav1.UpdateOptions{})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			m.tick(values.DeepCopy(summary))
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() { stop(); <-done })
+	return m
+}
+
+// set changes the simulation while it runs.
+func (m *iomesh) set(change func(*iomesh)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	change(m)
+}
+
+func (m *iomesh) state() (unregisters []int64, lost []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]int64(nil), m.unregisters...), append([]string(nil), m.lost...)
+}
+
+// A whole scale-in: the chunk is unregistered, the count lowered only after it left.
+func TestRunScaleIn(t *testing.T) {
+	e, x := scaleInEnv(t, "")
+	m := simulate(t, e, x)
+	out, errOut, err := e.run(t, "scale", "--chunk", "4", "--yes")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	u, lost := m.state()
+	if len(u) != 1 || u[0] != 5 || len(lost) != 0 || len(e.history(t)) != 2 {
+		t.Fatalf("unregisters %v, lost %v, %d revisions\n%s", u, lost, len(e.history(t)), errOut)
+	}
+	if !strings.Contains(errOut, "chunk 5 has left chunkSummary") || !strings.Contains(out, "iomesh-chunk-3") {
+		t.Fatalf("%s\n%s", out, errOut)
+	}
+	if _, err := e.clients.Kube.CoordinationV1().Leases(tf.Namespace).Get(context.Background(), tf.Release+"-scale-in", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the finished scale-in left its Lease: %v", err)
+	}
+}
+
+// chunkSummary missing mid-run is "unknown": no revision until it shows the chunk gone.
+func TestRunScaleInWaitsWhileTheSummaryIsMissing(t *testing.T) {
+	e, x := scaleInEnv(t, "")
+	m := simulate(t, e, x)
+	m.set(func(m *iomesh) {
+		m.onUnregister = func() { m.set(func(m *iomesh) { m.hide = true }) }
+	})
+	done := make(chan error, 1)
+	var errOut string
+	go func() {
+		var err error
+		_, errOut, err = e.run(t, "scale", "--chunk", "4", "--yes")
+		done <- err
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if u, _ := m.state(); len(u) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no unregister")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(5 * time.Second) // two polls and more with the summary gone
+	if n := len(e.history(t)); n != 1 {
+		t.Fatalf("the count was lowered with chunkSummary missing: %d revisions", n)
+	}
+	m.set(func(m *iomesh) { m.hide = false })
+	if err := <-done; err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	if _, lost := m.state(); len(lost) != 0 || len(e.history(t)) != 2 || !strings.Contains(errOut, "whether chunk 5 has left is not known") {
+		t.Fatalf("lost %v\n%s", lost, errOut)
+	}
+}
+
+// A raw `helm upgrade` to 6 mid-migration: the run stops without lowering (exit 1).
+func TestRunScaleInStopsWhenTheCountMoves(t *testing.T) {
+	e, x := scaleInEnv(t, "")
+	m := simulate(t, e, x)
+	m.set(func(m *iomesh) { m.drain = false }) // the migration goes on until the raw upgrade is in
+	hook := func() {
+		go func() {
+			up := action.NewUpgrade(e.clients.Helm)
+			up.Namespace, up.ReuseValues = tf.Namespace, true
+			rel, err := helmops.Latest(e.clients.Helm, tf.Release, tf.Namespace)
+			if err == nil {
+				vals := values.DeepCopy(rel.Config)
+				vals["iomesh"].(map[string]interface{})["chunk"].(map[string]interface{})["replicaCount"] = 6
+				_, err = up.Run(tf.Release, rel.Chart, vals)
+			}
+			if err != nil {
+				t.Errorf("raw upgrade: %v", err)
+			}
+			m.set(func(m *iomesh) { m.drain = true })
+		}()
+	}
+	m.set(func(m *iomesh) { m.onUnregister = hook })
+	_, errOut, err := e.run(t, "scale", "--chunk", "4", "--yes")
+	if exitcode.Of(err) != exitcode.Error || !strings.Contains(errOut+err.Error(), "Nothing further was changed") {
+		t.Fatalf("want exit 1: %v\n%s", err, errOut)
+	}
+	h := e.history(t)
+	r, _ := values.ReadReplicas(h[len(h)-1].Config)
+	if len(h) != 2 || r.Chunk != 6 {
+		t.Fatalf("only the raw upgrade may write: %d revisions, chunk %d", len(h), r.Chunk)
+	}
+}
+
+// A rerun after an earlier run recorded the chunk but its unregister never reached IOMesh: no
+// migration, so it is sent again, and the scale-in completes.
+func TestRunScaleInResendsALostUnregister(t *testing.T) {
+	e, x := scaleInEnv(t, "")
+	d := int32(60)
+	_, err := e.clients.Kube.CoordinationV1().Leases(tf.Namespace).Create(context.Background(), &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: tf.Release + "-scale-in", Namespace: tf.Namespace,
+			Annotations: map[string]string{inventory.UnregisteringAnnotation: "5", inventory.PodAnnotation: tf.Release + "-chunk-4"}},
+		Spec: coordinationv1.LeaseSpec{LeaseDurationSeconds: &d},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := simulate(t, e, x)
+	_, errOut, err := e.run(t, "scale", "--chunk", "4", "--yes")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	if u, lost := m.state(); len(u) != 1 || len(lost) != 0 || !strings.Contains(errOut, "sending it again") {
+		t.Fatalf("unregisters %v lost %v\n%s", u, lost, errOut)
+	}
+}
