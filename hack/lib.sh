@@ -2,7 +2,7 @@
 # Versions of the test control plane and tools; binaries are cached outside the clone, keyed by version.
 K8S_VERSION=${K8S_VERSION:-v1.36.3}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
-HELM_VERSION=${HELM_VERSION:-v3.22.0}
+HELM_VERSION=${HELM_VERSION:-v3.21.4}
 KREW_VERSION=${KREW_VERSION:-v0.4.3}
 
 CACHE_ROOT=${IOMESH_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-iomesh-test}
