@@ -379,17 +379,25 @@ func (r *run) progress(ctx context.Context, s Step, obs Observation, p *migratio
 	line := fmt.Sprintf("  chunk %d: %s, %s used", s.Chunk.ID, status, used)
 	if _, m, err := r.migration(ctx); err == nil && m != nil {
 		if b, ok := m.Pending(); ok {
-			line += fmt.Sprintf("; %s still to move", placement.HumanBytes(b))
 			if p.firstAt.IsZero() {
 				p.firstAt, p.firstBytes = now, b
-			} else if moved, took := p.firstBytes-b, now.Sub(p.firstAt); moved > 0 && took > 0 {
-				rate := float64(moved) / took.Seconds()
-				left := time.Duration(float64(b) / rate * float64(time.Second))
-				line += fmt.Sprintf(", about %s left at %s/s", duration.HumanDuration(left), placement.HumanBytes(int64(rate)))
 			}
+			line += "; " + estimate(p.firstBytes, b, now.Sub(p.firstAt))
 		}
 	}
 	fmt.Fprintln(r.o.Progress, line)
+}
+
+// estimate says how much data is still to move and, from the rate since first (bytes pending
+// then, took ago), about how long that takes.
+func estimate(first, now int64, took time.Duration) string {
+	out := placement.HumanBytes(now) + " still to move"
+	if moved := first - now; moved > 0 && took > 0 {
+		rate := float64(moved) / took.Seconds()
+		left := time.Duration(float64(now) / rate * float64(time.Second))
+		out += fmt.Sprintf(", about %s left at %s/s", duration.HumanDuration(left), placement.HumanBytes(int64(rate)))
+	}
+	return out
 }
 
 // finish waits for the step's pod to go, then clears the Lease's record of its chunk.

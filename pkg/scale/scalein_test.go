@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 )
@@ -73,5 +74,23 @@ func TestDecide(t *testing.T) {
 	}), true)
 	if !strings.Contains(d.Err.Error(), "revision 9 (deployed: Upgrade complete), not the 7 this step started from") {
 		t.Fatalf("who moved what: %v", d.Err)
+	}
+}
+
+func TestEstimate(t *testing.T) {
+	cases := []struct {
+		first, now int64
+		took       time.Duration
+		want       string
+	}{
+		{20 << 30, 20 << 30, 0, "20Gi still to move"},
+		{20 << 30, 20 << 30, time.Minute, "20Gi still to move"}, // nothing moved yet: no rate
+		{20 << 30, 10 << 30, 30 * time.Second, "10Gi still to move, about 30s left at 341.3Mi/s"},
+		{40 << 30, 10 << 30, 30 * time.Minute, "10Gi still to move, about 10m left at 17.1Mi/s"},
+	}
+	for _, c := range cases {
+		if got := estimate(c.first, c.now, c.took); got != c.want {
+			t.Errorf("estimate(%d, %d, %v) = %q, want %q", c.first, c.now, c.took, got, c.want)
+		}
 	}
 }
