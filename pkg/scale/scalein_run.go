@@ -158,7 +158,7 @@ func (r *run) remain(i int) int {
 // step runs step i of the plan to its end.
 func (r *run) step(ctx context.Context, i int, s Step) error {
 	var running chan execResult
-	sent, full, said := false, false, ""
+	sent, full, said, resend := false, false, "", false
 	mig := &migrationProgress{}
 	tick := r.o.Clock.NewTicker(r.o.Poll)
 	defer tick.Stop()
@@ -193,6 +193,12 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 			}
 			return r.finish(ctx, s)
 		case Unregister:
+			if obs.Recorded == s.Chunk.ID && !resend {
+				// A migration that just ended can leave the chunk listed for a moment: send
+				// again only if the next read, a poll later, still shows it listed and idle.
+				resend, full = true, true
+				break
+			}
 			if err := r.l.record(ctx, s.Chunk.ID, s.Pod); err != nil {
 				return err
 			}
