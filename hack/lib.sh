@@ -2,13 +2,16 @@
 # Versions of the test control plane and tools; binaries are cached outside the clone, keyed by version.
 K8S_VERSION=${K8S_VERSION:-v1.36.3}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
-HELM_VERSION=${HELM_VERSION:-v3.21.4}
+HELM_VERSION=${HELM_VERSION:-v4.3.2}
+# Helm 3, only to write the releases a Helm 3 user has (the end-to-end suite runs on both).
+HELM3_VERSION=${HELM3_VERSION:-v3.21.4}
 KREW_VERSION=${KREW_VERSION:-v0.4.3}
 
 CACHE_ROOT=${IOMESH_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubectl-iomesh-test}
 K8S_BIN=$CACHE_ROOT/k8s-$K8S_VERSION/bin
 KWOK_BIN=$CACHE_ROOT/kwok-$KWOK_VERSION/bin
 HELM_BIN=$CACHE_ROOT/helm-$HELM_VERSION/bin
+HELM3_BIN=$CACHE_ROOT/helm-$HELM3_VERSION/bin
 
 # Where a running test cluster keeps its state.
 CLUSTER_DIR=${IOMESH_TEST_CLUSTER_DIR:-${TMPDIR:-/tmp}/kubectl-iomesh-cluster}

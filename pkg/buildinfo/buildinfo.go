@@ -21,7 +21,12 @@ type Info struct {
 	BuildDate string `json:"buildDate,omitempty"`
 	GoVersion string `json:"goVersion"`
 	Platform  string `json:"platform"`
+	// HelmSDK is the version of the Helm Go SDK built in, as Go recorded it.
+	HelmSDK string `json:"helmSDK,omitempty"`
 }
+
+// helmModule is the Helm SDK's module path.
+const helmModule = "helm.sh/helm/v4"
 
 // UserAgent is how requests identify the plugin: kubectl-iomesh/<version> (<os>/<arch>) <commit>.
 func (i Info) UserAgent() string {
@@ -35,8 +40,16 @@ func (i Info) UserAgent() string {
 // Get returns the stamped information, falling back to the VCS data Go records itself.
 func Get() Info {
 	i := Info{Version: version, Commit: commit, BuildDate: date, GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	if i.Commit == "" {
-		if bi, ok := debug.ReadBuildInfo(); ok {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == helmModule {
+				i.HelmSDK = d.Version
+				if d.Replace != nil {
+					i.HelmSDK = d.Replace.Version
+				}
+			}
+		}
+		if i.Commit == "" {
 			for _, s := range bi.Settings {
 				switch s.Key {
 				case "vcs.revision":

@@ -3,11 +3,14 @@
 package cmd
 
 import (
+	"log/slog"
+
 	"fmt"
+	"github.com/go-logr/logr"
 	"os"
 	"time"
 
-	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v4/pkg/action"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -164,9 +167,7 @@ func (c *Common) Helm() (*action.Configuration, error) {
 	if _, err := c.RESTConfig(); err != nil {
 		return nil, err
 	}
-	h, err := helmops.NewConfiguration(c.ConfigFlags, c.Namespace(), os.Getenv("HELM_DRIVER"), func(format string, v ...interface{}) {
-		klog.V(4).Infof(format, v...)
-	})
+	h, err := helmops.NewConfiguration(c.ConfigFlags, c.Namespace(), os.Getenv("HELM_DRIVER"), helmLog())
 	if err != nil {
 		return nil, err
 	}
@@ -183,10 +184,11 @@ func (c *Common) HelmFor(namespace string) (*action.Configuration, error) {
 	if c.helmFor != nil {
 		return c.helmFor(namespace)
 	}
-	return helmops.NewConfiguration(c.ConfigFlags, namespace, os.Getenv("HELM_DRIVER"), func(format string, v ...interface{}) {
-		klog.V(4).Infof(format, v...)
-	})
+	return helmops.NewConfiguration(c.ConfigFlags, namespace, os.Getenv("HELM_DRIVER"), helmLog())
 }
+
+// helmLog sends Helm's own log to klog at -v=4, as Helm's debug output.
+func helmLog() slog.Handler { return logr.ToSlogHandler(klog.Background().V(4)) }
 
 // Reader returns the inventory reader for the release.
 func (c *Common) Reader() (inventory.Reader, error) {

@@ -19,17 +19,20 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/cli"
-	"helm.sh/helm/v3/pkg/getter"
-	kubefake "helm.sh/helm/v3/pkg/kube/fake"
-	"helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/repo"
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart/common"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/cli"
+	"helm.sh/helm/v4/pkg/getter"
+	kubefake "helm.sh/helm/v4/pkg/kube/fake"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	release "helm.sh/helm/v4/pkg/release/v1"
+	repo "helm.sh/helm/v4/pkg/repo/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -99,7 +102,7 @@ func newScaleEnv(t *testing.T, nodes int, user values.Map, objs ...runtime.Objec
 	grant(c, everything)
 	// The release is installed by the Helm SDK from the real chart.
 	c.Helm.KubeClient = &kubefake.PrintingKubeClient{Out: io.Discard}
-	c.Helm.Capabilities = chartutil.DefaultCapabilities
+	c.Helm.Capabilities = common.DefaultCapabilities
 	for _, o := range objs {
 		if err := c.Kube.Tracker().Add(o); err != nil {
 			t.Fatal(err)
@@ -108,6 +111,8 @@ func newScaleEnv(t *testing.T, nodes int, user values.Map, objs ...runtime.Objec
 	ch := loadStandIn(t)
 	ins := action.NewInstall(c.Helm)
 	ins.ReleaseName, ins.Namespace = tf.Release, tf.Namespace
+	// Helm's printing fake builds no objects, and Helm 4 refuses a CRD it cannot build.
+	ins.SkipCRDs = true
 	if _, err := ins.Run(ch, values.DeepCopy(user)); err != nil {
 		t.Fatalf("installing the stand-in chart: %v", err)
 	}
@@ -158,7 +163,7 @@ func TestScaleKeepsValuesAndChartVersion(t *testing.T) {
 		t.Fatalf("scale: %v\n%s%s", err, out, errOut)
 	}
 	h := e.history(t)
-	if len(h) != 2 || h[1].Info.Status != release.StatusDeployed || h[1].Chart.Metadata.Version != "v1.0.1" {
+	if len(h) != 2 || h[1].Info.Status != rcommon.StatusDeployed || h[1].Chart.Metadata.Version != "v1.0.1" {
 		t.Fatalf("want revision 2 deployed on v1.0.1, got %d revisions, last %s %s", len(h), h[len(h)-1].Info.Status, h[len(h)-1].Chart.Metadata.Version)
 	}
 	if !strings.Contains(h[1].Manifest, "iomesh-zookeeper-operator") || !strings.Contains(h[1].Manifest, "iomesh-csi-driver-controller-plugin") {
@@ -273,7 +278,7 @@ func TestScaleRefusesPending(t *testing.T) {
 	last := e.history(t)[0]
 	next := *last
 	info := *last.Info
-	info.Status = release.StatusPendingUpgrade
+	info.Status = rcommon.StatusPendingUpgrade
 	next.Info, next.Version = &info, 2
 	if err := e.clients.Helm.Releases.Create(&next); err != nil {
 		t.Fatal(err)
@@ -376,7 +381,7 @@ func TestScaleLegacyChart(t *testing.T) {
 	c := tf.NewClients(t, nil, clusterObjects(5, 3, 3, "enterprise", testLicense(10, "2027-06-30"))...)
 	grant(c, everything)
 	c.Helm.KubeClient = &kubefake.PrintingKubeClient{Out: io.Discard}
-	c.Helm.Capabilities = chartutil.DefaultCapabilities
+	c.Helm.Capabilities = common.DefaultCapabilities
 	dir := legacyChart(t)
 	ch, err := loader.Load(dir)
 	if err != nil {
@@ -384,6 +389,8 @@ func TestScaleLegacyChart(t *testing.T) {
 	}
 	ins := action.NewInstall(c.Helm)
 	ins.ReleaseName, ins.Namespace = tf.Release, tf.Namespace
+	// Helm's printing fake builds no objects, and Helm 4 refuses a CRD it cannot build.
+	ins.SkipCRDs = true
 	user := values.Map{"chunk": values.Map{"dataCIDR": "10.0.0.0/24"}}
 	if _, err := ins.Run(ch, values.DeepCopy(user)); err != nil {
 		t.Fatal(err)
@@ -415,22 +422,37 @@ func TestScaleKeepsGeneratedCertificates(t *testing.T) {
 		t.Fatalf("the plan does not say what it keeps:\n%s", out)
 	}
 	h := e.history(t)
-	before, after := strings.Split(h[0].Manifest, "\n"), strings.Split(h[1].Manifest, "\n")
+	// Helm 4 writes a post-rendered manifest back in its own YAML style, so the revisions are
+	// compared object by object, field by field.
+	before, err := render.Parse(h[0].Manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := render.Parse(h[1].Manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(before) != len(after) {
-		t.Fatalf("manifest went from %d to %d lines", len(before), len(after))
+		t.Fatalf("manifest went from %d to %d objects", len(before), len(after))
 	}
 	changed := 0
-	for i := range before {
-		if before[i] == after[i] {
-			continue
+	for key, obj := range before {
+		was, now := render.Flatten(obj), render.Flatten(after[key])
+		if len(was) != len(now) {
+			t.Errorf("%s went from %d to %d fields", key, len(was), len(now))
 		}
-		changed++
-		if strings.TrimSpace(after[i]) != "replicas: 5" {
-			t.Errorf("line %d changed beyond the counts:\n- %s\n+ %s", i+1, before[i], after[i])
+		for path, v := range was {
+			if now[path] == v {
+				continue
+			}
+			changed++
+			if !strings.HasSuffix(path, "replicas") || now[path] != "5" {
+				t.Errorf("%s %s changed beyond the counts: %s -> %s", key, path, v, now[path])
+			}
 		}
 	}
 	if changed != 4 {
-		t.Fatalf("%d lines changed, want 4 (StatefulSet and IOMeshCluster replicas for chunk and meta)", changed)
+		t.Fatalf("%d fields changed, want 4 (StatefulSet and IOMeshCluster replicas for chunk and meta)", changed)
 	}
 	// The next scale finds no random field left to tolerate between the deployed release and a
 	// render with its values: the certificates in revision 2 are the deployed ones.

@@ -26,6 +26,8 @@ type ServerVersion struct {
 	Chart        string `json:"chart,omitempty"`
 	ChartVersion string `json:"chartVersion,omitempty"`
 	AppVersion   string `json:"appVersion,omitempty"`
+	// ApplyMethod is how Helm applies the release: client-side or server-side (Helm 4 records it).
+	ApplyMethod  string `json:"applyMethod,omitempty"`
 	ReleaseError string `json:"releaseError,omitempty"`
 }
 
@@ -65,12 +67,14 @@ func (o *VersionOptions) Run() error {
 	if o.Print.Human() {
 		c := rep.Client
 		fmt.Fprintf(o.Out, "Client Version: %s (commit %s, built %s, %s, %s)\n", c.Version, orUnknown(c.Commit), orUnknown(c.BuildDate), c.GoVersion, c.Platform)
+		fmt.Fprintf(o.Out, "Helm SDK: %s\n", orUnknown(c.HelmSDK))
 		if s := rep.Server; s != nil {
 			fmt.Fprintf(o.Out, "Kubernetes Version: %s\n", s.Kubernetes)
 			if s.ReleaseError != "" {
 				fmt.Fprintf(o.Out, "IOMesh Chart: unknown: %s\n", s.ReleaseError)
 			} else {
 				fmt.Fprintf(o.Out, "IOMesh Chart: %s-%s (app %s)\n", s.Chart, s.ChartVersion, s.AppVersion)
+				fmt.Fprintf(o.Out, "Helm Apply Method: %s\n", s.ApplyMethod)
 			}
 		}
 	} else if err := o.Print.Print(rep, o.Out); err != nil {
@@ -101,6 +105,7 @@ func (o *VersionOptions) server() (*ServerVersion, error) {
 	if rel.Chart != nil && rel.Chart.Metadata != nil {
 		s.Chart, s.ChartVersion, s.AppVersion = rel.Chart.Metadata.Name, rel.Chart.Metadata.Version, rel.Chart.Metadata.AppVersion
 	}
+	s.ApplyMethod = helmops.ApplyMethodOf(rel).String()
 	return s, nil
 }
 

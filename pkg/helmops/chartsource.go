@@ -17,13 +17,14 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/cli"
-	"helm.sh/helm/v3/pkg/getter"
-	"helm.sh/helm/v3/pkg/helmpath"
-	"helm.sh/helm/v3/pkg/repo"
+	"helm.sh/helm/v4/pkg/action"
+	ci "helm.sh/helm/v4/pkg/chart"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/cli"
+	"helm.sh/helm/v4/pkg/getter"
+	"helm.sh/helm/v4/pkg/helmpath"
+	repo "helm.sh/helm/v4/pkg/repo/v1"
 )
 
 // Want names the chart to find.
@@ -229,7 +230,7 @@ func (f *Finder) download(u string, entry *repo.Entry) ([]byte, error) {
 			getter.WithBasicAuth(entry.Username, entry.Password),
 			getter.WithPassCredentialsAll(entry.PassCredentialsAll),
 			getter.WithTLSClientConfig(entry.CertFile, entry.KeyFile, entry.CAFile),
-			getter.WithInsecureSkipVerifyTLS(entry.InsecureSkipTLSverify),
+			getter.WithInsecureSkipVerifyTLS(entry.InsecureSkipTLSVerify),
 		)
 	}
 	buf, err := g.Get(u, opts...)
@@ -264,7 +265,11 @@ func Verify(ch *chart.Chart, want Want) error {
 	if ch.Metadata.Version != want.Version {
 		return fmt.Errorf("is version %s, but the release runs %s; a scale never changes the chart version (that is an IOMesh upgrade, with its own procedure)", ch.Metadata.Version, want.Version)
 	}
-	if err := action.CheckDependencies(ch, ch.Metadata.Dependencies); err != nil {
+	deps := make([]ci.Dependency, len(ch.Metadata.Dependencies))
+	for i, d := range ch.Metadata.Dependencies {
+		deps[i] = d
+	}
+	if err := action.CheckDependencies(ch, deps); err != nil {
 		return fmt.Errorf("is incomplete: subcharts %w; upgrading with it would delete their objects", err)
 	}
 	return nil

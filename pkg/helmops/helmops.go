@@ -12,18 +12,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"strings"
 	"time"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
-	kubefake "helm.sh/helm/v3/pkg/kube/fake"
-	"helm.sh/helm/v3/pkg/postrender"
-	"helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage"
-	"helm.sh/helm/v3/pkg/storage/driver"
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart/common"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/kube"
+	kubefake "helm.sh/helm/v4/pkg/kube/fake"
+	"helm.sh/helm/v4/pkg/postrenderer"
+	release "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage"
+	"helm.sh/helm/v4/pkg/storage/driver"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
@@ -37,18 +39,21 @@ const MaxHistory = 10
 func Render(ctx context.Context, cfg *action.Configuration, name, namespace string, ch *chart.Chart, vals values.Map, server bool) (string, error) {
 	u := action.NewUpgrade(cfg)
 	u.Namespace = namespace
-	u.DryRun = true
-	u.DryRunOption = "client"
+	u.DryRunStrategy = action.DryRunClient
 	if server {
-		u.DryRunOption = "server"
+		u.DryRunStrategy = action.DryRunServer
 	}
 	u.MaxHistory = MaxHistory
 	// The real upgrade validates the manifest against the server's OpenAPI schema before it
 	// changes anything; doing it here too would double the plan's cost for no new answer.
 	u.DisableOpenAPIValidation = true
-	rel, err := u.RunWithContext(ctx, name, ch, values.DeepCopy(vals))
+	out, err := u.RunWithContext(ctx, name, ch, values.DeepCopy(vals))
 	if err != nil {
 		return "", fmt.Errorf("rendering chart %s-%s: %w", ch.Metadata.Name, ch.Metadata.Version, err)
+	}
+	rel, err := asV1(out)
+	if err != nil {
+		return "", err
 	}
 	return rel.Manifest, nil
 }
@@ -56,7 +61,7 @@ func Render(ctx context.Context, cfg *action.Configuration, name, namespace stri
 // Capabilities learns the cluster's capabilities as Helm does before a render (the server's
 // version and every API version discovery serves, fetched fresh) and keeps them in cfg, so that
 // every render of one plan shares them and the renders need not wait for each other.
-func Capabilities(cfg *action.Configuration) (*chartutil.Capabilities, error) {
+func Capabilities(cfg *action.Configuration) (*common.Capabilities, error) {
 	if cfg.Capabilities != nil {
 		return cfg.Capabilities, nil
 	}
@@ -78,10 +83,10 @@ func Capabilities(cfg *action.Configuration) (*chartutil.Capabilities, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Capabilities = &chartutil.Capabilities{
+	cfg.Capabilities = &common.Capabilities{
 		APIVersions: versions,
-		KubeVersion: chartutil.KubeVersion{Version: v.GitVersion, Major: v.Major, Minor: v.Minor},
-		HelmVersion: chartutil.DefaultCapabilities.HelmVersion,
+		KubeVersion: common.KubeVersion{Version: v.GitVersion, Major: v.Major, Minor: v.Minor},
+		HelmVersion: common.DefaultCapabilities.HelmVersion,
 	}
 	return cfg.Capabilities, nil
 }
@@ -108,29 +113,30 @@ var lookupCall = regexp.MustCompile(`\blookup\b`)
 // record, revision and capabilities), with no request to the API server: the release lives in
 // Helm's memory driver and the Kubernetes client is Helm's printing fake. caps are the
 // cluster's capabilities, as learned by a server render.
-func RenderLocal(ctx context.Context, deployed *release.Release, caps *chartutil.Capabilities, ch *chart.Chart, vals values.Map) (string, error) {
+func RenderLocal(ctx context.Context, deployed *release.Release, caps *common.Capabilities, ch *chart.Chart, vals values.Map) (string, error) {
 	mem := driver.NewMemory()
 	mem.SetNamespace(deployed.Namespace)
-	cfg := &action.Configuration{
-		Releases:     storage.Init(mem),
-		KubeClient:   &kubefake.PrintingKubeClient{Out: io.Discard},
-		Capabilities: caps,
-		Log:          func(string, ...interface{}) {},
-	}
+	cfg := action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler))
+	cfg.Releases = storage.Init(mem)
+	cfg.KubeClient = &kubefake.PrintingKubeClient{Out: io.Discard}
+	cfg.Capabilities = caps
 	rel := *deployed
 	if err := cfg.Releases.Create(&rel); err != nil {
 		return "", fmt.Errorf("preparing a local render: %w", err)
 	}
 	u := action.NewUpgrade(cfg)
 	u.Namespace = deployed.Namespace
-	u.DryRun = true
-	u.DryRunOption = "client"
+	u.DryRunStrategy = action.DryRunClient
 	u.MaxHistory = MaxHistory
 	out, err := u.RunWithContext(ctx, deployed.Name, ch, values.DeepCopy(vals))
 	if err != nil {
 		return "", fmt.Errorf("rendering chart %s-%s: %w", ch.Metadata.Name, ch.Metadata.Version, err)
 	}
-	return out.Manifest, nil
+	rendered, err := asV1(out)
+	if err != nil {
+		return "", err
+	}
+	return rendered.Manifest, nil
 }
 
 // ErrBusy says another Helm operation holds the release, or won the race to write the next
@@ -158,7 +164,7 @@ type UpgradeRequest struct {
 	Description string
 	Timeout     time.Duration
 	// PostRenderer rewrites the rendered manifest (nil: none).
-	PostRenderer postrender.PostRenderer
+	PostRenderer postrenderer.PostRenderer
 }
 
 // Upgrade applies the request as a new revision. It is not cancelled by ctx: a half-applied
@@ -169,15 +175,21 @@ func Upgrade(ctx context.Context, cfg *action.Configuration, r UpgradeRequest) (
 	u.MaxHistory = MaxHistory
 	u.Description = r.Description
 	u.ResetValues, u.ReuseValues, u.ResetThenReuseValues = false, false, false
-	u.Wait, u.Atomic, u.CleanupOnFail = false, false, false
+	u.RollbackOnFailure, u.CleanupOnFail = false, false
+	u.WaitStrategy = kube.HookOnlyStrategy
 	u.Timeout = r.Timeout
+	// Keep the apply method the release was installed with, as either CLI's `helm upgrade` does.
+	u.ServerSideApply = "auto"
 	u.PostRenderer = r.PostRenderer
-	rel, err := u.RunWithContext(context.WithoutCancel(ctx), r.Name, r.Chart, values.DeepCopy(r.Values))
+	// Helm 3 never sent hooks to a post-renderer; the pinned fields are in templates only.
+	u.PostRenderStrategy = action.PostRenderStrategyNoHooks
+	out, err := u.RunWithContext(context.WithoutCancel(ctx), r.Name, r.Chart, values.DeepCopy(r.Values))
+	rel, convErr := asV1(out)
 	if err != nil {
 		if Busy(err) {
 			return nil, fmt.Errorf("%w: %s", ErrBusy, err.Error())
 		}
 		return rel, err
 	}
-	return rel, nil
+	return rel, convErr
 }

@@ -1,20 +1,26 @@
 package helmops
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	kubefake "helm.sh/helm/v4/pkg/kube/fake"
+	"helm.sh/helm/v4/pkg/storage"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage/driver"
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart/common"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	release "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage/driver"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
@@ -41,11 +47,11 @@ func TestBusy(t *testing.T) {
 }
 
 func TestUsesLookup(t *testing.T) {
-	plain := &chart.Chart{Metadata: &chart.Metadata{Name: "a"}, Templates: []*chart.File{{Name: "templates/a.yaml", Data: []byte("kind: ConfigMap # lookups are documented elsewhere\nlookupTable: x\n")}}}
+	plain := &chart.Chart{Metadata: &chart.Metadata{Name: "a"}, Templates: []*common.File{{Name: "templates/a.yaml", Data: []byte("kind: ConfigMap # lookups are documented elsewhere\nlookupTable: x\n")}}}
 	if UsesLookup(plain) {
 		t.Fatal("a word that contains lookup is not a call")
 	}
-	sub := &chart.Chart{Metadata: &chart.Metadata{Name: "sub"}, Templates: []*chart.File{{Name: "templates/s.yaml", Data: []byte(`{{ (lookup "v1" "Secret" .Release.Namespace "x").data }}`)}}}
+	sub := &chart.Chart{Metadata: &chart.Metadata{Name: "sub"}, Templates: []*common.File{{Name: "templates/s.yaml", Data: []byte(`{{ (lookup "v1" "Secret" .Release.Namespace "x").data }}`)}}}
 	plain.SetDependencies(sub)
 	if !UsesLookup(plain) {
 		t.Fatal("a subchart's lookup was missed")
@@ -56,11 +62,11 @@ func TestRenderLocalMatchesTheUpgradeRender(t *testing.T) {
 	ch := &chart.Chart{
 		Metadata:  &chart.Metadata{Name: "c", Version: "v1", APIVersion: "v2"},
 		Values:    map[string]interface{}{"n": 3},
-		Templates: []*chart.File{{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  n: \"{{ .Values.n }}\"\n  revision: \"{{ .Release.Revision }}\"\n  upgrade: \"{{ .Release.IsUpgrade }}\"\n  kube: \"{{ .Capabilities.KubeVersion.Minor }}\"\n")}},
+		Templates: []*common.File{{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  n: \"{{ .Values.n }}\"\n  revision: \"{{ .Release.Revision }}\"\n  upgrade: \"{{ .Release.IsUpgrade }}\"\n  kube: \"{{ .Capabilities.KubeVersion.Minor }}\"\n")}},
 	}
 	deployed := &release.Release{Name: "r", Namespace: "ns", Version: 4, Chart: ch, Config: map[string]interface{}{},
-		Info: &release.Info{Status: release.StatusDeployed}}
-	caps := chartutil.DefaultCapabilities.Copy()
+		Info: &release.Info{Status: rcommon.StatusDeployed}}
+	caps := common.DefaultCapabilities.Copy()
 	caps.KubeVersion.Minor = "36"
 	out, err := RenderLocal(context.Background(), deployed, caps, ch, values.Map{"n": 5})
 	if err != nil {
@@ -119,5 +125,65 @@ func TestCapabilitiesFromTheServer(t *testing.T) {
 	gone.APIServer, gone.CacheDir = &down, &cache
 	if _, err := Capabilities(&action.Configuration{RESTClientGetter: gone}); err == nil || !strings.Contains(err.Error(), "server version") {
 		t.Fatalf("unreachable server: %v", err)
+	}
+}
+
+// recorder is a post-renderer that keeps what it was given.
+type recorder struct{ seen []string }
+
+func (r *recorder) Run(in *bytes.Buffer) (*bytes.Buffer, error) {
+	r.seen = append(r.seen, in.String())
+	return bytes.NewBufferString(in.String()), nil
+}
+
+// An upgrade keeps the apply method the release records (Helm 4's "auto"), and the
+// post-renderer sees the chart's objects but never its hooks, as under Helm 3.
+func TestUpgradeKeepsTheApplyMethod(t *testing.T) {
+	ch := &chart.Chart{
+		Metadata: &chart.Metadata{Name: "c", Version: "v1", APIVersion: "v2"},
+		Values:   map[string]interface{}{"n": 3},
+		Templates: []*common.File{
+			{Name: "templates/cm.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  n: \"{{ .Values.n }}\"\n")},
+			{Name: "templates/hook.yaml", Data: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: h\n  annotations:\n    helm.sh/hook: pre-upgrade\n")},
+		},
+	}
+	for _, tc := range []struct {
+		recorded string
+		want     ApplyMethod
+	}{
+		{"ssa", ServerSideApply},
+		{"csa", ClientSideApply},
+		{"", ClientSideApply},
+	} {
+		t.Run("recorded "+tc.recorded, func(t *testing.T) {
+			mem := driver.NewMemory()
+			mem.SetNamespace("ns")
+			cfg := action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler))
+			cfg.Releases = storage.Init(mem)
+			cfg.KubeClient = &kubefake.PrintingKubeClient{Out: io.Discard}
+			cfg.Capabilities = common.DefaultCapabilities
+			deployed := &release.Release{Name: "r", Namespace: "ns", Version: 1, Chart: ch, Config: map[string]interface{}{},
+				Info: &release.Info{Status: rcommon.StatusDeployed}, ApplyMethod: tc.recorded}
+			if err := cfg.Releases.Create(deployed); err != nil {
+				t.Fatal(err)
+			}
+			if got := ApplyMethodOf(deployed); got != tc.want {
+				t.Fatalf("ApplyMethodOf = %s, want %s", got, tc.want)
+			}
+			pr := &recorder{}
+			rel, err := Upgrade(context.Background(), cfg, UpgradeRequest{Name: "r", Namespace: "ns", Chart: ch, Values: values.Map{"n": 5}, PostRenderer: pr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rel.Version != 2 || ApplyMethodOf(rel) != tc.want || !strings.Contains(rel.Manifest, `n: "5"`) {
+				t.Fatalf("revision %d applied %s (want %s):\n%s", rel.Version, ApplyMethodOf(rel), tc.want, rel.Manifest)
+			}
+			if len(pr.seen) != 1 || !strings.Contains(pr.seen[0], "name: c") || strings.Contains(pr.seen[0], "name: h") {
+				t.Fatalf("post-renderer input: %q", pr.seen)
+			}
+			if info, err := Describe(rel); err != nil || info.ApplyMethod != tc.want {
+				t.Fatalf("Describe: %+v %v", info.ApplyMethod, err)
+			}
+		})
 	}
 }

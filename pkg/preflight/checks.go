@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
@@ -140,7 +140,7 @@ func checkDeployed(f *Facts) Result {
 	if f.Direct {
 		return pass(directNote)
 	}
-	if f.ReleaseStatus == string(release.StatusDeployed) {
+	if f.ReleaseStatus == string(rcommon.StatusDeployed) {
 		return pass("revision %d is deployed", f.Revision)
 	}
 	if helmops.Pending(f.ReleaseStatus) {

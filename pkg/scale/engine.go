@@ -19,8 +19,9 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 	"golang.org/x/sync/errgroup"
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/action"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	release "helm.sh/helm/v4/pkg/release/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -129,7 +130,7 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 	if snap.Direct {
 		plan.Direct = &DirectChange{Kind: iomeshcluster.Kind, Name: snap.Release, ResourceVersion: snap.ResourceVersion()}
 	}
-	if plan.AtTarget && (snap.Direct || info.Status == string(release.StatusDeployed)) {
+	if plan.AtTarget && (snap.Direct || info.Status == string(rcommon.StatusDeployed)) {
 		// Nothing to change: a rerun after a timeout or an interrupt only waits.
 		plan.ToRevision = plan.FromRevision
 		return plan, nil

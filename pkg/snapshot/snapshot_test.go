@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
@@ -45,7 +45,7 @@ func TestReadDerivesOnce(t *testing.T) {
 	}}
 	// The failed revision asked for 6; the counts and policies are the last deployed one's.
 	failed := values.Map{"iomesh": values.Map{"chunk": values.Map{"replicaCount": 6}}}
-	rels := []tf.Rel{{Revision: 1, Values: vals}, {Revision: 2, Status: release.StatusFailed, Values: failed}}
+	rels := []tf.Rel{{Revision: 1, Values: vals}, {Revision: 2, Status: rcommon.StatusFailed, Values: failed}}
 	lic := map[string]interface{}{"maxChunkNum": int64(8), "softwareEdition": "ENTERPRISE"}
 	s := read(t, rels, Options{History: true, Nodes: true}, append(cluster(), tf.IOMeshCluster("", lic))...)
 

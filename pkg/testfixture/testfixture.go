@@ -5,14 +5,15 @@ package testfixture
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage"
-	"helm.sh/helm/v3/pkg/storage/driver"
-	helmtime "helm.sh/helm/v3/pkg/time"
+	"helm.sh/helm/v4/pkg/action"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	release "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage"
+	"helm.sh/helm/v4/pkg/storage/driver"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,7 +58,7 @@ func Chart(version string, defaults values.Map) *chart.Chart {
 // Rel describes a release revision to store.
 type Rel struct {
 	Revision int
-	Status   release.Status
+	Status   rcommon.Status
 	Chart    *chart.Chart
 	Values   values.Map
 	Manifest string
@@ -96,20 +97,21 @@ func NewClients(t T, rels []Rel, objs ...runtime.Object) Clients {
 	hr := schema.GroupVersionResource{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"}
 	bd := schema.GroupVersionResource{Group: "openebs.io", Version: "v1alpha1", Resource: "blockdevices"}
 	d := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{gvr: "IOMeshClusterList", bd: "BlockDeviceList", hr: "HelmReleaseList"}, dyn...)
-	h := &action.Configuration{Releases: storage.Init(driver.NewSecrets(kube.CoreV1().Secrets(Namespace))), Log: func(string, ...interface{}) {}}
+	h := action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler))
+	h.Releases = storage.Init(driver.NewSecrets(kube.CoreV1().Secrets(Namespace)))
 	for _, r := range rels {
 		if r.Chart == nil {
 			r.Chart = Chart("v1.0.1", ChartDefaults())
 		}
 		if r.Status == "" {
-			r.Status = release.StatusDeployed
+			r.Status = rcommon.StatusDeployed
 		}
 		rel := &release.Release{
 			Name: Release, Namespace: Namespace, Version: r.Revision,
 			Info: &release.Info{
 				Status: r.Status, Description: "Upgrade complete",
-				FirstDeployed: helmtime.Time{Time: Now.Add(-48 * time.Hour)},
-				LastDeployed:  helmtime.Time{Time: Now.Add(-time.Duration(10-r.Revision) * time.Hour)},
+				FirstDeployed: Now.Add(-48 * time.Hour),
+				LastDeployed:  Now.Add(-time.Duration(10-r.Revision) * time.Hour),
 			},
 			Chart: r.Chart, Config: r.Values, Manifest: r.Manifest,
 		}

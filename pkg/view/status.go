@@ -199,7 +199,7 @@ func WriteStatus(w io.Writer, r *Status, wide bool) error {
 		lines = append(lines, [2]string{"Release", fmt.Sprintf("none: IOMeshCluster %s is managed directly, no Helm release", rel.Name)})
 	} else {
 		lines = append(lines,
-			[2]string{"Release", fmt.Sprintf("%s, revision %d, %s", rel.Name, rel.Revision, rel.Status)},
+			[2]string{"Release", fmt.Sprintf("%s, revision %d, %s, %s apply", rel.Name, rel.Revision, rel.Status, rel.ApplyMethod)},
 			[2]string{"Chart", strings.TrimSpace(fmt.Sprintf("%s-%s (app %s)", rel.Chart, rel.ChartVersion, orDash(rel.AppVersion)))})
 	}
 	lines = append(lines,

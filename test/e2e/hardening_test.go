@@ -25,9 +25,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 
-	"helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/storage"
-	"helm.sh/helm/v3/pkg/storage/driver"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	release "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage"
+	"helm.sh/helm/v4/pkg/storage/driver"
 )
 
 // reliabilityLog collects what docs/reliability.md tabulates.
@@ -187,7 +188,7 @@ func TestBadReleaseStates(t *testing.T) {
 	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10)})
 	// A scale starts from the last deployed revision, as Helm's upgrade does, and keeps the
 	// failed one in the history.
-	addRevision(t, release.StatusFailed, "Upgrade \"iomesh\" failed: admission webhook denied the request")
+	addRevision(t, rcommon.StatusFailed, "Upgrade \"iomesh\" failed: admission webhook denied the request")
 	r = plugin(t, "preflight", "--chunk", "4")
 	mustContain(t, r, "[WARN] release.deployed", "revision 2 failed", "a scale starts from revision 1, the last deployed", "helm rollback iomesh 1 -n iomesh-system")
 	r = plugin(t, "scale", "--chunk", "4", "--yes", "--timeout", "2m")
@@ -259,12 +260,16 @@ func TestBadReleaseStates(t *testing.T) {
 }
 
 // addRevision stores a new revision with status, as a failed or interrupted upgrade leaves it.
-func addRevision(t *testing.T, status release.Status, desc string) {
+func addRevision(t *testing.T, status rcommon.Status, desc string) {
 	t.Helper()
 	store := storage.Init(driver.NewSecrets(env.kube.CoreV1().Secrets(ns)))
-	last, err := store.Last(relName)
+	stored, err := store.Last(relName)
 	if err != nil {
 		t.Fatal(err)
+	}
+	last, ok := stored.(*release.Release)
+	if !ok {
+		t.Fatalf("release record %T", stored)
 	}
 	next := *last
 	info := *last.Info

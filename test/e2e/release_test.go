@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/release"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
 )
 
 // releaseState is what must not change when a command refuses: the revision and the values, as
@@ -46,5 +46,5 @@ func assertUnchanged(t *testing.T, before releaseState) {
 // markPending stores a new revision in pending-upgrade, as an interrupted `helm upgrade` leaves it.
 func markPending(t *testing.T) {
 	t.Helper()
-	addRevision(t, release.StatusPendingUpgrade, "Preparing upgrade")
+	addRevision(t, rcommon.StatusPendingUpgrade, "Preparing upgrade")
 }
