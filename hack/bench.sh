@@ -27,7 +27,7 @@ if [ -z "$out" ] && [ "$mode" = full ]; then out=$root/docs/benchmarks-results.m
 # figure measured through kubectl.
 MACHINE_KUBECTL=$(command -v kubectl || true)
 export MACHINE_KUBECTL PATH=$K8S_BIN:$PATH
-export IOMESH_TEST_CLUSTER_DIR=$CLUSTER_DIR HELM_BIN=$HELM_BIN/helm BENCH_MODE=$mode BENCH_ARCHIVE=$archive BENCH_OUT=$out
+export IOMESH_TEST_CLUSTER_DIR=$CLUSTER_DIR HELM_BIN=$HELM_BIN/helm HELM3_BIN=$HELM3_BIN/helm BENCH_MODE=$mode BENCH_ARCHIVE=$archive BENCH_OUT=$out
 go test -tags 'e2e bench' -count=1 -timeout 60m -run 'TestBench' -v ./test/e2e/
 # A full run publishes its figures: every table and the targets into docs/benchmarks.md, the
 # figures into the README, between their markers (nothing there is typed by hand).
