@@ -13,11 +13,13 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/cmd"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/startup" // GC settings, before the libraries initialise
 )
 
 func main() {
 	startup.Done()
+	helmops.UseHelmFieldManager()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	root := cmd.NewRootCommand(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	if cmd.IsCompletionHelper(os.Args[0]) {

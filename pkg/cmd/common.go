@@ -3,13 +3,12 @@
 package cmd
 
 import (
-	"log/slog"
-
 	"fmt"
-	"github.com/go-logr/logr"
+	"log/slog"
 	"os"
 	"time"
 
+	"github.com/go-logr/logr"
 	"helm.sh/helm/v4/pkg/action"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"

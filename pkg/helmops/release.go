@@ -35,10 +35,6 @@ func NewConfiguration(getter genericclioptions.RESTClientGetter, namespace, stor
 	default:
 		return nil, fmt.Errorf("HELM_DRIVER=%q is not a Helm storage driver: use secret (the default), configmap, memory or sql", storageDriver)
 	}
-	// A server-side apply records the writer as a field manager; the Helm CLI writes as "helm",
-	// and so must an upgrade made here, or the user's next `helm upgrade` of a release installed
-	// with server-side apply conflicts on the counts this tool changed.
-	kube.ManagedFieldsManager = FieldManager
 	cfg := action.NewConfiguration(action.ConfigurationSetLogger(log))
 	if err := cfg.Init(getter, namespace, storageDriver); err != nil {
 		return nil, fmt.Errorf("preparing Helm for namespace %q: %w", namespace, err)
@@ -48,6 +44,12 @@ func NewConfiguration(getter genericclioptions.RESTClientGetter, namespace, stor
 
 // FieldManager is the field manager of Helm's writes, as the Helm CLI names itself.
 const FieldManager = "helm"
+
+// UseHelmFieldManager makes Helm's writes carry FieldManager (the SDK otherwise names the
+// binary): under server-side apply the user's next `helm upgrade` would else conflict on the
+// counts this tool changed. Helm keeps it in a package variable, so the program sets it once
+// at start, as the Helm CLI's main does.
+func UseHelmFieldManager() { kube.ManagedFieldsManager = FieldManager }
 
 // asV1 is the release record behind Helm's release interface; Helm stores only schema v1.
 func asV1(r ri.Releaser) (*release.Release, error) {
@@ -132,7 +134,7 @@ type Info struct {
 	AppVersion   string      `json:"appVersion,omitempty"`
 	Updated      time.Time   `json:"updated,omitempty"`
 	Description  string      `json:"description,omitempty"`
-	ApplyMethod  ApplyMethod `json:"applyMethod"`
+	ApplyMethod  ApplyMethod `json:"applyMethod,omitempty"`
 	UserValues   values.Map  `json:"-"`
 	Effective    values.Map  `json:"-"`
 }
