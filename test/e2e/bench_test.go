@@ -346,6 +346,8 @@ func TestBench(t *testing.T) {
 		preflightRSS               int64
 		plan, planAlone, helm      time.Duration
 		planRatio                  float64
+		plan3, helm3               time.Duration
+		plan3Ratio                 float64
 		planReqs, planDisc         int
 		planRSS                    int64
 	}
@@ -388,14 +390,24 @@ func TestBench(t *testing.T) {
 		if sc.statusReqs == 0 || med(via) <= 0 || sc.preflight <= 0 {
 			t.Fatalf("the benchmark measured nothing at %d nodes", n)
 		}
-		// The plan (the checks, three renders and the guard) beside one helm server-side dry run.
+		// The plan (the checks, three renders and the guard) beside one server-side dry run of the
+		// CLI that wrote the release: Helm 4 (server-side apply), then Helm 3 (client-side apply)
+		// after it wrote the latest revision; Helm 4 then takes the release back to server-side.
 		target := fmt.Sprint(n)
-		pl := rounds(t, runs, []string{"kubectl", "iomesh", "scale", "--chunk", target, "--dry-run"},
-			[]string{"helm", "upgrade", relName, "iomesh/iomesh", "--version", "v1.0.1", "-n", ns, "--reuse-values",
-				"--set", "iomesh.chunk.replicaCount=" + target, "--dry-run=server"},
-			[]string{alone, "scale", "--chunk", target, "--dry-run"})
+		helmDryRun := func(cli string) []string {
+			return []string{cli, "upgrade", relName, "iomesh/iomesh", "--version", "v1.0.1", "-n", ns, "--reuse-values",
+				"--set", "iomesh.chunk.replicaCount=" + target, "--dry-run=server"}
+		}
+		planCmd := []string{"kubectl", "iomesh", "scale", "--chunk", target, "--dry-run"}
+		mustApplyMethod(t, "server-side")
+		pl := rounds(t, runs, planCmd, helmDryRun("helm4"), []string{alone, "scale", "--chunk", target, "--dry-run"})
 		sc.plan, sc.helm, sc.planAlone, sc.planRatio = med(pl[0]), med(pl[1]), med(pl[2]), ratio(pl[0], pl[1])
 		sc.planReqs, sc.planDisc, sc.planRSS = requests(t, "scale", "--chunk", target, "--dry-run")
+		mustRun(t, "helm3", "upgrade", relName, "iomesh/iomesh", "--version", "v1.0.1", "-n", ns, "--reuse-values")
+		mustApplyMethod(t, "client-side")
+		pl3 := rounds(t, runs, planCmd, helmDryRun("helm3"))
+		sc.plan3, sc.helm3, sc.plan3Ratio = med(pl3[0]), med(pl3[1]), ratio(pl3[0], pl3[1])
+		mustRun(t, "helm4", "upgrade", relName, "iomesh/iomesh", "--version", "v1.0.1", "-n", ns, "--reuse-values", "--server-side=true")
 		results = append(results, sc)
 		if compare != "" {
 			c := rounds(t, runs, []string{alone, "status"}, []string{compare, "status"}, []string{alone, "preflight"}, []string{compare, "preflight"},
@@ -458,7 +470,9 @@ func TestBench(t *testing.T) {
 	w("\n| plan | nodes | through kubectl | plugin alone | ratio to helm (round by round) | API requests (discovery) | peak RSS |\n|---|---|---|---|---|---|---|\n")
 	for _, p := range results {
 		w("| `kubectl iomesh scale --chunk %d --dry-run` | %d | %s | %s | %.2f | %d (%d) | %d MiB |\n", p.nodes, p.nodes, ms(p.plan), ms(p.planAlone), p.planRatio, p.planReqs, p.planDisc, p.planRSS/1024)
-		w("| `helm upgrade --reuse-values --set iomesh.chunk.replicaCount=%d --dry-run=server` | %d | %s | | 1.00 | | |\n", p.nodes, p.nodes, ms(p.helm))
+		w("| `helm upgrade --reuse-values --set iomesh.chunk.replicaCount=%d --dry-run=server` (Helm 4 CLI, its server-side release) | %d | %s | | 1.00 | | |\n", p.nodes, p.nodes, ms(p.helm))
+		w("| `kubectl iomesh scale --chunk %d --dry-run`, latest revision by the Helm 3 CLI | %d | %s | | %.2f | | |\n", p.nodes, p.nodes, ms(p.plan3), p.plan3Ratio)
+		w("| `helm upgrade ... --dry-run=server` (Helm 3 CLI, its client-side revision) | %d | %s | | 1.00 | | |\n", p.nodes, ms(p.helm3))
 	}
 
 	// Scale 3 -> N: how soon after the last pod turns Ready does the plugin say so?
@@ -512,7 +526,8 @@ func TestBench(t *testing.T) {
 			w("| status through kubectl <= 0.8x `kubectl get pod -n iomesh-system`, %d nodes | %.2fx | %s |\n", r.nodes, r.viaGet, verdict(r.viaGet <= 0.8, by(r.viaGet, 0.8)))
 		}
 		w("| the plugin alone <= 0.6x `kubectl get pod -n iomesh-system`, %d nodes | %.2fx | %s |\n", r.nodes, r.aloneGet, verdict(r.aloneGet <= 0.6, by(r.aloneGet, 0.6)))
-		w("| plan through kubectl <= 0.8x one `helm upgrade --dry-run=server`, %d nodes | %.2fx | %s |\n", r.nodes, r.planRatio, verdict(r.planRatio <= 0.8, by(r.planRatio, 0.8)))
+		w("| plan through kubectl <= 0.8x one `helm upgrade --dry-run=server` (Helm 4 CLI), %d nodes | %.2fx | %s |\n", r.nodes, r.planRatio, verdict(r.planRatio <= 0.8, by(r.planRatio, 0.8)))
+		w("| plan through kubectl <= 0.8x one `helm upgrade --dry-run=server` (Helm 3 CLI), %d nodes | %.2fx | %s |\n", r.nodes, r.plan3Ratio, verdict(r.plan3Ratio <= 0.8, by(r.plan3Ratio, 0.8)))
 	}
 	l := results[len(results)-1]
 	w("| status 4 API requests, no discovery | %d, %d discovery | %s |\n", l.statusReqs, l.statusDisc, verdict(l.statusReqs == 4 && l.statusDisc == 0, "more requests"))
