@@ -205,6 +205,17 @@ up() {
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
     --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
     --initial-cluster "default=http://127.0.0.1:$peer_port" --unsafe-no-fsync --quota-backend-bytes=4294967296
+  # What the plugin's own users do, at level Metadata, for the test that holds the roles exact
+  # (test/e2e/roles_test.go); nobody else's requests are logged.
+  cat > "$CLUSTER_DIR/audit-policy.yaml" <<'EOF'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    users: [iomesh-viewer, iomesh-scaler]
+  - level: None
+EOF
   log "starting kube-apiserver on 127.0.0.1:$api_port"
   start kube-apiserver "$K8S_BIN/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$etcd_port" \
@@ -214,7 +225,9 @@ up() {
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --service-account-issuer https://kubernetes.default.svc \
     --authorization-mode Node,RBAC --service-cluster-ip-range "$SERVICE_CIDR" \
-    --allow-privileged=true --profiling=false --endpoint-reconciler-type=none
+    --allow-privileged=true --profiling=false --endpoint-reconciler-type=none \
+    --audit-policy-file "$CLUSTER_DIR/audit-policy.yaml" --audit-log-path "$CLUSTER_DIR/audit.log" \
+    --audit-log-format json --audit-log-mode blocking
   K8S_KUBECTL=${KUBECTL:-kubectl}
   wait_ready
   log "starting kube-controller-manager, kube-scheduler and kwok"

@@ -27,4 +27,4 @@ log "end-to-end suite, releases written by Helm $HELM_VERSION"
 E2E_HELM=4 RELIABILITY_OUT=${RELIABILITY_OUT-$root/docs/reliability.md} go test -tags e2e -count=1 -timeout 40m -v ./test/e2e/
 log "end-to-end commands, releases written by Helm $HELM3_VERSION"
 E2E_HELM=3 RELIABILITY_OUT= go test -tags e2e -count=1 -timeout 20m -v ./test/e2e/ \
-  -run '^(TestStatusFreshInstall|TestPreflightEnterpriseNodes|TestScaleEnterpriseChunkAndMeta|TestScaleChangesOnlyTheCounts|TestEitherCLIUpgradesAfterAScale|TestScaleIn|TestScaleInProvesTheChunk)$'
+  -run '^(TestStatusFreshInstall|TestPreflightEnterpriseNodes|TestScaleEnterpriseChunkAndMeta|TestScaleChangesOnlyTheCounts|TestEitherCLIUpgradesAfterAScale|TestScaleIn|TestScaleInProvesTheChunk|TestRolesAreExact)$'

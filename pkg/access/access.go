@@ -9,12 +9,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
 	authv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 )
 
 // Need is one permission.
@@ -23,12 +20,17 @@ type Need struct {
 	Group     string `json:"group,omitempty"`
 	Resource  string `json:"resource"`
 	Namespace string `json:"namespace,omitempty"`
+	// Name is the one object the permission is for ("" for any object).
+	Name string `json:"name,omitempty"`
 }
 
 func (n Need) String() string {
 	res := n.Resource
 	if n.Group != "" {
 		res += "." + n.Group
+	}
+	if n.Name != "" {
+		res += " " + n.Name
 	}
 	if n.Namespace != "" {
 		return fmt.Sprintf("%s %s in namespace %s", n.Verb, res, n.Namespace)
@@ -37,38 +39,61 @@ func (n Need) String() string {
 }
 
 // Group lists needs for people: cluster-wide first, then per namespace, one resource a line with
-// its verbs ("namespace iomesh-system: create, update secrets").
+// its verbs and the objects named ("namespace iomesh-system: get, patch statefulsets iomesh-chunk").
 func Group(needs []Need) []string {
-	type key struct{ ns, res string }
-	verbs := map[key][]string{}
+	// Permissions on any object and on named ones go on separate lines.
+	type key struct {
+		ns, res string
+		named   bool
+	}
+	verbs := map[key]map[string]bool{}
+	names := map[key]map[string]bool{}
 	var keys []key
 	for _, n := range needs {
 		res := n.Resource
 		if n.Group != "" {
 			res += "." + n.Group
 		}
-		k := key{n.Namespace, res}
+		k := key{n.Namespace, res, n.Name != ""}
 		if _, ok := verbs[k]; !ok {
 			keys = append(keys, k)
+			verbs[k], names[k] = map[string]bool{}, map[string]bool{}
 		}
-		verbs[k] = append(verbs[k], n.Verb)
+		verbs[k][n.Verb] = true
+		if n.Name != "" {
+			names[k][n.Name] = true
+		}
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		if keys[i].ns != keys[j].ns {
 			return keys[i].ns < keys[j].ns // "" (cluster-wide) first
 		}
-		return keys[i].res < keys[j].res
+		if keys[i].res != keys[j].res {
+			return keys[i].res < keys[j].res
+		}
+		return !keys[i].named
 	})
 	out := make([]string, 0, len(keys))
 	for _, k := range keys {
-		vs := verbs[k]
-		sort.Strings(vs)
 		scope := "cluster-wide"
 		if k.ns != "" {
 			scope = "namespace " + k.ns
 		}
-		out = append(out, fmt.Sprintf("%s: %s %s", scope, strings.Join(vs, ", "), k.res))
+		line := fmt.Sprintf("%s: %s %s", scope, strings.Join(sortedSet(verbs[k]), ", "), k.res)
+		if n := sortedSet(names[k]); len(n) > 0 {
+			line += " " + strings.Join(n, ", ")
+		}
+		out = append(out, line)
 	}
+	return out
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
 	return out
 }
 
@@ -104,93 +129,12 @@ func Resource(kind string) string {
 	return k + "s"
 }
 
-// ReadNeeds are the permissions status and preflight use.
-func ReadNeeds(namespace string) []Need {
-	return []Need{
-		{Verb: "list", Resource: "secrets", Namespace: namespace},
-		{Verb: "get", Group: "iomesh.com", Resource: "iomeshclusters", Namespace: namespace},
-		{Verb: "list", Group: "apps", Resource: "statefulsets", Namespace: namespace},
-		{Verb: "list", Resource: "pods", Namespace: namespace},
-		{Verb: "list", Resource: "nodes"},
-	}
-}
-
-// DirectScaleNeeds are what a scale of an IOMeshCluster managed without Helm needs: reading it,
-// its StatefulSets, pods and the nodes, watching them while waiting, and patching the replicas.
-func DirectScaleNeeds(namespace string) []Need {
-	return []Need{
-		{Verb: "get", Group: "iomesh.com", Resource: "iomeshclusters", Namespace: namespace},
-		{Verb: "patch", Group: "iomesh.com", Resource: "iomeshclusters", Namespace: namespace},
-		{Verb: "watch", Group: "iomesh.com", Resource: "iomeshclusters", Namespace: namespace},
-		{Verb: "list", Group: "apps", Resource: "statefulsets", Namespace: namespace},
-		{Verb: "list", Resource: "pods", Namespace: namespace},
-		{Verb: "watch", Resource: "pods", Namespace: namespace},
-		{Verb: "list", Resource: "nodes"},
-	}
-}
-
-// ScaleNeeds are what a scale needs: reading everything preflight reads, writing the release
-// record, and get/patch on every kind in the release manifest (Helm patches each object).
-func ScaleNeeds(namespace, manifest string) []Need {
-	needs := append(ReadNeeds(namespace),
-		Need{Verb: "get", Resource: "secrets", Namespace: namespace},
-		Need{Verb: "create", Resource: "secrets", Namespace: namespace},
-		Need{Verb: "update", Resource: "secrets", Namespace: namespace},
-		Need{Verb: "watch", Resource: "pods", Namespace: namespace},
-		Need{Verb: "watch", Group: "apps", Resource: "statefulsets", Namespace: namespace},
-		Need{Verb: "list", Resource: "events", Namespace: namespace},
-		Need{Verb: "watch", Group: "iomesh.com", Resource: "iomeshclusters", Namespace: namespace},
-	)
-	seen := map[Need]bool{}
-	for _, n := range needs {
-		seen[n] = true
-	}
-	for _, gk := range manifestKinds(manifest) {
-		ns := namespace
-		if clusterScoped[gk.Kind] {
-			ns = ""
-		}
-		for _, verb := range []string{"get", "patch"} {
-			n := Need{Verb: verb, Group: gk.Group, Resource: Resource(gk.Kind), Namespace: ns}
-			if !seen[n] {
-				seen[n] = true
-				needs = append(needs, n)
-			}
-		}
-	}
-	return needs
-}
-
-func manifestKinds(manifest string) []schema.GroupKind {
-	seen := map[schema.GroupKind]bool{}
-	var out []schema.GroupKind
-	for _, doc := range render.SplitDocs(manifest) {
-		var head struct {
-			APIVersion string `json:"apiVersion"`
-			Kind       string `json:"kind"`
-		}
-		if err := yaml.Unmarshal([]byte(doc), &head); err != nil || head.Kind == "" {
-			continue
-		}
-		gv, err := schema.ParseGroupVersion(head.APIVersion)
-		if err != nil {
-			continue
-		}
-		gk := schema.GroupKind{Group: gv.Group, Kind: head.Kind}
-		if !seen[gk] {
-			seen[gk] = true
-			out = append(out, gk)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
-	return out
-}
-
-// Covered reports whether rules (from a rules review for need's namespace) allow need.
+// Covered reports whether rules (from a rules review for need's namespace) allow need. A rule
+// limited to named objects covers a need only for one of those names.
 func Covered(rules []authv1.ResourceRule, need Need) bool {
 	for _, r := range rules {
-		if len(r.ResourceNames) > 0 {
-			continue // limited to named objects: not enough for lists, creates or unknown names
+		if len(r.ResourceNames) > 0 && (need.Name == "" || !has(r.ResourceNames, need.Name)) {
+			continue
 		}
 		if has(r.Verbs, need.Verb) && has(r.APIGroups, need.Group) && has(r.Resources, need.Resource) {
 			return true
@@ -243,25 +187,11 @@ func allowed(ctx context.Context, kube kubernetes.Interface, n Need) (bool, erro
 	res, sub, _ := strings.Cut(n.Resource, "/") // pods/exec
 	r, err := kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authv1.SelfSubjectAccessReview{
 		Spec: authv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authv1.ResourceAttributes{
-			Namespace: n.Namespace, Verb: n.Verb, Group: n.Group, Resource: res, Subresource: sub,
+			Namespace: n.Namespace, Verb: n.Verb, Group: n.Group, Resource: res, Subresource: sub, Name: n.Name,
 		}},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		return false, fmt.Errorf("asking the API server whether you may %s: %w", n, err)
 	}
 	return r.Status.Allowed, nil
-}
-
-// ScaleInNeeds are what removing pods needs on top of a scale: running iomeshctl in the meta
-// leader (create and get on pods/exec from Kubernetes 1.35 on) and the scale-in Lease that keeps
-// two runs from acting at once.
-func ScaleInNeeds(namespace string) []Need {
-	needs := []Need{
-		{Verb: "create", Resource: "pods/exec", Namespace: namespace},
-		{Verb: "get", Resource: "pods/exec", Namespace: namespace},
-	}
-	for _, v := range []string{"get", "create", "update", "delete"} {
-		needs = append(needs, Need{Verb: v, Group: "coordination.k8s.io", Resource: "leases", Namespace: namespace})
-	}
-	return needs
 }

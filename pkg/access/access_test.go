@@ -23,57 +23,6 @@ func TestResource(t *testing.T) {
 	}
 }
 
-const manifest = `---
-apiVersion: v1
-kind: Secret
-metadata: {name: a}
----
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata: {name: b}
----
-apiVersion: iomesh.com/v1alpha1
-kind: IOMeshCluster
-metadata: {name: c}
----
-apiVersion: v1
-kind: Secret
-metadata: {name: again}
----
-# a document without an object
----
-kind: [broken
-`
-
-func TestScaleNeeds(t *testing.T) {
-	needs := ScaleNeeds("ns", manifest)
-	has := map[string]bool{}
-	for _, n := range needs {
-		if has[n.String()] {
-			t.Errorf("%s twice", n)
-		}
-		has[n.String()] = true
-	}
-	for _, want := range []string{
-		"list secrets in namespace ns", "create secrets in namespace ns", "update secrets in namespace ns",
-		"list nodes (cluster-wide)", "watch pods in namespace ns",
-		"get storageclasses.storage.k8s.io (cluster-wide)", "patch storageclasses.storage.k8s.io (cluster-wide)",
-		"get iomeshclusters.iomesh.com in namespace ns", "patch iomeshclusters.iomesh.com in namespace ns",
-		"patch secrets in namespace ns",
-	} {
-		if !has[want] {
-			t.Errorf("missing %q in %v", want, needs)
-		}
-	}
-	if has["get storageclasses.storage.k8s.io in namespace ns"] {
-		t.Error("a cluster-scoped kind asked for in the namespace")
-	}
-	// 5 reads, 7 for the release record and the wait, get/patch on 3 kinds less the 2 already there.
-	if len(needs) != 5+7+6-2 {
-		t.Errorf("%d needs: %v", len(needs), needs)
-	}
-}
-
 func TestCovered(t *testing.T) {
 	need := Need{Verb: "patch", Group: "iomesh.com", Resource: "iomeshclusters", Namespace: "ns"}
 	for name, tc := range map[string]struct {
@@ -94,6 +43,18 @@ func TestCovered(t *testing.T) {
 			}
 		})
 	}
+	// A need for one object: a rule naming it covers it, one naming others does not.
+	named := need
+	named.Name = "iomesh"
+	for names, want := range map[string]bool{"iomesh": true, "other": false, "a,iomesh": true, "": true} {
+		rule := authv1.ResourceRule{Verbs: []string{"patch"}, APIGroups: []string{"iomesh.com"}, Resources: []string{"iomeshclusters"}}
+		if names != "" {
+			rule.ResourceNames = strings.Split(names, ",")
+		}
+		if got := Covered([]authv1.ResourceRule{rule}, named); got != want {
+			t.Errorf("names %q cover %s: %v, want %v", names, named, got, want)
+		}
+	}
 }
 
 // reviews answers the rules review with rules (incomplete as told) and each access review from
@@ -106,16 +67,25 @@ func reviews(rules []authv1.ResourceRule, incomplete bool, allowed map[string]bo
 	kube.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		*accessReviews++
 		ra := a.(k8stesting.CreateAction).GetObject().(*authv1.SelfSubjectAccessReview).Spec.ResourceAttributes
-		return true, &authv1.SelfSubjectAccessReview{Status: authv1.SubjectAccessReviewStatus{Allowed: allowed[ra.Verb+" "+ra.Resource]}}, nil
+		return true, &authv1.SelfSubjectAccessReview{Status: authv1.SubjectAccessReviewStatus{Allowed: allowed[ra.Verb+" "+ra.Resource+" "+ra.Name]}}, nil
 	})
 	return kube
 }
 
+// readNeeds are five permissions: three in namespace ns, two cluster-wide.
+var readNeeds = []Need{
+	{Verb: "list", Resource: "secrets", Namespace: "ns"},
+	{Verb: "get", Group: "iomesh.com", Resource: "iomeshclusters", Namespace: "ns", Name: "iomesh"},
+	{Verb: "list", Group: "apps", Resource: "statefulsets", Namespace: "ns"},
+	{Verb: "list", Resource: "pods", Namespace: "ns"},
+	{Verb: "list", Resource: "nodes"},
+}
+
 func TestMissing(t *testing.T) {
 	rules := []authv1.ResourceRule{{Verbs: []string{"list"}, APIGroups: []string{""}, Resources: []string{"secrets", "pods"}}}
-	needs := ReadNeeds("ns")
+	needs := readNeeds
 	n := 0
-	missing, err := Missing(context.Background(), reviews(rules, false, map[string]bool{"list nodes": true}, &n), "ns", needs)
+	missing, err := Missing(context.Background(), reviews(rules, false, map[string]bool{"list nodes ": true}, &n), "ns", needs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +96,7 @@ func TestMissing(t *testing.T) {
 	// An incomplete rules review (a webhook authorizer may allow more): every uncovered need is
 	// asked about exactly.
 	n = 0
-	missing, err = Missing(context.Background(), reviews(rules, true, map[string]bool{"get iomeshclusters": true}, &n), "ns", needs)
+	missing, err = Missing(context.Background(), reviews(rules, true, map[string]bool{"get iomeshclusters iomesh": true}, &n), "ns", needs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +110,7 @@ func TestMissingErrors(t *testing.T) {
 	kube.PrependReactor("create", "selfsubjectrulesreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("forbidden")
 	})
-	if _, err := Missing(context.Background(), kube, "ns", ReadNeeds("ns")); err == nil || !strings.Contains(err.Error(), "what you may do in namespace ns") {
+	if _, err := Missing(context.Background(), kube, "ns", readNeeds); err == nil || !strings.Contains(err.Error(), "what you may do in namespace ns") {
 		t.Fatalf("rules review failure: %v", err)
 	}
 	n := 0
@@ -148,7 +118,7 @@ func TestMissingErrors(t *testing.T) {
 	kube.PrependReactor("create", "selfsubjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("boom")
 	})
-	if _, err := Missing(context.Background(), kube, "ns", ReadNeeds("ns")); err == nil || !strings.Contains(err.Error(), "whether you may list nodes (cluster-wide)") {
+	if _, err := Missing(context.Background(), kube, "ns", readNeeds); err == nil || !strings.Contains(err.Error(), "whether you may list nodes (cluster-wide)") {
 		t.Fatalf("access review failure: %v", err)
 	}
 }

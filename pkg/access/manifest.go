@@ -3,24 +3,12 @@ package access
 import (
 	"bytes"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 )
-
-// Roles are the least-privilege role sets, by name, with what each is for.
-var Roles = map[string]string{
-	"readonly": "status and preflight",
-	"scale":    "scale a Helm-managed IOMesh (and everything readonly allows)",
-	"direct":   "status, preflight and scale of an IOMeshCluster no Helm release manages",
-}
-
-// placeholder is the namespace each file is written for.
-var placeholder = map[string]string{"readonly": "iomesh-system", "scale": "iomesh-system", "direct": "iomesh-cluster-1"}
 
 // ParseSubject reads --user U, --group G or --serviceaccount NS:NAME.
 func ParseSubject(user, group, serviceAccount string) (rbacv1.Subject, error) {
@@ -46,47 +34,63 @@ func ParseSubject(user, group, serviceAccount string) (rbacv1.Subject, error) {
 	return rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}, nil
 }
 
-// Manifest is the role set name (a key of Roles) from files, for namespace and bound to
-// subject: its Roles and RoleBindings in namespace (the BlockDevices' Role of "direct" stays in
-// iomesh-system), ClusterRoleBindings named for the subject. The result is YAML for
-// `kubectl apply -f -`.
-func Manifest(files fs.FS, name, namespace string, subject rbacv1.Subject) ([]byte, error) {
-	if _, ok := Roles[name]; !ok {
-		return nil, fmt.Errorf("no role set %q: give readonly, scale or direct", name)
+// DefaultNamespace is IOMesh's namespace; roles for another one carry its name.
+const DefaultNamespace = "iomesh-system"
+
+// RoleName is the name of set's Role in each namespace and of its ClusterRole, for a cluster in
+// namespace.
+func RoleName(set, namespace string) string {
+	if namespace == DefaultNamespace {
+		return "iomesh-plugin-" + set
 	}
-	if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
-		return nil, fmt.Errorf("namespace %q: %s", namespace, strings.Join(errs, "; "))
+	return "iomesh-plugin-" + set + "-" + namespace
+}
+
+// BindingName names set's bindings after the subject, so that several people's coexist:
+// iomesh-scale-user-alice.
+func BindingName(set, namespace string, s rbacv1.Subject) string {
+	prefix := "iomesh-" + set
+	if namespace != DefaultNamespace {
+		prefix += "-" + namespace
 	}
-	raw, err := fs.ReadFile(files, name+".yaml")
-	if err != nil {
-		return nil, err
+	return dnsName(prefix + "-" + strings.ToLower(s.Kind) + "-" + strings.ReplaceAll(subjectName(s), ":", "-"))
+}
+
+// SharedBindings are the bindings earlier versions printed with one name for every subject;
+// applying one for a second person replaced the first person's.
+func SharedBindings(set string) []string {
+	if set == "direct" {
+		return []string{"iomesh-plugin-direct", "iomesh-plugin-direct-disks"}
 	}
+	return []string{"iomesh-plugin-" + set}
+}
+
+// Manifest is the role set for scope, bound to subject: a Role and a RoleBinding in each
+// namespace its rules name, a ClusterRole and a ClusterRoleBinding for the cluster-wide ones,
+// every rule with its reason. The result is YAML for `kubectl apply -f -`.
+func Manifest(set Set, scope Scope, subject rbacv1.Subject) ([]byte, error) {
+	if errs := validation.IsDNS1123Label(scope.Namespace); len(errs) > 0 {
+		return nil, fmt.Errorf("namespace %q: %s", scope.Namespace, strings.Join(errs, "; "))
+	}
+	rules := set.Rules(scope)
+	role := RoleName(set.Name, scope.Namespace)
+	binding := BindingName(set.Name, scope.Namespace, subject)
 	var out bytes.Buffer
-	fmt.Fprintf(&out, "# kubectl iomesh rbac %s: %s, for %s %s in namespace %s.\n", name, Roles[name], subject.Kind, subjectName(subject), namespace)
-	for _, doc := range strings.Split(string(raw), "\n---\n") {
-		var obj unstructured.Unstructured
-		if err := yaml.Unmarshal([]byte(doc), &obj.Object); err != nil {
-			return nil, fmt.Errorf("%s.yaml: %w", name, err)
+	fmt.Fprintf(&out, "# kubectl iomesh rbac %s: %s, for %s %s, %s in namespace %s.\n", set.Name, set.For, subject.Kind, subjectName(subject), scope.Release, scope.Namespace)
+	for _, ns := range namespaces(rules) {
+		kind, bindingKind, meta := "Role", "RoleBinding", fmt.Sprintf("  name: %s\n  namespace: %s\n", role, ns)
+		if ns == "" {
+			kind, bindingKind, meta = "ClusterRole", "ClusterRoleBinding", fmt.Sprintf("  name: %s\n", role)
 		}
-		if obj.Object == nil {
-			continue
-		}
-		if obj.GetNamespace() == placeholder[name] {
-			obj.SetNamespace(namespace)
-		}
-		switch obj.GetKind() {
-		case "RoleBinding", "ClusterRoleBinding":
-			s := subject
-			if err := unstructured.SetNestedSlice(obj.Object, []interface{}{subjectObject(s)}, "subjects"); err != nil {
-				return nil, err
+		fmt.Fprintf(&out, "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: %s\nmetadata:\n%srules:\n", kind, meta)
+		for _, r := range rules {
+			if r.Namespace != ns {
+				continue
 			}
+			out.WriteString(r.explain("  "))
+			out.WriteString(r.yaml("  "))
 		}
-		if obj.GetKind() == "ClusterRoleBinding" {
-			// One binding per subject: the role's name, then the subject's.
-			role, _, _ := unstructured.NestedString(obj.Object, "roleRef", "name")
-			obj.SetName(bindingName(role, subject))
-		}
-		b, err := yaml.Marshal(obj.Object)
+		b, err := yaml.Marshal(bindingObject(bindingKind, binding, ns, kind, role, subject))
 		if err != nil {
 			return nil, err
 		}
@@ -94,6 +98,18 @@ func Manifest(files fs.FS, name, namespace string, subject rbacv1.Subject) ([]by
 		out.Write(b)
 	}
 	return out.Bytes(), nil
+}
+
+func bindingObject(kind, name, namespace, roleKind, role string, s rbacv1.Subject) map[string]interface{} {
+	meta := map[string]interface{}{"name": name}
+	if namespace != "" {
+		meta["namespace"] = namespace
+	}
+	return map[string]interface{}{
+		"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind, "metadata": meta,
+		"roleRef":  map[string]interface{}{"apiGroup": rbacv1.GroupName, "kind": roleKind, "name": role},
+		"subjects": []interface{}{subjectObject(s)},
+	}
 }
 
 func subjectName(s rbacv1.Subject) string {
@@ -114,10 +130,10 @@ func subjectObject(s rbacv1.Subject) map[string]interface{} {
 	return m
 }
 
-// bindingName is role-subject, lower case, in the characters a name may hold, at most 253.
-func bindingName(role string, s rbacv1.Subject) string {
+// dnsName is name lower case, in the characters a name may hold, at most 253.
+func dnsName(name string) string {
 	var b strings.Builder
-	for _, r := range strings.ToLower(role + "-" + strings.ReplaceAll(subjectName(s), ":", "-")) {
+	for _, r := range strings.ToLower(name) {
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '.':
 			b.WriteRune(r)
@@ -125,9 +141,9 @@ func bindingName(role string, s rbacv1.Subject) string {
 			b.WriteRune('-')
 		}
 	}
-	name := strings.Trim(b.String(), "-.")
-	if len(name) > validation.DNS1123SubdomainMaxLength {
-		name = name[:validation.DNS1123SubdomainMaxLength]
+	out := strings.Trim(b.String(), "-.")
+	if len(out) > validation.DNS1123SubdomainMaxLength {
+		out = out[:validation.DNS1123SubdomainMaxLength]
 	}
-	return name
+	return out
 }

@@ -476,20 +476,28 @@ type OperatorState struct {
 	// with its failurePolicy (Fail when the manifest says none, as the API defaults it).
 	Webhook       string `json:"webhook,omitempty"`
 	FailurePolicy string `json:"failurePolicy,omitempty"`
+	// ManifestFailurePolicy is what the release manifest says; FailurePolicy is the live
+	// object's when WebhookLive (read only while the operator is down).
+	ManifestFailurePolicy string `json:"manifestFailurePolicy,omitempty"`
+	WebhookLive           bool   `json:"webhookLive,omitempty"`
+	// WebhookMissing says the live configuration is gone (or no longer covers IOMeshClusters);
+	// WebhookErr that it could not be read, so its policy is unknown.
+	WebhookMissing bool  `json:"webhookMissing,omitempty"`
+	WebhookErr     error `json:"-"`
 }
 
-// Operator finds the operator Deployment and the IOMeshCluster webhook in the release manifest
-// and reads the Deployment's status (one request).
-func (r Reader) Operator(ctx context.Context, manifest string) OperatorState {
-	var st OperatorState
+// ReleaseOperator finds the operator Deployment and the IOMeshCluster webhook configuration in
+// a release manifest, with the failurePolicy the manifest gives it (Fail when it gives none, as
+// the API defaults it). Empty names: the manifest has none.
+func ReleaseOperator(manifest, release string) (deployment, webhook, failurePolicy string) {
 	// The operator is "operator" or "<release>-operator"; a subchart's operator (ZooKeeper's) is
 	// not IOMesh's.
 	isOperator := func(name string) bool {
-		return name == "operator" || name == r.Release+"-operator"
+		return name == "operator" || name == release+"-operator"
 	}
 	for _, doc := range render.SplitDocs(manifest) {
 		switch {
-		case strings.Contains(doc, "kind: Deployment") && st.Deployment == "":
+		case strings.Contains(doc, "kind: Deployment") && deployment == "":
 			var d struct {
 				Kind     string `json:"kind"`
 				Metadata struct {
@@ -497,24 +505,42 @@ func (r Reader) Operator(ctx context.Context, manifest string) OperatorState {
 				} `json:"metadata"`
 			}
 			if yaml.Unmarshal([]byte(doc), &d) == nil && d.Kind == "Deployment" && isOperator(d.Metadata.Name) {
-				st.Deployment = d.Metadata.Name
+				deployment = d.Metadata.Name
 			}
-		case strings.Contains(doc, "kind: ValidatingWebhookConfiguration") && st.Webhook == "":
+		case strings.Contains(doc, "kind: ValidatingWebhookConfiguration") && webhook == "":
 			var w admissionregistrationv1.ValidatingWebhookConfiguration
 			if yaml.Unmarshal([]byte(doc), &w) != nil {
 				continue
 			}
-			for _, h := range w.Webhooks {
-				if coversIOMeshClusters(h.Rules) {
-					st.Webhook, st.FailurePolicy = w.Name, string(admissionregistrationv1.Fail)
-					if h.FailurePolicy != nil {
-						st.FailurePolicy = string(*h.FailurePolicy)
-					}
-					break
-				}
+			if policy, ok := iomeshClusterPolicy(w); ok {
+				webhook, failurePolicy = w.Name, policy
 			}
 		}
 	}
+	return deployment, webhook, failurePolicy
+}
+
+// iomeshClusterPolicy is the failurePolicy of w's webhook that covers IOMeshClusters.
+func iomeshClusterPolicy(w admissionregistrationv1.ValidatingWebhookConfiguration) (string, bool) {
+	for _, h := range w.Webhooks {
+		if coversIOMeshClusters(h.Rules) {
+			if h.FailurePolicy != nil {
+				return string(*h.FailurePolicy), true
+			}
+			return string(admissionregistrationv1.Fail), true
+		}
+	}
+	return "", false
+}
+
+// Operator finds the operator Deployment and the IOMeshCluster webhook in the release manifest
+// and reads the Deployment's status (one request). When the operator is down, the webhook's
+// failurePolicy decides what a write does, so it is read from the live object (a second request,
+// by name): someone may have changed it since the install.
+func (r Reader) Operator(ctx context.Context, manifest string) OperatorState {
+	var st OperatorState
+	st.Deployment, st.Webhook, st.FailurePolicy = ReleaseOperator(manifest, r.Release)
+	st.ManifestFailurePolicy = st.FailurePolicy
 	if st.Deployment == "" {
 		return st
 	}
@@ -531,7 +557,31 @@ func (r Reader) Operator(ctx context.Context, manifest string) OperatorState {
 			st.Desired = *d.Spec.Replicas
 		}
 	}
+	if st.Err == nil && (st.Missing || st.Available == 0) && st.Webhook != "" {
+		r.liveWebhook(ctx, &st)
+	}
 	return st
+}
+
+// liveWebhook reads the webhook configuration the manifest names and takes its failurePolicy.
+func (r Reader) liveWebhook(ctx context.Context, st *OperatorState) {
+	w, err := r.Kube.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, st.Webhook, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		st.WebhookMissing, st.FailurePolicy = true, ""
+		return
+	case err != nil:
+		st.WebhookErr = Explain(err, "get", "validatingwebhookconfiguration "+st.Webhook)
+		st.FailurePolicy = ""
+		return
+	}
+	st.WebhookLive = true
+	policy, ok := iomeshClusterPolicy(*w)
+	if !ok {
+		st.WebhookMissing, st.FailurePolicy = true, ""
+		return
+	}
+	st.FailurePolicy = policy
 }
 
 func coversIOMeshClusters(rules []admissionregistrationv1.RuleWithOperations) bool {

@@ -2,11 +2,18 @@ package inventory
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 const operatorManifest = `---
@@ -56,5 +63,57 @@ func TestOperator(t *testing.T) {
 	}
 	if st := r.Operator(context.Background(), "apiVersion: v1\nkind: ConfigMap\n"); st.Deployment != "" || st.Webhook != "" {
 		t.Fatalf("no operator in the manifest: %+v", st)
+	}
+}
+
+// With the operator down the live webhook's failurePolicy decides, read by name; with it up the
+// webhook is not read at all.
+func TestOperatorLiveWebhook(t *testing.T) {
+	zero, ignore, fail := int32(0), admissionregistrationv1.Ignore, admissionregistrationv1.Fail
+	down := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "operator", Namespace: "iomesh-system"}, Spec: appsv1.DeploymentSpec{Replicas: &zero}}
+	live := func(policy *admissionregistrationv1.FailurePolicyType, resource string) *admissionregistrationv1.ValidatingWebhookConfiguration {
+		return &admissionregistrationv1.ValidatingWebhookConfiguration{
+			ObjectMeta: metav1.ObjectMeta{Name: "iomesh-validating-webhook-configuration"},
+			Webhooks: []admissionregistrationv1.ValidatingWebhook{{Name: "iomeshcluster.iomesh.com", FailurePolicy: policy,
+				Rules: []admissionregistrationv1.RuleWithOperations{{Rule: admissionregistrationv1.Rule{APIGroups: []string{"iomesh.com"}, Resources: []string{resource}}}}}},
+		}
+	}
+	manifestIgnore := strings.Replace(operatorManifest, "- name: iomeshcluster.iomesh.com\n", "- name: iomeshcluster.iomesh.com\n  failurePolicy: Ignore\n", 1)
+	for name, tc := range map[string]struct {
+		objs                    []runtime.Object
+		policy                  string
+		liveRead, missing, fail bool
+	}{
+		"set back to Fail":  {[]runtime.Object{down, live(&fail, "iomeshclusters")}, "Fail", true, false, false},
+		"still Ignore":      {[]runtime.Object{down, live(&ignore, "iomeshclusters")}, "Ignore", true, false, false},
+		"gone":              {[]runtime.Object{down}, "", false, true, false},
+		"no longer covers":  {[]runtime.Object{down, live(&fail, "pods")}, "", true, true, false},
+		"unreadable":        {[]runtime.Object{down}, "", false, false, true},
+		"operator up: kept": {[]runtime.Object{&appsv1.Deployment{ObjectMeta: down.ObjectMeta, Status: appsv1.DeploymentStatus{AvailableReplicas: 1}}, live(&fail, "iomeshclusters")}, "Ignore", false, false, false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			kube := fake.NewClientset(tc.objs...)
+			if tc.fail {
+				kube.PrependReactor("get", "validatingwebhookconfigurations", func(k8stesting.Action) (bool, runtime.Object, error) {
+					return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "validatingwebhookconfigurations"}, "x", errors.New("no"))
+				})
+			}
+			st := Reader{Kube: kube, Namespace: "iomesh-system", Release: "iomesh"}.Operator(context.Background(), manifestIgnore)
+			if st.FailurePolicy != tc.policy || st.ManifestFailurePolicy != "Ignore" || st.WebhookLive != tc.liveRead || st.WebhookMissing != tc.missing || (st.WebhookErr != nil) != tc.fail {
+				t.Fatalf("%+v", st)
+			}
+			gets := 0
+			for _, a := range kube.Actions() {
+				if a.GetResource().Resource == "validatingwebhookconfigurations" {
+					gets++
+					if a.GetVerb() != "get" {
+						t.Errorf("%s on the webhook: read by name only", a.GetVerb())
+					}
+				}
+			}
+			if want := map[bool]int{true: 0, false: 1}[name == "operator up: kept"]; gets != want {
+				t.Errorf("%d webhook reads, want %d", gets, want)
+			}
+		})
 	}
 }

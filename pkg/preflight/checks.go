@@ -100,11 +100,23 @@ func checkOperator(f *Facts) Result {
 		down = fmt.Sprintf("operator Deployment %s is scaled to 0", op.Deployment)
 		hint = fmt.Sprintf("Bring the operator back first: `kubectl scale deployment %s -n %s --replicas 1`", op.Deployment, f.Namespace)
 	}
+	// The live webhook decides; say so when it differs from what the release installed.
+	policy := "failurePolicy " + op.FailurePolicy
+	if op.WebhookLive {
+		policy = "live failurePolicy " + op.FailurePolicy
+		if op.ManifestFailurePolicy != op.FailurePolicy {
+			policy += ", though the release manifest says " + op.ManifestFailurePolicy + ": it was changed in the cluster"
+		}
+	}
 	switch {
+	case op.Webhook != "" && op.WebhookErr != nil:
+		return bad(Fail, down+"; whether its webhook "+op.Webhook+" would reject the IOMeshCluster write is unknown: "+op.WebhookErr.Error(), hint, "")
+	case op.Webhook != "" && op.WebhookMissing:
+		return bad(Warn, down+"; the release's webhook "+op.Webhook+" is not in the cluster (or no longer covers IOMeshClusters), so the change is accepted but no pods come until the operator is back", hint, "")
 	case op.Webhook != "" && op.FailurePolicy == "Fail":
-		return bad(Fail, down+"; it serves webhook "+op.Webhook+" (failurePolicy Fail), so the API server would reject the IOMeshCluster write after Helm has recorded a failed revision", hint, "")
+		return bad(Fail, down+"; it serves webhook "+op.Webhook+" ("+policy+"), so the API server would reject the IOMeshCluster write after Helm has recorded a failed revision", hint, "")
 	case op.Webhook != "":
-		return bad(Warn, down+"; webhook "+op.Webhook+" ignores the failure (failurePolicy "+op.FailurePolicy+"), so the change is accepted but no pods come until the operator is back", hint, "")
+		return bad(Warn, down+"; webhook "+op.Webhook+" ignores the failure ("+policy+"), so the change is accepted but no pods come until the operator is back", hint, "")
 	}
 	return bad(Warn, down+": the change is accepted but no pods come until it is back", hint, "")
 }
@@ -610,10 +622,17 @@ func checkRBAC(f *Facts) Result {
 		return pass("you have every permission a scale needs")
 	}
 	first := p.Missing[0]
+	what := first.Resource
+	if first.Name != "" {
+		what += "/" + first.Name
+	}
 	role := "scale"
 	if f.Direct {
 		role = "direct"
 	}
+	if f.Release != "iomesh" {
+		role += " --release " + f.Release
+	}
 	return bad(Fail, fmt.Sprintf("missing %s a scale needs:\n%s", output.Plural(len(p.Missing), "permission"), strings.Join(access.Group(p.Missing), "\n")),
-		fmt.Sprintf("Ask a cluster admin to apply `kubectl iomesh rbac %s -n %s --user <you> | kubectl apply -f -`; check with `kubectl auth can-i %s %s -n %s`", role, f.Namespace, first.Verb, first.Resource, f.Namespace), "")
+		fmt.Sprintf("Ask a cluster admin to apply `kubectl iomesh rbac %s -n %s --user <you> | kubectl apply -f -`; check with `kubectl auth can-i %s %s -n %s`", role, f.Namespace, first.Verb, what, f.Namespace), "")
 }

@@ -375,6 +375,16 @@ func TestOperatorReady(t *testing.T) {
 	in.Operator.Desired = 1
 	in.Operator.Missing, in.Operator.FailurePolicy = false, "Ignore"
 	expect(t, Run(in, nil, "v1"), OperatorCheckID, Warn, "ignores the failure (failurePolicy Ignore), so the change is accepted but no pods come")
+	// The live webhook decides, and the verdict says when it differs from the manifest.
+	in.Operator.ManifestFailurePolicy, in.Operator.FailurePolicy, in.Operator.WebhookLive = "Ignore", "Fail", true
+	expect(t, Run(in, nil, "v1"), OperatorCheckID, Fail, "(live failurePolicy Fail, though the release manifest says Ignore: it was changed in the cluster), so the API server would reject")
+	in.Operator.ManifestFailurePolicy, in.Operator.FailurePolicy = "Fail", "Ignore"
+	expect(t, Run(in, nil, "v1"), OperatorCheckID, Warn, "(live failurePolicy Ignore, though the release manifest says Fail")
+	in.Operator.WebhookLive, in.Operator.WebhookMissing, in.Operator.FailurePolicy = false, true, ""
+	expect(t, Run(in, nil, "v1"), OperatorCheckID, Warn, "the release's webhook iomesh-validating-webhook-configuration is not in the cluster")
+	in.Operator.WebhookMissing, in.Operator.WebhookErr = false, errors.New("not allowed to get validatingwebhookconfiguration")
+	expect(t, Run(in, nil, "v1"), OperatorCheckID, Fail, "would reject the IOMeshCluster write is unknown: not allowed")
+	in.Operator.WebhookErr = nil
 	in.Operator.Webhook = ""
 	expect(t, Run(in, nil, "v1"), OperatorCheckID, Warn, "no pods come until it is back")
 	in.Operator.Err = errors.New("not allowed to get deployment operator")

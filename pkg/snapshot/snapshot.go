@@ -229,10 +229,10 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		if !opt.Permissions {
 			return
 		}
-		needs := access.ScaleNeeds(r.Namespace, rel.Latest.Manifest)
-		if rel.ReplicasErr == nil && rel.Replicas.Removes(opt.Target.Chunk, opt.Target.Meta) {
-			needs = append(needs, access.ScaleInNeeds(r.Namespace)...)
-		}
+		// Exec reaches the pods there are now; the disks are asked for in this namespace.
+		scope := accessScope(r, rel.Latest, rel.Replicas.Meta, rel.Replicas.Chunk, r.Namespace)
+		scaleIn := rel.ReplicasErr == nil && rel.Replicas.Removes(opt.Target.Chunk, opt.Target.Meta)
+		needs := access.ScaleNeeds(scope, scaleIn)
 		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, needs)
 	}()
 	go func() { defer basics.Done(); s.Cluster = r.IOMeshCluster(ctx) }()
@@ -272,10 +272,8 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		}()
 	}
 	if s.Direct && opt.Permissions {
-		needs := access.DirectScaleNeeds(r.Namespace)
-		if _, _, removes := s.Removes(opt.Target); removes {
-			needs = append(needs, access.ScaleInNeeds(r.Namespace)...)
-		}
+		_, _, removes := s.Removes(opt.Target)
+		needs := access.DirectScaleNeeds(accessScope(r, nil, s.Replicas.Meta, s.Replicas.Chunk, s.blockDeviceNamespace()), removes)
 		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, needs)
 	}
 	wg.Wait()

@@ -657,3 +657,9 @@ func kubectlVersionOf(t *testing.T, kubectl string) string {
 	r := run(t, nil, kubectl, "version", "--client")
 	return "kubectl " + strings.TrimSpace(strings.TrimPrefix(strings.SplitN(r.stdout, "\n", 2)[0], "Client Version: "))
 }
+
+// mustApplyMethod fails unless the release's latest revision records the given apply method.
+func mustApplyMethod(t *testing.T, method string) {
+	t.Helper()
+	mustContain(t, plugin(t, "version"), "Helm Apply Method: "+method)
+}

@@ -98,9 +98,3 @@ func mustRun(t *testing.T, name string, args ...string) string {
 	}
 	return r.stdout
 }
-
-// mustApplyMethod fails unless the release's latest revision records the given apply method.
-func mustApplyMethod(t *testing.T, method string) {
-	t.Helper()
-	mustContain(t, plugin(t, "version"), "Helm Apply Method: "+method)
-}

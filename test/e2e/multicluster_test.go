@@ -164,13 +164,7 @@ func TestDirectlyManagedCluster(t *testing.T) {
 		t.Fatalf("status -A:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
 	// The least-privilege role for a directly managed cluster is enough for every command.
-	rbac := run(t, nil, "kubectl", "apply", "-f", filepath.Join(env.root, "deploy", "rbac", "direct.yaml"))
-	if rbac.code != 0 {
-		t.Fatalf("apply direct.yaml: %s", rbac)
-	}
-	t.Cleanup(func() {
-		run(t, nil, "kubectl", "delete", "--ignore-not-found", "-f", filepath.Join(env.root, "deploy", "rbac", "direct.yaml"))
-	})
+	applyPluginRBAC(t, "direct", "iomesh-scaler", "-n", ns2, "--release", cluster2)
 	scaler := []string{"KUBECONFIG=" + filepath.Join(env.clusterDir, "scaler.kubeconfig")}
 	eventually(t, 30*time.Second, "the direct role in force", func() bool {
 		r := run(t, scaler, "kubectl", "iomesh", "preflight", "-n", ns2, "--release", cluster2, "--chunk", "4")

@@ -150,6 +150,38 @@ func TestOperatorDownWebhookIgnore(t *testing.T) {
 	record("fault", "operator down, webhook failurePolicy Ignore", "operator.ready warns; exit 4 with --fail-on-warning")
 }
 
+// The release installed the webhook with Ignore, then someone set the live one back to Fail
+// with kubectl: with the operator down preflight fails, naming the live policy and the
+// manifest's, and the scale is refused with no new revision.
+func TestOperatorDownLiveWebhookSetToFail(t *testing.T) {
+	wh := startWebhook(t)
+	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10), values: []string{wh.values("Ignore")}})
+	mustKubectl(t, "patch", "validatingwebhookconfiguration", relName+"-validating-webhook-configuration", "--type", "json",
+		"-p", `[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Fail"}]`)
+	before := readRelease(t)
+	scaleOperator(t, 0)
+	wh.down.Store(true)
+	r := plugin(t, "preflight", "--chunk", "4")
+	if r.code != 3 {
+		t.Fatalf("preflight, operator down, live webhook Fail: want exit 3:\n%s", r)
+	}
+	mustContain(t, r, "[FAIL] operator.ready", "live failurePolicy Fail, though the release manifest says Ignore: it was changed in the cluster")
+	if r = plugin(t, "scale", "--chunk", "4", "--yes"); r.code != 3 {
+		t.Fatalf("scale: want exit 3:\n%s", r)
+	}
+	assertUnchanged(t, before)
+	// The live webhook gone: the write is accepted, no pods come: a warning, naming it.
+	mustKubectl(t, "delete", "validatingwebhookconfiguration", relName+"-validating-webhook-configuration")
+	r = plugin(t, "preflight", "--chunk", "4")
+	if r.code != 0 {
+		t.Fatalf("webhook gone: want exit 0:\n%s", r)
+	}
+	mustContain(t, r, "[WARN] operator.ready", "webhook iomesh-validating-webhook-configuration is not in the cluster")
+	wh.down.Store(false)
+	scaleOperator(t, 1)
+	record("fault", "operator down, live webhook set back to Fail over the release's Ignore", "preflight fails operator.ready naming both policies; scale exits 3, no new revision")
+}
+
 // A failure after Helm has recorded the revision (the write itself rejected): the command says
 // which revision failed and which is still deployed; the same command again plans from the
 // deployed one, keeps the failed one in the history, and converges.

@@ -171,11 +171,11 @@ func TestPreflightReadOnlyUser(t *testing.T) {
 	if r.code != 3 {
 		t.Fatalf("preflight as the read-only user: want exit 3:\n%s", r)
 	}
-	mustContain(t, r, "[FAIL] rbac.permissions", "namespace iomesh-system: create, get, patch, update secrets")
+	mustContain(t, r, "[FAIL] rbac.permissions", "namespace iomesh-system: create, delete, update secrets")
 	// The read-only user's scale is refused by preflight before any change.
 	before := readRelease(t)
 	r = run(t, viewer, "kubectl", "iomesh", "scale", "--chunk", "5", "--meta", "5", "--yes")
-	if r.code != 3 || !strings.Contains(r.stderr, "rbac.permissions") || !strings.Contains(r.stderr, "namespace iomesh-system: create, get, patch, update secrets") {
+	if r.code != 3 || !strings.Contains(r.stderr, "rbac.permissions") || !strings.Contains(r.stderr, "namespace iomesh-system: create, delete, update secrets") {
 		t.Fatalf("scale as the read-only user: want exit 3 naming the permission:\n%s", r)
 	}
 	assertUnchanged(t, before)
@@ -193,10 +193,11 @@ func TestPreflightReadOnlyUser(t *testing.T) {
 	}
 }
 
-// applyPluginRBAC applies `kubectl iomesh rbac SET --user USER` with kubectl.
-func applyPluginRBAC(t *testing.T, set, user string) {
+// applyPluginRBAC applies `kubectl iomesh rbac SET --user USER ARGS` with kubectl, and deletes
+// it when the test ends; it returns the manifest.
+func applyPluginRBAC(t *testing.T, set, user string, args ...string) string {
 	t.Helper()
-	r := plugin(t, "rbac", set, "--user", user)
+	r := plugin(t, append([]string{"rbac", set, "--user", user}, args...)...)
 	if r.code != 0 {
 		t.Fatalf("kubectl iomesh rbac %s: %s", set, r)
 	}
@@ -205,6 +206,8 @@ func applyPluginRBAC(t *testing.T, set, user string) {
 		t.Fatal(err)
 	}
 	mustKubectl(t, "apply", "-f", path)
+	t.Cleanup(func() { run(t, nil, "kubectl", "delete", "--ignore-not-found", "-f", path) })
+	return r.stdout
 }
 
 func mustKubectl(t *testing.T, args ...string) {

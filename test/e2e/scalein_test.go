@@ -292,7 +292,7 @@ func TestScaleInNeedsExec(t *testing.T) {
 		t.Fatalf("rbac: %s", roles)
 	}
 	manifest := strings.ReplaceAll(roles.stdout, "iomesh-plugin-scale", "iomesh-plugin-noexec")
-	manifest = strings.Replace(manifest, "  - pods/exec\n", "  - pods/log\n", 1)
+	manifest = strings.Replace(manifest, `resources: ["pods/exec"]`, `resources: ["pods/log"]`, 1)
 	path := filepath.Join(t.TempDir(), "noexec.yaml")
 	if err := os.WriteFile(path, []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
