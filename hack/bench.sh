@@ -29,27 +29,17 @@ MACHINE_KUBECTL=$(command -v kubectl || true)
 export MACHINE_KUBECTL PATH=$K8S_BIN:$PATH
 export IOMESH_TEST_CLUSTER_DIR=$CLUSTER_DIR HELM_BIN=$HELM_BIN/helm HELM3_BIN=$HELM3_BIN/helm BENCH_MODE=$mode BENCH_ARCHIVE=$archive BENCH_OUT=$out
 go test -tags 'e2e bench' -count=1 -timeout 60m -run 'TestBench' -v ./test/e2e/
-# A full run publishes its figures: every table and the targets into docs/benchmarks.md, the
-# figures into the README, between their markers (nothing there is typed by hand).
+# A full run publishes its figures: every table and the targets into docs/benchmarks.md, between
+# its markers (nothing there is typed by hand).
 if [ -n "$publish" ]; then
-  python3 - "$out" docs/benchmarks.md README.md <<'PY'
-import re, sys
+  python3 - "$out" docs/benchmarks.md <<'PY'
+import sys
 results = open(sys.argv[1]).read()
-targets = results[results.index("## Against the targets"):]
-targets = targets.split("\n", 1)[1].strip() + "\n"
-# The README gets the machine, the model, the commands beside kubectl and helm, start-up and size;
-# the scorecard stays in docs/benchmarks.md.
-blocks = results[:results.index("## Against the targets")].strip().split("\n\n")
-keep = [b for b in blocks if b.startswith(("Machine:", "Population", "| nodes |", "| start-up |", "| artefact |"))]
-readme = "\n\n".join(keep) + "\n\nThe targets and whether this run met them: [docs/benchmarks.md](docs/benchmarks.md#against-the-targets).\n"
-def splice(path, body):
-    text = open(path).read()
-    begin, end = "<!-- make bench: begin -->\n", "<!-- make bench: end -->"
-    i, j = text.index(begin) + len(begin), text.index(end)
-    open(path, "w").write(text[:i] + body + text[j:])
-splice(sys.argv[2], results.replace("## Against the targets", "### Against the targets"))
-splice(sys.argv[3], readme)
+text = open(sys.argv[2]).read()
+begin, end = "<!-- make bench: begin -->\n", "<!-- make bench: end -->"
+i, j = text.index(begin) + len(begin), text.index(end)
+open(sys.argv[2], "w").write(text[:i] + results.replace("## Against the targets", "### Against the targets") + text[j:])
 PY
-  log "published the figures in docs/benchmarks.md and README.md"
+  log "published the figures in docs/benchmarks.md"
 fi
 go test -run '^$' -bench . -benchtime 50x ./pkg/placement ./pkg/output

@@ -17,7 +17,7 @@ staging_version=v0.${K8S_VERSION#v1.}
 work=$(mktemp -d "${TMPDIR:-/tmp}/k8s-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-log "building ${need[*]} $K8S_VERSION in $work (the control plane, once: see the README's Testing section for how long)"
+log "building ${need[*]} $K8S_VERSION in $work (the control plane, once: see docs/development.md for how long)"
 
 gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
 [ -f "$gomod" ] || die "cannot download k8s.io/kubernetes@$K8S_VERSION"

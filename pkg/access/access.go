@@ -1,6 +1,6 @@
-// Package access works out which API permissions a scale needs and whether the current user has
-// them, with one SelfSubjectRulesReview (and SelfSubjectAccessReviews only where the rules
-// review cannot answer).
+// Package access holds the permissions the plugin needs as one table of rules: the roles
+// `kubectl iomesh rbac` prints, and the check that the current user holds them, with one
+// SelfSubjectRulesReview (and SelfSubjectAccessReviews only where it cannot answer).
 package access
 
 import (

@@ -164,14 +164,18 @@ func TestDirectlyManagedCluster(t *testing.T) {
 		t.Fatalf("status -A:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
 	// The least-privilege role for a directly managed cluster is enough for every command.
-	applyPluginRBAC(t, "direct", "iomesh-scaler", "-n", ns2, "--release", cluster2)
+	directRole := applyPluginRBAC(t, "direct", "iomesh-scaler", "-n", ns2, "--release", cluster2)
 	scaler := []string{"KUBECONFIG=" + filepath.Join(env.clusterDir, "scaler.kubeconfig")}
 	eventually(t, 30*time.Second, "the direct role in force", func() bool {
 		r := run(t, scaler, "kubectl", "iomesh", "preflight", "-n", ns2, "--release", cluster2, "--chunk", "4")
 		return r.code == 0 && strings.Contains(r.stdout, "you have every permission a scale needs")
 	})
+	offset := auditOffset(t)
 	if r := run(t, scaler, "kubectl", "iomesh", "status", "-A"); r.code != 0 {
 		t.Fatalf("status -A as the scaler: %s", r)
+	}
+	if r := run(t, scaler, "kubectl", "iomesh", "status", "-n", ns2, "--release", cluster2); r.code != 0 {
+		t.Fatalf("status as the scaler: %s", r)
 	}
 
 	// Scale-in as the scaler, with the direct role: the chunk is unregistered through exec on
@@ -191,6 +195,8 @@ func TestDirectlyManagedCluster(t *testing.T) {
 	}
 	assertUnchanged(t, before)
 	record("scale-in", "directly managed cluster 4 -> 3", "unregister, then one patch; release untouched")
+	// The direct role is exactly what these commands used.
+	assertExact(t, offset, map[string]string{"iomesh-scaler": directRole})
 
 	r = plugin(t, "status", "-A", "-o", "json")
 	var list struct {
