@@ -108,8 +108,12 @@ func readRules(s Scope) []Rule {
 			Why: "where chunk and meta pods may go"},
 		{Resource: "pods", Verbs: []string{"list"},
 			Why: "every running pod, once, to see how much room each node has left"},
-		{Namespace: s.diskNamespace(), Group: "openebs.io", Resource: "blockdevices", Verbs: []string{"list"},
-			Why: "the disks new chunk pods would mount (disks.new-chunk-nodes)"},
+		{Namespace: ns, Group: "openebs.io", Resource: "blockdevices", Verbs: []string{"list"},
+			Why: "the disks new chunk pods would mount (disks.new-chunk-nodes), read here first"},
+	}
+	if d := s.diskNamespace(); d != ns {
+		rules = append(rules, Rule{Namespace: d, Group: "openebs.io", Resource: "blockdevices", Verbs: []string{"list"},
+			Why: "the disks, where the IOMeshCluster's spec.chunk.devicemanager.blockDeviceNamespace keeps them"})
 	}
 	if s.Operator != "" {
 		rules = append(rules, Rule{Namespace: ns, Group: "apps", Resource: "deployments", Verbs: []string{"get"}, Names: []string{s.Operator},
@@ -232,7 +236,7 @@ func (s Scope) diskNamespace() string {
 	if s.DiskNamespace != "" {
 		return s.DiskNamespace
 	}
-	return "iomesh-system"
+	return s.Namespace
 }
 
 // Set is a role set `kubectl iomesh rbac` prints.
