@@ -1,6 +1,7 @@
 // Package access holds the permissions the plugin needs as one table of rules: the roles
 // `kubectl iomesh rbac` prints, and the check that the current user holds them, with one
-// SelfSubjectRulesReview (and SelfSubjectAccessReviews only where it cannot answer).
+// SelfSubjectRulesReview (and SelfSubjectAccessReviews only where it cannot answer). It may not
+// import the readers, the checks, the snapshot, the engine, the views or the commands (depguard).
 package access
 
 import (

@@ -1,5 +1,6 @@
 // Package cmd holds the kubectl iomesh commands. Each command is an options struct with
 // Complete, Validate and Run, as kubectl's own commands are; the rules live in other packages.
+// Only main imports it (depguard).
 package cmd
 
 import (
@@ -208,11 +209,4 @@ func (c *Common) Reader() (inventory.Reader, error) {
 		x = c.Exec
 	}
 	return inventory.Reader{Kube: k, Dynamic: d, Namespace: c.Namespace(), Release: c.Release, Exec: x}, nil
-}
-
-// SetClients injects clients (tests).
-func (c *Common) SetClients(k kubernetes.Interface, d dynamic.Interface, h *action.Configuration) {
-	c.kube, c.dyn, c.helm = k, d, h
-	c.helmFor = func(string) (*action.Configuration, error) { return h, nil }
-	c.restConfig = &rest.Config{Host: "injected"}
 }

@@ -1,5 +1,6 @@
 // Package edition decides whether an IOMesh cluster runs the Community or the Enterprise
-// edition, and says which source decided it.
+// edition, and says which source decided it. It may import only the leaf packages and the
+// Kubernetes libraries (depguard).
 package edition
 
 import (

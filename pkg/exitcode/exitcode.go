@@ -1,5 +1,5 @@
 // Package exitcode holds the exit-code contract shared by every command and the error type that
-// carries a code from deep in a command up to main.
+// carries a code from deep in a command up to main. It imports no other package of this module.
 package exitcode
 
 import "errors"

@@ -154,15 +154,6 @@ func EditFor(o *Owner, layout values.Layout, chunk, meta *int) Edit {
 	return Edit{Where: fmt.Sprintf("the IOMeshCluster in the Git source of %s", o), Patch: map[string]interface{}{"spec": spec}}
 }
 
-// Text is the edit as YAML lines.
-func (e Edit) Text() string {
-	b, err := yaml.Marshal(e.Patch)
-	if err != nil {
-		return fmt.Sprint(e.Patch)
-	}
-	return strings.TrimSpace(string(b))
-}
-
 // Flat is the dotted form of the edit ("spec.values.iomesh.chunk.replicaCount: 5").
 func (e Edit) Flat() []string {
 	var out []string

@@ -1,5 +1,6 @@
 // Package placement decides which nodes can take a new chunk or meta pod: IOMesh places at
-// most one pod of each kind per node, and a pod lands only where the scheduler would put it.
+// most one pod of each kind per node, and a pod lands only where the scheduler would put it. It
+// may import only the leaf packages and the Kubernetes libraries (depguard).
 package placement
 
 import (

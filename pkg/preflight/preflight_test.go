@@ -330,7 +330,7 @@ func TestGitOpsUnmanaged(t *testing.T) {
 			t.Errorf("hint %q lacks %q", res.Hint, want)
 		}
 	}
-	if r.GitOps == nil || r.GitOps.Edit == nil || r.GitOps.Edit.Text() != "spec:\n  values:\n    iomesh:\n      chunk:\n        replicaCount: 5" {
+	if r.GitOps == nil || r.GitOps.Edit == nil || strings.Join(r.GitOps.Edit.Flat(), ";") != "spec.values.iomesh.chunk.replicaCount: 5" {
 		t.Fatalf("the report's Git edit: %+v", r.GitOps)
 	}
 	// Skipped on request, as every check.

@@ -1,6 +1,7 @@
 // Package preflight holds the IOMesh scale-out rules as data: each check has a stable ID, a
 // category and a function over plain inputs that returns a verdict, the reason with the numbers
-// that decided it, and what to do. The runner runs them all; renderers live elsewhere.
+// that decided it, and what to do. The runner runs them all; renderers live elsewhere. It may not
+// import the snapshot, the engine, the views or the commands (depguard).
 package preflight
 
 import (

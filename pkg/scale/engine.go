@@ -448,9 +448,6 @@ func (p *Plan) ChunkPods(pods []corev1.Pod) ([]corev1.Pod, []string) {
 	return out, nodes
 }
 
-// Snapshot is the cluster the plan was made from.
-func (p *Plan) Snapshot() *snapshot.Snapshot { return p.snap }
-
 // WaitOptions say how to wait.
 type WaitOptions struct {
 	Progress io.Writer

@@ -1,7 +1,8 @@
 // Package snapshot reads one IOMesh cluster from the API server in a single concurrent pass and
 // derives every fact the commands share, once: the release and its values, the replica counts and
 // value layout, the edition and where it was read, the licence (or why there is none), the chunk
-// and meta pods with the selector that finds them, the nodes and the podPolicies.
+// and meta pods with the selector that finds them, the nodes and the podPolicies. It may not
+// import the engine, the views or the commands (depguard).
 package snapshot
 
 import (

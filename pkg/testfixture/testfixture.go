@@ -1,6 +1,7 @@
 // Package testfixture builds IOMesh clusters out of plain objects for unit tests: releases stored
 // through Helm's Secrets driver over a fake clientset (so values decode as on a real cluster),
-// StatefulSets, pods in any state, nodes and the IOMeshCluster resource.
+// StatefulSets, pods in any state, nodes and the IOMeshCluster resource. Only tests import it
+// (depguard).
 package testfixture
 
 import (

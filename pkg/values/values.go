@@ -1,6 +1,6 @@
 // Package values reads and changes the IOMesh chart's values: where the replica counts live
 // (nested under `iomesh.` since chart v0.11, top level before), the edition, and numbers as any
-// decoder hands them over.
+// decoder hands them over. It imports no other package of this module (depguard).
 package values
 
 import (

@@ -16,7 +16,7 @@ const module = "github.com/kubectl-iomesh/kubectl-iomesh/"
 func TestReadmeLayout(t *testing.T) {
 	root := filepath.Join("..", "..")
 	// go test puts its own toolchain first on PATH.
-	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}}|{{.Doc}}", "./cmd/...", "./pkg/...")
+	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}}|{{.Doc}}|{{.Dir}}|{{join .GoFiles \",\"}}", "./cmd/...", "./pkg/...")
 	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {
@@ -24,7 +24,17 @@ func TestReadmeLayout(t *testing.T) {
 	}
 	var want []string
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		path, doc, _ := strings.Cut(line, "|")
+		f := strings.SplitN(line, "|", 4)
+		if len(f) != 4 {
+			t.Fatalf("go list: %q", line)
+		}
+		path, doc := f[0], f[1]
+		// Read the sources too, so that go test's cache knows this result depends on them.
+		for _, name := range strings.Split(f[3], ",") {
+			if _, err := os.ReadFile(filepath.Join(f[2], name)); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if doc == "" {
 			t.Errorf("%s has no package comment", path)
 		}
