@@ -1,7 +1,9 @@
 // Package inventory reads what an IOMesh cluster consists of from the API server: the
 // IOMeshCluster resource, the chunk and meta StatefulSets and their pods, and the nodes. It asks
-// for exactly what it needs (no discovery, selectors instead of namespace-wide lists). It may not
-// import the checks, the snapshot, the engine, the views or the commands (depguard).
+// for exactly what it needs (no discovery, selectors instead of namespace-wide lists), and it
+// never writes: its exec runs only reads (`iomeshctl summary cluster`, the pods' addresses);
+// every change is the engine's (pkg/scale) or Helm's (pkg/helmops). It may not import the
+// checks, the snapshot, the engine, the views or the commands (depguard).
 package inventory
 
 import (

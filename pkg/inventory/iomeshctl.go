@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,8 +20,10 @@ const (
 // ErrNoExec is a reader that cannot exec (unit tests).
 var ErrNoExec = errors.New("running commands in pods is not available")
 
-// IOMeshctl runs `iomeshctl args...` in pod's iomesh-meta container and returns its output.
-func (r Reader) IOMeshctl(ctx context.Context, pod string, args ...string) (string, error) {
+// iomeshctl runs `iomeshctl args...` in pod's iomesh-meta container and returns its output. It
+// stays unexported so that the reader runs only the reads below; the unregister, a write, is the
+// engine's (pkg/scale).
+func (r Reader) iomeshctl(ctx context.Context, pod string, args ...string) (string, error) {
 	if r.Exec == nil {
 		return "", ErrNoExec
 	}
@@ -32,13 +33,7 @@ func (r Reader) IOMeshctl(ctx context.Context, pod string, args ...string) (stri
 
 // SummaryCluster is `iomeshctl summary cluster` on pod.
 func (r Reader) SummaryCluster(ctx context.Context, pod string) (string, error) {
-	return r.IOMeshctl(ctx, pod, "summary", "cluster")
-}
-
-// UnregisterChunk is `iomeshctl chunk unregister <id>` on pod: it returns when IOMesh has moved
-// the chunk's data away, which can take from minutes to hours.
-func (r Reader) UnregisterChunk(ctx context.Context, pod string, id int64) (string, error) {
-	return r.IOMeshctl(ctx, pod, "chunk", "unregister", strconv.FormatInt(id, 10))
+	return r.iomeshctl(ctx, pod, "summary", "cluster")
 }
 
 // LocalAddresses reads the IPv4 addresses the kernel marks LOCAL inside pod, with

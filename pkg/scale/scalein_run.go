@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -351,7 +352,7 @@ func (r *run) unregister(ctx context.Context, s Step) (chan execResult, error) {
 	fmt.Fprintf(r.o.Progress, "  running `%s` (IOMesh moves the chunk's data away: minutes to hours)\n", r.e.Reader.CommandLine(pod, "chunk", "unregister", fmt.Sprint(id)))
 	running := make(chan execResult, 1)
 	go func() {
-		out, err := r.e.Reader.UnregisterChunk(ctx, pod, id)
+		out, err := unregisterChunk(ctx, r.e.Reader, pod, id)
 		running <- execResult{out, err}
 	}()
 	return running, nil
@@ -596,4 +597,14 @@ func (e *Engine) removed(ctx context.Context, rp *RemovalPlan, s Step) (string, 
 		}
 	}
 	return "", nil
+}
+
+// unregisterChunk is `iomeshctl chunk unregister <id>` in pod's meta container, through the
+// reader's exec: it returns when IOMesh has moved the chunk's data away, minutes to hours.
+func unregisterChunk(ctx context.Context, r inventory.Reader, pod string, id int64) (string, error) {
+	if r.Exec == nil {
+		return "", inventory.ErrNoExec
+	}
+	stdout, _, err := r.Exec.Exec(ctx, r.Namespace, pod, inventory.MetaContainer, []string{inventory.IOMeshctl, "chunk", "unregister", strconv.FormatInt(id, 10)})
+	return stdout, err
 }
