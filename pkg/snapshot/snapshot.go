@@ -127,15 +127,14 @@ type Snapshot struct {
 	Release   string
 	Now       time.Time
 
-	// Latest is the newest revision; Info describes it. LastDeployed is the newest earlier
-	// revision that was deployed or superseded (what a rollback returns to), 0 if none.
-	Latest       *release.Release
-	Info         helmops.Info
+	// ReleaseFacts are the release as read, whole: Latest (the newest revision) and Info, Base
+	// and BaseInfo (the revision a scale starts from, whose counts, requests and policies these
+	// are), Replicas, and the GitOps Owner the manifest names. For a directly managed cluster
+	// Info, BaseInfo and Replicas come from the IOMeshCluster and Latest is nil. LastDeployed is
+	// the newest earlier revision that was deployed or superseded (what a rollback returns to),
+	// 0 if none.
+	ReleaseFacts
 	LastDeployed int
-	// Base and BaseInfo are the revision a scale starts from (see ReleaseFacts); the replica
-	// counts, requests and policies are its.
-	Base     *release.Release
-	BaseInfo helmops.Info
 	// Direct says there is no Helm release: the IOMeshCluster of that name is managed directly
 	// (applied with kubectl, as the multi-cluster doc does). Latest is then nil.
 	Direct bool
@@ -147,9 +146,7 @@ type Snapshot struct {
 	PodSelector string
 	Nodes       []corev1.Node
 
-	Replicas    values.Replicas
-	ReplicasErr error
-	Edition     edition.Result
+	Edition edition.Result
 	// License is nil when none could be read; LicenseMissing says why.
 	License        *edition.License
 	LicenseMissing string
@@ -158,8 +155,7 @@ type Snapshot struct {
 	Storage iomeshcluster.View
 
 	// GitOps is the GitOps controller that owns the cluster (nil: none marks it).
-	GitOps        *gitops.Owner
-	manifestOwner *gitops.Owner
+	GitOps *gitops.Owner
 	// Operator is the IOMesh operator and its webhook (nil: not read).
 	Operator *inventory.OperatorState
 
@@ -326,10 +322,7 @@ func (s *Snapshot) resolve(rel ReleaseFacts, relErr, compErr error) error {
 		s.Replicas, s.ReplicasErr = values.ReadReplicas(s.Info.Effective)
 		return nil
 	}
-	s.Latest, s.Info = rel.Latest, rel.Info
-	s.Base, s.BaseInfo = rel.Base, rel.BaseInfo
-	s.manifestOwner = rel.Owner
-	s.Replicas, s.ReplicasErr = rel.Replicas, rel.ReplicasErr
+	s.ReleaseFacts = rel
 	s.LastDeployed = helmops.LastGood(rel.History)
 	return nil
 }
@@ -421,8 +414,8 @@ func (s *Snapshot) owner() *gitops.Owner {
 			return o
 		}
 	}
-	if s.manifestOwner != nil {
-		o := *s.manifestOwner // ReadOwner fills in the copy, not the shared release facts
+	if s.Owner != nil {
+		o := *s.Owner // ReadOwner fills in the copy, not the shared release facts
 		return &o
 	}
 	return nil
