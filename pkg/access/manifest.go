@@ -56,13 +56,17 @@ func BindingName(set, namespace string, s rbacv1.Subject) string {
 	return dnsName(prefix + "-" + strings.ToLower(s.Kind) + "-" + strings.ReplaceAll(subjectName(s), ":", "-"))
 }
 
-// SharedBindings are the bindings earlier versions printed with one name for every subject;
-// applying one for a second person replaced the first person's.
-func SharedBindings(set string) []string {
+// SharedBinding is a RoleBinding an earlier version printed with one name for every subject:
+// applying it for a second person replaced the first person's.
+type SharedBinding struct{ Namespace, Name string }
+
+// SharedBindings are where set's shared bindings were, for a cluster in namespace (the direct
+// set kept its disks' binding in iomesh-system).
+func SharedBindings(set, namespace string) []SharedBinding {
 	if set == "direct" {
-		return []string{"iomesh-plugin-direct", "iomesh-plugin-direct-disks"}
+		return []SharedBinding{{namespace, "iomesh-plugin-direct"}, {DefaultNamespace, "iomesh-plugin-direct-disks"}}
 	}
-	return []string{"iomesh-plugin-" + set}
+	return []SharedBinding{{namespace, "iomesh-plugin-" + set}}
 }
 
 // Manifest is the role set for scope, bound to subject: a Role and a RoleBinding in each

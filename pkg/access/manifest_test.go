@@ -270,6 +270,9 @@ func TestBindingsCoexist(t *testing.T) {
 	if _, err := Manifest(Sets[1], Scope{Namespace: "Not_A_Namespace"}, rbacv1.Subject{Kind: rbacv1.UserKind, Name: "a"}); err == nil {
 		t.Fatal("an invalid namespace was accepted")
 	}
+	if got := SharedBindings("direct", "iomesh-cluster-1"); len(got) != 2 || got[0] != (SharedBinding{"iomesh-cluster-1", "iomesh-plugin-direct"}) || got[1] != (SharedBinding{"iomesh-system", "iomesh-plugin-direct-disks"}) {
+		t.Errorf("direct's shared bindings %v", got)
+	}
 	if _, err := SetNamed("admin"); err == nil {
 		t.Fatal("an unknown role set was accepted")
 	}

@@ -122,15 +122,10 @@ func (o *RBACOptions) Run(ctx context.Context) error {
 	for _, note := range access.Notes(o.set, scope) {
 		fmt.Fprintln(o.ErrOut, note)
 	}
-	for _, name := range access.SharedBindings(o.set.Name) {
-		for _, ns := range []string{o.Namespace(), access.DefaultNamespace} {
-			if _, err := reader.Kube.RbacV1().RoleBindings(ns).Get(ctx, name, metav1.GetOptions{}); err == nil {
-				fmt.Fprintf(o.ErrOut, "RoleBinding %s in namespace %s is the one binding earlier versions printed for everyone: applying it for a second person replaced the first one's subject. Once each person has their own binding (these are named %s), remove it: kubectl delete rolebinding %s -n %s\n",
-					name, ns, access.BindingName(o.set.Name, o.Namespace(), o.subject), name, ns)
-			}
-			if ns == o.Namespace() {
-				break
-			}
+	for _, b := range access.SharedBindings(o.set.Name, o.Namespace()) {
+		if _, err := reader.Kube.RbacV1().RoleBindings(b.Namespace).Get(ctx, b.Name, metav1.GetOptions{}); err == nil {
+			fmt.Fprintf(o.ErrOut, "RoleBinding %s in namespace %s is the one binding earlier versions printed for everyone: applying it for a second person replaced the first one's subject. Once each person has their own binding (these are named %s), remove it: kubectl delete rolebinding %s -n %s\n",
+				b.Name, b.Namespace, access.BindingName(o.set.Name, o.Namespace(), o.subject), b.Name, b.Namespace)
 		}
 	}
 	return nil

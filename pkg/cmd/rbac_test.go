@@ -58,3 +58,25 @@ func TestRBACReadsTheRelease(t *testing.T) {
 		t.Errorf("no release: %v", err)
 	}
 }
+
+// A directly managed cluster: both bindings of the old direct set are named.
+func TestRBACDirectSharedBindings(t *testing.T) {
+	c := directCluster(t, false)
+	for _, name := range []string{"iomesh-plugin-direct", "iomesh-plugin-direct-disks"} {
+		if _, err := c.Kube.RbacV1().RoleBindings(tf.Namespace).Create(context.Background(), &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, errOut, err := runRoot(c, "rbac", "direct", "--user", "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "name: iomesh-direct-user-bob") {
+		t.Errorf("no per-subject binding in\n%s", out)
+	}
+	for _, name := range []string{"iomesh-plugin-direct", "iomesh-plugin-direct-disks"} {
+		if !strings.Contains(errOut, "kubectl delete rolebinding "+name+" -n iomesh-system\n") {
+			t.Errorf("%s not named: %q", name, errOut)
+		}
+	}
+}
