@@ -16,6 +16,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/test/standin/drain"
 )
 
 // The scale-in's promise, checked from what the stand-in operator saw happen (its record of
@@ -165,7 +167,15 @@ func TestScaleInWaitsWhileTheSummaryIsMissing(t *testing.T) {
 	before := readRelease(t)
 	annotate(t, "standin.iomesh.com/drain-seconds", "4", func(map[string]interface{}) bool { return true })
 	run := background(t, "scale", "--chunk", "4", "--yes")
-	eventually(t, 60*time.Second, "the unregister sent", func() bool { return len(unregisters(t)) == 1 })
+	// The unregister started: called, and its drain recorded on the IOMeshCluster (hiding the
+	// summary before that would race the stand-in's own write).
+	eventually(t, 60*time.Second, "the unregister sent", func() bool {
+		if len(unregisters(t)) != 1 {
+			return false
+		}
+		obj, err := env.dyn.Resource(iomeshGVR).Namespace(ns).Get(context.Background(), relName, metav1.GetOptions{})
+		return err == nil && obj.GetAnnotations()[drain.Annotation] != ""
+	})
 	annotate(t, "standin.iomesh.com/no-summary", "true", func(o map[string]interface{}) bool {
 		st, _ := o["status"].(map[string]interface{})
 		return st != nil && st["summary"] == nil
