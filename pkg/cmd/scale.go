@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scale"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/view"
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // ScaleOptions are the options of `kubectl iomesh scale`.
@@ -128,52 +129,77 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	if g := st.Snapshot.GitOps; g != nil && o.skip[preflight.GitOpsCheckID] {
 		fmt.Fprintf(o.ErrOut, "Warning: --skip-check %s: %s reverts this change unless it is paused first (%s) and Git gets the change before it resumes.\n", preflight.GitOpsCheckID, g, gitops.SuspendCommand(g))
 	}
+	var rp *scale.RemovalPlan
+	var plan *scale.Plan
 	if _, _, removes := st.Snapshot.Removes(o.Targets.Target); removes {
-		return o.scaleIn(ctx, e, st)
+		if rp, err = e.PlanScaleIn(ctx, st); err == nil {
+			plan = rp.Plan
+		}
+	} else {
+		plan, err = e.Plan(ctx, st)
 	}
-	plan, err := e.Plan(ctx, st)
 	var refused *scale.Refused
 	if errors.As(err, &refused) {
 		return o.printRefusal(refused)
 	} else if err != nil {
 		return err
 	}
-	if plan.AtTarget {
-		if o.dryRun() {
-			return o.printPlan(plan)
-		}
-		fmt.Fprintf(o.ErrOut, "%s is already at %d chunk and %d meta pods; waiting for the pods.\n", plan.Subject(), plan.Chunk.To, plan.Meta.To)
-		if err := scale.ClearFinished(ctx, e.Reader); err != nil {
-			return err
-		}
-		return o.wait(ctx, e, plan)
+	if !plan.AtTarget {
+		view.WriteVerdicts(o.ErrOut, o.style(), st.Report, preflight.Warn)
 	}
-	view.WriteVerdicts(o.ErrOut, o.style(), st.Report, preflight.Warn)
-	if plan.SkippedGuard != nil {
+	if plan.SkippedGuard != nil && rp == nil {
 		fmt.Fprintf(o.ErrOut, "Accepted with --skip-check %s:\n", scale.RenderCheckID)
 		scale.WriteGuard(o.ErrOut, *plan.SkippedGuard)
 	}
 	if o.dryRun() {
-		if o.DryRun == DryRunServer {
+		if o.DryRun == DryRunServer && !plan.AtTarget {
 			if err := e.ServerDryRun(ctx, plan); err != nil {
 				return err
 			}
 		}
-		return o.printPlan(plan)
+		return o.printPlan(plan, rp)
 	}
-	if err := scale.Unfinished(ctx, e.Reader); err != nil {
-		return err
+	rctx := ctx
+	if rp != nil && o.Timeout > 0 && o.timeoutSet {
+		// A scale-in has no time limit unless one is given: a migration takes hours.
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
 	}
-	if err := scale.Write(o.Out, plan); err != nil {
-		return err
+	return e.Run(rctx, plan, o.hooks(plan, rp))
+}
+
+// hooks are what the engine's run asks of the command: the question, the progress and the
+// output.
+func (o *ScaleOptions) hooks(plan *scale.Plan, rp *scale.RemovalPlan) scale.Hooks {
+	h := scale.Hooks{
+		Progress: o.ErrOut,
+		Holder:   scale.Holder(),
+		Confirm:  func() error { return o.confirm(plan) },
+		Wait: scale.WaitOptions{
+			Progress: o.ErrOut, Timeout: o.Timeout,
+			// A live table on a terminal, one line per change otherwise (logs, CI).
+			Live:   o.Checks.Color != output.Never && o.Checks.ColorEnv.Interactive(o.ErrOut),
+			Resume: o.command(),
+		},
+		Storage: o.WaitFor == WaitForStorage,
+		// The final table is the pods as the run last saw them, in kubectl's rows.
+		Pods: func(pods []corev1.Pod) error { return output.WritePods(o.Out, output.PodRows(pods, o.Now()), false) },
+		Served: func(res scale.StorageResult) error {
+			_, err := fmt.Fprintf(o.Out, "\nIOMesh reports %d chunks CONNECTED_HEALTHY (%d registered).\nCapacity: %s\n", res.View.Healthy(), len(res.View.Chunks), res.CapacityChange())
+			return err
+		},
 	}
-	if err := o.confirm(plan); err != nil {
-		return err
+	if rp != nil {
+		h.Confirm = func() error { return o.confirmRemoval(rp) }
+		h.Resume = o.resume(rp)
 	}
-	if err := e.Apply(ctx, plan, o.ErrOut); err != nil {
-		return err
-	}
-	return o.wait(ctx, e, plan)
+	return h
+}
+
+// command is this scale command, to run again.
+func (o *ScaleOptions) command() string {
+	return fmt.Sprintf("kubectl iomesh scale%s -n %s --release %s", o.Targets.Target.Args(), o.Namespace(), o.Release)
 }
 
 // engine is the scale engine over the command's clients.
@@ -194,18 +220,33 @@ func (o *ScaleOptions) engine() (*scale.Engine, error) {
 	}, nil
 }
 
-func (o *ScaleOptions) printPlan(plan *scale.Plan) error {
+// printPlan prints a dry run's plan: the removal steps for a scale-in.
+func (o *ScaleOptions) printPlan(plan *scale.Plan, rp *scale.RemovalPlan) error {
 	if !o.Print.Human() {
+		if rp != nil {
+			return o.Print.Print(rp, o.Out)
+		}
 		return o.Print.Print(plan, o.Out)
 	}
-	if err := scale.Write(o.Out, plan); err != nil {
+	if err := o.write(plan, rp); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(o.Out, "Dry run: nothing was changed.")
 	return err
 }
 
+func (o *ScaleOptions) write(plan *scale.Plan, rp *scale.RemovalPlan) error {
+	if rp != nil {
+		return scale.WriteRemoval(o.Out, rp)
+	}
+	return scale.Write(o.Out, plan)
+}
+
+// confirm shows the plan and asks before its write.
 func (o *ScaleOptions) confirm(plan *scale.Plan) error {
+	if err := scale.Write(o.Out, plan); err != nil {
+		return err
+	}
 	if o.Yes {
 		return nil
 	}
@@ -214,39 +255,4 @@ func (o *ScaleOptions) confirm(plan *scale.Plan) error {
 		what = "patch"
 	}
 	return confirm(o.IOStreams, o.IsTerminal, fmt.Sprintf("Proceed with this %s?", what), "pass --yes to scale, or --dry-run to only see the plan")
-}
-
-// wait waits for the pods of the plan, prints them as kubectl does, then, with --wait-for
-// storage, waits until IOMesh reports their chunks healthy.
-func (o *ScaleOptions) wait(ctx context.Context, e *scale.Engine, plan *scale.Plan) error {
-	if o.Timeout == 0 {
-		fmt.Fprintln(o.ErrOut, "--timeout 0: not waiting for the pods.")
-		return nil
-	}
-	opts := scale.WaitOptions{
-		Progress: o.ErrOut, Timeout: o.Timeout,
-		// A live table on a terminal, one line per change otherwise (logs, CI).
-		Live:   o.Checks.Color != output.Never && o.Checks.ColorEnv.Interactive(o.ErrOut),
-		Resume: fmt.Sprintf("kubectl iomesh scale%s -n %s --release %s", o.Targets.Target.Args(), o.Namespace(), o.Release),
-	}
-	fmt.Fprintf(o.ErrOut, "Waiting up to %v for %d chunk and %d meta pods to be Ready...\n", o.Timeout, plan.Chunk.To, plan.Meta.To)
-	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	out, werr := e.WaitPods(wctx, plan, opts)
-	// The final table is the pods as the wait last saw them, in kubectl's rows.
-	if err := output.WritePods(o.Out, output.PodRows(out.Pods, o.Now()), false); err != nil {
-		return err
-	}
-	if werr != nil || o.WaitFor != WaitForStorage {
-		return werr
-	}
-	res, err := e.WaitStorage(wctx, plan, out.Pods, opts)
-	if err == nil && res.View == nil {
-		fmt.Fprintln(o.ErrOut, res.Note)
-	}
-	if err != nil || res.View == nil {
-		return err
-	}
-	_, err = fmt.Fprintf(o.Out, "\nIOMesh reports %d chunks CONNECTED_HEALTHY (%d registered).\nCapacity: %s\n", res.View.Healthy(), len(res.View.Chunks), res.CapacityChange())
-	return err
 }

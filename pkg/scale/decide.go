@@ -4,10 +4,55 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
-// Phase is what a step does next, from what the cluster shows.
+// Move is one count a step changes.
+type Move struct {
+	Component string
+	From, To  int
+}
+
+// Moves are the counts step s changes: its own, and with a scale-out the other component's
+// too (both are written at once).
+func (s Step) Moves() []Move {
+	if s.moves != nil {
+		return s.moves
+	}
+	return []Move{{Component: s.Component, From: s.From, To: s.To}}
+}
+
+// reached says every count is at or past the step's target, in the step's direction.
+func (s Step) reached(r values.Replicas) bool {
+	for _, m := range s.Moves() {
+		c := countOf(r, m.Component)
+		if (m.To < m.From && c > m.To) || (m.To >= m.From && c != m.To) {
+			return false
+		}
+	}
+	return true
+}
+
+// from says every count is still the step's starting one; else the first that is not.
+func (s Step) from(r values.Replicas) (Move, int, bool) {
+	for _, m := range s.Moves() {
+		if c := countOf(r, m.Component); c != m.From {
+			return m, c, false
+		}
+	}
+	return Move{}, 0, true
+}
+
+func countOf(r values.Replicas, component string) int {
+	if component == string(inventory.Meta) {
+		return r.Meta
+	}
+	return r.Chunk
+}
+
+// Phase is what a step of a plan does next, from what the cluster shows.
 type Phase string
 
 const (
@@ -18,9 +63,10 @@ const (
 	Unregister      Phase = "unregister"
 	AwaitUnregister Phase = "await-unregister"
 	Wait            Phase = "wait"
-	// Lower lowers the count by one; AwaitRemoval waits for a lowered count to take effect.
-	Lower        Phase = "lower"
-	AwaitRemoval Phase = "await-removal"
+	// Apply writes the step's counts; Settle waits until they have taken effect (the new pods
+	// serve, or the removed pod has gone and the rest serve).
+	Apply  Phase = "apply"
+	Settle Phase = "settle"
 	// Stop: something else moved the cluster; nothing further is changed.
 	Stop Phase = "stop"
 )
@@ -29,9 +75,9 @@ const (
 type Observation struct {
 	// Full says Count, Version, Moved and Migrating were read, not only IOMesh's chunk list.
 	Full bool
-	// Count is the component's count in the release values (or the IOMeshCluster's spec), and
-	// Version the release's revision (or the IOMeshCluster's metadata.generation).
-	Count   int
+	// Counts are the counts in the release values (or the IOMeshCluster's spec), and Version
+	// the release's revision (or the IOMeshCluster's metadata.generation).
+	Counts  values.Replicas
 	Version int64
 	// Moved says who last changed the release or the IOMeshCluster, for messages.
 	Moved string
@@ -57,7 +103,8 @@ type Decision struct {
 // ErrMoved is a cluster that something else changed during the scale-in.
 var ErrMoved = errors.New("the cluster changed under the scale-in")
 
-// Decide is the next phase of step s. expect is the release revision (or IOMeshCluster
+// Decide is the next phase of step s, for every plan: a scale-out's one step goes from the
+// re-check straight to Apply. expect is the release revision (or IOMeshCluster
 // generation) the step starts from, and sent says this run sent the step's unregister. A count
 // is lowered only on positive evidence: an unregister was sent (by this run, or recorded on the
 // Lease by an earlier one), the chunk has left a readable chunkSummary that still lists the
@@ -93,7 +140,7 @@ func Decide(s Step, expect int64, o Observation, sent bool) Decision {
 			if !o.Full {
 				return Decision{Phase: NeedRead}
 			}
-			if o.Count > s.To && o.Recorded == id && o.RecordedPod == s.Pod {
+			if countOf(o.Counts, s.Component) > s.To && o.Recorded == id && o.RecordedPod == s.Pod {
 				switch {
 				case o.Migrating == nil:
 					return Decision{Phase: Wait, Note: fmt.Sprintf("an earlier run started unregistering chunk %d, and whether IOMesh still moves its data cannot be read; waiting", id)}
@@ -103,23 +150,27 @@ func Decide(s Step, expect int64, o Observation, sent bool) Decision {
 			}
 		}
 	}
-	if s.Chunk == nil && s.Component == "chunk" && o.Chunk == iomeshcluster.Unknown {
+	if s.lowers() && s.Chunk == nil && s.Component == "chunk" && o.Chunk == iomeshcluster.Unknown {
 		return Decision{Phase: Wait, Note: fmt.Sprintf("IOMesh listed no chunk for %s, but its list cannot be read now: %s; waiting", s.Pod, o.Why)}
 	}
 	if !o.Full {
 		return Decision{Phase: NeedRead}
 	}
-	if o.Count <= s.To {
+	if s.plan != nil && o.Version != expect {
+		// A step rendered ahead (a scale-out) is written only over the version it was made from.
+		return stop("%s, not the %d the plan was made from", o.Moved, expect)
+	}
+	if s.reached(o.Counts) {
 		if unreg && o.Chunk != iomeshcluster.Gone {
-			return stop("the %s count is %d, lowered by someone else (%s) while chunk %d is still registered", s.Component, o.Count, o.Moved, id)
+			return stop("the %s count is %d, lowered by someone else (%s) while chunk %d is still registered", s.Component, countOf(o.Counts, s.Component), o.Moved, id)
 		}
-		return Decision{Phase: AwaitRemoval, Note: fmt.Sprintf("the %s count is already %d", s.Component, o.Count)}
+		return Decision{Phase: Settle, Note: fmt.Sprintf("the %s count is already %d", s.Component, countOf(o.Counts, s.Component))}
 	}
 	if o.Version != expect {
 		return stop("%s, not the %d this step started from", o.Moved, expect)
 	}
-	if o.Count != s.From {
-		return stop("the %s count is %d, not the %d this step starts from (%s)", s.Component, o.Count, s.From, o.Moved)
+	if m, c, ok := s.from(o.Counts); !ok {
+		return stop("the %s count is %d, not the %d this step starts from (%s)", m.Component, c, m.From, o.Moved)
 	}
 	if unreg && o.Chunk == iomeshcluster.Listed {
 		note := ""
@@ -131,7 +182,7 @@ func Decide(s Step, expect int64, o Observation, sent bool) Decision {
 	if o.Holding != 0 {
 		return stop("IOMesh lists chunk %d on %s, which lowering the count would remove", o.Holding, s.Pod)
 	}
-	return Decision{Phase: Lower}
+	return Decision{Phase: Apply}
 }
 
 func stop(format string, a ...interface{}) Decision {

@@ -2,7 +2,6 @@ package scale
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,12 +19,8 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 	"golang.org/x/sync/errgroup"
 	"helm.sh/helm/v4/pkg/action"
-	rcommon "helm.sh/helm/v4/pkg/release/common"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 )
 
 // RenderCheckID is the re-render guard's ID for --skip-check.
@@ -109,7 +104,8 @@ func (r *Refused) Error() string { return r.Err.Error() }
 func (r *Refused) Unwrap() error { return r.Err }
 
 // Plan works out what the scale will do, or refuses (*Refused, exit 3 or 4) with nothing
-// changed.
+// changed. The plan is one step that raises the counts; PlanScaleIn splits a scale-in into
+// one step per pod.
 func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 	snap, report := st.Snapshot, st.Report
 	if snap.ReplicasErr != nil {
@@ -117,6 +113,7 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 	}
 	info, base := snap.Info, snap.BaseInfo
 	change := snap.Replicas.To(st.Target.Chunk, st.Target.Meta)
+	w := e.writerFor(snap)
 	plan := &Plan{
 		Context: e.Context, Namespace: snap.Namespace, Release: snap.Release,
 		Chart: base.Chart, ChartVersion: base.ChartVersion,
@@ -124,13 +121,12 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 		Chunk:    Count{From: change.FromChunk, To: change.ToChunk},
 		Meta:     Count{From: change.FromMeta, To: change.ToMeta},
 		AtTarget: change.None(),
-		change:   change, snap: snap,
+		change:   change, snap: snap, w: w,
 	}
 	plan.APIVersion, plan.Kind = e.APIVersion, "ScalePlan"
-	if snap.Direct {
-		plan.Direct = &DirectChange{Kind: iomeshcluster.Kind, Name: snap.Release, ResourceVersion: snap.ResourceVersion()}
-	}
-	if plan.AtTarget && (snap.Direct || info.Status == string(rcommon.StatusDeployed)) {
+	w.begin(plan)
+	plan.steps = []Step{plan.raise()}
+	if plan.AtTarget && w.settled(snap) {
 		// Nothing to change: a rerun after a timeout or an interrupt only waits.
 		plan.ToRevision = plan.FromRevision
 		return plan, nil
@@ -150,22 +146,20 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 		}
 		plan.Disks = d
 	}
-	if snap.Direct {
-		plan.Direct.Fields = directFields(change)
-		return plan, nil
-	}
 	// The renders also find the fields the chart generates at random, which the upgrade keeps
 	// at their deployed values: they run even when the guard's refusal is skipped.
-	if e.Progress != nil {
-		fmt.Fprintln(e.Progress, "Rendering the chart to check that only the replica counts change...")
-	}
-	var p preparation
-	select {
-	case p = <-st.prep:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if err := e.helmPlan(plan, p, base.UserValues, snap.Base.Manifest); err != nil {
+	err := w.complete(ctx, plan, func() (preparation, error) {
+		if e.Progress != nil {
+			fmt.Fprintln(e.Progress, "Rendering the chart to check that only the replica counts change...")
+		}
+		select {
+		case p := <-st.prep:
+			return p, nil
+		case <-ctx.Done():
+			return preparation{}, ctx.Err()
+		}
+	})
+	if err != nil {
 		return nil, err
 	}
 	return plan, nil
@@ -219,124 +213,13 @@ func eligible(nodes []placement.Node, c Count) []string {
 	return out
 }
 
-func directFields(c values.Change) []ValueChange {
-	var out []ValueChange
-	if to := c.ChunkTo(); to != nil {
-		out = append(out, ValueChange{Path: "spec.chunk.replicas", Old: fmt.Sprint(c.FromChunk), New: fmt.Sprint(*to)})
-	}
-	if to := c.MetaTo(); to != nil {
-		out = append(out, ValueChange{Path: "spec.meta.replicas", Old: fmt.Sprint(c.FromMeta), New: fmt.Sprint(*to)})
-	}
-	return out
-}
-
-// ServerDryRun has the API server check the change to the IOMeshCluster (schema, admission
-// webhooks) and store nothing. Helm's own server dry run sends no object through admission.
+// ServerDryRun has the API server check the plan's write (schema, admission webhooks) and
+// store nothing.
 func (e *Engine) ServerDryRun(ctx context.Context, plan *Plan) error {
 	if plan.AtTarget {
 		return nil
 	}
-	if plan.Direct == nil {
-		return e.admit(ctx, plan)
-	}
-	if _, err := e.patch(ctx, plan, plan.Direct.ResourceVersion, metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
-		return err
-	}
-	plan.Direct.ServerDryRun = true
-	return nil
-}
-
-// admit sends the new counts of a Helm plan to the live IOMeshCluster as a dry run before Helm
-// writes a revision: a webhook or the schema that would reject the upgrade's write rejects this
-// instead, and nothing is recorded.
-func (e *Engine) admit(ctx context.Context, plan *Plan) error {
-	if plan.snap.Cluster.Object == nil {
-		return nil
-	}
-	_, err := e.patch(ctx, plan, "", metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
-	if err == nil {
-		plan.AdmissionChecked = true
-		return nil
-	}
-	return exitcode.Wrap(exitcode.Refused, fmt.Errorf("the API server rejected the new counts for IOMeshCluster %s in a dry run, so the upgrade would fail after Helm recorded revision %d: %v\nNothing was changed and no revision was written. If the operator serves the webhook, check it is running (`kubectl iomesh preflight` shows operator.ready)", plan.Release, plan.ToRevision, err))
-}
-
-// Apply makes the change: a patch of the IOMeshCluster, or an upgrade of the release from the
-// deployed chart with the new values. progress gets one line when the change starts and ends.
-func (e *Engine) Apply(ctx context.Context, plan *Plan, progress io.Writer) error {
-	if plan.AtTarget {
-		return nil
-	}
-	if plan.Direct != nil {
-		fmt.Fprintf(progress, "Patching IOMeshCluster %s...\n", plan.Release)
-		gen, err := e.patch(ctx, plan, plan.Direct.ResourceVersion, metav1.PatchOptions{})
-		plan.Applied = gen
-		return err
-	}
-	if err := e.admit(ctx, plan); err != nil {
-		return err
-	}
-	// The plan was made from revision FromRevision; another operation since (a second scale
-	// while this one waited at its prompt) makes it stale.
-	if now, err := helmops.Latest(e.Helm, plan.Release, plan.Namespace); err != nil {
-		return err
-	} else if now.Version != plan.FromRevision {
-		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("release %s changed since the plan was made (revision %d, now %d, %s): nothing was changed by this command; run it again to plan from the new revision", plan.Release, plan.FromRevision, now.Version, now.Info.Status))
-	}
-	ch, err := plan.src.Fresh()
-	if err != nil {
-		return fmt.Errorf("loading the chart again: %w", err)
-	}
-	desc := fmt.Sprintf("kubectl iomesh scale: chunk %d->%d, meta %d->%d", plan.Chunk.From, plan.Chunk.To, plan.Meta.From, plan.Meta.To)
-	fmt.Fprintf(progress, "Upgrading release %s to revision %d...\n", plan.Release, plan.ToRevision)
-	rel, err := helmops.Upgrade(ctx, e.Helm, helmops.UpgradeRequest{
-		Name: plan.Release, Namespace: plan.Namespace, Chart: ch, Values: plan.NewValues,
-		Description: desc, Timeout: 5 * time.Minute, PostRenderer: plan.keep,
-	})
-	if err != nil {
-		if errors.Is(err, helmops.ErrBusy) {
-			return exitcode.Wrap(exitcode.Refused, fmt.Errorf("%v. Nothing was changed by this command; check `helm history %s -n %s` and run it again when the other operation has finished", err, plan.Release, plan.Namespace))
-		}
-		base := plan.snap.BaseInfo.Revision
-		next := fmt.Sprintf("fix the cause and run the same command again (it plans from revision %d and keeps the failed one in the history), or return to revision %d with `helm rollback %s %d -n %s`", base, base, plan.Release, base, plan.Namespace)
-		if rel != nil {
-			return fmt.Errorf("the upgrade to revision %d failed: %w\nRevision %d is recorded as %s; revision %d is still the one deployed. Objects Helm applied before the failure keep their new state (see `helm get manifest %s -n %s --revision %d`): %s", plan.ToRevision, err, rel.Version, rel.Info.Status, base, plan.Release, plan.Namespace, rel.Version, next)
-		}
-		return fmt.Errorf("the upgrade to revision %d failed: %w\nNext: %s", plan.ToRevision, err, next)
-	}
-	fmt.Fprintf(progress, "Release %s is at revision %d (%s).\n", plan.Release, rel.Version, rel.Info.Status)
-	plan.Applied = int64(rel.Version)
-	return nil
-}
-
-// patch is a merge patch of only spec.chunk.replicas / spec.meta.replicas, conditional on the
-// resourceVersion rv when given, so an edit made in between is refused rather than overwritten.
-// It returns the object's metadata.generation after the patch.
-func (e *Engine) patch(ctx context.Context, plan *Plan, rv string, opts metav1.PatchOptions) (int64, error) {
-	spec := map[string]interface{}{}
-	if to := plan.change.ChunkTo(); to != nil {
-		spec["chunk"] = map[string]interface{}{"replicas": *to}
-	}
-	if to := plan.change.MetaTo(); to != nil {
-		spec["meta"] = map[string]interface{}{"replicas": *to}
-	}
-	doc := map[string]interface{}{"spec": spec}
-	if rv != "" {
-		doc["metadata"] = map[string]interface{}{"resourceVersion": rv}
-	}
-	body, err := json.Marshal(doc)
-	if err != nil {
-		return 0, err
-	}
-	res := e.Reader.Dynamic.Resource(iomeshcluster.GVR).Namespace(plan.Namespace)
-	out, err := res.Patch(ctx, plan.Release, types.MergePatchType, body, opts)
-	switch {
-	case apierrors.IsConflict(err):
-		return 0, exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMeshCluster %s changed after it was read (resourceVersion %s): nothing was changed; run the same command again to plan from its new state", plan.Release, rv))
-	case err != nil:
-		return 0, inventory.Explain(err, "patch", fmt.Sprintf("iomeshclusters.iomesh.com %q in namespace %q", plan.Release, plan.Namespace))
-	}
-	return out.GetGeneration(), nil
+	return plan.w.dryRun(ctx, plan)
 }
 
 // preparation is the chart and the renders for a target, worked out from the release alone.

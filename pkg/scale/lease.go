@@ -235,6 +235,9 @@ func (l *lock) release(done bool) {
 
 // recorded is the chunk, and its pod, that the Lease records as being unregistered.
 func (l *lock) recorded() (int64, string) {
+	if l == nil {
+		return 0, ""
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	s := inventory.LeaseOf(l.lease)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
 // The scale-in loop against a model of the cluster: random interleavings of this run, a second
@@ -52,7 +53,7 @@ func (w *world) view() iomeshcluster.View {
 
 func (w *world) migrating() bool { return len(w.draining) > 0 }
 
-// proc is one run of `kubectl iomesh scale --chunk target`, as RunScaleIn runs it.
+// proc is one run of `kubectl iomesh scale --chunk target`, as Run runs it.
 type proc struct {
 	name    string
 	target  int
@@ -144,11 +145,11 @@ func (p *proc) event(w *world, procs map[string]*proc, rng *rand.Rand, t *testin
 		return
 	}
 	s := p.steps[p.i]
-	o := Observation{Full: true, Count: w.count, Version: int64(w.revision), Recorded: w.recID, RecordedPod: w.recPod, Chunk: iomeshcluster.Gone,
+	o := Observation{Full: true, Counts: values.Replicas{Chunk: w.count, Meta: w.count}, Version: int64(w.revision), Recorded: w.recID, RecordedPod: w.recPod, Chunk: iomeshcluster.Gone,
 		Moved: fmt.Sprintf("revision %d", w.revision)}
 	ord := s.From - 1 // the ordinal the step removes
 	if s.Chunk != nil {
-		// As RunScaleIn's observe: another chunk at the pod's address, or known on the pod.
+		// As the run's observe: another chunk at the pod's address, or known on the pod.
 		for _, c := range w.view().Chunks {
 			if c.ID != s.Chunk.ID && (c.ID == w.chunkOf[ord] || p.known[c.ID] == s.Pod) {
 				o.Holding = c.ID
@@ -156,7 +157,7 @@ func (p *proc) event(w *world, procs map[string]*proc, rng *rand.Rand, t *testin
 		}
 	}
 	if s.Chunk == nil {
-		// As RunScaleIn's observe: the list whole, and no chunk the plan did not know, or knew
+		// As the run's observe: the list whole, and no chunk the plan did not know, or knew
 		// on this pod.
 		o.Chunk, o.Why = w.view().PresenceOf(0, p.remain(p.i))
 		for _, c := range w.view().Chunks {
@@ -191,13 +192,13 @@ func (p *proc) event(w *world, procs map[string]*proc, rng *rand.Rand, t *testin
 		}
 		p.sent = true
 		log("%s unregisters chunk %d", p.name, s.Chunk.ID)
-	case Lower:
+	case Apply:
 		o := o
 		w.count, w.revision = w.count-1, w.revision+1
 		p.expect = int64(w.revision)
 		log("%s lowers to %d after %+v", p.name, w.count, o)
 		w.removePods(t, log) // the pod goes; the next turn sees the count lowered and finishes
-	case AwaitRemoval:
+	case Settle:
 		p.finish(w)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
@@ -57,14 +58,14 @@ type Plan struct {
 	AdmissionChecked bool `json:"admissionChecked,omitempty"`
 	// SkippedGuard is the guard's refusal the user accepted with --skip-check.
 	SkippedGuard *Guard `json:"-"`
-	// Applied is what Apply wrote: the release's new revision, or the IOMeshCluster's
-	// metadata.generation after the patch.
-	Applied int64 `json:"-"`
 
 	change values.Change
 	snap   *snapshot.Snapshot
 	src    *helmops.Source
 	keep   render.PostRenderer
+	// w writes the plan; steps are its writes, one at a time.
+	w     writer
+	steps []Step
 }
 
 // DirectChange is the patch of a directly managed IOMeshCluster.
@@ -79,27 +80,26 @@ type DirectChange struct {
 }
 
 // Subject names what is scaled, for messages.
-func (p *Plan) Subject() string {
-	if p.Direct != nil {
-		return "IOMeshCluster " + p.Release
-	}
-	return "Release " + p.Release
-}
+func (p *Plan) Subject() string { return p.w.subject(p) }
 
 // Stays says that the change is in place, for messages about a wait cut short.
-func (p *Plan) Stays() string {
-	if p.Direct != nil {
-		return "the patch to IOMeshCluster " + p.Release + " stays applied"
-	}
-	return fmt.Sprintf("the upgrade stays applied (revision %d)", p.ToRevision)
-}
+func (p *Plan) Stays() string { return p.w.stays(p) }
 
 // Done says that the change was made, for messages about a wait that ran out.
-func (p *Plan) Done() string {
-	if p.Direct != nil {
-		return "IOMeshCluster " + p.Release + " is patched"
+func (p *Plan) Done() string { return p.w.done(p) }
+
+// raise is the plan as one step: both counts written at once, nothing unregistered.
+func (p *Plan) raise() Step {
+	s := Step{plan: p, moves: []Move{}}
+	for _, m := range []Move{{string(inventory.Chunk), p.Chunk.From, p.Chunk.To}, {string(inventory.Meta), p.Meta.From, p.Meta.To}} {
+		if m.From != m.To {
+			s.moves = append(s.moves, m)
+		}
 	}
-	return fmt.Sprintf("the release is upgraded (revision %d)", p.ToRevision)
+	if len(s.moves) > 0 {
+		s.Component, s.From, s.To = s.moves[0].Component, s.moves[0].From, s.moves[0].To
+	}
+	return s
 }
 
 // DiskRoom is the disks and raw capacity on the nodes new chunk pods can land on: an upper

@@ -47,7 +47,16 @@ type Step struct {
 	Unconfirmed string `json:"unconfirmed,omitempty"`
 	From        int    `json:"from"`
 	To          int    `json:"to"`
+
+	// moves are the counts the step writes when it is more than Component's (a scale-out).
+	moves []Move
+	// plan is the step's write when it was planned and rendered ahead (a scale-out); nil when
+	// the loop plans it from the cluster as it is just before the write.
+	plan *Plan
 }
+
+// lowers says the step removes a pod.
+func (s Step) lowers() bool { return s.To < s.From }
 
 // Unconfirmed are the steps whose chunk, named with --chunk-id, no chunk pod's own addresses
 // confirm.
@@ -59,17 +68,6 @@ func (rp *RemovalPlan) Unconfirmed() []Step {
 		}
 	}
 	return out
-}
-
-// version is the release revision, or the IOMeshCluster's generation, the plan starts from.
-func (p *Plan) version() int64 {
-	if p.Direct != nil {
-		if c := p.snap.Cluster.Object; c != nil {
-			return c.Generation
-		}
-		return 0
-	}
-	return int64(p.FromRevision)
 }
 
 // PlanScaleIn works out a scale-in, or refuses (*Refused) with nothing changed.
@@ -102,6 +100,7 @@ func (e *Engine) PlanScaleIn(ctx context.Context, st *State) (*RemovalPlan, erro
 		rp.LeftBehind = append(rp.LeftBehind, fmt.Sprintf("PVCs db-data-%s and coredump-%s (hostpath)", pod, pod))
 		count--
 	}
+	plan.steps = rp.Steps
 	if len(in.Removals) > 0 {
 		if in.RoomErr == nil {
 			room := in.Room

@@ -2,9 +2,7 @@ package scale
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -14,141 +12,24 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/cli-runtime/pkg/printers"
-	"k8s.io/utils/clock"
 )
-
-// RunOptions say how a scale-in runs.
-type RunOptions struct {
-	Progress io.Writer
-	// Resume is the command that continues the scale-in from step next (0-based): the
-	// --chunk-id values of the steps still to do.
-	Resume func(next int) string
-	// Holder names this run in the Lease.
-	Holder string
-	// Poll is how often the cluster is read while IOMesh moves data or pods go.
-	Poll time.Duration
-	// Heartbeat is the longest time between two progress lines while data moves; the migration
-	// counters are read at most this often.
-	Heartbeat time.Duration
-	// Clock is the time source (nil: the real one).
-	Clock clock.WithTicker
-}
-
-// run is one scale-in as it goes.
-type run struct {
-	e  *Engine
-	rp *RemovalPlan
-	o  RunOptions
-	l  *lock
-	// expect is the release revision (or IOMeshCluster generation) the next step starts from:
-	// the plan's, then what this run last wrote.
-	expect int64
-	// changed says this run lowered a count; lowered counts the steps whose count it lowered.
-	changed bool
-	lowered int
-	// owners is the pod each chunk was matched to when the plan was made ("" when none).
-	owners map[int64]string
-}
-
-// RunScaleIn carries out the steps, one at a time, each through one loop: read, decide
-// (Decide), act, and read again before any write. A run interrupted anywhere continues from
-// where the cluster is: a chunk still registered is unregistered (or, while an earlier run's
-// migration goes on, waited for), a chunk gone with the count not yet lowered gets the lower
-// count, and a lowered count is waited for.
-func (e *Engine) RunScaleIn(ctx context.Context, rp *RemovalPlan, o RunOptions) error {
-	if o.Poll == 0 {
-		o.Poll = 2 * time.Second
-	}
-	if o.Heartbeat == 0 {
-		o.Heartbeat = 30 * time.Second
-	}
-	if o.Clock == nil {
-		o.Clock = clock.RealClock{}
-	}
-	if o.Resume == nil {
-		o.Resume = func(int) string { return "the same command" }
-	}
-	l, err := acquire(ctx, e.Reader, leaseRun{holder: o.Holder, command: o.Resume(0), clock: o.Clock, poll: o.Poll, progress: o.Progress})
-	if err != nil {
-		return err
-	}
-	r := &run{e: e, rp: rp, o: o, l: l, expect: rp.Plan.version(), owners: map[int64]string{}}
-	podOn := map[string]string{}
-	for _, p := range rp.Plan.snap.Chunk.Pods {
-		podOn[p.Spec.NodeName] = p.Name
-	}
-	for _, c := range rp.Plan.snap.Storage.Chunks {
-		r.owners[c.ID] = c.MatchedPod
-		if c.MatchedPod == "" && c.MatchedNode != "" {
-			r.owners[c.ID] = podOn[c.MatchedNode]
-		}
-	}
-	for _, s := range rp.Steps {
-		if s.Chunk != nil && s.MatchedBy != "" {
-			r.owners[s.Chunk.ID] = s.Pod
-		}
-	}
-	rctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	kctx, stopKeep := context.WithCancel(context.Background())
-	go l.keep(kctx, cancel)
-	done := false
-	defer func() {
-		stopKeep()
-		rec, _ := l.recorded()
-		l.release(done || (!r.changed && rec == 0))
-	}()
-	for i, s := range rp.Steps {
-		fmt.Fprintf(o.Progress, "Step %d of %d: %s (%s %d -> %d)\n", i+1, len(rp.Steps), s.Pod, s.Component, s.From, s.To)
-		if err := r.step(rctx, i, s); err != nil {
-			return r.stopped(rctx, i, s, err)
-		}
-	}
-	done = true
-	return nil
-}
-
-// stopped explains an error that ended step i and sets the exit code.
-func (r *run) stopped(ctx context.Context, i int, s Step, err error) error {
-	resume := r.o.Resume(r.lowered)
-	code := exitcode.Error
-	if r.changed {
-		code = exitcode.NotConverged
-	}
-	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaseLost) {
-		return exitcode.Wrap(code, fmt.Errorf("%v during step %d of %d (%s): this run stopped, so that no two runs act at once; IOMesh goes on with what was started. Run `%s` to continue", cause, i+1, len(r.rp.Steps), s.Pod, resume))
-	}
-	if ctx.Err() != nil {
-		why := "interrupted"
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			why = "the time ran out"
-		}
-		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("%s during step %d of %d (%s): nothing is lost, and IOMesh goes on with what was started; run `%s` to continue from where the cluster is", why, i+1, len(r.rp.Steps), s.Pod, resume))
-	}
-	if errors.Is(err, ErrMoved) {
-		return exitcode.Wrap(code, fmt.Errorf("step %d of %d (%s) stopped: %v. Nothing further was changed; look at what moved, then run `kubectl iomesh scale` again to plan from the cluster as it is", i+1, len(r.rp.Steps), s.Pod, err))
-	}
-	return err
-}
 
 // remain is how many chunks are expected to stay registered once step i's chunk has left: the
 // chunks listed when the plan was made, less those of steps up to i.
 func (r *run) remain(i int) int {
 	leaving := map[int64]bool{}
-	for _, s := range r.rp.Steps[:i+1] {
+	for _, s := range r.plan.steps[:i+1] {
 		if s.Chunk != nil {
 			leaving[s.Chunk.ID] = true
 		}
 	}
 	n := 0
-	for _, c := range r.rp.Plan.snap.Storage.Chunks {
+	for _, c := range r.plan.snap.Storage.Chunks {
 		if !leaving[c.ID] {
 			n++
 		}
@@ -156,140 +37,29 @@ func (r *run) remain(i int) int {
 	return n
 }
 
-// step runs step i of the plan to its end.
-func (r *run) step(ctx context.Context, i int, s Step) error {
-	var running chan execResult
-	sent, full, said, resend := false, false, "", false
-	mig := &migrationProgress{}
-	tick := r.o.Clock.NewTicker(r.o.Poll)
-	defer tick.Stop()
-	for {
-		obs, err := r.observe(ctx, i, s, full, sent)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return err
-		}
-		d := Decide(s, r.expect, obs, sent)
-		if d.Note != "" && d.Note != said {
-			fmt.Fprintf(r.o.Progress, "  %s\n", d.Note)
-			said = d.Note
-		}
-		full = false
-		switch d.Phase {
-		case NeedRead:
-			full = true
-			continue
-		case Stop:
-			return d.Err
-		case AwaitRemoval:
-			return r.finish(ctx, s)
-		case Lower:
-			if s.Chunk != nil && (len(s.Unregister) > 0 || s.Left) {
-				fmt.Fprintf(r.o.Progress, "  chunk %d has left chunkSummary\n", s.Chunk.ID)
-			}
-			if err := r.lower(ctx, s); err != nil {
-				return err
-			}
-			return r.finish(ctx, s)
-		case Unregister:
-			if obs.Recorded == s.Chunk.ID && !resend {
-				// A migration that just ended can leave the chunk listed for a moment: send
-				// again only if the next read, a poll later, still shows it listed and idle.
-				resend, full = true, true
-				break
-			}
-			if err := r.l.record(ctx, s.Chunk.ID, s.Pod); err != nil {
-				return err
-			}
-			if running, err = r.unregister(ctx, s); err != nil {
-				return err
-			}
-			sent = true
-		case AwaitUnregister:
-			r.progress(ctx, s, obs, mig)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case res := <-running:
-			running = nil
-			if res.err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				// The record stays: the next run reads IOMesh before it acts again.
-				return fmt.Errorf("unregistering chunk %d failed; nothing further was changed, run `%s` once the cause is fixed:\n%w", s.Chunk.ID, r.o.Resume(r.lowered), res.err)
-			}
-			if out := strings.TrimSpace(res.out); out != "" {
-				fmt.Fprintf(r.o.Progress, "  iomeshctl: %s\n", printers.EscapeTerminal(out))
-			}
-		case <-tick.C():
-		}
-	}
-}
-
 // observe reads what step i depends on. The IOMeshCluster is read every time; the release,
 // the Lease record and the migration only when full.
 func (r *run) observe(ctx context.Context, i int, s Step, full, sent bool) (Observation, error) {
-	var o Observation
-	cr, err := r.e.cluster(ctx, r.rp)
-	if err != nil {
-		// Not readable now: nothing is known, nothing is done.
-		return Observation{Chunk: iomeshcluster.Unknown, Why: "reading the IOMeshCluster: " + err.Error()}, nil
-	}
-	v := iomeshcluster.ViewOf(cr)
-	if s.Chunk != nil {
-		o.Chunk, o.Why = v.PresenceOf(s.Chunk.ID, r.remain(i))
-		for _, c := range v.Chunks {
-			if c.ID == s.Chunk.ID {
-				continue
-			}
-			if r.owners[c.ID] == s.Pod || (s.Chunk.IP != "" && c.Addr() == s.Chunk.Addr()) || (s.Node != "" && c.Node == s.Node) {
-				o.Holding = c.ID
-			}
+	o := Observation{Chunk: iomeshcluster.Gone}
+	if s.lowers() {
+		cr, err := r.e.cluster(ctx, r.plan.Release)
+		if err != nil {
+			// Not readable now: nothing is known, nothing is done.
+			return Observation{Chunk: iomeshcluster.Unknown, Why: "reading the IOMeshCluster: " + err.Error()}, nil
 		}
-	} else {
-		o.Chunk = iomeshcluster.Gone
-		if s.Component == string(inventory.Chunk) {
-			// A pod the plan found without a chunk: the list must still be whole, and any chunk
-			// registered since, or matched to it, may be its.
-			o.Chunk, o.Why = v.PresenceOf(0, r.remain(i))
-			for _, c := range v.Chunks {
-				if owner, known := r.owners[c.ID]; !known || owner == s.Pod {
-					o.Holding = c.ID
-				}
-			}
-		}
+		r.presence(&o, iomeshcluster.ViewOf(cr), i, s)
 	}
 	if !full {
 		return o, nil
 	}
 	o.Full = true
 	o.Recorded, o.RecordedPod = r.l.recorded()
-	if r.rp.Plan.Direct != nil {
-		rep, err := values.ReadReplicas(snapshot.DirectValues(cr.Spec))
-		if err != nil {
-			return o, err
-		}
-		o.Count, o.Version = countOf(rep, s.Component), cr.Generation
-		o.Moved = fmt.Sprintf("IOMeshCluster %s is at generation %d%s", cr.Name, cr.Generation, lastManager(cr.ManagedFields))
-	} else {
-		f, err := snapshot.NewReleases(r.e.Helm, r.rp.Plan.Release, r.rp.Plan.Namespace, false).Get()
-		if err != nil {
-			return o, err
-		}
-		if f.ReplicasErr != nil {
-			return o, f.ReplicasErr
-		}
-		o.Count, o.Version = countOf(f.Replicas, s.Component), int64(f.Info.Revision)
-		o.Moved = fmt.Sprintf("release %s is at revision %d (%s", r.rp.Plan.Release, f.Info.Revision, f.Info.Status)
-		if f.Latest != nil && f.Latest.Info != nil && f.Latest.Info.Description != "" {
-			o.Moved += ": " + printers.EscapeTerminal(f.Latest.Info.Description)
-		}
-		o.Moved += ")"
+	at, err := r.w.read(ctx, false)
+	if err != nil {
+		return o, err
 	}
+	r.last = at
+	o.Counts, o.Version, o.Moved = at.replicas, at.version, at.moved
 	unreg := s.Chunk != nil && (len(s.Unregister) > 0 || s.Left)
 	if unreg && (o.Chunk == iomeshcluster.Gone || (o.Chunk == iomeshcluster.Listed && !sent && o.Recorded == s.Chunk.ID)) {
 		if _, m, err := r.migration(ctx); err == nil && m != nil {
@@ -300,11 +70,30 @@ func (r *run) observe(ctx context.Context, i int, s Step, full, sent bool) (Obse
 	return o, nil
 }
 
-func countOf(r values.Replicas, component string) int {
-	if component == string(inventory.Meta) {
-		return r.Meta
+// presence is whether IOMesh lists the chunk of removal step i, and any other chunk on its pod.
+func (r *run) presence(o *Observation, v iomeshcluster.View, i int, s Step) {
+	if s.Chunk != nil {
+		o.Chunk, o.Why = v.PresenceOf(s.Chunk.ID, r.remain(i))
+		for _, c := range v.Chunks {
+			if c.ID == s.Chunk.ID {
+				continue
+			}
+			if r.owners[c.ID] == s.Pod || (s.Chunk.IP != "" && c.Addr() == s.Chunk.Addr()) || (s.Node != "" && c.Node == s.Node) {
+				o.Holding = c.ID
+			}
+		}
+		return
 	}
-	return r.Chunk
+	if s.Component == string(inventory.Chunk) {
+		// A pod the plan found without a chunk: the list must still be whole, and any chunk
+		// registered since, or matched to it, may be its.
+		o.Chunk, o.Why = v.PresenceOf(0, r.remain(i))
+		for _, c := range v.Chunks {
+			if owner, known := r.owners[c.ID]; !known || owner == s.Pod {
+				o.Holding = c.ID
+			}
+		}
+	}
 }
 
 // lastManager names the manager that wrote the object last, for messages.
@@ -346,10 +135,10 @@ func (r *run) unregister(ctx context.Context, s Step) (chan execResult, error) {
 	}
 	if m != nil {
 		if busy := m.Busy(); len(busy) > 0 {
-			return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMesh is recovering or migrating data (on %s): %s. Nothing further was changed; run `%s` when every value is 0", pod, iomeshcluster.Join(busy), r.o.Resume(r.lowered)))
+			return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMesh is recovering or migrating data (on %s): %s. Nothing further was changed; run `%s` when every value is 0", pod, iomeshcluster.Join(busy), r.h.Resume(r.wrote)))
 		}
 	}
-	fmt.Fprintf(r.o.Progress, "  running `%s` (IOMesh moves the chunk's data away: minutes to hours)\n", r.e.Reader.CommandLine(pod, "chunk", "unregister", fmt.Sprint(id)))
+	fmt.Fprintf(r.h.Progress, "  running `%s` (IOMesh moves the chunk's data away: minutes to hours)\n", r.e.Reader.CommandLine(pod, "chunk", "unregister", fmt.Sprint(id)))
 	running := make(chan execResult, 1)
 	go func() {
 		out, err := unregisterChunk(ctx, r.e.Reader, pod, id)
@@ -370,8 +159,8 @@ type migrationProgress struct {
 // progress prints, at most once per heartbeat (and whenever the chunk's state changes), the
 // chunk's state and the bytes IOMesh still has to move, with the time left at the rate seen.
 func (r *run) progress(ctx context.Context, s Step, obs Observation, p *migrationProgress) {
-	now := r.o.Clock.Now()
-	cr, err := r.e.cluster(ctx, r.rp)
+	now := r.h.Clock.Now()
+	cr, err := r.e.cluster(ctx, r.plan.Release)
 	status := "?"
 	used := "?"
 	if err == nil {
@@ -379,7 +168,7 @@ func (r *run) progress(ctx context.Context, s Step, obs Observation, p *migratio
 			status, used = orQ(c.Status), usedOf(c)
 		}
 	}
-	if !p.at.IsZero() && now.Sub(p.at) < r.o.Heartbeat && status == p.status {
+	if !p.at.IsZero() && now.Sub(p.at) < r.h.Heartbeat && status == p.status {
 		return
 	}
 	p.at, p.status = now, status
@@ -392,7 +181,7 @@ func (r *run) progress(ctx context.Context, s Step, obs Observation, p *migratio
 			line += "; " + estimate(p.firstBytes, b, now.Sub(p.firstAt))
 		}
 	}
-	fmt.Fprintln(r.o.Progress, line)
+	fmt.Fprintln(r.h.Progress, line)
 }
 
 // estimate says how much data is still to move and, from the rate since first (bytes pending
@@ -407,33 +196,20 @@ func estimate(first, now int64, took time.Duration) string {
 	return out
 }
 
-// finish waits for the step's pod to go, then clears the Lease's record of its chunk.
-func (r *run) finish(ctx context.Context, s Step) error {
-	if err := r.e.waitRemoved(ctx, r.rp, s, r.o); err != nil {
-		return err
-	}
-	if rec, _ := r.l.recorded(); rec != 0 {
-		if err := r.l.record(ctx, 0, ""); err != nil {
-			return err
-		}
-	}
-	return r.l.resume(ctx, r.o.Resume(r.lowered))
-}
-
-func (e *Engine) cluster(ctx context.Context, rp *RemovalPlan) (*iomeshcluster.IOMeshCluster, error) {
+func (e *Engine) cluster(ctx context.Context, release string) (*iomeshcluster.IOMeshCluster, error) {
 	st := e.Reader.IOMeshCluster(ctx)
 	switch {
 	case st.Err != nil:
 		return nil, st.Err
 	case st.Object == nil:
-		return nil, fmt.Errorf("IOMeshCluster %s: %s", rp.Plan.Release, st.Absent)
+		return nil, fmt.Errorf("IOMeshCluster %s: %s", release, st.Absent)
 	}
 	return st.Object, nil
 }
 
 // view is IOMesh's report now, its chunks matched to the chunk pods' nodes.
-func (e *Engine) view(ctx context.Context, rp *RemovalPlan) (iomeshcluster.View, inventory.Set, inventory.Set, error) {
-	cr, err := e.cluster(ctx, rp)
+func (e *Engine) view(ctx context.Context, plan *Plan) (iomeshcluster.View, inventory.Set, inventory.Set, error) {
+	cr, err := e.cluster(ctx, plan.Release)
 	if err != nil {
 		return iomeshcluster.View{}, inventory.Set{}, inventory.Set{}, err
 	}
@@ -442,7 +218,7 @@ func (e *Engine) view(ctx context.Context, rp *RemovalPlan) (iomeshcluster.View,
 		return iomeshcluster.View{}, chunk, meta, err
 	}
 	v := iomeshcluster.ViewOf(cr)
-	v.Match(rp.Plan.snap.Nodes, chunk.Pods)
+	v.Match(plan.snap.Nodes, chunk.Pods)
 	return v, chunk, meta, nil
 }
 
@@ -453,92 +229,19 @@ func usedOf(c iomeshcluster.RegisteredChunk) string {
 	return orQ(c.Space.UsedData)
 }
 
-// lower takes the count down by one and moves the run's expected version to what it wrote.
-// : an upgrade of the release from the deployed chart (one
-// revision), or a patch of the IOMeshCluster at the version read.
-func (r *run) lower(ctx context.Context, s Step) error {
-	if err := r.e.lowerOnce(ctx, r.rp, s, r.expect, r.o.Progress); err != nil {
-		return err
-	}
-	r.expect = r.rp.Plan.Applied
-	r.changed = true
-	r.lowered++
-	return nil
-}
-
-// lowerOnce writes the step's lower count, from the release (or IOMeshCluster) at version
-// expect; rp.Plan.Applied then holds the version written.
-func (e *Engine) lowerOnce(ctx context.Context, rp *RemovalPlan, s Step, expect int64, progress io.Writer) error {
-	to := s.To
-	var target preflight.Target
-	if s.Component == string(inventory.Meta) {
-		target.Meta = &to
-	} else {
-		target.Chunk = &to
-	}
-	base := rp.Plan
-	if base.Direct != nil {
-		cr, err := e.cluster(ctx, rp)
-		if err != nil {
-			return err
-		}
-		r, err := values.ReadReplicas(snapshot.DirectValues(cr.Spec))
-		if err != nil {
-			return err
-		}
-		if cr.Generation != expect || countOf(r, s.Component) != s.From {
-			return stop("IOMeshCluster %s moved to generation %d (%s count %d) just before the write", cr.Name, cr.Generation, s.Component, countOf(r, s.Component)).Err
-		}
-		p := &Plan{Namespace: base.Namespace, Release: base.Release, snap: base.snap, change: r.To(target.Chunk, target.Meta),
-			Direct: &DirectChange{Kind: iomeshcluster.Kind, Name: base.Release, ResourceVersion: cr.ResourceVersion}}
-		err = e.Apply(ctx, p, progress)
-		rp.Plan.Applied = p.Applied
-		return err
-	}
-	f, err := snapshot.NewReleases(e.Helm, base.Release, base.Namespace, true).Get()
-	if err != nil {
-		return err
-	}
-	if int64(f.Info.Revision) != expect || countOf(f.Replicas, s.Component) != s.From {
-		return stop("release %s moved to revision %d (%s count %d) just before the write", base.Release, f.Info.Revision, s.Component, countOf(f.Replicas, s.Component)).Err
-	}
-	snap := *base.snap
-	snap.Latest, snap.Info, snap.Base, snap.BaseInfo, snap.Replicas = f.Latest, f.Info, f.Base, f.BaseInfo, f.Replicas
-	change := f.Replicas.To(target.Chunk, target.Meta)
-	p := &Plan{
-		Namespace: base.Namespace, Release: base.Release, Chart: f.BaseInfo.Chart, ChartVersion: f.BaseInfo.ChartVersion,
-		FromRevision: f.Info.Revision, ToRevision: f.Info.Revision + 1,
-		Chunk: Count{From: change.FromChunk, To: change.ToChunk}, Meta: Count{From: change.FromMeta, To: change.ToMeta},
-		change: change, snap: &snap,
-	}
-	if f.BaseInfo.ChartVersion != base.ChartVersion {
-		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("release %s now runs chart %s, not the %s the plan was made for; nothing further was changed, run the same command again", base.Release, f.BaseInfo.ChartVersion, base.ChartVersion))
-	}
-	if err := e.helmPlan(p, e.prepare(ctx, f, target), f.BaseInfo.UserValues, f.Base.Manifest); err != nil {
-		var refused *Refused
-		if errors.As(err, &refused) && refused.Guard != nil {
-			WriteGuard(progress, *refused.Guard)
-		}
-		return err
-	}
-	err = e.Apply(ctx, p, progress)
-	rp.Plan.Applied = p.Applied
-	return err
-}
-
 // waitRemoved waits until the step's pod is gone, its StatefulSet is at the new count and what
 // remains serves: every remaining chunk pod has a healthy chunk, or every remaining meta pod is
 // Ready.
-func (e *Engine) waitRemoved(ctx context.Context, rp *RemovalPlan, s Step, o RunOptions) error {
+func (e *Engine) waitRemoved(ctx context.Context, plan *Plan, s Step, o Hooks) error {
 	fmt.Fprintf(o.Progress, "  waiting for %s to go and the rest to serve...\n", s.Pod)
 	last := ""
 	tick := time.NewTicker(o.Poll)
 	defer tick.Stop()
 	for {
-		state, err := e.removed(ctx, rp, s)
+		state, err := e.removed(ctx, plan, s)
 		switch {
 		case err == nil && state == "":
-			fmt.Fprintf(o.Progress, "  %s is gone; %s-%s is at %d\n", s.Pod, rp.Plan.Release, s.Component, s.To)
+			fmt.Fprintf(o.Progress, "  %s is gone; %s-%s is at %d\n", s.Pod, plan.Release, s.Component, s.To)
 			return nil
 		case err != nil && ctx.Err() == nil:
 			state = fmt.Sprintf("reading the cluster: %v (retrying)", err)
@@ -556,8 +259,8 @@ func (e *Engine) waitRemoved(ctx context.Context, rp *RemovalPlan, s Step, o Run
 }
 
 // removed says what the step still waits for ("" when nothing).
-func (e *Engine) removed(ctx context.Context, rp *RemovalPlan, s Step) (string, error) {
-	v, chunk, meta, err := e.view(ctx, rp)
+func (e *Engine) removed(ctx context.Context, plan *Plan, s Step) (string, error) {
+	v, chunk, meta, err := e.view(ctx, plan)
 	if err != nil {
 		return "", err
 	}

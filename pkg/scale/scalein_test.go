@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
 func TestDecide(t *testing.T) {
@@ -16,9 +17,10 @@ func TestDecide(t *testing.T) {
 	countOnly := chunkStep
 	countOnly.Unregister = nil // IOMesh 1.2: the operator unregisters
 	meta := Step{Component: "meta", Pod: "iomesh-meta-4", From: 5, To: 4}
+	grow := (&Plan{Chunk: Count{From: 3, To: 5}, Meta: Count{From: 3, To: 5}}).raise() // a scale-out, rendered ahead
 	yes, no := true, false
 	full := func(count int, p iomeshcluster.Presence) Observation {
-		return Observation{Full: true, Count: count, Version: 7, Chunk: p, Moved: "release iomesh is at revision 7", Migrating: &no}
+		return Observation{Full: true, Counts: values.Replicas{Chunk: count, Meta: count}, Version: 7, Chunk: p, Moved: "release iomesh is at revision 7", Migrating: &no}
 	}
 	with := func(o Observation, f func(*Observation)) Observation { f(&o); return o }
 	const L, G, U = iomeshcluster.Listed, iomeshcluster.Gone, iomeshcluster.Unknown
@@ -37,8 +39,8 @@ func TestDecide(t *testing.T) {
 		{"recorded, no migration: sent again", chunkStep, with(full(5, L), func(o *Observation) { o.Recorded, o.RecordedPod, o.Migrating = 5, "iomesh-chunk-4", &no }), false, Unregister},
 		{"recorded, migration unreadable: wait", chunkStep, with(full(5, L), func(o *Observation) { o.Recorded, o.RecordedPod, o.Migrating = 5, "iomesh-chunk-4", nil }), false, Wait},
 		{"a record of another chunk", chunkStep, with(full(5, L), func(o *Observation) { o.Recorded = 4 }), false, Unregister},
-		{"chunk gone: lower", chunkStep, full(5, G), true, Lower},
-		{"gone, recorded by an earlier run: lower", chunkStep, with(full(5, G), func(o *Observation) { o.Recorded = 5 }), false, Lower},
+		{"chunk gone: lower", chunkStep, full(5, G), true, Apply},
+		{"gone, recorded by an earlier run: lower", chunkStep, with(full(5, G), func(o *Observation) { o.Recorded = 5 }), false, Apply},
 		{"gone without an unregister: no proof, wait", chunkStep, full(5, G), false, Wait},
 		{"gone while data still moves: wait", chunkStep, with(full(5, G), func(o *Observation) { o.Migrating = &yes }), true, Wait},
 		{"gone, migration unreadable: wait", chunkStep, with(full(5, G), func(o *Observation) { o.Migrating = nil }), true, Wait},
@@ -48,15 +50,20 @@ func TestDecide(t *testing.T) {
 		{"count raised during the migration: stop at the lower", chunkStep, with(full(6, G), func(o *Observation) { o.Recorded = 5 }), false, Stop},
 		{"revision moved", chunkStep, with(full(5, G), func(o *Observation) { o.Version = 8 }), true, Stop},
 		{"the pod holds another chunk", chunkStep, with(full(5, G), func(o *Observation) { o.Holding = 6 }), true, Stop},
-		{"count lowered, chunk gone: wait for the pod", chunkStep, full(4, G), true, AwaitRemoval},
+		{"count lowered, chunk gone: wait for the pod", chunkStep, full(4, G), true, Settle},
 		{"count lowered by another while registered", chunkStep, full(4, L), false, Stop},
 		{"count lowered by another, status unknown: wait", chunkStep, full(4, U), false, Wait},
-		{"left before this run: lower", left, with(full(5, G), func(o *Observation) { o.Recorded, o.RecordedPod = 5, "iomesh-chunk-4" }), false, Lower},
+		{"left before this run: lower", left, with(full(5, G), func(o *Observation) { o.Recorded, o.RecordedPod = 5, "iomesh-chunk-4" }), false, Apply},
 		{"left before this run, status missing: wait", left, full(5, U), false, Wait},
-		{"1.2: lower with the chunk listed", countOnly, full(5, L), false, Lower},
+		{"1.2: lower with the chunk listed", countOnly, full(5, L), false, Apply},
 		{"1.2: count moved", countOnly, full(6, L), false, Stop},
-		{"meta", meta, full(5, G), false, Lower},
-		{"meta lowered", meta, full(4, G), false, AwaitRemoval},
+		{"meta", meta, full(5, G), false, Apply},
+		{"meta lowered", meta, full(4, G), false, Settle},
+		{"scale-out: a light read never writes", grow, Observation{Chunk: U}, false, NeedRead},
+		{"scale-out at its revision: write, whatever the chunk list says", grow, full(3, U), false, Apply},
+		{"scale-out, one count moved", grow, with(full(3, U), func(o *Observation) { o.Counts.Meta = 4 }), false, Stop},
+		{"scale-out, release moved to the target: stale, not done", grow, with(full(5, U), func(o *Observation) { o.Version = 8 }), false, Stop},
+		{"scale-out written by this run: wait for the pods", grow, with(full(5, U), func(o *Observation) { o.Version = 7 }), false, Settle},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

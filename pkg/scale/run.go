@@ -1,0 +1,372 @@
+package scale
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/utils/clock"
+)
+
+// Hooks are what a command gives Run: where progress goes, the question before the first
+// write, and what to print.
+type Hooks struct {
+	Progress io.Writer
+	// Confirm is asked once, after the last check and before the first write (nil: no question).
+	Confirm func() error
+	// Resume is the command that continues the plan from step next (0-based): for a
+	// scale-in, the --chunk-id values of the steps still to do.
+	Resume func(next int) string
+	// Holder names this run in the scale-in Lease.
+	Holder string
+	// Poll is how often the cluster is read while IOMesh moves data or pods go.
+	Poll time.Duration
+	// Heartbeat is the longest time between two progress lines while data moves; the migration
+	// counters are read at most this often.
+	Heartbeat time.Duration
+	// Clock is the time source (nil: the real one).
+	Clock clock.WithTicker
+	// Wait says how a step that adds pods waits for them (Timeout 0: it does not); Storage
+	// waits on until IOMesh serves their chunks.
+	Wait    WaitOptions
+	Storage bool
+	// Pods gets the pods when the plan is done (or its wait stopped), as last seen.
+	Pods func([]corev1.Pod) error
+	// Served gets IOMesh's view once it serves the new chunks.
+	Served func(StorageResult) error
+}
+
+// run is one plan as it goes.
+type run struct {
+	e    *Engine
+	plan *Plan
+	w    writer
+	h    Hooks
+	// l is this run's hold on the scale-in Lease (nil: the plan removes no pod).
+	l *lock
+	// expect is the release revision (or IOMeshCluster generation) the next step starts from:
+	// the plan's, then what this run last wrote.
+	expect int64
+	// acted says this run sent an unregister or wrote a count; wrote counts the steps whose
+	// count it wrote.
+	acted bool
+	wrote int
+	// last is what the writer last read, for a refusal; finished says every step is done.
+	last     written
+	finished bool
+	// owners is the pod each chunk was matched to when the plan was made ("" when none).
+	owners map[int64]string
+}
+
+// Run carries out a plan, step by step, each through one loop: read, decide (Decide), act,
+// and read again before any write. A scale-out is one step: re-check, write both counts,
+// wait until the new pods serve. A scale-in is one step per pod: unregister its chunk and
+// wait for the migration, re-check, lower the count, wait until the pod has gone and the rest
+// serve. A run interrupted anywhere continues from where the cluster is: a chunk still
+// registered is unregistered (or, while an earlier run's migration goes on, waited for), a
+// chunk gone with the count not yet lowered gets the lower count, and a written count is
+// waited for.
+func (e *Engine) Run(ctx context.Context, plan *Plan, h Hooks) error {
+	if h.Poll == 0 {
+		h.Poll = 2 * time.Second
+	}
+	if h.Heartbeat == 0 {
+		h.Heartbeat = 30 * time.Second
+	}
+	if h.Clock == nil {
+		h.Clock = clock.RealClock{}
+	}
+	if h.Resume == nil {
+		h.Resume = func(int) string { return "the same command" }
+	}
+	r := &run{e: e, plan: plan, w: plan.w, h: h, expect: plan.w.version(plan), owners: map[int64]string{}}
+	if plan.AtTarget {
+		fmt.Fprintf(h.Progress, "%s is already at %d chunk and %d meta pods; waiting for the pods.\n", plan.Subject(), plan.Chunk.To, plan.Meta.To)
+		if err := ClearFinished(ctx, e.Reader); err != nil {
+			return err
+		}
+		return r.raised(ctx)
+	}
+	removes := false
+	for _, s := range plan.steps {
+		removes = removes || s.lowers()
+	}
+	if !removes {
+		if err := Unfinished(ctx, e.Reader); err != nil {
+			return err
+		}
+	}
+	if h.Confirm != nil {
+		if err := h.Confirm(); err != nil {
+			return err
+		}
+	}
+	rctx := ctx
+	if removes {
+		l, err := acquire(ctx, e.Reader, leaseRun{holder: h.Holder, command: h.Resume(0), clock: h.Clock, poll: h.Poll, progress: h.Progress})
+		if err != nil {
+			return err
+		}
+		r.l = l
+		r.match()
+		var cancel context.CancelCauseFunc
+		rctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		kctx, stopKeep := context.WithCancel(context.Background())
+		go l.keep(kctx, cancel)
+		done := false
+		defer func() {
+			stopKeep()
+			rec, _ := l.recorded()
+			l.release(done || (r.wrote == 0 && rec == 0))
+		}()
+		defer func() { done = done || r.finished }()
+	}
+	for i, s := range plan.steps {
+		if s.lowers() {
+			fmt.Fprintf(h.Progress, "Step %d of %d: %s (%s %d -> %d)\n", i+1, len(plan.steps), s.Pod, s.Component, s.From, s.To)
+		}
+		if err := r.step(rctx, i, s); err != nil {
+			return r.stopped(rctx, i, s, err)
+		}
+	}
+	r.finished = true
+	if !removes {
+		return nil
+	}
+	chunk, meta, err := e.Reader.Components(ctx)
+	if err != nil {
+		return err
+	}
+	return r.pods(append(append([]corev1.Pod{}, chunk.Pods...), meta.Pods...))
+}
+
+// match notes the pod each chunk was matched to when the plan was made.
+func (r *run) match() {
+	snap := r.plan.snap
+	podOn := map[string]string{}
+	for _, p := range snap.Chunk.Pods {
+		podOn[p.Spec.NodeName] = p.Name
+	}
+	for _, c := range snap.Storage.Chunks {
+		r.owners[c.ID] = c.MatchedPod
+		if c.MatchedPod == "" && c.MatchedNode != "" {
+			r.owners[c.ID] = podOn[c.MatchedNode]
+		}
+	}
+	for _, s := range r.plan.steps {
+		if s.Chunk != nil && s.MatchedBy != "" {
+			r.owners[s.Chunk.ID] = s.Pod
+		}
+	}
+}
+
+func (r *run) pods(pods []corev1.Pod) error {
+	if r.h.Pods == nil {
+		return nil
+	}
+	return r.h.Pods(pods)
+}
+
+// stopped explains an error that ended step i and sets the exit code.
+func (r *run) stopped(ctx context.Context, i int, s Step, err error) error {
+	resume := r.h.Resume(r.wrote)
+	code := exitcode.Error
+	if r.wrote > 0 {
+		code = exitcode.NotConverged
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaseLost) {
+		return exitcode.Wrap(code, fmt.Errorf("%v during step %d of %d (%s): this run stopped, so that no two runs act at once; IOMesh goes on with what was started. Run `%s` to continue", cause, i+1, len(r.plan.steps), s.Pod, resume))
+	}
+	if ctx.Err() != nil && s.lowers() {
+		why := "interrupted"
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			why = "the time ran out"
+		}
+		return exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("%s during step %d of %d (%s): nothing is lost, and IOMesh goes on with what was started; run `%s` to continue from where the cluster is", why, i+1, len(r.plan.steps), s.Pod, resume))
+	}
+	if !errors.Is(err, ErrMoved) {
+		return err
+	}
+	if !r.acted && r.last.version != r.expect {
+		// Moved before this run changed anything: the plan is stale.
+		return r.w.stale(r.plan, r.last)
+	}
+	if !r.acted {
+		code = exitcode.Refused
+	}
+	return exitcode.Wrap(code, fmt.Errorf("step %d of %d (%s) stopped: %v. Nothing further was changed; look at what moved, then run `kubectl iomesh scale` again to plan from the cluster as it is", i+1, len(r.plan.steps), s.Pod, err))
+}
+
+// step runs step i of the plan to its end.
+func (r *run) step(ctx context.Context, i int, s Step) error {
+	var running chan execResult
+	sent, full, said, resend := false, false, "", false
+	mig := &migrationProgress{}
+	tick := r.h.Clock.NewTicker(r.h.Poll)
+	defer tick.Stop()
+	for {
+		obs, err := r.observe(ctx, i, s, full, sent)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		d := Decide(s, r.expect, obs, sent)
+		if d.Note != "" && d.Note != said {
+			fmt.Fprintf(r.h.Progress, "  %s\n", d.Note)
+			said = d.Note
+		}
+		full = false
+		switch d.Phase {
+		case NeedRead:
+			full = true
+			continue
+		case Stop:
+			return d.Err
+		case Settle:
+			return r.finish(ctx, s)
+		case Apply:
+			if s.Chunk != nil && (len(s.Unregister) > 0 || s.Left) {
+				fmt.Fprintf(r.h.Progress, "  chunk %d has left chunkSummary\n", s.Chunk.ID)
+			}
+			if err := r.write(ctx, s); err != nil {
+				return err
+			}
+			return r.finish(ctx, s)
+		case Unregister:
+			if obs.Recorded == s.Chunk.ID && !resend {
+				// A migration that just ended can leave the chunk listed for a moment: send
+				// again only if the next read, a poll later, still shows it listed and idle.
+				resend, full = true, true
+				break
+			}
+			if err := r.l.record(ctx, s.Chunk.ID, s.Pod); err != nil {
+				return err
+			}
+			if running, err = r.unregister(ctx, s); err != nil {
+				return err
+			}
+			sent, r.acted = true, true
+		case AwaitUnregister:
+			r.progress(ctx, s, obs, mig)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case res := <-running:
+			running = nil
+			if res.err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				// The record stays: the next run reads IOMesh before it acts again.
+				return fmt.Errorf("unregistering chunk %d failed; nothing further was changed, run `%s` once the cause is fixed:\n%w", s.Chunk.ID, r.h.Resume(r.wrote), res.err)
+			}
+			if out := strings.TrimSpace(res.out); out != "" {
+				fmt.Fprintf(r.h.Progress, "  iomeshctl: %s\n", printers.EscapeTerminal(out))
+			}
+		case <-tick.C():
+		}
+	}
+}
+
+// write writes step s's counts. A step planned ahead is written as planned (the writer's own
+// last look refuses it if the cluster moved); any other is planned from the cluster as read
+// right before the write.
+func (r *run) write(ctx context.Context, s Step) error {
+	p := s.plan
+	if p == nil {
+		at, err := r.w.read(ctx, true)
+		if err != nil {
+			return err
+		}
+		r.last = at
+		if at.version != r.expect {
+			return stop("just before the write, %s, not the %d this step started from", at.moved, r.expect).Err
+		}
+		if m, c, ok := s.from(at.replicas); !ok {
+			return stop("just before the write, the %s count is %d, not %d (%s)", m.Component, c, m.From, at.moved).Err
+		}
+		if p, err = r.w.next(ctx, r.plan, at, s.target()); err != nil {
+			return err
+		}
+	}
+	v, err := r.w.write(ctx, p, r.h.Progress)
+	if err != nil {
+		return err
+	}
+	r.expect, r.acted = v, true
+	r.wrote++
+	return nil
+}
+
+// target is the counts step s writes.
+func (s Step) target() preflight.Target {
+	var t preflight.Target
+	for _, m := range s.Moves() {
+		to := m.To
+		if m.Component == string(inventory.Meta) {
+			t.Meta = &to
+		} else {
+			t.Chunk = &to
+		}
+	}
+	return t
+}
+
+// finish waits until step s's write has taken effect.
+func (r *run) finish(ctx context.Context, s Step) error {
+	if !s.lowers() {
+		return r.raised(ctx)
+	}
+	if err := r.e.waitRemoved(ctx, r.plan, s, r.h); err != nil {
+		return err
+	}
+	if rec, _ := r.l.recorded(); rec != 0 {
+		if err := r.l.record(ctx, 0, ""); err != nil {
+			return err
+		}
+	}
+	return r.l.resume(ctx, r.h.Resume(r.wrote))
+}
+
+// raised waits for the plan's pods to be Ready, hands them to the Pods hook, then, with
+// Storage, waits until IOMesh reports their chunks healthy.
+func (r *run) raised(ctx context.Context) error {
+	e, plan, o := r.e, r.plan, r.h.Wait
+	if o.Timeout == 0 {
+		fmt.Fprintln(r.h.Progress, "--timeout 0: not waiting for the pods.")
+		return nil
+	}
+	if o.Progress == nil {
+		o.Progress = r.h.Progress
+	}
+	fmt.Fprintf(r.h.Progress, "Waiting up to %v for %d chunk and %d meta pods to be Ready...\n", o.Timeout, plan.Chunk.To, plan.Meta.To)
+	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	out, werr := e.WaitPods(wctx, plan, o)
+	if err := r.pods(out.Pods); err != nil {
+		return err
+	}
+	if werr != nil || !r.h.Storage {
+		return werr
+	}
+	res, err := e.WaitStorage(wctx, plan, out.Pods, o)
+	if err == nil && res.View == nil {
+		fmt.Fprintln(r.h.Progress, res.Note)
+	}
+	if err != nil || res.View == nil || r.h.Served == nil {
+		return err
+	}
+	return r.h.Served(res)
+}
