@@ -21,6 +21,10 @@ type TargetFlags struct {
 	Target            preflight.Target
 	// ChunkIDs name the chunks of the chunk pods a scale-in removes, highest ordinal first.
 	ChunkIDs []int64
+	// NoChunk are the removed pods a person checked by hand hold no chunk; Unregistered the
+	// chunks a person checked by hand have left IOMesh.
+	NoChunk      []string
+	Unregistered []int64
 }
 
 // AddFlags binds --chunk and --meta.
@@ -28,6 +32,8 @@ func (t *TargetFlags) AddFlags(c *cobra.Command) {
 	c.Flags().Var(edition.NewCountValue(&t.chunk, &t.chunkSet), "chunk", fmt.Sprintf("Target number of chunk pods (the total, %d to %d)", edition.ChunkMin, edition.ChunkMax))
 	c.Flags().Var(edition.NewCountValue(&t.meta, &t.metaSet), "meta", fmt.Sprintf("Target number of meta pods (%d or %d)", edition.MetaSmall, edition.MetaLarge))
 	c.Flags().Int64SliceVar(&t.ChunkIDs, "chunk-id", nil, "Scale-in: the chunk ID each removed chunk pod serves, highest ordinal first (repeatable), where IOMesh's report cannot tell (see the chunks with `kubectl iomesh status`)")
+	c.Flags().StringSliceVar(&t.NoChunk, "no-chunk", nil, "Scale-in: a removed chunk pod that holds no chunk, checked by hand (`iomeshctl chunk list` on the meta leader) where IOMesh's report lists none for it (repeatable)")
+	c.Flags().Int64SliceVar(&t.Unregistered, "chunk-unregistered", nil, "Scale-in: a chunk checked by hand to have left IOMesh, where no run saw its unregister finish (repeatable)")
 }
 
 // Complete reads which counts were given.
@@ -55,6 +61,14 @@ func (t *TargetFlags) Validate() error {
 	}
 	if err := iomeshcluster.CheckIDs(t.ChunkIDs, len(t.ChunkIDs)); err != nil {
 		return exitcode.UsageError(err)
+	}
+	for _, id := range t.Unregistered {
+		if id < 1 {
+			return exitcode.UsageError(fmt.Errorf("--chunk-unregistered %d is not a chunk ID: give the id of a chunk that has left IOMesh", id))
+		}
+	}
+	if (len(t.ChunkIDs) > 0 || len(t.NoChunk) > 0 || len(t.Unregistered) > 0) && t.Target.Chunk == nil {
+		return exitcode.UsageError(fmt.Errorf("--chunk-id, --no-chunk and --chunk-unregistered speak of the chunk pods removed: give --chunk N too"))
 	}
 	if len(t.ChunkIDs) > 0 && t.Target.Chunk == nil {
 		return exitcode.UsageError(fmt.Errorf("--chunk-id names the chunks of the chunk pods removed: give --chunk N too"))

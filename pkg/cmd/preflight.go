@@ -67,7 +67,7 @@ func (o *PreflightOptions) Validate() error {
 // Run gathers the state, runs the checks and prints the report.
 func (o *PreflightOptions) Run(ctx context.Context) error {
 	snap, err := o.Snapshot(ctx, snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true, Operator: true,
-		Target: o.Targets.Target, ChunkIDs: o.Targets.ChunkIDs})
+		Target: o.Targets.Target, ChunkIDs: o.Targets.ChunkIDs, NoChunk: o.Targets.NoChunk})
 	if err != nil {
 		return err
 	}

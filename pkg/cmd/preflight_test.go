@@ -45,10 +45,14 @@ func clusterObjects(nodes, chunk, meta int, ed string, lic map[string]interface{
 	if ed == "" {
 		ed = "community"
 	}
+	cr := tf.IOMeshCluster("", lic)
+	// As Helm renders it: the spec carries the counts.
+	_ = unstructured.SetNestedField(cr.Object, int64(chunk), "spec", "chunk", "replicas")
+	_ = unstructured.SetNestedField(cr.Object, int64(meta), "spec", "meta", "replicas")
 	objs := []runtime.Object{
 		tf.StatefulSet("chunk", int32(chunk), 3, "iomesh/zbs-chunkd:v5.3.0-rc13-"+ed),
 		tf.StatefulSet("meta", int32(meta), 2, "iomesh/zbs-metad:v5.3.0-rc13-"+ed),
-		tf.IOMeshCluster("", lic),
+		cr,
 		tf.Operator(1),
 	}
 	for i := 0; i < nodes; i++ {

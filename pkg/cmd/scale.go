@@ -217,6 +217,7 @@ func (o *ScaleOptions) engine() (*scale.Engine, error) {
 		Reader: reader, Helm: helm, Locate: locate, ClientRenders: o.DryRun == DryRunClient,
 		Skip: o.skip, FailOnWarning: o.Checks.FailOnWarning, APIVersion: output.APIVersion,
 		Context: o.ContextName(), Now: o.Now, Progress: o.ErrOut, ChunkIDs: o.Targets.ChunkIDs,
+		NoChunk: o.Targets.NoChunk, Unregistered: o.Targets.Unregistered,
 	}, nil
 }
 

@@ -34,7 +34,14 @@ type iomesh struct {
 	mu          sync.Mutex
 	unregisters []int64
 	// drain lets an unregistered chunk leave; hide drops chunkSummary from the status.
-	drain, hide  bool
+	drain, hide bool
+	// frozen keeps the spec's counts as they are (a `kubectl edit` that Helm does not see).
+	frozen bool
+	// omit are registered chunks the status leaves out; reject are chunks whose unregister
+	// IOMesh refuses (they stay registered).
+	omit, reject map[int64]bool
+	// extra are chunks registered beside the five of the fixture.
+	extra        []interface{}
 	lost         []string
 	onUnregister func()
 }
@@ -43,7 +50,10 @@ func (m *iomesh) cr() (*unstructured.Unstructured, error) {
 	return m.e.clients.Dynamic.Resource(iomeshcluster.GVR).Namespace(tf.Namespace).Get(context.Background(), tf.Release, metav1.GetOptions{})
 }
 
-// tick is one pass of the simulation.
+// tick is one pass of the simulation: IOMesh drops unregistered chunks, Helm's write of the
+// IOMeshCluster carries the release's counts (unless frozen), the operator sets the StatefulSet
+// from the spec, and the StatefulSet controller removes the pods above it. A removed pod whose
+// chunk is still registered (ground truth, whatever the status shows) is lost.
 func (m *iomesh) tick(summary map[string]interface{}) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -53,20 +63,31 @@ func (m *iomesh) tick(summary map[string]interface{}) {
 		return
 	}
 	chunks := summary["chunkSummary"].(map[string]interface{})
-	if m.drain {
-		var keep []interface{}
-		for _, c := range chunks["chunks"].([]interface{}) {
-			gone := false
-			for _, id := range m.unregisters {
-				if c.(map[string]interface{})["id"].(int64) == id {
-					gone = true
-				}
-			}
-			if !gone {
-				keep = append(keep, c)
+	var truth, shown []interface{}
+	registered := map[int64]bool{}
+	for _, c := range append(chunks["chunks"].([]interface{}), m.extra...) {
+		id := c.(map[string]interface{})["id"].(int64)
+		gone := false
+		for _, u := range m.unregisters {
+			if m.drain && u == id && !m.reject[id] {
+				gone = true
 			}
 		}
-		chunks["chunks"] = keep
+		if !gone {
+			truth = append(truth, c)
+			registered[id] = true
+			if !m.omit[id] {
+				shown = append(shown, c)
+			}
+		}
+	}
+	chunks["chunks"] = shown
+	spec := cr.Object["spec"].(map[string]interface{})
+	if rel, err := helmops.Latest(m.e.clients.Helm, tf.Release, tf.Namespace); err == nil {
+		if r, err := values.ReadReplicas(rel.Config); err == nil && !m.frozen {
+			spec["chunk"].(map[string]interface{})["replicas"] = int64(r.Chunk)
+			spec["meta"].(map[string]interface{})["replicas"] = int64(r.Meta)
+		}
 	}
 	st := cr.Object["status"].(map[string]interface{})
 	if m.hide {
@@ -77,38 +98,29 @@ func (m *iomesh) tick(summary map[string]interface{}) {
 	if _, err := m.e.clients.Dynamic.Resource(iomeshcluster.GVR).Namespace(tf.Namespace).Update(ctx, cr, metav1.UpdateOptions{}); err != nil {
 		return
 	}
-	rel, err := helmops.Latest(m.e.clients.Helm, tf.Release, tf.Namespace)
-	if err != nil {
-		return
-	}
-	r, err := values.ReadReplicas(rel.Config)
-	if err != nil {
-		return
-	}
+	n, _ := spec["chunk"].(map[string]interface{})["replicas"].(int64)
 	pods := m.e.clients.Kube.CoreV1().Pods(tf.Namespace)
-	for ord := r.Chunk; ord < 5; ord++ {
+	for ord := int(n); ord < 8; ord++ {
 		name := fmt.Sprintf("%s-chunk-%d", tf.Release, ord)
 		if _, err := pods.Get(ctx, name, metav1.GetOptions{}); err != nil {
 			continue
 		}
-		for _, c := range chunks["chunks"].([]interface{}) {
-			if c.(map[string]interface{})["id"].(int64) == int64(ord+1) {
-				m.lost = append(m.lost, name)
-			}
+		if registered[int64(ord+1)] {
+			m.lost = append(m.lost, name)
 		}
 		_ = pods.Delete(ctx, name, metav1.DeleteOptions{})
 	}
 	sts, err := m.e.clients.Kube.AppsV1().StatefulSets(tf.Namespace).Get(ctx, tf.Release+"-chunk", metav1.GetOptions{})
 	if err == nil {
-		n := int32(r.Chunk)
-		sts.Spec.Replicas, sts.Status.Replicas = &n, n
+		c := int32(n)
+		sts.Spec.Replicas, sts.Status.Replicas = &c, c
 		_, _ = m.e.clients.Kube.AppsV1().StatefulSets(tf.Namespace).Update(ctx, sts, metav1.UpdateOptions{})
 	}
 }
 
 // simulate runs the simulation until the test ends.
 func simulate(t *testing.T, e *scaleEnv, x *fakeExec) *iomesh {
-	m := &iomesh{e: e, x: x, t: t, drain: true}
+	m := &iomesh{e: e, x: x, t: t, drain: true, omit: map[int64]bool{}, reject: map[int64]bool{}}
 	cr, err := m.cr()
 	if err != nil {
 		t.Fatal(err)

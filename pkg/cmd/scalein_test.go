@@ -23,17 +23,24 @@ type fakeExec struct {
 	mu      sync.Mutex
 	summary string
 	calls   []string
-	// onExec, when set, sees each command (a test's stand-in for IOMesh acting on it).
+	// onExec, when set, sees each command (a test's stand-in for IOMesh acting on it); fail,
+	// when set, is the command's error.
 	onExec func(cmd []string)
+	fail   func(cmd []string) error
 }
 
 func (f *fakeExec) Exec(_ context.Context, _, pod, container string, cmd []string) (string, string, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, fmt.Sprintf("%s/%s: %s", pod, container, strings.Join(cmd, " ")))
-	hook, out := f.onExec, f.summary
+	hook, out, fail := f.onExec, f.summary, f.fail
 	f.mu.Unlock()
 	if hook != nil {
 		hook(cmd)
+	}
+	if fail != nil {
+		if err := fail(cmd); err != nil {
+			return "", err.Error(), err
+		}
 	}
 	return out, "", nil
 }
@@ -71,6 +78,25 @@ func scaleInEnv(t *testing.T, specVersion string) (*scaleEnv, *fakeExec) {
 	}}
 	if specVersion != "" {
 		cr.Object["spec"].(map[string]interface{})["version"] = specVersion
+	}
+	// Where the counts live agrees with the values: the spec and the StatefulSets at 5.
+	spec := cr.Object["spec"].(map[string]interface{})
+	for _, c := range []string{"chunk", "meta"} {
+		comp, _ := spec[c].(map[string]interface{})
+		if comp == nil {
+			comp = map[string]interface{}{}
+			spec[c] = comp
+		}
+		comp["replicas"] = int64(5)
+		sts, err := e.clients.Kube.AppsV1().StatefulSets(tf.Namespace).Get(ctx, tf.Release+"-"+c, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		five := int32(5)
+		sts.Spec.Replicas, sts.Status.Replicas = &five, 5
+		if _, err := e.clients.Kube.AppsV1().StatefulSets(tf.Namespace).Update(ctx, sts, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := res.Update(ctx, cr, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,13 @@ const (
 	PodAnnotation           = "kubectl-iomesh.io/unregistering-pod"
 	// CommandAnnotation is the command that continues the scale-in.
 	CommandAnnotation = "kubectl-iomesh.io/resume-command"
+	// UnregisteredAnnotation is the chunk whose unregister iomeshctl reported finished (it
+	// returned without error), or that a person stated has left (--chunk-unregistered): the
+	// completion, kept apart from the intent above.
+	UnregisteredAnnotation = "kubectl-iomesh.io/unregistered-chunk"
+	// LoweringAnnotation is the lower a run is writing ("chunk 5->4 revision 7"), recorded
+	// before the write: it explains counts that have not yet caught up with it.
+	LoweringAnnotation = "kubectl-iomesh.io/lowering"
 )
 
 // LeaseName is the scale-in Lease of a cluster.
@@ -35,6 +42,11 @@ type ScaleInLease struct {
 	// Unregistering is the chunk whose unregister a run started (0: none), for Pod.
 	Unregistering int64
 	Pod           string
+	// Unregistered is the chunk whose unregister finished (0: none seen finished).
+	Unregistered int64
+	// Lowering is the lower being written: component, the count it goes to, and the revision
+	// (or generation) written (Lowering.To < 0: none recorded).
+	Lowering Lowering
 	// Command continues the scale-in ("" when not recorded).
 	Command string
 }
@@ -61,5 +73,30 @@ func LeaseOf(l *coordinationv1.Lease) ScaleInLease {
 	if id, err := strconv.ParseInt(l.Annotations[UnregisteringAnnotation], 10, 64); err == nil {
 		s.Unregistering = id
 	}
+	if id, err := strconv.ParseInt(l.Annotations[UnregisteredAnnotation], 10, 64); err == nil {
+		s.Unregistered = id
+	}
+	s.Lowering = ParseLowering(l.Annotations[LoweringAnnotation])
 	return s
+}
+
+// Lowering is a lower of one count, as recorded on the Lease before it is written.
+type Lowering struct {
+	Component string
+	From, To  int
+	Version   int64
+}
+
+// String is the annotation's text.
+func (l Lowering) String() string {
+	return fmt.Sprintf("%s %d->%d revision %d", l.Component, l.From, l.To, l.Version)
+}
+
+// ParseLowering reads a LoweringAnnotation; To is -1 when there is none or it is not readable.
+func ParseLowering(s string) Lowering {
+	var l Lowering
+	if n, err := fmt.Sscanf(s, "%s %d->%d revision %d", &l.Component, &l.From, &l.To, &l.Version); err != nil || n != 4 || (l.Component != string(Chunk) && l.Component != string(Meta)) {
+		return Lowering{To: -1}
+	}
+	return l
 }

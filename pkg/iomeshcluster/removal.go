@@ -87,8 +87,9 @@ type Removal struct {
 
 // How a chunk was matched beyond the view's own matching.
 const (
-	ByName  = "--chunk-id"
-	ByLease = "the scale-in Lease (an earlier run)"
+	ByName    = "--chunk-id"
+	ByLease   = "the scale-in Lease (an earlier run)"
+	ByNoChunk = "--no-chunk"
 )
 
 // Claims are what the user and earlier runs say of the removed pods' chunks.
@@ -102,6 +103,8 @@ type Claims struct {
 	// LocalErr says why the chunk pods' own addresses could not be read ("" when they were, or
 	// were not needed).
 	LocalErr string
+	// NoChunk are the pods a person stated hold no chunk (--no-chunk), having checked by hand.
+	NoChunk map[string]bool
 }
 
 // CheckIDs refuses ids that cannot name the pods removed: duplicates, or not one per pod.
@@ -128,6 +131,11 @@ func CheckIDs(ids []int64, pods int) error {
 func (v View) Removals(release string, chunkPods []corev1.Pod, from, to int, cl Claims) ([]Removal, error) {
 	if err := CheckIDs(cl.IDs, from-to); err != nil {
 		return nil, err
+	}
+	for pod := range cl.NoChunk {
+		if o := ordinalOf(pod); o < to || o >= from || pod != fmt.Sprintf("%s-chunk-%d", release, o) {
+			return nil, fmt.Errorf("--no-chunk %s names no pod this scale-in removes (%s-chunk-%d to %s-chunk-%d)", pod, release, to, release, from-1)
+		}
 	}
 	byName := map[string]corev1.Pod{}
 	podOn := map[string]string{} // node -> pod
@@ -163,7 +171,11 @@ func (v View) Removals(release string, chunkPods []corev1.Pod, from, to int, cl 
 			}
 		}
 		recorded := cl.Recorded[r.Pod]
+		pod, exists := byName[r.Pod]
+		ran := exists && pod.Spec.NodeName != ""
 		switch {
+		case cl.NoChunk[r.Pod] && (len(mine) > 0 || from-1-ord < len(cl.IDs) || recorded != 0):
+			r.Problem = fmt.Sprintf("--no-chunk %s, but %s", r.Pod, v.claimOf(r.Pod, mine, recorded))
 		case !v.Summary:
 			r.Problem = "IOMesh reports no chunkSummary"
 		case v.Uncertain != "":
@@ -185,12 +197,40 @@ func (v View) Removals(release string, chunkPods []corev1.Pod, from, to int, cl 
 			if cl.LocalErr != "" {
 				r.Problem += "; " + cl.LocalErr
 			}
+		case cl.NoChunk[r.Pod]:
+			r.Unregistered, r.By = true, ByNoChunk
+		case ran:
+			// Absence proves nothing: the status can leave a chunk out.
+			r.Problem = fmt.Sprintf("IOMesh lists no chunk for %s on %s, but a list can leave a chunk out, so that it holds none is not known. Check with `iomeshctl chunk list` on the meta leader; if it holds none, say so with --no-chunk %s, or name its chunk with --chunk-id", r.Pod, r.Node, r.Pod)
 		default:
+			// Never scheduled: no chunk server ever ran there.
 			r.Unregistered = true
 		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// claimOf says what else claims pod's chunk, for a --no-chunk that contradicts it.
+func (v View) claimOf(pod string, mine []int, recorded int64) string {
+	switch {
+	case len(mine) > 0:
+		c := v.Chunks[mine[0]]
+		return fmt.Sprintf("IOMesh lists chunk %d (ip %s) on it, by %s", c.ID, c.IP, c.MatchedBy)
+	case recorded != 0:
+		return fmt.Sprintf("an earlier run recorded unregistering chunk %d for it", recorded)
+	}
+	return "--chunk-id names a chunk for it"
+}
+
+// ordinalOf is the ordinal of a StatefulSet pod's name (-1 when it has none).
+func ordinalOf(name string) int {
+	i := strings.LastIndex(name, "-")
+	n, err := strconv.Atoi(name[i+1:])
+	if i < 0 || err != nil {
+		return -1
+	}
+	return n
 }
 
 // named checks the claim that r's pod serves chunk id.

@@ -121,13 +121,34 @@ func TestRemovals(t *testing.T) {
 			t.Fatalf("%+v", rs)
 		}
 	})
-	t.Run("already unregistered", func(t *testing.T) {
+	t.Run("absent from the list is not no chunk", func(t *testing.T) {
 		v, pods, _ := five(byNodeIP, false)
 		v.Chunks = v.Chunks[:4] // chunk 5 left chunkSummary; every other chunk is another pod's
 		rs := removals(t, v, pods, 5, 4, Claims{})
-		if !rs[0].Unregistered || rs[0].Chunk != nil || rs[0].Problem != "" {
+		if rs[0].Unregistered || rs[0].Chunk != nil || !strings.Contains(rs[0].Problem, "--no-chunk iomesh-chunk-4") {
 			t.Fatalf("%+v", rs)
 		}
+		// A person's statement, by name, after checking by hand.
+		rs = removals(t, v, pods, 5, 4, Claims{NoChunk: map[string]bool{"iomesh-chunk-4": true}})
+		if !rs[0].Unregistered || rs[0].By != ByNoChunk || rs[0].Problem != "" {
+			t.Fatalf("%+v", rs)
+		}
+		// A statement about a pod the scale-in does not remove is a mistake.
+		if _, err := v.Removals("iomesh", pods, 5, 4, Claims{NoChunk: map[string]bool{"iomesh-chunk-3": true}}); err == nil {
+			t.Fatal("--no-chunk of a pod that stays was accepted")
+		}
+		// A pod never scheduled ran no chunk server.
+		pods[4].Spec.NodeName = ""
+		if rs := removals(t, v, pods, 5, 4, Claims{}); !rs[0].Unregistered || rs[0].Problem != "" {
+			t.Fatalf("%+v", rs)
+		}
+		pods[4].Spec.NodeName = "node-4"
+		// A statement that IOMesh contradicts is refused.
+		v, pods, _ = five(byNodeIP, false)
+		if rs := removals(t, v, pods, 5, 4, Claims{NoChunk: map[string]bool{"iomesh-chunk-4": true}}); rs[0].Unregistered || !strings.Contains(rs[0].Problem, "IOMesh lists chunk 5") {
+			t.Fatalf("%+v", rs)
+		}
+		v.Chunks = v.Chunks[:4]
 		// One chunk that matches no pod might be this pod's: not certain.
 		v.Chunks[0].MatchedNode = ""
 		if rs := removals(t, v, pods, 5, 4, Claims{}); rs[0].Unregistered || rs[0].Problem == "" {
@@ -241,22 +262,25 @@ func TestRemovalsNamedIDs(t *testing.T) {
 
 func TestPresenceOf(t *testing.T) {
 	v, _, _ := five(func(i int) string { return fmt.Sprintf("10.0.0.%d", i) }, false)
+	four := []int64{1, 2, 3, 4}
+	swapped := append([]RegisteredChunk{{ID: 9}}, v.Chunks[1:4]...)
 	cases := []struct {
 		name   string
 		view   View
-		remain int
+		expect []int64
 		want   Presence
 	}{
-		{"listed", v, 4, Listed},
-		{"gone", View{Summary: true, Chunks: v.Chunks[:4]}, 4, Gone},
-		{"no chunkSummary", View{}, 4, Unknown},
-		{"an empty list where four should remain", View{Summary: true}, 4, Unknown},
-		{"fewer than expected", View{Summary: true, Chunks: v.Chunks[:3]}, 4, Unknown},
-		{"an unreadable entry", View{Summary: true, Chunks: v.Chunks[:4], Uncertain: "x"}, 4, Unknown},
+		{"listed", v, four, Listed},
+		{"gone", View{Summary: true, Chunks: v.Chunks[:4]}, four, Gone},
+		{"no chunkSummary", View{}, four, Unknown},
+		{"an empty list where four should remain", View{Summary: true}, four, Unknown},
+		{"fewer than expected", View{Summary: true, Chunks: v.Chunks[:3]}, four, Unknown},
+		{"as many as expected, but one expected is left out", View{Summary: true, Chunks: swapped}, four, Unknown},
+		{"an unreadable entry", View{Summary: true, Chunks: v.Chunks[:4], Uncertain: "x"}, four, Unknown},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got, why := c.view.PresenceOf(5, c.remain); got != c.want || (got == Unknown) != (why != "") {
+			if got, why := c.view.PresenceOf(5, c.expect); got != c.want || (got == Unknown) != (why != "") {
 				t.Fatalf("PresenceOf = %s (%q), want %s", got, why, c.want)
 			}
 		})

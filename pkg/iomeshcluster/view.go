@@ -9,6 +9,7 @@ package iomeshcluster
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -252,10 +253,10 @@ func (p Presence) String() string {
 	return "unknown"
 }
 
-// PresenceOf says whether the view lists chunk id. remain is how many other chunks are
-// expected to stay registered: a list shorter than that is not read as the chunk having left.
-// why says what made it Unknown.
-func (v View) PresenceOf(id int64, remain int) (p Presence, why string) {
+// PresenceOf says whether the view lists chunk id. expect are the other chunks expected to stay
+// registered: a list that lacks any of them leaves out entries, so the chunk's absence from it
+// is not read as the chunk having left. why says what made it Unknown.
+func (v View) PresenceOf(id int64, expect []int64) (p Presence, why string) {
 	switch {
 	case !v.Summary:
 		return Unknown, "the IOMeshCluster status reports no chunkSummary"
@@ -265,8 +266,14 @@ func (v View) PresenceOf(id int64, remain int) (p Presence, why string) {
 	if _, ok := v.Listed(id); ok {
 		return Listed, ""
 	}
-	if len(v.Chunks) < remain {
-		return Unknown, fmt.Sprintf("chunkSummary lists %d chunks, fewer than the %d expected to remain", len(v.Chunks), remain)
+	var missing []string
+	for _, e := range expect {
+		if _, ok := v.Listed(e); !ok && e != id {
+			missing = append(missing, strconv.FormatInt(e, 10))
+		}
+	}
+	if len(missing) > 0 {
+		return Unknown, fmt.Sprintf("chunkSummary leaves out chunk %s, expected to stay registered, so it may leave out others too", strings.Join(missing, ", "))
 	}
 	return Gone, ""
 }

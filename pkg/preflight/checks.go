@@ -37,6 +37,7 @@ func Checks() []Check {
 		{"release.deployed", "release", "Release is deployed", checkDeployed},
 		{"release.pending", "release", "No Helm operation in flight", checkPending},
 		{"cluster.present", "release", "The IOMeshCluster exists", checkCluster},
+		{CountsCheckID, "release", "The values, IOMeshCluster and StatefulSets agree on the counts", checkCounts},
 		{GitOpsCheckID, "gitops", "No GitOps controller reverts the change", checkGitOps},
 		{"edition.community-limit", "edition", "Edition allows the target", checkEdition},
 		{"license.chunk-quota", "license", "Licence covers the chunk pods", checkQuota},

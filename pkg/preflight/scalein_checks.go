@@ -67,8 +67,10 @@ func checkMapped(f *Facts) Result {
 		switch {
 		case r.Problem != "":
 			problems = append(problems, fmt.Sprintf("%s: %s", r.Pod, r.Problem))
+		case r.Unregistered && r.By == iomeshcluster.ByNoChunk:
+			ok = append(ok, fmt.Sprintf("%s holds no chunk, as stated with --no-chunk (every chunk IOMesh lists is another pod's)", r.Pod))
 		case r.Unregistered:
-			ok = append(ok, fmt.Sprintf("%s serves no chunk (every chunk IOMesh lists is another pod's)", r.Pod))
+			ok = append(ok, fmt.Sprintf("%s was never scheduled on a node: no chunk server ran there", r.Pod))
 		case r.Left:
 			ok = append(ok, fmt.Sprintf("%s served chunk %d, which an earlier run unregistered and IOMesh no longer lists", r.Pod, r.Chunk.ID))
 		case r.Unconfirmed != "":

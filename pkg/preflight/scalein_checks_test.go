@@ -67,7 +67,9 @@ func TestChunkMapped(t *testing.T) {
 	expect(t, Run(removing(4, 5, "v1.0.1"), nil, "v1"), MappedCheckID, Pass, "iomesh-chunk-4 on node-4 serves chunk 5 (by ip)")
 	in := removing(3, 5, "v1.0.1")
 	in.ScaleIn.Removals[1] = iomeshcluster.Removal{Pod: "iomesh-chunk-3", Unregistered: true}
-	expect(t, Run(in, nil, "v1"), MappedCheckID, Pass, "iomesh-chunk-3 serves no chunk")
+	expect(t, Run(in, nil, "v1"), MappedCheckID, Pass, "iomesh-chunk-3 was never scheduled on a node")
+	in.ScaleIn.Removals[1].By = iomeshcluster.ByNoChunk
+	expect(t, Run(in, nil, "v1"), MappedCheckID, Pass, "iomesh-chunk-3 holds no chunk, as stated with --no-chunk")
 	in.ScaleIn.Removals[0].Chunk, in.ScaleIn.Removals[0].Problem = nil, "2 chunks match node node-4"
 	r := Run(in, nil, "v1")
 	expect(t, r, MappedCheckID, Fail, "iomesh-chunk-4: 2 chunks match node node-4")

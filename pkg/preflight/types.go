@@ -99,6 +99,8 @@ func (t Target) Args() string {
 type Input struct {
 	Namespace string
 	Release   string
+	// Counts are where each component's count lives (none: not read).
+	Counts []Counts
 	// ReleaseStatus and Revision are the newest revision's; LastDeployed is the newest revision
 	// that was deployed or superseded (what a rollback would return to), 0 if none.
 	ReleaseStatus      string
@@ -180,6 +182,8 @@ type ScaleIn struct {
 	InFlight    int64
 	InFlightPod string
 	InFlightBy  string
+	// Lowering is the lower an earlier run recorded on the Lease (To < 0: none).
+	Lowering inventory.Lowering
 }
 
 // DiskInput is what the disk check reads.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
@@ -71,24 +72,36 @@ const (
 	Stop Phase = "stop"
 )
 
-// Observation is one read of what a step depends on.
+// Observation is one read of what a step depends on: the facts of the evidence model
+// (docs/scale-in.md), each read from its source, or marked unknown.
 type Observation struct {
-	// Full says Count, Version, Moved and Migrating were read, not only IOMesh's chunk list.
+	// Full says Counts, Version, Live, Recorded, Finished and Migrating were read, not only
+	// IOMesh's chunk list.
 	Full bool
-	// Counts are the counts in the release values (or the IOMeshCluster's spec), and Version
-	// the release's revision (or the IOMeshCluster's metadata.generation).
+	// Counts are the counts in the values of the revision Helm upgrades from (or the
+	// IOMeshCluster's spec), and Version the release's newest revision (or the IOMeshCluster's
+	// metadata.generation).
 	Counts  values.Replicas
 	Version int64
 	// Moved says who last changed the release or the IOMeshCluster, for messages.
 	Moved string
+	// Live is where the step's component's count lives (values, IOMeshCluster spec,
+	// StatefulSet, pods); nil when it could not be read.
+	Live *preflight.Counts
 	// Chunk is whether IOMesh lists the step's chunk, and Why what made it Unknown.
 	Chunk iomeshcluster.Presence
 	Why   string
-	// Holding is a chunk other than the step's that IOMesh lists on the step's pod (0: none).
+	// Holding is a chunk other than the step's that IOMesh lists on the step's pod, or that no
+	// other pod can be shown to hold (0: none).
 	Holding int64
-	// Recorded is the chunk the Lease records as being unregistered, and RecordedPod its pod.
+	// Recorded is the chunk the Lease records an unregister was started for (the intent), and
+	// RecordedPod its pod.
 	Recorded    int64
 	RecordedPod string
+	// Finished says the step's chunk's unregister is known to have finished: this run's
+	// iomeshctl returned without error, the Lease records that an earlier run's did, or a
+	// person stated it by id (--chunk-unregistered).
+	Finished bool
 	// Migrating says `iomeshctl summary cluster` shows data moving; nil when not read.
 	Migrating *bool
 }
@@ -100,17 +113,19 @@ type Decision struct {
 	Err   error
 }
 
-// ErrMoved is a cluster that something else changed during the scale-in.
+// ErrMoved is a cluster that something else changed during the scale-in, or whose counts
+// disagree so that a write would remove pods the plan does not name.
 var ErrMoved = errors.New("the cluster changed under the scale-in")
 
 // Decide is the next phase of step s, for every plan: a scale-out's one step goes from the
-// re-check straight to Apply. expect is the release revision (or IOMeshCluster
-// generation) the step starts from, and sent says this run sent the step's unregister. A count
-// is lowered only on positive evidence: an unregister was sent (by this run, or recorded on the
-// Lease by an earlier one), the chunk has left a readable chunkSummary that still lists the
-// chunks expected to remain, IOMesh moves no data, the count is still the step's From, the
-// version is still expect, and no listed chunk is on the pod. A missing or odd status means
-// wait.
+// re-check straight to Apply. expect is the release revision (or IOMeshCluster generation) the
+// step starts from, and sent says this run sent the step's unregister. A count is lowered only
+// on positive evidence, each fact from its source (docs/scale-in.md): the unregister finished
+// (Finished); the chunk has left a readable chunkSummary that still lists every other chunk
+// expected to stay; IOMesh moves no data; the values, the IOMeshCluster and the StatefulSet
+// agree on the step's starting count, and no pod runs beyond it; the version is still expect;
+// and no chunk IOMesh lists may be on the pod. A missing or odd fact means wait, or stop; it
+// never means lower.
 func Decide(s Step, expect int64, o Observation, sent bool) Decision {
 	unreg := s.Chunk != nil && (len(s.Unregister) > 0 || s.Left)
 	id := int64(0)
@@ -122,16 +137,17 @@ func Decide(s Step, expect int64, o Observation, sent bool) Decision {
 		case iomeshcluster.Unknown:
 			return Decision{Phase: Wait, Note: fmt.Sprintf("whether chunk %d has left is not known: %s; waiting, and changing nothing until it is", id, o.Why)}
 		case iomeshcluster.Gone:
+			if sent && !o.Finished {
+				return Decision{Phase: AwaitUnregister, Note: fmt.Sprintf("chunk %d is not in chunkSummary, but this run's `iomeshctl chunk unregister %d` has not returned: waiting for it", id, id)}
+			}
 			if !o.Full {
 				return Decision{Phase: NeedRead}
 			}
 			switch {
-			case !sent && o.Recorded != id:
-				return Decision{Phase: Wait, Note: fmt.Sprintf("chunk %d is not in chunkSummary, but no unregister was sent for it (none by this run, none recorded on the Lease): a list that leaves it out is no proof; waiting", id)}
 			case o.Migrating == nil:
-				return Decision{Phase: Wait, Note: fmt.Sprintf("chunk %d has left chunkSummary, but whether IOMesh still moves data cannot be read; waiting", id)}
+				return Decision{Phase: Wait, Note: fmt.Sprintf("chunk %d is not in chunkSummary, but whether IOMesh still moves data cannot be read; waiting", id)}
 			case *o.Migrating:
-				return Decision{Phase: Wait, Note: fmt.Sprintf("chunk %d has left chunkSummary, but IOMesh still moves data; waiting until it is done", id)}
+				return Decision{Phase: Wait, Note: fmt.Sprintf("chunk %d is not in chunkSummary, but IOMesh still moves data; waiting until it is done", id)}
 			}
 		case iomeshcluster.Listed:
 			if sent {
@@ -140,7 +156,7 @@ func Decide(s Step, expect int64, o Observation, sent bool) Decision {
 			if !o.Full {
 				return Decision{Phase: NeedRead}
 			}
-			if countOf(o.Counts, s.Component) > s.To && o.Recorded == id && o.RecordedPod == s.Pod {
+			if countOf(o.Counts, s.Component) > s.To && o.Recorded == id && o.RecordedPod == s.Pod && !o.Finished {
 				switch {
 				case o.Migrating == nil:
 					return Decision{Phase: Wait, Note: fmt.Sprintf("an earlier run started unregistering chunk %d, and whether IOMesh still moves its data cannot be read; waiting", id)}
@@ -161,8 +177,8 @@ func Decide(s Step, expect int64, o Observation, sent bool) Decision {
 		return stop("%s, not the %d the plan was made from", o.Moved, expect)
 	}
 	if s.reached(o.Counts) {
-		if unreg && o.Chunk != iomeshcluster.Gone {
-			return stop("the %s count is %d, lowered by someone else (%s) while chunk %d is still registered", s.Component, countOf(o.Counts, s.Component), o.Moved, id)
+		if unreg && (o.Chunk != iomeshcluster.Gone || !o.Finished) {
+			return stop("the %s count is %d, lowered by someone else (%s) while chunk %d is not known to have left", s.Component, countOf(o.Counts, s.Component), o.Moved, id)
 		}
 		return Decision{Phase: Settle, Note: fmt.Sprintf("the %s count is already %d", s.Component, countOf(o.Counts, s.Component))}
 	}
@@ -172,15 +188,35 @@ func Decide(s Step, expect int64, o Observation, sent bool) Decision {
 	if m, c, ok := s.from(o.Counts); !ok {
 		return stop("the %s count is %d, not the %d this step starts from (%s)", m.Component, c, m.From, o.Moved)
 	}
-	if unreg && o.Chunk == iomeshcluster.Listed {
+	if s.lowers() {
+		// The pods a write removes are every pod at or above the new count: known only when
+		// every place the count lives agrees.
+		if o.Live == nil {
+			return Decision{Phase: Wait, Note: fmt.Sprintf("the live %s count (IOMeshCluster spec, StatefulSet, pods) cannot be read; waiting", s.Component)}
+		}
+		if agree, explained, text := o.Live.Agreement(); !agree {
+			if !explained {
+				return stop("%s, so lowering the values would remove pods this plan does not name", text)
+			}
+			if o.Live.Values != o.Live.Lowering.From {
+				return Decision{Phase: Wait, Note: text + ": waiting for this tool's recorded lower to take effect"}
+			}
+			// This tool's own lower was applied but not recorded as deployed (its upgrade
+			// failed after applying): written again, once the rest of the evidence holds.
+		}
+	}
+	if unreg && (o.Chunk == iomeshcluster.Listed || !o.Finished) {
 		note := ""
-		if o.Recorded == id {
+		switch {
+		case o.Chunk == iomeshcluster.Gone:
+			note = fmt.Sprintf("chunk %d is not in chunkSummary, but no run saw its unregister finish: sending it to have iomeshctl's answer", id)
+		case o.Recorded == id:
 			note = fmt.Sprintf("chunk %d is still registered and IOMesh shows no migration: the earlier unregister was never sent or was lost; sending it again", id)
 		}
 		return Decision{Phase: Unregister, Note: note}
 	}
 	if o.Holding != 0 {
-		return stop("IOMesh lists chunk %d on %s, which lowering the count would remove", o.Holding, s.Pod)
+		return stop("IOMesh lists chunk %d, which no pod but %s can be shown to hold, and lowering the count would remove it", o.Holding, s.Pod)
 	}
 	return Decision{Phase: Apply}
 }

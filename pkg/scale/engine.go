@@ -47,6 +47,10 @@ type Engine struct {
 	// ChunkIDs are the chunks the user named for the chunk pods a scale-in removes, highest
 	// ordinal first.
 	ChunkIDs []int64
+	// NoChunk are the removed pods a person stated hold no chunk; Unregistered the chunks a
+	// person stated have left IOMesh (each checked by hand).
+	NoChunk      []string
+	Unregistered []int64
 }
 
 // State is the cluster as read for a target, with the chart being prepared beside it.
@@ -81,7 +85,7 @@ func (e *Engine) Read(ctx context.Context, target preflight.Target) (*State, err
 		}
 		st.prep <- e.prepare(pctx, f, target)
 	}()
-	opts := snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true, Operator: true, Now: e.Now(), Target: target, ChunkIDs: e.ChunkIDs}
+	opts := snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true, Operator: true, Now: e.Now(), Target: target, ChunkIDs: e.ChunkIDs, NoChunk: e.NoChunk}
 	snap, err := snapshot.Read(ctx, snapshot.Sources{Reader: r, Helm: e.Helm, Releases: releases}, opts)
 	if err != nil {
 		cancel()

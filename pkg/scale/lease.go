@@ -154,7 +154,8 @@ func (l *lock) update(ctx context.Context, change func(*coordinationv1.Lease)) e
 	return nil
 }
 
-// record notes the chunk whose unregister this run starts, for pod (0 clears it).
+// record notes the chunk whose unregister this run is about to send, for pod: the intent, not
+// a send (0 clears the intent, its completion and the lower being written).
 func (l *lock) record(ctx context.Context, id int64, pod string) error {
 	return l.update(ctx, func(x *coordinationv1.Lease) {
 		if x.Annotations == nil {
@@ -163,10 +164,45 @@ func (l *lock) record(ctx context.Context, id int64, pod string) error {
 		if id == 0 {
 			delete(x.Annotations, inventory.UnregisteringAnnotation)
 			delete(x.Annotations, inventory.PodAnnotation)
+			delete(x.Annotations, inventory.UnregisteredAnnotation)
+			delete(x.Annotations, inventory.LoweringAnnotation)
 			return
+		}
+		if x.Annotations[inventory.UnregisteringAnnotation] != strconv.FormatInt(id, 10) {
+			delete(x.Annotations, inventory.UnregisteredAnnotation)
 		}
 		x.Annotations[inventory.UnregisteringAnnotation] = strconv.FormatInt(id, 10)
 		x.Annotations[inventory.PodAnnotation] = pod
+	})
+}
+
+// complete notes that the unregister of chunk id finished (iomeshctl returned without error,
+// or a person stated it), for pod.
+func (l *lock) complete(ctx context.Context, id int64, pod string) error {
+	return l.update(ctx, func(x *coordinationv1.Lease) {
+		if x.Annotations == nil {
+			x.Annotations = map[string]string{}
+		}
+		x.Annotations[inventory.UnregisteringAnnotation] = strconv.FormatInt(id, 10)
+		x.Annotations[inventory.PodAnnotation] = pod
+		x.Annotations[inventory.UnregisteredAnnotation] = strconv.FormatInt(id, 10)
+	})
+}
+
+// lower notes the lower this run is about to write (To < 0 clears it).
+func (l *lock) lower(ctx context.Context, lw inventory.Lowering) error {
+	if l == nil {
+		return nil
+	}
+	return l.update(ctx, func(x *coordinationv1.Lease) {
+		if x.Annotations == nil {
+			x.Annotations = map[string]string{}
+		}
+		if lw.To < 0 {
+			delete(x.Annotations, inventory.LoweringAnnotation)
+			return
+		}
+		x.Annotations[inventory.LoweringAnnotation] = lw.String()
 	})
 }
 
@@ -242,6 +278,26 @@ func (l *lock) recorded() (int64, string) {
 	defer l.mu.Unlock()
 	s := inventory.LeaseOf(l.lease)
 	return s.Unregistering, s.Pod
+}
+
+// completed is the chunk whose unregister the Lease records as finished (0: none).
+func (l *lock) completed() int64 {
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return inventory.LeaseOf(l.lease).Unregistered
+}
+
+// lowering is the lower the Lease records as being written (To < 0: none).
+func (l *lock) lowering() inventory.Lowering {
+	if l == nil {
+		return inventory.Lowering{To: -1}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return inventory.LeaseOf(l.lease).Lowering
 }
 
 // Unfinished refuses any scale while a scale-in's Lease is there: held, or left by a run that

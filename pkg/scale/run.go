@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/printers"
@@ -64,7 +65,19 @@ type run struct {
 	finished bool
 	// owners is the pod each chunk was matched to when the plan was made ("" when none).
 	owners map[int64]string
+	// unregistered are the chunks whose unregister this run saw finish (iomeshctl returned
+	// without error) or a person stated have left (--chunk-unregistered).
+	unregistered map[int64]bool
+	// rv is the IOMeshCluster's resourceVersion at the last full read; leader the meta pod
+	// the last unregister was sent on.
+	rv, leader string
 }
+
+// errNotYet is a re-check right before a write that found the evidence no longer complete:
+// the step goes back to waiting.
+type errNotYet struct{ note string }
+
+func (e errNotYet) Error() string { return e.note }
 
 // Run carries out a plan, step by step, each through one loop: read, decide (Decide), act,
 // and read again before any write. A scale-out is one step: re-check, write both counts,
@@ -87,7 +100,10 @@ func (e *Engine) Run(ctx context.Context, plan *Plan, h Hooks) error {
 	if h.Resume == nil {
 		h.Resume = func(int) string { return "the same command" }
 	}
-	r := &run{e: e, plan: plan, w: plan.w, h: h, expect: plan.w.version(plan), owners: map[int64]string{}}
+	r := &run{e: e, plan: plan, w: plan.w, h: h, expect: plan.w.version(plan), owners: map[int64]string{}, unregistered: map[int64]bool{}}
+	for _, id := range e.Unregistered {
+		r.unregistered[id] = true
+	}
 	if plan.AtTarget {
 		fmt.Fprintf(h.Progress, "%s is already at %d chunk and %d meta pods; waiting for the pods.\n", plan.Subject(), plan.Chunk.To, plan.Meta.To)
 		if err := ClearFinished(ctx, e.Reader); err != nil {
@@ -209,7 +225,14 @@ func (r *run) stopped(ctx context.Context, i int, s Step, err error) error {
 // step runs step i of the plan to its end.
 func (r *run) step(ctx context.Context, i int, s Step) error {
 	var running chan execResult
-	sent, full, said, resend := false, false, "", false
+	sent, full, said, resend, probe := false, false, "", false, false
+	if s.Chunk != nil && r.unregistered[s.Chunk.ID] && s.lowers() {
+		// A person's statement is recorded with the step, as a finished unregister.
+		fmt.Fprintf(r.h.Progress, "  chunk %d: stated to have left IOMesh (--chunk-unregistered)\n", s.Chunk.ID)
+		if err := r.l.complete(ctx, s.Chunk.ID, s.Pod); err != nil {
+			return err
+		}
+	}
 	mig := &migrationProgress{}
 	tick := r.h.Clock.NewTicker(r.h.Poll)
 	defer tick.Stop()
@@ -239,12 +262,17 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 			if s.Chunk != nil && (len(s.Unregister) > 0 || s.Left) {
 				fmt.Fprintf(r.h.Progress, "  chunk %d has left chunkSummary\n", s.Chunk.ID)
 			}
-			if err := r.write(ctx, s); err != nil {
+			var again errNotYet
+			if err := r.write(ctx, i, s, sent); errors.As(err, &again) {
+				fmt.Fprintf(r.h.Progress, "  just before the write: %s\n", again.note)
+				said = again.note
+				break
+			} else if err != nil {
 				return err
 			}
 			return r.finish(ctx, s)
 		case Unregister:
-			if obs.Recorded == s.Chunk.ID && !resend {
+			if obs.Chunk == iomeshcluster.Listed && obs.Recorded == s.Chunk.ID && !resend {
 				// A migration that just ended can leave the chunk listed for a moment: send
 				// again only if the next read, a poll later, still shows it listed and idle.
 				resend, full = true, true
@@ -256,7 +284,7 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 			if running, err = r.unregister(ctx, s); err != nil {
 				return err
 			}
-			sent, r.acted = true, true
+			sent, r.acted, probe = true, true, obs.Chunk == iomeshcluster.Gone
 		case AwaitUnregister:
 			r.progress(ctx, s, obs, mig)
 		}
@@ -269,21 +297,34 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
+				if probe {
+					// Sent for a chunk the status no longer lists: iomeshctl's refusal may
+					// mean it already left, or not. Undocumented, so unknown.
+					pod := r.leader
+					return exitcode.Wrap(exitcode.Refused, fmt.Errorf("chunk %d is not in chunkSummary and no run saw its unregister finish; the unregister sent now to have iomeshctl's answer failed: %v. Whether chunk %d has left IOMesh is not known, so nothing further was changed. Check by hand on the meta leader (`kubectl exec -n %s %s -c %s -- %s chunk list` lists the chunks still registered); once sure it has left, run `%s --chunk-unregistered %d`", s.Chunk.ID, res.err, s.Chunk.ID, r.e.Reader.Namespace, pod, inventory.MetaContainer, inventory.IOMeshctl, r.h.Resume(r.wrote), s.Chunk.ID))
+				}
 				// The record stays: the next run reads IOMesh before it acts again.
 				return fmt.Errorf("unregistering chunk %d failed; nothing further was changed, run `%s` once the cause is fixed:\n%w", s.Chunk.ID, r.h.Resume(r.wrote), res.err)
 			}
 			if out := strings.TrimSpace(res.out); out != "" {
 				fmt.Fprintf(r.h.Progress, "  iomeshctl: %s\n", printers.EscapeTerminal(out))
 			}
+			// The completion, apart from the intent: a later run may rely on it.
+			r.unregistered[s.Chunk.ID] = true
+			if err := r.l.complete(ctx, s.Chunk.ID, s.Pod); err != nil {
+				return err
+			}
+			full = true
 		case <-tick.C():
 		}
 	}
 }
 
-// write writes step s's counts. A step planned ahead is written as planned (the writer's own
-// last look refuses it if the cluster moved); any other is planned from the cluster as read
-// right before the write.
-func (r *run) write(ctx context.Context, s Step) error {
+// write writes step i's counts. A step planned ahead is written as planned; any other is
+// planned from the cluster as read right before the write. Either way the writer reads every
+// fact of the step once more after its own preparation (chart, render, admission dry run),
+// right before it writes: an errNotYet sends the step back to waiting.
+func (r *run) write(ctx context.Context, i int, s Step, sent bool) error {
 	p := s.plan
 	if p == nil {
 		at, err := r.w.read(ctx, true)
@@ -301,13 +342,45 @@ func (r *run) write(ctx context.Context, s Step) error {
 			return err
 		}
 	}
-	v, err := r.w.write(ctx, p, r.h.Progress)
+	if s.lowers() {
+		// Recorded before the write: it explains counts that have not caught up with it.
+		if err := r.l.lower(ctx, inventory.Lowering{Component: s.Component, From: s.From, To: s.To, Version: r.expect + 1}); err != nil {
+			return err
+		}
+	}
+	v, err := r.w.write(ctx, p, r.h.Progress, func(ctx context.Context) (string, error) { return r.recheck(ctx, i, s, sent) })
 	if err != nil {
 		return err
 	}
 	r.expect, r.acted = v, true
 	r.wrote++
 	return nil
+}
+
+// recheck reads every fact step i depends on once more, right before its write: the counts
+// in all their places, the versions, the full chunk list, the Lease and the migration. It
+// returns the IOMeshCluster's resourceVersion read, for a patch conditional on it.
+func (r *run) recheck(ctx context.Context, i int, s Step, sent bool) (string, error) {
+	if !s.lowers() {
+		if err := Unfinished(ctx, r.e.Reader); err != nil {
+			return "", err
+		}
+		return "", nil
+	}
+	obs, err := r.observe(ctx, i, s, true, sent)
+	if err != nil {
+		return "", err
+	}
+	d := Decide(s, r.expect, obs, sent)
+	switch {
+	case d.Phase == Apply:
+		return r.rv, nil
+	case d.Err != nil:
+		return "", d.Err
+	case d.Note != "":
+		return "", errNotYet{d.Note}
+	}
+	return "", errNotYet{fmt.Sprintf("the step is at %q again", d.Phase)}
 }
 
 // target is the counts step s writes.

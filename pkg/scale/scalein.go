@@ -159,8 +159,10 @@ func WriteRemoval(w io.Writer, rp *RemovalPlan) error {
 			if c.Space != nil {
 				head += fmt.Sprintf(", %s used, %s capacity leaving", orQ(c.Space.UsedData), orQ(c.Space.TotalData))
 			}
+		} else if s.Component == string(inventory.Chunk) && s.MatchedBy == iomeshcluster.ByNoChunk {
+			head += ": holds no chunk, as stated with --no-chunk (checked again before the lower)"
 		} else if s.Component == string(inventory.Chunk) {
-			head += ": no chunk registered for it"
+			head += ": never scheduled on a node, so no chunk server ran there"
 		}
 		fmt.Fprintln(w, head)
 		if s.Unconfirmed != "" {

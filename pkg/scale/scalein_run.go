@@ -19,47 +19,74 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 )
 
-// remain is how many chunks are expected to stay registered once step i's chunk has left: the
-// chunks listed when the plan was made, less those of steps up to i.
-func (r *run) remain(i int) int {
+// expected are the chunks expected to stay registered once step i's chunk has left: the chunks
+// listed when the plan was made, less those of steps up to i.
+func (r *run) expected(i int) []int64 {
 	leaving := map[int64]bool{}
 	for _, s := range r.plan.steps[:i+1] {
 		if s.Chunk != nil {
 			leaving[s.Chunk.ID] = true
 		}
 	}
-	n := 0
+	var out []int64
 	for _, c := range r.plan.snap.Storage.Chunks {
 		if !leaving[c.ID] {
-			n++
+			out = append(out, c.ID)
 		}
 	}
-	return n
+	return out
 }
 
 // observe reads what step i depends on. The IOMeshCluster is read every time; the release,
-// the Lease record and the migration only when full.
+// the Lease, the StatefulSet and pods, and the migration only when full.
 func (r *run) observe(ctx context.Context, i int, s Step, full, sent bool) (Observation, error) {
 	o := Observation{Chunk: iomeshcluster.Gone}
+	var cr *iomeshcluster.IOMeshCluster
 	if s.lowers() {
-		cr, err := r.e.cluster(ctx, r.plan.Release)
-		if err != nil {
+		var err error
+		if cr, err = r.e.cluster(ctx, r.plan.Release); err != nil {
 			// Not readable now: nothing is known, nothing is done.
 			return Observation{Chunk: iomeshcluster.Unknown, Why: "reading the IOMeshCluster: " + err.Error()}, nil
 		}
-		r.presence(&o, iomeshcluster.ViewOf(cr), i, s)
+		r.rv = cr.ResourceVersion
+		r.presence(&o, iomeshcluster.ViewOf(cr), i, s, nil)
+	}
+	if s.Chunk != nil {
+		// What this run saw and what the Lease records: neither needs a read.
+		o.Finished = r.unregistered[s.Chunk.ID] || r.l.completed() == s.Chunk.ID
 	}
 	if !full {
 		return o, nil
 	}
 	o.Full = true
 	o.Recorded, o.RecordedPod = r.l.recorded()
-	at, err := r.w.read(ctx, false)
+	at, err := r.w.read(ctx, true)
 	if err != nil {
 		return o, err
 	}
 	r.last = at
 	o.Counts, o.Version, o.Moved = at.replicas, at.version, at.moved
+	if !s.lowers() {
+		return o, nil
+	}
+	chunk, meta, err := r.e.Reader.Components(ctx)
+	if err == nil {
+		set, comp := chunk, inventory.Chunk
+		if s.Component == string(inventory.Meta) {
+			set, comp = meta, inventory.Meta
+		}
+		from := fmt.Sprintf("release values (revision %d)", at.facts.BaseInfo.Revision)
+		if r.plan.Direct != nil {
+			from = "IOMeshCluster spec"
+		}
+		live := snapshot.CountsOf(r.plan.Release, comp, countOf(at.replicas, s.Component), from, cr, set, r.l.lowering())
+		o.Live = &live
+		// Matched again to the pods as they are: a chunk that registered since the plan is
+		// another pod's only if its address or node shows it.
+		v := iomeshcluster.ViewOf(cr)
+		v.Match(r.plan.snap.Nodes, chunk.Pods)
+		r.presence(&o, v, i, s, chunk.Pods)
+	}
 	unreg := s.Chunk != nil && (len(s.Unregister) > 0 || s.Left)
 	if unreg && (o.Chunk == iomeshcluster.Gone || (o.Chunk == iomeshcluster.Listed && !sent && o.Recorded == s.Chunk.ID)) {
 		if _, m, err := r.migration(ctx); err == nil && m != nil {
@@ -70,28 +97,42 @@ func (r *run) observe(ctx context.Context, i int, s Step, full, sent bool) (Obse
 	return o, nil
 }
 
-// presence is whether IOMesh lists the chunk of removal step i, and any other chunk on its pod.
-func (r *run) presence(o *Observation, v iomeshcluster.View, i int, s Step) {
-	if s.Chunk != nil {
-		o.Chunk, o.Why = v.PresenceOf(s.Chunk.ID, r.remain(i))
-		for _, c := range v.Chunks {
-			if c.ID == s.Chunk.ID {
-				continue
-			}
-			if r.owners[c.ID] == s.Pod || (s.Chunk.IP != "" && c.Addr() == s.Chunk.Addr()) || (s.Node != "" && c.Node == s.Node) {
-				o.Holding = c.ID
-			}
-		}
+// presence is whether IOMesh lists the chunk of removal step i, and any chunk that may be on its
+// pod: one matched to it, at its chunk's address or on its node, or, with the live pods given,
+// one that no other pod can be shown to hold.
+func (r *run) presence(o *Observation, v iomeshcluster.View, i int, s Step, pods []corev1.Pod) {
+	if s.Component != string(inventory.Chunk) {
 		return
 	}
-	if s.Component == string(inventory.Chunk) {
-		// A pod the plan found without a chunk: the list must still be whole, and any chunk
-		// registered since, or matched to it, may be its.
-		o.Chunk, o.Why = v.PresenceOf(0, r.remain(i))
-		for _, c := range v.Chunks {
-			if owner, known := r.owners[c.ID]; !known || owner == s.Pod {
-				o.Holding = c.ID
+	id := int64(0)
+	if s.Chunk != nil {
+		id = s.Chunk.ID
+	}
+	o.Chunk, o.Why = v.PresenceOf(id, r.expected(i))
+	podOn := map[string]string{}
+	for _, p := range pods {
+		podOn[p.Spec.NodeName] = p.Name
+	}
+	o.Holding = 0
+	for _, c := range v.Chunks {
+		if c.ID == id {
+			continue
+		}
+		owner, known := r.owners[c.ID]
+		if pods != nil {
+			if now := c.MatchedPod; now != "" {
+				owner, known = now, true
+			} else if n := podOn[c.MatchedNode]; n != "" {
+				owner, known = n, true
 			}
+		}
+		// A pod runs one chunk server: with its chunk known, a chunk listed at the plan and
+		// matched to no pod is another's; without, it may be this one's.
+		switch {
+		case !known, owner == s.Pod, s.Chunk == nil && owner == "",
+			s.Chunk != nil && s.Chunk.IP != "" && c.Addr() == s.Chunk.Addr(),
+			s.Node != "" && c.Node == s.Node:
+			o.Holding = c.ID
 		}
 	}
 }
@@ -138,6 +179,7 @@ func (r *run) unregister(ctx context.Context, s Step) (chan execResult, error) {
 			return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMesh is recovering or migrating data (on %s): %s. Nothing further was changed; run `%s` when every value is 0", pod, iomeshcluster.Join(busy), r.h.Resume(r.wrote)))
 		}
 	}
+	r.leader = pod
 	fmt.Fprintf(r.h.Progress, "  running `%s` (IOMesh moves the chunk's data away: minutes to hours)\n", r.e.Reader.CommandLine(pod, "chunk", "unregister", fmt.Sprint(id)))
 	running := make(chan execResult, 1)
 	go func() {

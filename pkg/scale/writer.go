@@ -40,8 +40,10 @@ type writer interface {
 	next(ctx context.Context, base *Plan, at written, target preflight.Target) (*Plan, error)
 	// dryRun has the API server check the plan's write and store nothing.
 	dryRun(ctx context.Context, plan *Plan) error
-	// write makes the plan's change; it returns the version written.
-	write(ctx context.Context, plan *Plan, progress io.Writer) (int64, error)
+	// write makes the plan's change; it returns the version written. last is called right
+	// before the write, after every preparation: its error stops the write; the
+	// resourceVersion it returns ("" for none) is what a patch is conditional on.
+	write(ctx context.Context, plan *Plan, progress io.Writer, last func(context.Context) (string, error)) (int64, error)
 	// stale is the refusal for a plan whose cluster changed before this run wrote anything.
 	stale(plan *Plan, at written) error
 	// begin fills in what the plan says about how it is written.
@@ -145,7 +147,7 @@ func (h *helmWriter) dryRun(ctx context.Context, plan *Plan) error {
 	return exitcode.Wrap(exitcode.Refused, fmt.Errorf("the API server rejected the new counts for IOMeshCluster %s in a dry run, so the upgrade would fail after Helm recorded revision %d: %v\nNothing was changed and no revision was written. If the operator serves the webhook, check it is running (`kubectl iomesh preflight` shows operator.ready)", plan.Release, plan.ToRevision, err))
 }
 
-func (h *helmWriter) write(ctx context.Context, plan *Plan, progress io.Writer) (int64, error) {
+func (h *helmWriter) write(ctx context.Context, plan *Plan, progress io.Writer, last func(context.Context) (string, error)) (int64, error) {
 	if err := h.dryRun(ctx, plan); err != nil {
 		return 0, err
 	}
@@ -159,6 +161,11 @@ func (h *helmWriter) write(ctx context.Context, plan *Plan, progress io.Writer) 
 	ch, err := plan.src.Fresh()
 	if err != nil {
 		return 0, fmt.Errorf("loading the chart again: %w", err)
+	}
+	if last != nil {
+		if _, err := last(ctx); err != nil {
+			return 0, err
+		}
 	}
 	desc := fmt.Sprintf("kubectl iomesh scale: chunk %d->%d, meta %d->%d", plan.Chunk.From, plan.Chunk.To, plan.Meta.From, plan.Meta.To)
 	fmt.Fprintf(progress, "Upgrading release %s to revision %d...\n", plan.Release, plan.ToRevision)
@@ -235,9 +242,20 @@ func (d *patchWriter) dryRun(ctx context.Context, plan *Plan) error {
 	return nil
 }
 
-func (d *patchWriter) write(ctx context.Context, plan *Plan, progress io.Writer) (int64, error) {
+func (d *patchWriter) write(ctx context.Context, plan *Plan, progress io.Writer, last func(context.Context) (string, error)) (int64, error) {
+	rv := plan.Direct.ResourceVersion
+	if last != nil {
+		now, err := last(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if now != "" {
+			// Conditional on the last read, which every fact of the step was checked in.
+			rv = now
+		}
+	}
 	fmt.Fprintf(progress, "Patching IOMeshCluster %s...\n", plan.Release)
-	return d.e.patch(ctx, plan, plan.Direct.ResourceVersion, metav1.PatchOptions{})
+	return d.e.patch(ctx, plan, rv, metav1.PatchOptions{})
 }
 
 func (d *patchWriter) stale(plan *Plan, _ written) error {

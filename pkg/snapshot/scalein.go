@@ -31,7 +31,7 @@ func (s *Snapshot) Removes(target preflight.Target) (chunkTo, metaTo int, ok boo
 // version, each chunk pod's chunk (ids are the ones the user named), the room left, the Lease
 // of an earlier run, and `iomeshctl summary cluster` on the meta leader. It does nothing when
 // target removes no pod.
-func (s *Snapshot) ReadScaleIn(ctx context.Context, r inventory.Reader, target preflight.Target, ids []int64) {
+func (s *Snapshot) ReadScaleIn(ctx context.Context, r inventory.Reader, target preflight.Target, ids []int64, noChunk []string) {
 	chunkTo, metaTo, ok := s.Removes(target)
 	if !ok {
 		return
@@ -43,7 +43,12 @@ func (s *Snapshot) ReadScaleIn(ctx context.Context, r inventory.Reader, target p
 	}
 	in.Procedure = iomeshcluster.ProcedureFor(spec, s.BaseInfo.ChartVersion)
 	var recorded map[string]int64
-	if lease, err := r.Lease(ctx); err == nil && lease.Unregistering != 0 {
+	in.Lowering = inventory.Lowering{To: -1}
+	lease, err := r.Lease(ctx)
+	if err == nil && lease.Object != nil {
+		in.Lowering = lease.Lowering
+	}
+	if err == nil && lease.Unregistering != 0 {
 		in.InFlight, in.InFlightPod, in.InFlightBy = lease.Unregistering, lease.Pod, "an earlier run"
 		if lease.Holder != "" {
 			in.InFlightBy = lease.Holder
@@ -55,6 +60,12 @@ func (s *Snapshot) ReadScaleIn(ctx context.Context, r inventory.Reader, target p
 	}
 	if chunkTo < s.Replicas.Chunk {
 		claims := iomeshcluster.Claims{IDs: ids, Recorded: recorded}
+		for _, pod := range noChunk {
+			if claims.NoChunk == nil {
+				claims.NoChunk = map[string]bool{}
+			}
+			claims.NoChunk[pod] = true
+		}
 		if in.Procedure.Unregister && s.Storage.Summary && s.Storage.Unmatched() > 0 {
 			// Chunks on a storage network match no node address: the chunk pods' own
 			// addresses tell which pod holds which chunk.
@@ -129,4 +140,45 @@ func ReadMigration(ctx context.Context, r inventory.Reader, metaPods []corev1.Po
 		return pod, nil, fmt.Errorf("%s answered in an unknown shape (%v):\n%s", r.CommandLine(pod, "summary", "cluster"), err, printers.EscapeTerminal(strings.TrimSpace(out)))
 	}
 	return pod, &m, nil
+}
+
+// Counts are where each component's count lives, as read: the values of the revision a scale
+// starts from, the IOMeshCluster's spec, the StatefulSet and its pods (nil when the values or
+// the IOMeshCluster could not be read).
+func (s *Snapshot) Counts() []preflight.Counts {
+	if s.ReplicasErr != nil || s.Cluster.Object == nil {
+		return nil
+	}
+	lowering := inventory.Lowering{To: -1}
+	if s.ScaleIn != nil {
+		lowering = s.ScaleIn.Lowering
+	}
+	from := fmt.Sprintf("release values (revision %d)", s.BaseInfo.Revision)
+	if s.Direct {
+		from = "IOMeshCluster spec"
+	}
+	return []preflight.Counts{
+		CountsOf(s.Release, inventory.Chunk, s.Replicas.Chunk, from, s.Cluster.Object, s.Chunk, lowering),
+		CountsOf(s.Release, inventory.Meta, s.Replicas.Meta, from, s.Cluster.Object, s.Meta, lowering),
+	}
+}
+
+// CountsOf is where one component's count lives: values from the values (read from from), the
+// IOMeshCluster's spec, the StatefulSet's spec.replicas and the ordinals of its pods.
+func CountsOf(release string, c inventory.Component, values int, from string, cr *iomeshcluster.IOMeshCluster, set inventory.Set, lowering inventory.Lowering) preflight.Counts {
+	out := preflight.Counts{Release: release, Component: string(c), Values: values, ValuesFrom: from, Spec: -1, Set: -1, Lowering: lowering}
+	if cr != nil {
+		if n := cr.Spec.Replicas(string(c)); n != nil {
+			out.Spec = int(*n)
+		}
+	}
+	if sts := set.StatefulSet; sts != nil && sts.Spec.Replicas != nil {
+		out.Set = int(*sts.Spec.Replicas)
+	}
+	for _, p := range set.Pods {
+		if o := inventory.Ordinal(p.Name); o >= 0 {
+			out.Ordinals = append(out.Ordinals, o)
+		}
+	}
+	return out
 }

@@ -118,7 +118,9 @@ type Options struct {
 	// permissions too; ChunkIDs are the chunks the user named for the pods removed.
 	Target   preflight.Target
 	ChunkIDs []int64
-	Now      time.Time
+	// NoChunk are the removed pods a person stated hold no chunk (--no-chunk).
+	NoChunk []string
+	Now     time.Time
 }
 
 // Snapshot is the cluster as read at one moment, with what follows from it.
@@ -296,7 +298,7 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 	if s.GitOps != nil {
 		r.ReadOwner(ctx, s.GitOps)
 	}
-	s.ReadScaleIn(ctx, r, opt.Target, opt.ChunkIDs)
+	s.ReadScaleIn(ctx, r, opt.Target, opt.ChunkIDs, opt.NoChunk)
 	return s, nil
 }
 
@@ -441,7 +443,7 @@ func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 		Namespace: s.Namespace, Release: s.Release,
 		ReleaseStatus: s.Info.Status, Revision: s.Info.Revision, LastDeployed: s.LastDeployed,
 		ReleaseDescription: s.Info.Description, Direct: s.Direct,
-		Replicas: s.Replicas, ReplicasErr: s.ReplicasErr,
+		Replicas: s.Replicas, ReplicasErr: s.ReplicasErr, Counts: s.Counts(),
 		Edition:       s.Edition,
 		ClusterAbsent: s.Cluster.Absent, ClusterErr: s.Cluster.Err,
 		License: s.License, LicenseMissing: s.LicenseMissing,

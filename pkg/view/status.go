@@ -119,6 +119,11 @@ func BuildStatus(snap *snapshot.Snapshot, context string) *Status {
 	if snap.ReplicasErr == nil {
 		r.Chunk.Desired, r.Meta.Desired = intPtr(snap.Replicas.Chunk), intPtr(snap.Replicas.Meta)
 	}
+	for _, c := range snap.Counts() {
+		if agree, _, text := c.Agreement(); !agree {
+			r.Warnings = append(r.Warnings, text+": a scale-in is refused until they agree (see `kubectl iomesh preflight`)")
+		}
+	}
 	r.Disks = mountedDisks(snap)
 	if snap.Cluster.Object != nil {
 		r.IOMesh = &IOMeshView{View: snap.Storage, Healthy: snap.Storage.Healthy(), Desired: r.Chunk.Desired, LeaderPods: iomeshcluster.LeaderPods(snap.Meta.Pods)}
