@@ -5,15 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
+
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scale"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 )
 
@@ -247,5 +255,67 @@ func heldBy(d int32, annotations map[string]string) *coordinationv1.Lease {
 	return &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-scale-in", tf.Release), Namespace: tf.Namespace, Annotations: annotations},
 		Spec:       coordinationv1.LeaseSpec{LeaseDurationSeconds: &d},
+	}
+}
+
+// A statement names what the scale-in removes: another chunk is refused; the plan shows it, and
+// the command that continues carries it.
+func TestScaleInStatementsInThePlan(t *testing.T) {
+	e, x := scaleInEnv(t, "")
+	simulate(t, e, x)
+	if _, errOut, err := e.run(t, "scale", "--chunk", "4", "--chunk-unregistered", "2", "--yes"); exitcode.Of(err) != exitcode.Refused || !strings.Contains(errOut+err.Error(), "--chunk-unregistered 2 names no chunk this scale-in removes (it removes chunk 5)") {
+		t.Fatalf("another pod's chunk stated: %v\n%s", err, errOut)
+	}
+	if _, errOut, err := e.run(t, "scale", "--chunk", "4", "--no-chunk", "iomesh-chunk-1", "--yes"); exitcode.Of(err) != exitcode.Refused || !strings.Contains(errOut, "--no-chunk iomesh-chunk-1 names no pod this scale-in removes") {
+		t.Fatalf("a pod that stays: %v\n%s", err, errOut)
+	}
+	out, errOut, err := e.run(t, "scale", "--chunk", "4", "--chunk-unregistered", "5", "--dry-run")
+	if err != nil || !strings.Contains(out, "stated to have left IOMesh (--chunk-unregistered 5)") {
+		t.Fatalf("%v\n%s\n%s", err, out, errOut)
+	}
+	o := &ScaleOptions{Common: NewCommon(genericiooptions.NewTestIOStreamsDiscard()), Targets: TargetFlags{Unregistered: []int64{5}, NoChunk: []string{"iomesh-chunk-3"}}}
+	o.Targets.Target.Chunk = func() *int { n := 3; return &n }()
+	rp := &scale.RemovalPlan{Steps: []scale.Step{
+		{Component: "chunk", Pod: "iomesh-chunk-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5}},
+		{Component: "chunk", Pod: "iomesh-chunk-3", MatchedBy: iomeshcluster.ByNoChunk},
+	}}
+	if got := o.resume(rp)(0); !strings.Contains(got, "--chunk-unregistered 5") || !strings.Contains(got, "--no-chunk iomesh-chunk-3") {
+		t.Fatalf("resume %q", got)
+	}
+	if got := o.resume(rp)(1); strings.Contains(got, "--chunk-unregistered 5") || !strings.Contains(got, "--no-chunk iomesh-chunk-3") {
+		t.Fatalf("resume from step 2 %q", got)
+	}
+}
+
+// Every read of the IOMeshCluster fails once the run holds the Lease (a 403 after a binding was
+// removed) on IOMesh 1.2, where the steps send no unregister: the run waits a poll between reads
+// and ends with its --timeout, after a bounded number of requests.
+func TestScaleInUnreadableClusterEndsInTime(t *testing.T) {
+	e, _ := scaleInEnv(t, "v1.2.0")
+	var failing atomic.Bool
+	var reads atomic.Int64
+	e.clients.Kube.PrependReactor("create", "leases", func(k8stesting.Action) (bool, runtime.Object, error) {
+		failing.Store(true)
+		return false, nil, nil
+	})
+	e.clients.Dynamic.PrependReactor("get", "iomeshclusters", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if !failing.Load() {
+			return false, nil, nil
+		}
+		reads.Add(1)
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Group: "iomesh.com", Resource: "iomeshclusters"}, tf.Release, errors.New("binding removed"))
+	})
+	start := time.Now()
+	_, errOut, err := e.run(t, "scale", "--meta", "3", "--yes", "--timeout", "5s")
+	took := time.Since(start)
+	if exitcode.Of(err) != exitcode.NotConverged && exitcode.Of(err) != exitcode.Error {
+		t.Fatalf("want the run to end on its timeout: %v\n%s", err, errOut)
+	}
+	// 5 s and one poll (2 s) at most, with room for a loaded machine; a read every poll.
+	if took > 12*time.Second || reads.Load() > 20 || reads.Load() == 0 {
+		t.Fatalf("took %v, %d reads of the IOMeshCluster\n%s", took, reads.Load(), errOut)
+	}
+	if len(e.history(t)) != 1 {
+		t.Fatalf("wrote without reading the cluster: %d revisions", len(e.history(t)))
 	}
 }

@@ -4,19 +4,35 @@ import (
 	"fmt"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scale"
 )
 
-// resume is the command that continues rp from step next: the --chunk-id values still to do.
+// resume is the command that continues rp from step next: the --chunk-id values still to do,
+// and the statements (--no-chunk, --chunk-unregistered) about the steps still to do, so that
+// the Lease's record of the command carries them.
 func (o *ScaleOptions) resume(rp *scale.RemovalPlan) func(next int) string {
+	stated := map[int64]bool{}
+	for _, id := range o.Targets.Unregistered {
+		stated[id] = true
+	}
 	return func(next int) string {
 		cmd := o.command()
+		rest := rp.Steps[min(next, len(rp.Steps)):]
 		if len(o.Targets.ChunkIDs) > 0 {
-			for _, s := range rp.Steps[min(next, len(rp.Steps)):] {
+			for _, s := range rest {
 				if s.Chunk != nil && s.Component == "chunk" {
 					cmd += fmt.Sprintf(" --chunk-id %d", s.Chunk.ID)
 				}
+			}
+		}
+		for _, s := range rest {
+			switch {
+			case s.Chunk == nil && s.MatchedBy == iomeshcluster.ByNoChunk:
+				cmd += " --no-chunk " + s.Pod
+			case s.Chunk != nil && stated[s.Chunk.ID]:
+				cmd += fmt.Sprintf(" --chunk-unregistered %d", s.Chunk.ID)
 			}
 		}
 		return cmd + " --yes"

@@ -63,7 +63,7 @@ func (m *iomesh) tick(summary map[string]interface{}) {
 		return
 	}
 	chunks := summary["chunkSummary"].(map[string]interface{})
-	var truth, shown []interface{}
+	var shown []interface{}
 	registered := map[int64]bool{}
 	for _, c := range append(chunks["chunks"].([]interface{}), m.extra...) {
 		id := c.(map[string]interface{})["id"].(int64)
@@ -74,7 +74,6 @@ func (m *iomesh) tick(summary map[string]interface{}) {
 			}
 		}
 		if !gone {
-			truth = append(truth, c)
 			registered[id] = true
 			if !m.omit[id] {
 				shown = append(shown, c)

@@ -249,11 +249,16 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 			fmt.Fprintf(r.h.Progress, "  %s\n", d.Note)
 			said = d.Note
 		}
+		wasFull := full
 		full = false
 		switch d.Phase {
 		case NeedRead:
+			// At once after a light read; after a full read that came back short, a poll
+			// later: every read has a floor.
 			full = true
-			continue
+			if !wasFull {
+				continue
+			}
 		case Stop:
 			return d.Err
 		case Settle:

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
@@ -42,6 +43,9 @@ type Step struct {
 	// ByLease); Left says the chunk has already left IOMesh (an earlier run unregistered it).
 	MatchedBy string `json:"matchedBy,omitempty"`
 	Left      bool   `json:"left,omitempty"`
+	// Stated says a person stated the chunk has left IOMesh (--chunk-unregistered): it stands
+	// in for a finished unregister no run saw.
+	Stated bool `json:"statedUnregistered,omitempty"`
 	// Unconfirmed says why a chunk named with --chunk-id could not be confirmed in the pod: a
 	// person must accept it, --yes refuses.
 	Unconfirmed string `json:"unconfirmed,omitempty"`
@@ -99,6 +103,23 @@ func (e *Engine) PlanScaleIn(ctx context.Context, st *State) (*RemovalPlan, erro
 		rp.Steps = append(rp.Steps, Step{Component: string(inventory.Meta), Pod: pod, Node: nodeOf(st.Snapshot.Meta.Pods, pod), From: count, To: count - 1})
 		rp.LeftBehind = append(rp.LeftBehind, fmt.Sprintf("PVCs db-data-%s and coredump-%s (hostpath)", pod, pod))
 		count--
+	}
+	stated := map[int64]bool{}
+	for _, id := range e.Unregistered {
+		stated[id] = true
+	}
+	var removed []string
+	for i := range rp.Steps {
+		if c := rp.Steps[i].Chunk; c != nil {
+			removed = append(removed, fmt.Sprint(c.ID))
+			if stated[c.ID] {
+				rp.Steps[i].Stated = true
+				delete(stated, c.ID)
+			}
+		}
+	}
+	for id := range stated {
+		return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("--chunk-unregistered %d names no chunk this scale-in removes (it removes chunk %s); nothing was changed", id, orQ(strings.Join(removed, ", "))))
 	}
 	plan.steps = rp.Steps
 	if len(in.Removals) > 0 {
@@ -167,6 +188,9 @@ func WriteRemoval(w io.Writer, rp *RemovalPlan) error {
 		fmt.Fprintln(w, head)
 		if s.Unconfirmed != "" {
 			fmt.Fprintf(w, "       not confirmed: %s\n", s.Unconfirmed)
+		}
+		if s.Stated {
+			fmt.Fprintf(w, "       stated to have left IOMesh (--chunk-unregistered %d): taken for a finished unregister\n", s.Chunk.ID)
 		}
 		switch {
 		case s.InFlight:

@@ -45,11 +45,12 @@ func (r *run) observe(ctx context.Context, i int, s Step, full, sent bool) (Obse
 	if s.lowers() {
 		var err error
 		if cr, err = r.e.cluster(ctx, r.plan.Release); err != nil {
-			// Not readable now: nothing is known, nothing is done.
-			return Observation{Chunk: iomeshcluster.Unknown, Why: "reading the IOMeshCluster: " + err.Error()}, nil
+			// Not readable now: nothing that depends on it is known, nothing is done.
+			o.Chunk, o.Why, r.rv = iomeshcluster.Unknown, "reading the IOMeshCluster: "+err.Error(), ""
+		} else {
+			r.rv = cr.ResourceVersion
+			r.presence(&o, iomeshcluster.ViewOf(cr), i, s, nil)
 		}
-		r.rv = cr.ResourceVersion
-		r.presence(&o, iomeshcluster.ViewOf(cr), i, s, nil)
 	}
 	if s.Chunk != nil {
 		// What this run saw and what the Lease records: neither needs a read.
@@ -70,7 +71,7 @@ func (r *run) observe(ctx context.Context, i int, s Step, full, sent bool) (Obse
 		return o, nil
 	}
 	chunk, meta, err := r.e.Reader.Components(ctx)
-	if err == nil {
+	if err == nil && cr != nil {
 		set, comp := chunk, inventory.Chunk
 		if s.Component == string(inventory.Meta) {
 			set, comp = meta, inventory.Meta

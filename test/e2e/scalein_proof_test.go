@@ -199,43 +199,61 @@ func TestScaleInWaitsWhileTheSummaryIsMissing(t *testing.T) {
 	record("scale-in positive evidence", "chunkSummary missing for 10 s during the migration", "the count waits; lowered once the summary shows the chunk gone")
 }
 
-// kill -9 and SIGINT mid-migration: the same command finishes.
+// kill -9 and SIGINT mid-migration: no run saw the unregister return, so the same command waits
+// out the migration, asks iomeshctl again, and takes its "not found" for unknown (exit 3 with the
+// by-hand check); checked by hand and said with --chunk-unregistered, it finishes.
 func TestScaleInResumesAfterKill(t *testing.T) {
 	proofCluster(t)
 	before := readRelease(t)
 	annotate(t, "standin.iomesh.com/drain-seconds", "15", func(map[string]interface{}) bool { return true })
+	sent := func(id string) func() bool {
+		return func() bool {
+			obj, err := env.dyn.Resource(iomeshGVR).Namespace(ns).Get(context.Background(), relName, metav1.GetOptions{})
+			return err == nil && leaseRecord(t) == id && strings.Contains(obj.GetAnnotations()[drain.Annotation], id+"@")
+		}
+	}
 	first := background(t, "scale", "--chunk", "4", "--yes")
-	eventually(t, 60*time.Second, "chunk 5 recorded", func() bool { return leaseRecord(t) == "5" })
+	eventually(t, 60*time.Second, "chunk 5's unregister sent", sent("5"))
 	first.signal(t, syscall.SIGKILL)
 	first.wait(t, 30*time.Second)
 	// The Lease still names the killed run: this one watches it go unrenewed, then takes over.
 	r := plugin(t, "scale", "--chunk", "4", "--yes", "--timeout", "4m")
-	if r.code != 0 || !strings.Contains(r.stderr, "did not renew Lease iomesh-scale-in") {
-		t.Fatalf("after kill -9: %s", r)
+	if r.code != 3 || !strings.Contains(r.stderr, "did not renew Lease iomesh-scale-in") || !strings.Contains(r.stderr, "--chunk-unregistered 5") {
+		t.Fatalf("after kill -9: want exit 3 with the by-hand check: %s", r)
 	}
-	if u := unregisters(t); strings.Join(u, ";") != "chunk unregister 5" {
-		t.Fatalf("unregisters %v: the recorded chunk is not sent twice", u)
+	assertUnchanged(t, before)
+	nothingLost(t, "5") // checked "by hand": the stand-in's record says chunk 5's data left
+	r = plugin(t, "scale", "--chunk", "4", "--yes", "--timeout", "4m", "--chunk-unregistered", "5")
+	if r.code != 0 {
+		t.Fatalf("with the statement: %s", r)
+	}
+	if u := unregisters(t); strings.Join(u, ";") != "chunk unregister 5;chunk unregister 5" {
+		t.Fatalf("unregisters %v: the first, and one for iomeshctl's answer", u)
 	}
 	if readRelease(t).revision != before.revision+1 {
 		t.Fatal("want one revision")
 	}
 	waitPodsReady(t, "app=iomesh-chunk", 4)
 	nothingLost(t, "5")
-	record("scale-in interruption", "kill -9 mid-migration, then the same command", "waits out the Lease, lowers once chunk 5 left; nothing lost")
+	record("scale-in interruption", "kill -9 mid-migration, then the same command", "waits out the Lease and the migration; no completion seen: exit 3 with the by-hand check; with --chunk-unregistered 5 it lowers; nothing lost")
 
 	second := background(t, "scale", "--chunk", "3", "--yes")
-	eventually(t, 60*time.Second, "chunk 4 recorded", func() bool { return leaseRecord(t) == "4" })
+	eventually(t, 60*time.Second, "chunk 4's unregister sent", sent("4"))
 	second.signal(t, syscall.SIGINT)
 	if r := second.wait(t, 30*time.Second); r.code != 5 || !strings.Contains(r.stderr, "kubectl iomesh scale --chunk 3") {
 		t.Fatalf("SIGINT: want exit 5 and the command that continues:\n%s", r)
 	}
 	r = plugin(t, "scale", "--chunk", "3", "--yes", "--timeout", "3m")
-	if r.code != 0 || strings.Contains(r.stderr, "did not renew") {
-		t.Fatalf("after SIGINT the Lease is released and the rerun goes on at once: %s", r)
+	if r.code != 3 || strings.Contains(r.stderr, "did not renew") || !strings.Contains(r.stderr, "--chunk-unregistered 4") {
+		t.Fatalf("after SIGINT the Lease is released and the rerun goes on at once, to the by-hand check: %s", r)
+	}
+	r = plugin(t, "scale", "--chunk", "3", "--yes", "--timeout", "3m", "--chunk-unregistered", "4")
+	if r.code != 0 {
+		t.Fatalf("with the statement: %s", r)
 	}
 	waitPodsReady(t, "app=iomesh-chunk", 3)
 	nothingLost(t, "5", "4")
-	record("scale-in interruption", "SIGINT mid-migration, then the same command", "exit 5, then the rerun continues at once; nothing lost")
+	record("scale-in interruption", "SIGINT mid-migration, then the same command", "exit 5, then the rerun continues at once to the by-hand check (exit 3); with --chunk-unregistered 4 it lowers; nothing lost")
 }
 
 // Someone else moves the count mid-migration: a scale-out is refused by the Lease, and a raw

@@ -12,6 +12,8 @@
 //
 //	standin.iomesh.com/unregister-refused: "<message>"  unregister fails with that message
 //	standin.iomesh.com/migrating: "true"                summary shows a migration in process
+//	standin.iomesh.com/omit-chunks: "<id>,..."          the status leaves them out; meta still
+//	                                                    knows them (unregister finds them)
 //
 // A second unregister while one is draining fails, as a busy meta would. Each invocation is
 // appended to iomeshctl.log in the working directory, for the tests to read.
@@ -113,7 +115,17 @@ func unregister(ctx context.Context, res dynamic.ResourceInterface, obj *unstruc
 	if err != nil {
 		return err
 	}
-	listed := func(c *iomeshcluster.IOMeshCluster) bool {
+	// Meta knows the chunks the status leaves out: those it omits and has not drained.
+	listed := func(c *iomeshcluster.IOMeshCluster, ann map[string]string) bool {
+		drained := false
+		for _, e := range drain.Parse(ann[drain.Annotation]) {
+			if e.ID == id && e.Left(time.Now(), drain.Duration(ann)) == 0 {
+				drained = true
+			}
+		}
+		if drain.Omitted(ann)[id] && !drained {
+			return true
+		}
 		if c.Status == nil || c.Status.Summary.ChunkSummary == nil {
 			return false
 		}
@@ -124,7 +136,7 @@ func unregister(ctx context.Context, res dynamic.ResourceInterface, obj *unstruc
 		}
 		return false
 	}
-	if !listed(cr) {
+	if !listed(cr, ann) {
 		return fmt.Errorf("chunk %d not found", id)
 	}
 	entries := drain.Parse(ann[drain.Annotation])
@@ -149,7 +161,7 @@ func unregister(ctx context.Context, res dynamic.ResourceInterface, obj *unstruc
 			continue
 		}
 		c, err := iomeshcluster.FromUnstructured(o)
-		if err == nil && !listed(c) {
+		if err == nil && !listed(c, o.GetAnnotations()) {
 			fmt.Printf("unregister chunk %d: done\n", id)
 			return nil
 		}

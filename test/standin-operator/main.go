@@ -10,6 +10,7 @@
 //	standin.iomesh.com/no-leader: "true"            no meta leader anywhere
 //	standin.iomesh.com/no-summary: "true"           no status.summary (an older operator)
 //	standin.iomesh.com/used-data: "<capacity>"      the cluster's usedDataSpace (a full cluster)
+//	standin.iomesh.com/omit-chunks: "<id>,..."      chunkSummary leaves these registered chunks out
 //
 // Chunks being unregistered (standin.iomesh.com/unregister, written by the stand-in iomeshctl)
 // drain over standin.iomesh.com/drain-seconds (default 4): their used space falls to 0, then

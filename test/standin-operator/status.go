@@ -34,6 +34,8 @@ type Faults struct {
 	NoSummary     bool
 	// UsedData replaces the cluster's usedDataSpace (a full cluster).
 	UsedData string
+	// Omit are registered chunks chunkSummary leaves out (they stay registered).
+	Omit map[int64]bool
 }
 
 func faultsOf(ann map[string]string) Faults {
@@ -42,6 +44,7 @@ func faultsOf(ann map[string]string) Faults {
 		NoLeader:      ann["standin.iomesh.com/no-leader"] == "true",
 		NoSummary:     ann["standin.iomesh.com/no-summary"] == "true",
 		UsedData:      ann["standin.iomesh.com/used-data"],
+		Omit:          drain.Omitted(ann),
 	}
 }
 
@@ -142,7 +145,9 @@ func Compute(in Input) Output {
 			if in.ReportNodename {
 				c["nodename"] = p.Node
 			}
-			chunks = append(chunks, c)
+			if !in.Faults.Omit[int64(ord+1)] {
+				chunks = append(chunks, c)
+			}
 		}
 		if metaRE.MatchString(p.Name) {
 			if p.Ready {

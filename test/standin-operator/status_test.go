@@ -73,3 +73,17 @@ func TestComputeDrainsUnregisteredChunks(t *testing.T) {
 		t.Fatalf("a draining chunk's used space falls: %v", c)
 	}
 }
+
+// A chunk the status leaves out stays registered: the record that decides LOST still has it.
+func TestComputeOmitsButKeepsRegistered(t *testing.T) {
+	now := time.Now()
+	in := Input{Name: "iomesh", Now: now, Faults: faultsOf(map[string]string{drain.OmitAnnotation: "2"})}
+	for i := 0; i < 3; i++ {
+		in.Pods = append(in.Pods, PodState{Name: fmt.Sprintf("iomesh-chunk-%d", i), PodIP: fmt.Sprintf("10.0.0.%d", i), Ready: true, ReadySince: now.Add(-time.Hour)})
+	}
+	out := Compute(in)
+	chunks := out.Summary["chunkSummary"].(map[string]interface{})["chunks"].([]interface{})
+	if len(chunks) != 2 || chunks[1].(map[string]interface{})["id"] != 3 || out.Registered["iomesh-chunk-1"] != 2 {
+		t.Fatalf("chunks %v, registered %v", chunks, out.Registered)
+	}
+}

@@ -1,5 +1,6 @@
 // Package drain is the stand-in IOMesh's record of chunks being unregistered, shared by the
-// stand-in iomeshctl (which starts a drain) and the stand-in operator (which moves the data).
+// stand-in iomeshctl (which starts a drain) and the stand-in operator (which moves the data),
+// and of the chunks its status leaves out while they stay registered (meta still knows them).
 package drain
 
 import (
@@ -68,4 +69,19 @@ func (e Entry) Left(now time.Time, d time.Duration) float64 {
 		return 1
 	}
 	return f
+}
+
+// OmitAnnotation lists chunks ("5,6") that chunkSummary leaves out while they stay registered,
+// as a lagging or partial status would.
+const OmitAnnotation = "standin.iomesh.com/omit-chunks"
+
+// Omitted reads OmitAnnotation.
+func Omitted(ann map[string]string) map[int64]bool {
+	out := map[int64]bool{}
+	for _, f := range strings.Split(ann[OmitAnnotation], ",") {
+		if id, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64); err == nil {
+			out[id] = true
+		}
+	}
+	return out
 }
