@@ -20,7 +20,7 @@ import (
 func main() {
 	startup.Done()
 	helmops.UseHelmFieldManager()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	root := cmd.NewRootCommand(genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr})
 	if cmd.IsCompletionHelper(os.Args[0]) {
 		// Run as kubectl_complete-iomesh (a link to this binary): kubectl's plugin completion.

@@ -147,7 +147,7 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	if !plan.AtTarget {
 		view.WriteVerdicts(o.ErrOut, o.style(), st.Report, preflight.Warn)
 	}
-	if plan.SkippedGuard != nil && rp == nil {
+	if plan.SkippedGuard != nil {
 		fmt.Fprintf(o.ErrOut, "Accepted with --skip-check %s:\n", scale.RenderCheckID)
 		scale.WriteGuard(o.ErrOut, *plan.SkippedGuard)
 	}

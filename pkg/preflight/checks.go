@@ -48,6 +48,7 @@ func Checks() []Check {
 		{"meta.allowed-count", "meta", fmt.Sprintf("Meta count is %d or %d", edition.MetaSmall, edition.MetaLarge), checkMetaCount},
 		{"meta.no-scale-in", "meta", "Meta pods are removed only where the version allows", checkMetaScaleIn},
 		{"meta.recommend-five", "meta", fmt.Sprintf("%d meta pods from %d IOMesh nodes on", edition.MetaLarge, edition.MetaLargeFrom), checkMetaFive},
+		{OneDirectionCheckID, "scale-in", "A scale moves the counts one way", checkOneDirection},
 		{MappedCheckID, "scale-in", "Each chunk pod to remove maps to one chunk", checkMapped},
 		{MigrationCheckID, "scale-in", "No recovery or migration on the meta leader", checkMigration},
 		{CapacityCheckID, "scale-in", "The remaining chunks hold the data", checkCapacity},
@@ -164,7 +165,7 @@ func checkDeployed(f *Facts) Result {
 		if f.LastDeployed > 0 {
 			// Helm upgrades from the last deployed revision: a scale plans from its values.
 			return bad(Warn, fmt.Sprintf("revision %d failed: %s; a scale starts from revision %d, the last deployed, and keeps revision %d in the history", f.Revision, strings.TrimSpace(f.ReleaseDescription), f.LastDeployed, f.Revision),
-				hint+fmt.Sprintf("; or return to revision %d with `helm rollback %s %d -n %s`", f.LastDeployed, f.Release, f.LastDeployed, f.Namespace), "")
+				hint+"; or "+rollbackAdvice(f), "")
 		}
 		return bad(Fail, fmt.Sprintf("revision %d failed: %s", f.Revision, strings.TrimSpace(f.ReleaseDescription)), hint, "")
 	}
@@ -181,7 +182,7 @@ func checkPending(f *Facts) Result {
 	}
 	hint := "Wait for the running Helm operation to finish. If none is running, it was interrupted: "
 	if f.LastDeployed > 0 {
-		hint += fmt.Sprintf("return to revision %d with `helm rollback %s %d -n %s`", f.LastDeployed, f.Release, f.LastDeployed, f.Namespace)
+		hint += rollbackAdvice(f)
 	} else {
 		hint += fmt.Sprintf("no earlier revision exists to roll back to; see `helm history %s`", helmRef(f))
 	}
@@ -636,4 +637,19 @@ func checkRBAC(f *Facts) Result {
 	}
 	return bad(Fail, fmt.Sprintf("missing %s a scale needs:\n%s", output.Plural(len(p.Missing), "permission"), strings.Join(access.Group(p.Missing), "\n")),
 		fmt.Sprintf("Ask a cluster admin to apply `kubectl iomesh rbac %s -n %s --user <you> | kubectl apply -f -`; check with `kubectl auth can-i %s %s -n %s`", role, f.Namespace, first.Verb, what, f.Namespace), "")
+}
+
+// rollbackAdvice is how to return to the last deployed revision: `helm rollback` only when that
+// revision has at least as many chunk and meta pods as run now, since a rollback to fewer removes
+// chunk pods without unregistering their chunks; otherwise the way back that unregisters first.
+func rollbackAdvice(f *Facts) string {
+	r := f.LastDeployedReplicas
+	if r != nil && r.Chunk >= len(f.ChunkPods) && r.Meta >= len(f.MetaPods) {
+		return fmt.Sprintf("return to revision %d with `helm rollback %s %d -n %s`", f.LastDeployed, f.Release, f.LastDeployed, f.Namespace)
+	}
+	counts := "counts that are not known"
+	if r != nil {
+		counts = fmt.Sprintf("%d chunk and %d meta pods while %d and %d run", r.Chunk, r.Meta, len(f.ChunkPods), len(f.MetaPods))
+	}
+	return fmt.Sprintf("do not `helm rollback` to revision %d: it has %s, and a rollback to fewer chunk pods removes them without unregistering their chunks. Finish with the same `kubectl iomesh scale` command, or scale in with `kubectl iomesh scale --chunk N`, which unregisters each chunk first", f.LastDeployed, counts)
 }

@@ -187,6 +187,7 @@ func TestNotReadyNode(t *testing.T) {
 func TestPendingAndFailedRelease(t *testing.T) {
 	in := cluster(5, 3, 3, 10)
 	in.ReleaseStatus, in.Revision, in.LastDeployed = "pending-upgrade", 3, 2
+	in.LastDeployedReplicas = &values.Replicas{Chunk: 3, Meta: 3}
 	r := Run(in, nil, "v1")
 	expect(t, r, "release.pending", Fail, "pending-upgrade")
 	if !strings.Contains(verdicts(r)["release.pending"].Hint, "helm rollback iomesh 2 -n iomesh-system") {
@@ -228,7 +229,7 @@ func TestSkipAndSummary(t *testing.T) {
 	in.Target = Target{Chunk: ip(5)}
 	r := Run(in, map[string]bool{"nodes.eligible-chunk": true}, "v1")
 	expect(t, r, "nodes.eligible-chunk", Skipped, "--skip-check")
-	if r.Summary.Fail != 0 || r.Summary.Warn != 1 || r.Summary.Skipped != 13 || r.Summary.Worst != Warn {
+	if r.Summary.Fail != 0 || r.Summary.Warn != 1 || r.Summary.Skipped != 14 || r.Summary.Worst != Warn {
 		t.Fatalf("summary = %+v", r.Summary)
 	}
 	if len(r.Results) != len(Checks()) {

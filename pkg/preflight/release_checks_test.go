@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"errors"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 	"strings"
 	"testing"
 )
@@ -49,9 +50,23 @@ func TestClusterUnreadable(t *testing.T) {
 func TestRollbackHintOnlyWithAGoodRevision(t *testing.T) {
 	in := cluster(5, 3, 3, 10)
 	in.ReleaseStatus, in.ReleaseDescription, in.Revision, in.LastDeployed = "failed", "boom", 3, 2
+	in.LastDeployedReplicas = &values.Replicas{Chunk: 3, Meta: 3}
 	if h := verdicts(Run(in, nil, "v1"))["release.deployed"].Hint; !strings.Contains(h, "helm rollback iomesh 2 -n iomesh-system") {
 		t.Fatalf("failed, with a good revision: %q", h)
 	}
+	// A revision with fewer chunk pods than run (a failed scale-out applied its count): a
+	// rollback would remove pods whose chunks are registered. Never advised.
+	in.LastDeployedReplicas = &values.Replicas{Chunk: 2, Meta: 3}
+	for _, status := range []string{"failed", "pending-upgrade"} {
+		in.ReleaseStatus = status
+		r := Run(in, nil, "v1")
+		for _, id := range []string{"release.deployed", "release.pending"} {
+			if h := verdicts(r)[id].Hint; strings.Contains(h, "with `helm rollback") || (h != "" && id == map[string]string{"failed": "release.deployed", "pending-upgrade": "release.pending"}[status] && !strings.Contains(h, "do not `helm rollback` to revision 2: it has 2 chunk and 3 meta pods while 3 and 3 run")) {
+				t.Fatalf("%s, %s: %q", status, id, h)
+			}
+		}
+	}
+	in.ReleaseStatus, in.LastDeployedReplicas = "failed", &values.Replicas{Chunk: 3, Meta: 3}
 	in.LastDeployed = 0
 	if h := verdicts(Run(in, nil, "v1"))["release.deployed"].Hint; strings.Contains(h, "rollback") {
 		t.Fatalf("failed, without a good revision: %q", h)

@@ -14,6 +14,8 @@ const (
 	MappedCheckID    = "scale-in.chunk-mapped"
 	MigrationCheckID = "scale-in.migration-idle"
 	CapacityCheckID  = "scale-in.capacity"
+	// OneDirectionCheckID refuses a target that lowers one count and raises the other.
+	OneDirectionCheckID = "scale-in.one-direction"
 )
 
 // Capacity thresholds: above CapacityWarn percent of the remaining data capacity in use the
@@ -151,4 +153,27 @@ func checkLeaderKept(f *Facts) Result {
 		}
 	}
 	return pass("the meta leader (%s) stays", orWord(strings.Join(f.LeaderPods, ", "), "none labelled"))
+}
+
+// checkOneDirection refuses a target that lowers one count and raises the other: a scale-in
+// and a scale-out are planned, checked and resumed apart, so each is its own command, the raise
+// first (the chunks it adds give the scale-in room).
+func checkOneDirection(f *Facts) Result {
+	if f.ReplicasErr != nil || f.Target.Chunk == nil || f.Target.Meta == nil {
+		return skip("the target changes one count, or the counts are not known")
+	}
+	c, m := *f.Target.Chunk, *f.Target.Meta
+	rc, rm := f.Replicas.Chunk, f.Replicas.Meta
+	if (c < rc && m > rm) || (c > rc && m < rm) {
+		up, down := fmt.Sprintf("--meta %d", m), fmt.Sprintf("--chunk %d", c)
+		if c > rc {
+			up, down = fmt.Sprintf("--chunk %d", c), fmt.Sprintf("--meta %d", m)
+		}
+		return bad(Fail, fmt.Sprintf("the target lowers one count and raises the other (chunk %d -> %d, meta %d -> %d): a scale moves the counts one way", rc, c, rm, m),
+			fmt.Sprintf("Run the raise first, then the lower: `kubectl iomesh scale %s -n %s --release %s`, then `kubectl iomesh scale %s -n %s --release %s`", up, f.Namespace, f.Release, down, f.Namespace, f.Release), DocScaleIn)
+	}
+	if c >= rc && m >= rm {
+		return skip("no count is lowered")
+	}
+	return pass("chunk %d -> %d, meta %d -> %d: both down or unchanged", rc, c, rm, m)
 }

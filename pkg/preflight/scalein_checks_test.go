@@ -176,3 +176,19 @@ func TestSomeOf(t *testing.T) {
 		})
 	}
 }
+
+func TestOneDirection(t *testing.T) {
+	in := cluster(6, 5, 3, 10)
+	in.Target = Target{Chunk: ip(4), Meta: ip(5)}
+	r := Run(in, nil, "v1")
+	expect(t, r, OneDirectionCheckID, Fail, "chunk 5 -> 4, meta 3 -> 5")
+	if h := verdicts(r)[OneDirectionCheckID].Hint; !strings.Contains(h, "`kubectl iomesh scale --meta 5 -n iomesh-system --release iomesh`, then `kubectl iomesh scale --chunk 4") {
+		t.Fatalf("hint %q", h)
+	}
+	in.Target = Target{Chunk: ip(6), Meta: ip(5)}
+	expect(t, Run(in, nil, "v1"), OneDirectionCheckID, Skipped, "no count is lowered")
+	in.Target = Target{Chunk: ip(4), Meta: ip(3)}
+	expect(t, Run(in, nil, "v1"), OneDirectionCheckID, Pass, "both down or unchanged")
+	in.Target = Target{Chunk: ip(4)}
+	expect(t, Run(in, nil, "v1"), OneDirectionCheckID, Skipped, "")
+}

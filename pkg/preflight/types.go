@@ -107,6 +107,8 @@ type Input struct {
 	Revision           int
 	LastDeployed       int
 	ReleaseDescription string
+	// LastDeployedReplicas are revision LastDeployed's counts (nil: not known).
+	LastDeployedReplicas *values.Replicas
 	// Direct says the IOMeshCluster has no Helm release: it is managed directly.
 	Direct bool
 	// GitOps is the controller that owns the cluster (nil: none).

@@ -178,7 +178,14 @@ func (h *helmWriter) write(ctx context.Context, plan *Plan, progress io.Writer, 
 			return 0, exitcode.Wrap(exitcode.Refused, fmt.Errorf("%v. Nothing was changed by this command; check `helm history %s -n %s` and run it again when the other operation has finished", err, plan.Release, plan.Namespace))
 		}
 		base := plan.snap.BaseInfo.Revision
-		next := fmt.Sprintf("fix the cause and run the same command again (it plans from revision %d and keeps the failed one in the history), or return to revision %d with `helm rollback %s %d -n %s`", base, base, plan.Release, base, plan.Namespace)
+		next := fmt.Sprintf("fix the cause and run the same command again (it plans from revision %d and keeps the failed one in the history)", base)
+		if plan.Chunk.To <= plan.Chunk.From && plan.Meta.To <= plan.Meta.From {
+			next += fmt.Sprintf(", or return to revision %d with `helm rollback %s %d -n %s`", base, plan.Release, base, plan.Namespace)
+		} else {
+			// Revision base has fewer pods than were applied: a rollback removes the new
+			// chunk pods without unregistering their chunks.
+			next += fmt.Sprintf("; do not `helm rollback` to revision %d: it has fewer pods than were just applied, and a rollback removes chunk pods without unregistering their chunks", base)
+		}
 		if rel != nil {
 			return 0, fmt.Errorf("the upgrade to revision %d failed: %w\nRevision %d is recorded as %s; revision %d is still the one deployed. Objects Helm applied before the failure keep their new state (see `helm get manifest %s -n %s --revision %d`): %s", plan.ToRevision, err, rel.Version, rel.Info.Status, base, plan.Release, plan.Namespace, rel.Version, next)
 		}

@@ -137,6 +137,9 @@ type Snapshot struct {
 	// 0 if none.
 	ReleaseFacts
 	LastDeployed int
+	// LastDeployedReplicas are that revision's counts (nil: none, or not readable): whether a
+	// rollback to it would remove pods.
+	LastDeployedReplicas *values.Replicas
 	// Direct says there is no Helm release: the IOMeshCluster of that name is managed directly
 	// (applied with kubectl, as the multi-cluster doc does). Latest is then nil.
 	Direct bool
@@ -326,6 +329,7 @@ func (s *Snapshot) resolve(rel ReleaseFacts, relErr, compErr error) error {
 	}
 	s.ReleaseFacts = rel
 	s.LastDeployed = helmops.LastGood(rel.History)
+	s.LastDeployedReplicas = lastDeployedReplicas(rel, s.LastDeployed)
 	return nil
 }
 
@@ -441,7 +445,7 @@ func licenseOf(c inventory.ClusterState, name string) (*edition.License, string)
 func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 	return &preflight.Input{
 		Namespace: s.Namespace, Release: s.Release,
-		ReleaseStatus: s.Info.Status, Revision: s.Info.Revision, LastDeployed: s.LastDeployed,
+		ReleaseStatus: s.Info.Status, Revision: s.Info.Revision, LastDeployed: s.LastDeployed, LastDeployedReplicas: s.LastDeployedReplicas,
 		ReleaseDescription: s.Info.Description, Direct: s.Direct,
 		Replicas: s.Replicas, ReplicasErr: s.ReplicasErr, Counts: s.Counts(),
 		Edition:       s.Edition,
@@ -542,4 +546,31 @@ func latestInfo(helmFor HelmFor, namespace, name string) (*helmops.Info, error) 
 	}
 	info, err := helmops.Describe(rel)
 	return &info, err
+}
+
+// lastDeployedReplicas are the counts of revision rev of the release (nil when there is none or
+// its values cannot be read).
+func lastDeployedReplicas(rel ReleaseFacts, rev int) *values.Replicas {
+	if rev == 0 {
+		return nil
+	}
+	if rel.Base != nil && rel.Base.Version == rev && rel.ReplicasErr == nil {
+		r := rel.Replicas
+		return &r
+	}
+	for _, h := range rel.History {
+		if h.Version != rev {
+			continue
+		}
+		info, err := helmops.Describe(h)
+		if err != nil {
+			return nil
+		}
+		r, err := values.ReadReplicas(info.Effective)
+		if err != nil {
+			return nil
+		}
+		return &r
+	}
+	return nil
 }
