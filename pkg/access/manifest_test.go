@@ -405,10 +405,12 @@ func parseGrants(t *testing.T, s string) []rbacv1.PolicyRule {
 // (before-hook-creation, then hook-succeeded or hook-failed), creates it (an apply patch by
 // name when the release is applied server-side) and waits for it by listing and watching its
 // kind in the namespace. It reads no hook by name.
-var (
-	hookNamed   = []string{"delete"}
-	hookUnnamed = []string{"create", "list", "watch"}
-)
+func hookVerbs(serverSide bool) (named, unnamed []string) {
+	if serverSide {
+		return []string{"create", "patch", "delete"}, []string{"list", "watch"}
+	}
+	return []string{"delete"}, []string{"create", "list", "watch"}
+}
 
 // The official charts hold kinds the stand-in does not (CSIDriver, DaemonSet, ZookeeperCluster,
 // APIService, LimitRange) and upgrade hooks with their own Role: each object gets get and patch
@@ -445,22 +447,22 @@ func TestOfficialCharts(t *testing.T) {
 						continue
 					}
 					hookKinds[o.Kind] = true
-					named := hookNamed
-					if ssa {
-						named = append(slices.Clone(named), "patch")
-					}
+					named, unnamed := hookVerbs(ssa)
 					for _, v := range named {
 						if !g[fmt.Sprintf("%s %s %s %s", ns, v, res, o.Name)] {
 							t.Errorf("hook %s %s: no %s by name", o.Kind, o.Name, v)
 						}
 					}
-					for _, v := range hookUnnamed {
+					for _, v := range unnamed {
 						if !g[fmt.Sprintf("%s %s %s *", ns, v, res)] {
 							t.Errorf("hook %s %s: no %s", o.Kind, o.Name, v)
 						}
 					}
 					if !ssa && g[fmt.Sprintf("%s patch %s %s", ns, res, o.Name)] {
 						t.Errorf("hook %s %s: patch on a release applied client-side, which creates hooks", o.Kind, o.Name)
+					}
+					if ssa && g[fmt.Sprintf("%s create %s *", ns, res)] {
+						t.Errorf("hook %s %s: create on any name, where server-side apply names it", o.Kind, o.Name)
 					}
 					// The creator of a hook role holds what it grants.
 					for _, r := range o.Grants {
@@ -503,8 +505,19 @@ func TestOfficialCharts(t *testing.T) {
 					needs[n.Verb+" "+n.Group+"/"+n.Resource+" "+n.Name] = true
 				}
 				for _, o := range objs {
-					if o.Hook && (!needs["create "+o.Group+"/"+Resource(o.Kind)+" "] || !needs["list "+o.Group+"/"+Resource(o.Kind)+" "] || !needs["delete "+o.Group+"/"+Resource(o.Kind)+" "+o.Name]) {
-						t.Errorf("the check does not ask for what hook %s %s needs", o.Kind, o.Name)
+					if !o.Hook {
+						continue
+					}
+					named, unnamed := hookVerbs(ssa)
+					for _, v := range named {
+						if !needs[v+" "+o.Group+"/"+Resource(o.Kind)+" "+o.Name] {
+							t.Errorf("the check does not ask for %s on hook %s %s", v, o.Kind, o.Name)
+						}
+					}
+					for _, v := range unnamed {
+						if !needs[v+" "+o.Group+"/"+Resource(o.Kind)+" "] {
+							t.Errorf("the check does not ask for %s on hook kind %s", v, o.Kind)
+						}
 					}
 				}
 			})

@@ -180,9 +180,11 @@ func keyOf(o Object) objectKey { return objectKey{o.Namespace, o.Group, Resource
 
 // hookRules are what Helm 4 does with the chart's upgrade hooks (helm.sh/helm/v4 pkg/action
 // hooks.go, on every upgrade): for each hook, delete it (its before-hook-creation policy, Helm's
-// default), create it (with server-side apply, a patch that needs create too), wait for it (the
-// status watcher lists and watches its kind in the namespace, with no field selector) and
-// delete it once it ran (hook-succeeded, hook-failed). Helm reads no hook by name.
+// default), create it (with server-side apply, a patch of that name that the API server also
+// authorizes as a create of it), wait for it (the status watcher of pkg/kube statuswait.go lists
+// and watches its kind in the namespace, with no field selector; client-go streams the list
+// through the watch where the server can) and delete it once it ran (hook-succeeded,
+// hook-failed). Helm reads no hook by name.
 //
 // A hook Role or ClusterRole is created anew, and creating a role that grants what its creator
 // does not hold is escalation: the user holds what it grants, read from the rendered hook, so
@@ -219,15 +221,15 @@ func hookRules(s Scope) []Rule {
 	}
 	for _, k := range sortedKeys(hooks) {
 		names := unique(hooks[k])
-		out = append(out,
-			Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"create"},
-				Why: "Helm creates the chart's upgrade hooks anew on every upgrade (RBAC cannot limit create by name)"},
-			Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"delete"}, Names: names,
-				Why: "Helm deletes each upgrade hook before creating it again (before-hook-creation) and once it ran (hook-succeeded, hook-failed)"})
 		if s.ServerSideApply {
-			out = append(out, Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"patch"}, Names: names,
-				Why: "this release is applied server-side, so Helm creates each upgrade hook with an apply patch"})
+			out = append(out, Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"create", "patch"}, Names: names,
+				Why: "this release is applied server-side, so Helm creates each upgrade hook anew on every upgrade with an apply patch, which the API server also authorizes as a create of that name"})
+		} else {
+			out = append(out, Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"create"},
+				Why: "Helm creates the chart's upgrade hooks anew on every upgrade (RBAC cannot limit a create by name)"})
 		}
+		out = append(out, Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"delete"}, Names: names,
+			Why: "Helm deletes each upgrade hook before creating it again (before-hook-creation) and once it ran (hook-succeeded, hook-failed)"})
 		where := "in namespace " + k.ns
 		if k.ns == "" {
 			where = "in the cluster"
