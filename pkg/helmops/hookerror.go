@@ -40,24 +40,26 @@ func (e *HookError) Error() string {
 	if e.Hook != "" {
 		hook = "the chart's " + string(e.Event) + " hook " + e.Hook
 	}
-	var b strings.Builder
-	b.WriteString(e.Err.Error())
-	b.WriteString("\n")
 	base := "the last deployed revision"
 	if e.Deployed > 0 {
 		base = fmt.Sprintf("revision %d, the last deployed one", e.Deployed)
 	}
-	if e.Applied() {
-		counts := "its counts are live"
-		if e.Counts != nil {
-			counts = fmt.Sprintf("its counts (chunk %d, meta %d) are live", e.Counts.Chunk, e.Counts.Meta)
-		}
-		fmt.Fprintf(&b, "Helm applied every object of revision %d before %s failed, so %s, though Helm records revision %d as failed. ", e.Revision, hook, counts, e.Revision)
-		fmt.Fprintf(&b, "A later run plans from %s, not from the failed one, and writes these counts again as a new revision, which runs the hooks again. ", base)
-	} else {
-		fmt.Fprintf(&b, "%s failed before Helm applied any object of revision %d, so the counts are those of %s; Helm records revision %d as failed, and a later run plans from %s again. ", upper(hook), e.Revision, base, e.Revision, base)
+	why := "the error above says why it did not; `kubectl iomesh preflight` checks the permissions a scale needs"
+	var b strings.Builder
+	b.WriteString(e.Err.Error())
+	b.WriteString("\n")
+	if !e.Applied() {
+		fmt.Fprintf(&b, "%s failed before Helm applied any object of revision %d, so the counts are those of %s; Helm records revision %d as failed, and a later run plans from %s again. Once the hook can run (%s), the same command finishes the scale.",
+			upper(hook), e.Revision, base, e.Revision, base, why)
+		return b.String()
 	}
-	b.WriteString("Once the hook can run (the error above says why it did not; `kubectl iomesh preflight` checks the permissions a scale needs), the same command finishes the scale.")
+	counts := "its counts are live"
+	if e.Counts != nil {
+		counts = fmt.Sprintf("its counts (chunk %d, meta %d) are live", e.Counts.Chunk, e.Counts.Meta)
+	}
+	fmt.Fprintf(&b, "Helm applied every object of revision %d before %s failed, so %s, though Helm records revision %d as failed. ", e.Revision, hook, counts, e.Revision)
+	fmt.Fprintf(&b, "A later run plans from %s, not from the failed one: finding these counts already live, the same command writes no new revision and waits for the pods, which finishes the scale; a scale to other counts would start from that revision's counts, which are no longer live. ", base)
+	fmt.Fprintf(&b, "To record what is live, run `helm rollback %s %d -n %s`: it applies revision %d's objects again (the live ones) as a new, deployed revision, and runs no upgrade hook; the next upgrade runs the hooks again (once they can run: %s). A rollback to %s would set that revision's counts again.", e.Release, e.Revision, e.Namespace, e.Revision, why, base)
 	return b.String()
 }
 

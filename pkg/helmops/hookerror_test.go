@@ -74,7 +74,9 @@ func TestPostUpgradeHookFailure(t *testing.T) {
 				"Helm applied every object of revision 2 before the chart's post-upgrade hook Job zk-hook failed",
 				"its counts (chunk 6, meta 3) are live", "records revision 2 as failed",
 				"A later run plans from revision 1, the last deployed one, not from the failed one",
-				"the same command finishes the scale",
+				"the same command writes no new revision and waits for the pods, which finishes the scale",
+				"To record what is live, run `helm rollback iomesh 2 -n iomesh-system`",
+				"the next upgrade runs the hooks again",
 			} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("the error lacks %q:\n%s", want, err)
@@ -92,7 +94,7 @@ func TestPreUpgradeHookFailure(t *testing.T) {
 	if !errors.As(err, &he) || he.Applied() || he.Event != release.HookPreUpgrade || !errors.Is(err, cause) {
 		t.Fatalf("error %v (%+v)", err, he)
 	}
-	for _, want := range []string{"failed before Helm applied any object of revision 2", "the counts are those of revision 1", "the same command finishes"} {
+	for _, want := range []string{"failed before Helm applied any object of revision 2", "the counts are those of revision 1", "a later run plans from revision 1", "the same command finishes the scale"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error lacks %q:\n%s", want, err)
 		}
