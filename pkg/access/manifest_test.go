@@ -2,6 +2,7 @@ package access
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -570,5 +571,48 @@ func TestHookRoleBeyondAScaler(t *testing.T) {
 		if strings.Contains(k, " bind ") || strings.Contains(k, " escalate ") {
 			t.Errorf("granted %s", k)
 		}
+	}
+}
+
+// A user holding the roles of earlier versions (hooks by name only, no hook kind listed or
+// watched, none of the hook Role's grants) is refused by the check before anything is
+// written, each missing permission with the rule that asks for it.
+func TestCheckRefusesRolesWithoutTheHookRules(t *testing.T) {
+	scope := standinScope()
+	scope.ServerSideApply = true
+	scope.Objects = append(scope.Objects, ObjectsOf(zkHooks, "iomesh-system", true)...)
+	b, err := Manifest(Sets[1], scope, rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "frank"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []authv1.ResourceRule
+	for _, r := range rulesIn(parse(t, b), "iomesh-system") {
+		if slices.Contains(r.Verbs, "watch") && len(r.ResourceNames) == 0 && r.Resources[0] != "pods" && r.Resources[0] != "nodes" {
+			continue // the hook kinds' list and watch
+		}
+		if slices.Contains(r.APIGroups, "zookeeper.pravega.io") || slices.Contains(r.APIGroups, "extensions") {
+			continue // the hook Role's grants
+		}
+		held = append(held, r)
+	}
+	n := 0
+	missing, err := Missing(context.Background(), reviews(held, false, map[string]bool{"list nodes ": true, "watch nodes ": true, "list pods ": true, "get deployments snapshot-controller": true, "patch deployments snapshot-controller": true}, &n), "iomesh-system", ScaleNeeds(scope, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := Group(missing)
+	text := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"namespace iomesh-system: list, watch configmaps (namespace-wide, as RBAC cannot narrow a list or watch",
+		"namespace iomesh-system: list, watch jobs.batch", "namespace iomesh-system: list, watch roles.rbac.authorization.k8s.io",
+		"namespace iomesh-system: get *.zookeeper.pravega.io (the chart's upgrade hook Role " + zkHook,
+		"namespace iomesh-system: get deployments.extensions",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the refusal lacks %q:\n%s", want, text)
+		}
+	}
+	if len(lines) != 7 {
+		t.Errorf("%d lines missing, want the 5 hook kinds and the 2 hook Role grants:\n%s", len(lines), text)
 	}
 }

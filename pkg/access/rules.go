@@ -235,7 +235,7 @@ func hookRules(s Scope) []Rule {
 			where = "in the cluster"
 		}
 		out = append(out, Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"list", "watch"},
-			Why: fmt.Sprintf("Helm 4 waits for each upgrade hook by listing and watching its kind, with no field selector, and RBAC cannot narrow such a list or watch by name: this reads every %s %s", k.resource, where)})
+			Why: fmt.Sprintf("namespace-wide, as RBAC cannot narrow a list or watch without a field selector by name: Helm 4 waits for each upgrade hook by listing and watching its kind with none, so this reads every object of the kind (%s) %s", k.resource, where)})
 	}
 	out = append(out, grants...)
 	for _, k := range sortedKeys(bind) {
