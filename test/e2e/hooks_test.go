@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -89,4 +90,48 @@ func TestFailedUpgradeHookIsExplained(t *testing.T) {
 	}
 	waitPodsReady(t, "app=iomesh-chunk", 5)
 	record("fault", "the chart's post-upgrade hook fails after the new count was applied", "exit 1 saying the count is live, the revision failed and the next run plans from the deployed one; the same command finishes; the rollback it names records the live counts and the next scale runs the hooks")
+}
+
+// The scale role without what Helm 4 does with the hooks (the role earlier versions printed
+// granted no list or watch on the hook kinds): preflight's rbac.permissions and the scale
+// refuse before anything is written, naming the rule.
+func TestScaleRefusedWithoutTheHookRules(t *testing.T) {
+	ctx := context.Background()
+	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10)})
+	applyPluginRBAC(t, "scale", "iomesh-scaler")
+	role, err := env.kube.RbacV1().Roles(ns).Get(ctx, "iomesh-plugin-scale", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := role.Rules[:0]
+	dropped := 0
+	for _, r := range role.Rules {
+		if len(r.Resources) == 1 && r.Resources[0] == "configmaps" && len(r.ResourceNames) == 0 && strings.Join(r.Verbs, ",") == "list,watch" {
+			dropped++
+			continue
+		}
+		kept = append(kept, r)
+	}
+	if dropped != 1 {
+		t.Fatalf("the scale role has %d namespace-wide list/watch rules on configmaps, want 1:\n%+v", dropped, role.Rules)
+	}
+	role.Rules = kept
+	if _, err := env.kube.RbacV1().Roles(ns).Update(ctx, role, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	scaler := []string{"KUBECONFIG=" + filepath.Join(env.clusterDir, "scaler.kubeconfig")}
+	var r result
+	eventually(t, 30*time.Second, "the narrowed role in force", func() bool {
+		r = run(t, scaler, "kubectl", "iomesh", "preflight", "--chunk", "4")
+		return r.code == 3
+	})
+	mustContain(t, r, "[FAIL] rbac.permissions", "namespace iomesh-system: list, watch configmaps (namespace-wide", "Helm 4 waits for each upgrade hook")
+	r = run(t, scaler, "kubectl", "iomesh", "scale", "--chunk", "4", "--yes")
+	if r.code != 3 || !strings.Contains(r.stderr+r.stdout, "list, watch configmaps") {
+		t.Fatalf("the scale without the hook rule: want exit 3 naming it:\n%s", r)
+	}
+	if hist := helmHistory(t, relName, ns); len(hist) != 1 {
+		t.Fatalf("a revision was written: %+v", hist)
+	}
+	record("security", "the scale role without the upgrade hooks' list and watch", "preflight and scale exit 3 naming the rule; no revision written")
 }
