@@ -216,8 +216,8 @@ def routes():
         kind = "unicast"
         if f[0] in TYPES:
             kind, f = f[0], f[1:]
-        if not f or f[0] == "default":
-            continue  # the default route: where an address goes when no route is more specific
+        if not f or f[0] == "default" or line[0].isspace():
+            continue  # the default route (where an address goes without a more specific one), or a nexthop
         table = f[f.index("table") + 1] if "table" in f else "main"
         yield line.strip(), kind, ipaddress.ip_network(f[0], strict=False), table
 

@@ -94,8 +94,8 @@ func routesIn(t *testing.T, prefixes ...netip.Prefix) []string {
 		if len(f) > 1 && types[f[0]] {
 			f = f[1:]
 		}
-		if len(f) == 0 || f[0] == "default" {
-			continue
+		if len(f) == 0 || f[0] == "default" || strings.TrimLeft(line, " \t") != line {
+			continue // the default route, or a nexthop of the route above
 		}
 		dst := f[0]
 		if !strings.Contains(dst, "/") {

@@ -44,6 +44,9 @@ exec "$@"
 const (
 	machineRoutes = `default via 192.0.2.1 dev eth0
 192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.2
+172.16.0.0/12 proto static
+	nexthop via 192.0.2.3 dev eth0 weight 1
+	nexthop via 192.0.2.4 dev eth0 weight 1
 local 127.0.0.0/8 dev lo table local proto kernel scope host src 127.0.0.1
 broadcast 192.0.2.255 dev eth0 table local proto kernel scope link src 192.0.2.2
 unreachable 10.96.0.0/16
