@@ -261,7 +261,7 @@ func TestOverlapsAreRefused(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-	m := newMachine(t, c.routes, c.addrs)
+			m := newMachine(t, c.routes, c.addrs)
 			// What a previous cluster left in the directory stays.
 			if err := os.MkdirAll(m.clusterDir, 0o755); err != nil {
 				t.Fatal(err)
