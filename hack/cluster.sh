@@ -189,7 +189,7 @@ kwok_namespace() {
   elif [ "$PRIV" = sudo ]; then
     kwok_ns=(sudo -n -E unshare --mount --propagation private "${opt_ns[@]}")
   else
-    echo "this kernel allows no unprivileged user namespace with a mount of its own (see sysctl user.max_user_namespaces and kernel.apparmor_restrict_unprivileged_userns) and there is no root or password-less sudo, so kwok cannot give the meta pods a private /opt/iomesh/iomeshctl: kubectl exec into them fails" > "$CLUSTER_DIR/no-exec"
+    echo "this kernel allows no unprivileged user namespace with a mount of its own (see sysctl user.max_user_namespaces and kernel.apparmor_restrict_unprivileged_userns) and this run has no root or password-less sudo, so kwok cannot give the meta pods a private /opt/iomesh/iomeshctl: kubectl exec into them fails" > "$CLUSTER_DIR/no-exec"
     log "$(cat "$CLUSTER_DIR/no-exec")"
   fi
 }
@@ -295,7 +295,9 @@ keep_local() {
   [ ${#added[@]} -eq 0 ] || log "unreachable routes for ${added[*]} added on this machine (\`make demo-down\` or \`hack/cluster.sh down\` removes them)"
   [ ${#kept[@]} -eq 0 ] || log "unreachable routes for ${kept[*]} were already there: left as they are"
   if [ "$PRIV" = user ] && [ $((${#added[@]} + ${#kept[@]})) -lt 2 ]; then
-    echo "no root and no password-less sudo: no unreachable routes for $SERVICE_CIDR (Services) and $POD_CIDR (pods), so a call to one of the cluster's Service or pod addresses from this machine times out instead of failing at once; nothing here needs one, going on" > "$CLUSTER_DIR/no-routes"
+    local why="no root and no password-less sudo"
+    [ -z "${IOMESH_UNPRIVILEGED:-}" ] || why="IOMESH_UNPRIVILEGED is set"
+    echo "$why: no unreachable routes for $SERVICE_CIDR (Services) and $POD_CIDR (pods), so a call to one of the cluster's Service or pod addresses from this machine times out instead of failing at once; going on" > "$CLUSTER_DIR/no-routes"
     log "$(cat "$CLUSTER_DIR/no-routes")"
   fi
 }

@@ -302,7 +302,7 @@ func TestWithoutRootItSaysSoOnceAndGoesOn(t *testing.T) {
 	if n := strings.Count(out, "times out instead of failing at once"); n != 1 {
 		t.Fatalf("said %d times that calls time out, want once:\n%s", n, out)
 	}
-	for _, w := range []string{"no root and no password-less sudo", "198.18.0.0/16 (Services)", "198.19.0.0/16 (pods)"} {
+	for _, w := range []string{"IOMESH_UNPRIVILEGED is set: no unreachable routes", "198.18.0.0/16 (Services)", "198.19.0.0/16 (pods)", "going on"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("lacks %q:\n%s", w, out)
 		}
