@@ -318,3 +318,73 @@ func TestWithoutRootItSaysSoOnceAndGoesOn(t *testing.T) {
 		t.Fatalf("routes:\n%s", got)
 	}
 }
+
+// Run as a user (nobody) when the test runs as root: no route changes, the run says so once and
+// goes on, and kwok gets an unprivileged user namespace where this kernel allows one.
+func TestAsAUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("runs as root, to become a user")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("needs setpriv")
+	}
+	m := newMachine(t, machineRoutes, machineAddrs)
+	// The user reaches the test's directory (t.TempDir's parent is the owner's only).
+	if err := os.Chmod(filepath.Dir(m.dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{m.dir, m.bin} {
+		if err := os.Chmod(d, 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"routes", "addrs"} {
+		if err := os.Chmod(filepath.Join(m.dir, f), 0o666); err != nil {
+			t.Fatal(err)
+		}
+	}
+	asUser := func(cmd string) (string, int) {
+		c := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "bash", filepath.Join("..", "..", "hack", "cluster.sh"), cmd)
+		c.Env = append(os.Environ(), "PATH="+m.bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+			"FAKE_IP_DIR="+m.dir, "IOMESH_TEST_CLUSTER_DIR="+m.clusterDir, "HOME="+m.dir,
+			"IOMESH_SERVICE_CIDR=", "IOMESH_POD_CIDR=", "IOMESH_UNPRIVILEGED=")
+		out, err := c.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return string(out), ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), 0
+	}
+	// What a user may do here, asked of the kernel directly.
+	userns := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+		"unshare", "--user", "--map-root-user", "--mount", "sh", "-c", "mount -t tmpfs tmpfs /opt").Run() == nil
+	if _, err := exec.LookPath("sudo"); err == nil && exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "sudo", "-n", "true").Run() == nil {
+		t.Skip("nobody has password-less sudo here")
+	}
+
+	out, code := asUser("net-up")
+	if code != 0 {
+		t.Fatalf("net-up as a user: exit %d\n%s", code, out)
+	}
+	if n := strings.Count(out, "no root and no password-less sudo: no unreachable routes"); n != 1 {
+		t.Fatalf("said %d times that there are no routes, want once:\n%s", n, out)
+	}
+	if calls := m.read("calls"); calls != "" {
+		t.Fatalf("changed routes as a user:\n%s", calls)
+	}
+	_, err = os.Stat(filepath.Join(m.clusterDir, "no-exec"))
+	if userns && err == nil {
+		t.Fatalf("this kernel allows a user namespace, yet kwok gets none:\n%s", out)
+	}
+	if !userns && (err != nil || !strings.Contains(out, "kubectl exec into them fails")) {
+		t.Fatalf("this kernel allows no user namespace, and the run does not say so (%v):\n%s", err, out)
+	}
+	if out, code := asUser("net-down"); code != 0 {
+		t.Fatalf("net-down as a user: exit %d\n%s", code, out)
+	}
+	if got := m.routes(); got != machineRoutes {
+		t.Fatalf("routes:\n%s", got)
+	}
+}
