@@ -491,5 +491,5 @@ case "${1:-}" in
   net-down) release_local ;;
   restart-apiserver) restart_component kube-apiserver "${2:-2}" ;;
   restart) restart_component "${2:?usage: cluster.sh restart COMPONENT [DELAY]}" "${3:-0}" ;;
-  *) echo "usage: $0 up|down|nodes N|status|logs|env|restart-apiserver [DELAY]|restart COMPONENT [DELAY]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|nodes N|status|logs|env|net-up|net-down|restart-apiserver [DELAY]|restart COMPONENT [DELAY]" >&2; exit 2 ;;
 esac
