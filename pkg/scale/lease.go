@@ -322,6 +322,26 @@ func Unfinished(ctx context.Context, r inventory.Reader) error {
 	return exitcode.Wrap(exitcode.Refused, fmt.Errorf("a scale-in of %s is not finished (Lease %s in namespace %s, by %s%s). Nothing was changed: %s first. To give it up instead, once no run is active and IOMesh shows no migration, delete the Lease: `kubectl delete lease %s -n %s`", r.Release, inventory.LeaseName(r.Release), r.Namespace, by, chunk, next, inventory.LeaseName(r.Release), r.Namespace))
 }
 
+// clearFinished deletes the scale-in Lease of a cluster already at its target, when it records
+// no unregister started without its completion: the scale-in it recorded has nothing left to do.
+// A Lease that a run still holds is taken over first, once that run has not renewed it for its
+// duration (a run killed after its last lower), as any scale-in takes it over.
+func clearFinished(ctx context.Context, r inventory.Reader, o leaseRun) error {
+	s, err := r.Lease(ctx)
+	if err != nil || s.Object == nil || (s.Unregistering != 0 && s.Unregistered != s.Unregistering) {
+		return err
+	}
+	if s.Holder != "" && s.Holder != o.holder {
+		l, err := acquire(ctx, r, o)
+		if err != nil {
+			return err
+		}
+		l.release(true)
+		return nil
+	}
+	return ClearFinished(ctx, r)
+}
+
 // ClearFinished deletes a scale-in Lease that no run holds, for a cluster already at its
 // target: the scale-in it recorded has nothing left to do. The delete is conditional on the
 // version read, so a run that takes the Lease meanwhile keeps it.

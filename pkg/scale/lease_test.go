@@ -255,3 +255,40 @@ func TestUnfinished(t *testing.T) {
 		t.Fatalf("released Lease still there: %v", err)
 	}
 }
+
+// A run killed after its last lower leaves its Lease held: the same command, at the target, takes
+// it over once it goes unrenewed and clears it. A Lease recording an unregister started but not
+// seen finished stays, for the scale-in to decide.
+func TestClearFinishedTakesOverADeadHolder(t *testing.T) {
+	done := heldLease("killed@host/9")
+	done.Annotations[inventory.UnregisteredAnnotation] = "5"
+	r, kube := leaseReader(done)
+	versioned(kube, nil)
+	fc := clocktesting.NewFakeClock(time.Unix(1000, 0))
+	var progress syncBuffer
+	errc := make(chan error, 1)
+	go func() {
+		errc <- clearFinished(context.Background(), r, leaseRun{holder: "me", command: "same", clock: fc, poll: 5 * time.Second, progress: &progress})
+	}()
+	for i := 0; i < 12; i++ {
+		waitWaiters(t, fc)
+		select {
+		case err := <-errc:
+			t.Fatalf("cleared after only %d polls: %v", i, err)
+		default:
+		}
+		fc.Step(5 * time.Second)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kube.CoordinationV1().Leases(r.Namespace).Get(context.Background(), "iomesh-scale-in", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the finished scale-in's Lease is still there: %v", err)
+	}
+	// The intent without its completion: kept, whoever holds it.
+	r, _ = leaseReader(heldLease(""))
+	if err := clearFinished(context.Background(), r, leaseRun{holder: "me", clock: fc, poll: time.Second, progress: &progress}); err != nil {
+		t.Fatal(err)
+	}
+	getLease(t, r)
+}

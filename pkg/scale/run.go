@@ -106,7 +106,7 @@ func (e *Engine) Run(ctx context.Context, plan *Plan, h Hooks) error {
 	}
 	if plan.AtTarget {
 		fmt.Fprintf(h.Progress, "%s is already at %d chunk and %d meta pods; waiting for the pods.\n", plan.Subject(), plan.Chunk.To, plan.Meta.To)
-		if err := ClearFinished(ctx, e.Reader); err != nil {
+		if err := clearFinished(ctx, e.Reader, leaseRun{holder: h.Holder, command: h.Resume(0), clock: h.Clock, poll: h.Poll, progress: h.Progress}); err != nil {
 			return err
 		}
 		return r.raised(ctx)
