@@ -58,8 +58,8 @@ func (e *HookError) Error() string {
 		counts = fmt.Sprintf("its counts (chunk %d, meta %d) are live", e.Counts.Chunk, e.Counts.Meta)
 	}
 	fmt.Fprintf(&b, "Helm applied every object of revision %d before %s failed, so %s, though Helm records revision %d as failed. ", e.Revision, hook, counts, e.Revision)
-	fmt.Fprintf(&b, "A later run plans from %s, not from the failed one: finding these counts already live, the same command writes no new revision and waits for the pods, which finishes the scale; a scale to other counts would start from that revision's counts, which are no longer live. ", base)
-	fmt.Fprintf(&b, "To record what is live, run `helm rollback %s %d -n %s`: it applies revision %d's objects again (the live ones) as a new, deployed revision, and runs no upgrade hook; the next upgrade runs the hooks again (once they can run: %s). A rollback to %s would set that revision's counts again.", e.Release, e.Revision, e.Namespace, e.Revision, why, base)
+	fmt.Fprintf(&b, "A later run plans from %s, not from the failed one: once the hooks can run (%s), the same command upgrades from it to these counts again (already live, so no pod changes), records them in a new deployed revision and waits for the pods, which finishes the scale. A scale to other counts is refused until then (`counts.agree`: the values and the live counts differ). ", base, why)
+	fmt.Fprintf(&b, "`helm rollback %s %d -n %s` records what is live too (it applies revision %d's objects again as a new, deployed revision, and runs no upgrade hook). Do not roll back to %s: that sets its counts again, and fewer chunk pods are removed without unregistering their chunks.", e.Release, e.Revision, e.Namespace, e.Revision, base)
 	return b.String()
 }
 

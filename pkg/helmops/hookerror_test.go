@@ -74,9 +74,9 @@ func TestPostUpgradeHookFailure(t *testing.T) {
 				"Helm applied every object of revision 2 before the chart's post-upgrade hook Job zk-hook failed",
 				"its counts (chunk 6, meta 3) are live", "records revision 2 as failed",
 				"A later run plans from revision 1, the last deployed one, not from the failed one",
-				"the same command writes no new revision and waits for the pods, which finishes the scale",
-				"To record what is live, run `helm rollback iomesh 2 -n iomesh-system`",
-				"the next upgrade runs the hooks again",
+				"the same command upgrades from it to these counts again (already live, so no pod changes), records them in a new deployed revision",
+				"`helm rollback iomesh 2 -n iomesh-system` records what is live too",
+				"Do not roll back to revision 1",
 			} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("the error lacks %q:\n%s", want, err)
