@@ -187,6 +187,14 @@ func (v View) Removals(release string, chunkPods []corev1.Pod, from, to int, cl 
 			if r.Problem == "" && r.By == ByName {
 				r.By, r.Unconfirmed = ByLease, ""
 			}
+			if r.Problem == "" && r.Left && unmatched > 0 {
+				// Its recorded chunk left; one that matches no pod may have registered on it since.
+				r.Problem = fmt.Sprintf("chunk %d, recorded for %s, has left, but %s no pod and may be a chunk registered on it since", recorded, r.Pod, unmatchedText(unmatched))
+				if cl.LocalErr != "" {
+					r.Problem += "; " + cl.LocalErr
+				}
+				r.Chunk, r.Left = nil, false
+			}
 		case len(mine) > 1:
 			r.Problem = fmt.Sprintf("%d chunks match node %s", len(mine), r.Node)
 		case len(mine) == 1:
@@ -199,12 +207,14 @@ func (v View) Removals(release string, chunkPods []corev1.Pod, from, to int, cl 
 			}
 		case cl.NoChunk[r.Pod]:
 			r.Unregistered, r.By = true, ByNoChunk
-		case ran:
-			// Absence proves nothing: the status can leave a chunk out.
-			r.Problem = fmt.Sprintf("IOMesh lists no chunk for %s on %s, but a list can leave a chunk out, so that it holds none is not known. Check with `iomeshctl chunk list` on the meta leader; if it holds none, say so with --no-chunk %s, or name its chunk with --chunk-id", r.Pod, r.Node, r.Pod)
 		default:
-			// Never scheduled: no chunk server ever ran there.
-			r.Unregistered = true
+			// Absence proves nothing: the status can leave a chunk out, and a pod that is
+			// missing or not scheduled now may have run, and registered, before.
+			where := "on " + r.Node
+			if !ran {
+				where = "(not scheduled now; an earlier instance may have registered one)"
+			}
+			r.Problem = fmt.Sprintf("IOMesh lists no chunk for %s %s, but a list can leave a chunk out, so that it holds none is not known. Check with `iomeshctl chunk list` on the meta leader; if it holds none, say so with --no-chunk %s, or name its chunk with --chunk-id", r.Pod, where, r.Pod)
 		}
 		out = append(out, r)
 	}

@@ -123,7 +123,14 @@ func TestRemovals(t *testing.T) {
 	})
 	t.Run("absent from the list is not no chunk", func(t *testing.T) {
 		v, pods, _ := five(byNodeIP, false)
-		v.Chunks = v.Chunks[:4] // chunk 5 left chunkSummary; every other chunk is another pod's
+		v.Chunks = v.Chunks[:4]
+		// Chunk 5 recorded and gone, but a chunk matching no pod may have registered on the
+		// pod since: not "already left".
+		left := v
+		left.Chunks = append(append([]RegisteredChunk(nil), v.Chunks...), RegisteredChunk{ID: 7, IP: "10.234.1.99"})
+		if rs := removals(t, left, pods, 5, 4, Claims{Recorded: map[string]int64{"iomesh-chunk-4": 5}}); rs[0].Left || !strings.Contains(rs[0].Problem, "may be a chunk registered on it since") {
+			t.Fatalf("%+v", rs)
+		} // chunk 5 left chunkSummary; every other chunk is another pod's
 		rs := removals(t, v, pods, 5, 4, Claims{})
 		if rs[0].Unregistered || rs[0].Chunk != nil || !strings.Contains(rs[0].Problem, "--no-chunk iomesh-chunk-4") {
 			t.Fatalf("%+v", rs)
@@ -137,10 +144,13 @@ func TestRemovals(t *testing.T) {
 		if _, err := v.Removals("iomesh", pods, 5, 4, Claims{NoChunk: map[string]bool{"iomesh-chunk-3": true}}); err == nil {
 			t.Fatal("--no-chunk of a pod that stays was accepted")
 		}
-		// A pod never scheduled ran no chunk server.
+		// A pod not scheduled now may have run, and registered, before: unknown too.
 		pods[4].Spec.NodeName = ""
-		if rs := removals(t, v, pods, 5, 4, Claims{}); !rs[0].Unregistered || rs[0].Problem != "" {
+		if rs := removals(t, v, pods, 5, 4, Claims{}); rs[0].Unregistered || !strings.Contains(rs[0].Problem, "not scheduled now") {
 			t.Fatalf("%+v", rs)
+		}
+		if rs := removals(t, v, pods[:4], 5, 4, Claims{}); rs[0].Unregistered || rs[0].Problem == "" {
+			t.Fatalf("a missing pod: %+v", rs)
 		}
 		pods[4].Spec.NodeName = "node-4"
 		// A statement that IOMesh contradicts is refused.

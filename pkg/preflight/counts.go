@@ -55,6 +55,16 @@ func (c Counts) Agreement() (agree, explained bool, text string) {
 	return false, explained, text
 }
 
+// Live is the most pods any live place asks for or runs: the spec, the StatefulSet, the highest
+// ordinal + 1.
+func (c Counts) Live() int {
+	n := max(c.Spec, c.Set)
+	for _, o := range c.Ordinals {
+		n = max(n, o+1)
+	}
+	return n
+}
+
 // Beyond are the pods at or above the values' count, by name.
 func (c Counts) Beyond() []string {
 	var out []string
@@ -88,13 +98,21 @@ func checkCounts(f *Facts) Result {
 		if agree {
 			continue
 		}
-		lowers := (c.Component == string(inventory.Chunk) && f.Target.Chunk != nil && *f.Target.Chunk < c.Values) ||
-			(c.Component == string(inventory.Meta) && f.Target.Meta != nil && *f.Target.Meta < c.Values)
+		// Whatever a write sets a count to removes every live pod at or above it: the
+		// target where given, else the values' count written again.
+		written := c.Values
+		if t := f.Target.Chunk; c.Component == string(inventory.Chunk) && t != nil {
+			written = *t
+		}
+		if t := f.Target.Meta; c.Component == string(inventory.Meta) && t != nil {
+			written = *t
+		}
 		switch {
 		case explained:
 			text += fmt.Sprintf(" (explained by this tool's recorded lower, %s: the same command finishes it)", c.Lowering)
-		case lowers:
+		case !f.Target.Empty() && written < c.Live():
 			worst = Fail
+			text += fmt.Sprintf("; writing %d would remove live pods the plan does not name", written)
 		}
 		if component == "" {
 			component = c.Component

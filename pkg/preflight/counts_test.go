@@ -47,6 +47,14 @@ func TestCountsCheck(t *testing.T) {
 	expect(t, Run(in, nil, "v1"), CountsCheckID, Skipped, "not read")
 	in.Counts = []Counts{counts(5, 6, 6, 0, 1, 2, 3, 4, 5)}
 	expect(t, Run(in, nil, "v1"), CountsCheckID, Warn, "the chunk counts disagree")
+	// Any write that sets a count below a live one removes pods it does not name: refused,
+	// for the other component too, and for a raise that stays below the live count.
+	for _, target := range []Target{{Meta: ip(5)}, {Chunk: ip(5)}} {
+		in.Target = target
+		expect(t, Run(in, nil, "v1"), CountsCheckID, Fail, "writing 5 would remove live pods")
+	}
+	in.Target = Target{Chunk: ip(7)}
+	expect(t, Run(in, nil, "v1"), CountsCheckID, Warn, "the chunk counts disagree")
 	// A scale-in from counts that disagree is refused before anything is unregistered.
 	in.Target = Target{Chunk: ip(4)}
 	expect(t, Run(in, nil, "v1"), CountsCheckID, Fail, "IOMeshCluster spec.chunk.replicas 6")

@@ -104,6 +104,9 @@ type Observation struct {
 	Finished bool
 	// Migrating says `iomeshctl summary cluster` shows data moving; nil when not read.
 	Migrating *bool
+	// Running says this run's iomeshctl for the step's chunk has not returned: nothing is
+	// lowered meanwhile, whatever else says the chunk left.
+	Running bool
 }
 
 // Decision is the next phase of a step, with what to say (Note) or why it stops (Err).
@@ -137,7 +140,7 @@ func Decide(s Step, expect int64, o Observation, sent bool) Decision {
 		case iomeshcluster.Unknown:
 			return Decision{Phase: Wait, Note: fmt.Sprintf("whether chunk %d has left is not known: %s; waiting, and changing nothing until it is", id, o.Why)}
 		case iomeshcluster.Gone:
-			if sent && !o.Finished {
+			if o.Running || (sent && !o.Finished) {
 				return Decision{Phase: AwaitUnregister, Note: fmt.Sprintf("chunk %d is not in chunkSummary, but this run's `iomeshctl chunk unregister %d` has not returned: waiting for it", id, id)}
 			}
 			if !o.Full {
@@ -214,6 +217,9 @@ func Decide(s Step, expect int64, o Observation, sent bool) Decision {
 			note = fmt.Sprintf("chunk %d is still registered and IOMesh shows no migration: the earlier unregister was never sent or was lost; sending it again", id)
 		}
 		return Decision{Phase: Unregister, Note: note}
+	}
+	if o.Running {
+		return Decision{Phase: AwaitUnregister}
 	}
 	if o.Holding != 0 {
 		return stop("IOMesh lists chunk %d, which no pod but %s can be shown to hold, and lowering the count would remove it", o.Holding, s.Pod)

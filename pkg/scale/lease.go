@@ -168,9 +168,8 @@ func (l *lock) record(ctx context.Context, id int64, pod string) error {
 			delete(x.Annotations, inventory.LoweringAnnotation)
 			return
 		}
-		if x.Annotations[inventory.UnregisteringAnnotation] != strconv.FormatInt(id, 10) {
-			delete(x.Annotations, inventory.UnregisteredAnnotation)
-		}
+		// A new send is a new intent: any completion recorded before it no longer stands.
+		delete(x.Annotations, inventory.UnregisteredAnnotation)
 		x.Annotations[inventory.UnregisteringAnnotation] = strconv.FormatInt(id, 10)
 		x.Annotations[inventory.PodAnnotation] = pod
 	})

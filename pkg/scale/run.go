@@ -244,6 +244,7 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 			}
 			return err
 		}
+		obs.Running = running != nil
 		d := Decide(s, r.expect, obs, sent)
 		if d.Note != "" && d.Note != said {
 			fmt.Fprintf(r.h.Progress, "  %s\n", d.Note)

@@ -113,6 +113,9 @@ func (e *Engine) PlanScaleIn(ctx context.Context, st *State) (*RemovalPlan, erro
 		if c := rp.Steps[i].Chunk; c != nil {
 			removed = append(removed, fmt.Sprint(c.ID))
 			if stated[c.ID] {
+				if !rp.Steps[i].Left && len(rp.Steps[i].Unregister) > 0 {
+					return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("--chunk-unregistered %d: IOMesh still lists chunk %d (on %s), so it has not left; nothing was changed. Drop --chunk-unregistered %d: the scale-in unregisters it", c.ID, c.ID, rp.Steps[i].Pod, c.ID))
+				}
 				rp.Steps[i].Stated = true
 				delete(stated, c.ID)
 			}

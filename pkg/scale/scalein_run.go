@@ -130,7 +130,7 @@ func (r *run) presence(o *Observation, v iomeshcluster.View, i int, s Step, pods
 		// A pod runs one chunk server: with its chunk known, a chunk listed at the plan and
 		// matched to no pod is another's; without, it may be this one's.
 		switch {
-		case !known, owner == s.Pod, s.Chunk == nil && owner == "",
+		case !known, owner == s.Pod, (s.Chunk == nil || s.Left) && owner == "",
 			s.Chunk != nil && s.Chunk.IP != "" && c.Addr() == s.Chunk.Addr(),
 			s.Node != "" && c.Node == s.Node:
 			o.Holding = c.ID

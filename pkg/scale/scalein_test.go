@@ -51,6 +51,8 @@ func TestDecide(t *testing.T) {
 		{"a record of another chunk", chunkStep, with(full(5, L), func(o *Observation) { o.Recorded = 4 }), false, Unregister},
 		{"chunk gone, this run's unregister returned: lower", chunkStep, done(full(5, G)), true, Apply},
 		{"chunk gone while this run's unregister has not returned: wait for it", chunkStep, full(5, G), true, AwaitUnregister},
+		{"a statement does not outrun this run's own unregister", chunkStep, with(done(full(5, G)), func(o *Observation) { o.Running = true }), true, AwaitUnregister},
+		{"1.2: never while an exec of this run runs", countOnly, with(full(5, L), func(o *Observation) { o.Running = true }), false, AwaitUnregister},
 		{"gone on a light read while this run's unregister runs: wait for it", chunkStep, Observation{Chunk: G}, true, AwaitUnregister},
 		{"gone, finished by an earlier run: lower", chunkStep, with(done(full(5, G)), func(o *Observation) { o.Recorded = 5 }), false, Apply},
 		{"gone, only the intent recorded: send it for iomeshctl's answer", chunkStep, with(full(5, G), func(o *Observation) { o.Recorded, o.RecordedPod = 5, "iomesh-chunk-4" }), false, Unregister},
