@@ -9,10 +9,14 @@ package scale
 // IOMESH_MODEL_VERBOSE=1 for the world's log and the run's progress).
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
 	"sort"
@@ -23,6 +27,12 @@ import (
 	"testing"
 	"time"
 
+	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/chart/common"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/kube"
+	kubefake "helm.sh/helm/v4/pkg/kube/fake"
+	release "helm.sh/helm/v4/pkg/release/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	authv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -34,10 +44,12 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/clock"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
 // fastClock runs 1000 times faster than real time from tf.Now: a poll of seconds takes
@@ -141,6 +153,11 @@ type world struct {
 	lowers     int
 	sent       int
 	p          modelRates
+	// helm says a Helm release manages the cluster: its upgrades carry the counts into the
+	// spec when applied (pending is the count of the revision being upgraded to), and may fail
+	// before or after applying.
+	helm        bool
+	helmPending int
 	// hideNew lets the status leave out, or list late, a chunk registered after the start
 	// (IOMESH_MODEL_HIDE_NEW=1): see TestModelScaleIn.
 	hideNew bool
@@ -523,6 +540,9 @@ func (w *world) typed(a k8stesting.Action) (bool, runtime.Object, error) {
 	if w.dead {
 		return true, nil, errKilled
 	}
+	if w.helm {
+		w.watchRelease(a)
+	}
 	if !w.paced(a) {
 		return false, nil, nil
 	}
@@ -558,9 +578,84 @@ func (w *world) paced(a k8stesting.Action) bool {
 	return true
 }
 
+// watchRelease notes the count of a revision Helm is upgrading to, from the record it stores.
+func (w *world) watchRelease(a k8stesting.Action) {
+	if a.GetResource().Resource != "secrets" || (a.GetVerb() != "create" && a.GetVerb() != "update") {
+		return
+	}
+	sec, ok := a.(interface{ GetObject() runtime.Object }).GetObject().(*corev1.Secret)
+	if !ok {
+		return
+	}
+	rel, err := decodeRelease(string(sec.Data["release"]))
+	if err != nil || rel.Info == nil {
+		return
+	}
+	if r, err := values.ReadReplicas(rel.Config); err == nil && rel.Info.Status == "pending-upgrade" {
+		w.helmPending = r.Chunk
+		w.logf("helm: revision %d pending, chunk %d", rel.Version, r.Chunk)
+	} else if err == nil && a.GetVerb() == "update" && rel.Version > 1 {
+		w.logf("helm: revision %d %s", rel.Version, rel.Info.Status)
+	}
+}
+
+// decodeRelease reads a release record as Helm's Secrets driver stores it.
+func decodeRelease(data string) (*release.Release, error) {
+	b, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b {
+		r, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		if b, err = io.ReadAll(r); err != nil {
+			return nil, err
+		}
+	}
+	var rel release.Release
+	return &rel, json.Unmarshal(b, &rel)
+}
+
+// modelKube is what Helm applies through: the upgrade's IOMeshCluster carries the new count
+// into the spec (the operator follows it); the apply may fail before or after it happens.
+type modelKube struct {
+	kubefake.PrintingKubeClient
+	w *world
+}
+
+func (k *modelKube) Update(original, target kube.ResourceList, opts ...kube.ClientUpdateOption) (*kube.Result, error) {
+	w := k.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.call("helm apply"); err != nil {
+		return nil, err
+	}
+	n := w.rng.Intn(100)
+	if n < 7 {
+		w.logf("helm: the apply failed before the IOMeshCluster was written")
+		return nil, errors.New("Internal error occurred: failed calling webhook: connection refused")
+	}
+	if w.helmPending != w.specChunk {
+		if w.helmPending < w.specChunk {
+			w.lowers++
+		}
+		w.logf("helm applies spec.chunk.replicas %d -> %d", w.specChunk, w.helmPending)
+		w.specChunk = w.helmPending
+		w.generation++
+		w.rv++
+	}
+	if n < 15 {
+		w.logf("helm: the upgrade fails after applying")
+		return nil, errors.New("context deadline exceeded: resources not ready after the apply")
+	}
+	return k.PrintingKubeClient.Update(original, target, opts...)
+}
+
 // newWorld is five chunk pods, each with its chunk, three meta pods, eight nodes and a directly
 // managed IOMeshCluster at 5 chunk pods.
-func newWorld(t *testing.T, seed int64, p modelRates) (*world, *Engine) {
+func newWorld(t *testing.T, seed int64, p modelRates, helm bool) (*world, *Engine) {
 	w := &world{rng: rand.New(rand.NewSource(seed)), seed: seed, registered: map[int64]*modelChunk{}, migrating: map[int64]*migration{},
 		pending: map[int]int{}, pods: map[int]bool{}, omit: map[int64]int{}, byWorld: map[int64]bool{}, specChunk: 5, generation: 1, observed: 1, rv: 100, stsReplicas: 5, p: p}
 	objs := []runtime.Object{
@@ -585,6 +680,27 @@ func newWorld(t *testing.T, seed int64, p modelRates) (*world, *Engine) {
 		objs = append(objs, m)
 	}
 	c := tf.NewClients(t, nil, objs...)
+	w.helm = helm
+	var locate func(helmops.Want) (*helmops.Source, error)
+	if helm {
+		// The release is installed by the Helm SDK from the stand-in chart, at 5 chunk and
+		// 3 meta pods; the upgrades apply through modelKube.
+		c.Helm.KubeClient = &modelKube{PrintingKubeClient: kubefake.PrintingKubeClient{Out: io.Discard}, w: w}
+		c.Helm.Capabilities = common.DefaultCapabilities
+		ch, err := loader.Load(modelChart)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins := action.NewInstall(c.Helm)
+		ins.ReleaseName, ins.Namespace, ins.SkipCRDs = tf.Release, tf.Namespace, true
+		vals := values.Map{"iomesh": values.Map{"edition": "enterprise", "chunk": values.Map{"replicaCount": 5}, "meta": values.Map{"replicaCount": 3}}}
+		if _, err := ins.Run(ch, vals); err != nil {
+			t.Fatalf("installing the stand-in chart: %v", err)
+		}
+		locate = func(want helmops.Want) (*helmops.Source, error) {
+			return (&helmops.Finder{}).FromPath(modelChart, want)
+		}
+	}
 	everything := authv1.ResourceRule{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}
 	c.Kube.PrependReactor("create", "selfsubjectrulesreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, &authv1.SelfSubjectRulesReview{Status: authv1.SubjectRulesReviewStatus{ResourceRules: []authv1.ResourceRule{everything}}}, nil
@@ -599,10 +715,13 @@ func newWorld(t *testing.T, seed int64, p modelRates) (*world, *Engine) {
 	w.mu.Unlock()
 	e := &Engine{
 		Reader: inventory.Reader{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: tf.Namespace, Release: tf.Release, Exec: w},
-		Helm:   c.Helm, APIVersion: "iomesh.com/v1alpha1", Now: func() time.Time { return tf.Now },
+		Helm:   c.Helm, Locate: locate, APIVersion: "iomesh.com/v1alpha1", Now: func() time.Time { return tf.Now },
 	}
 	return w, e
 }
+
+// modelChart is the stand-in chart the Helm-managed schedules install and upgrade.
+const modelChart = "../../deploy/charts/iomesh"
 
 // modelResult is what one seeded schedule did.
 type modelResult struct {
@@ -611,6 +730,7 @@ type modelResult struct {
 	sent       int
 	runs       int
 	done       bool
+	helm       bool
 	ends       []string
 	log        []string
 	progress   string
@@ -619,15 +739,25 @@ type modelResult struct {
 // runModel runs one seeded schedule: the same command, `scale --chunk target --yes`, planned and
 // run again after each kill or stop, until it finishes or the attempts run out.
 func runModel(t *testing.T, seed int64, p modelRates) modelResult {
-	w, e := newWorld(t, seed, p)
+	// One schedule in sixteen has a Helm release (slower: three renders per plan, an upgrade
+	// per lower); the others a directly managed IOMeshCluster.
+	helm := seed%16 == 0
+	if helm {
+		p.raiseSpec, p.raiseSet = p.raiseSpec/4, p.raiseSet/4 // a release's values drift only by an upgrade
+	}
+	w, e := newWorld(t, seed, p, helm)
 	w.hideNew = os.Getenv("IOMESH_MODEL_HIDE_NEW") != ""
 	target := 3 + w.rng.Intn(2)
 	var progress syncBuffer
-	res := modelResult{}
-	deadline := time.Now().Add(4 * time.Second)
+	res := modelResult{helm: w.helm}
+	deadline := time.Now().Add(10 * time.Second)
 	for attempt := 0; attempt < 8 && time.Now().Before(deadline); attempt++ {
 		res.runs++
-		ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+		limit := 400 * time.Millisecond
+		if helm {
+			limit = 4 * time.Second // the renders
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), limit)
 		w.mu.Lock()
 		w.cancel, w.dead = cancel, false
 		w.logf("run %d: scale --chunk %d", attempt+1, target)
@@ -740,7 +870,7 @@ func TestModelScaleIn(t *testing.T) {
 	}
 	schedules := map[string]int{}
 	start := time.Now()
-	var lowered, done, failed, sent atomic.Int64
+	var lowered, done, failed, sent, ran, helmRuns atomic.Int64
 	var firstFail atomic.Int64
 	firstFail.Store(-1)
 	next := atomic.Int64{}
@@ -767,6 +897,10 @@ func TestModelScaleIn(t *testing.T) {
 					return
 				}
 				r := runModel(t, seed, defaultRates)
+				ran.Add(1)
+				if r.helm {
+					helmRuns.Add(1)
+				}
 				if r.lowers > 0 {
 					lowered.Add(1)
 				}
@@ -815,7 +949,7 @@ func TestModelScaleIn(t *testing.T) {
 		n = int64(repeat)
 		t.Logf("seed %d run %d times: %d distinct schedules", only[0], repeat, len(schedules))
 	}
-	t.Logf("%d schedules in %v: %d lowered at least once, %d finished, %d unregisters sent, %d failed", n, time.Since(start).Round(time.Millisecond), lowered.Load(), done.Load(), sent.Load(), failed.Load())
+	t.Logf("%d schedules (%d with a Helm release) in %v: %d lowered at least once, %d finished, %d unregisters sent, %d failed", ran.Load(), helmRuns.Load(), time.Since(start).Round(time.Millisecond), lowered.Load(), done.Load(), sent.Load(), failed.Load())
 	if testing.Verbose() {
 		var keys []string
 		for k := range ends {
