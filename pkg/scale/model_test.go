@@ -742,6 +742,9 @@ func runModel(t *testing.T, seed int64, p modelRates) modelResult {
 	// One schedule in sixteen has a Helm release (slower: three renders per plan, an upgrade
 	// per lower); the others a directly managed IOMeshCluster.
 	helm := seed%16 == 0
+	if raceEnabled {
+		helm = seed%100 == 0 // a render under the race detector takes seconds
+	}
 	if helm {
 		p.raiseSpec, p.raiseSet = p.raiseSpec/4, p.raiseSet/4 // a release's values drift only by an upgrade
 	}
@@ -844,7 +847,7 @@ func TestModelScaleIn(t *testing.T) {
 	// a few hundred.
 	seeds := 1000
 	if raceEnabled {
-		seeds = 400
+		seeds = 300
 	}
 	if testing.Short() {
 		seeds /= 10
