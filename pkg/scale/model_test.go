@@ -500,6 +500,13 @@ func (w *world) Exec(ctx context.Context, _, pod, container string, cmd []string
 			cut = w.step + 1 + w.rng.Intn(m.left)
 		}
 		w.migrating[id] = m
+		if mode >= 20 && mode < 30 {
+			// An iomeshctl that returns once the unregister is accepted, while IOMesh still
+			// moves the data: the chunk is registered until the migration ends.
+			w.logf("iomeshctl returns at once; chunk %d still migrates", id)
+			w.mu.Unlock()
+			return fmt.Sprintf("chunk %d unregistering", id), "", nil
+		}
 		w.mu.Unlock()
 		// iomeshctl returns when the chunk has gone (or failed); its stream may be cut.
 		for {
@@ -629,13 +636,14 @@ func (k *modelKube) Update(original, target kube.ResourceList, opts ...kube.Clie
 	w := k.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	// Helm reads the result even when the apply fails.
 	if err := w.call("helm apply"); err != nil {
-		return nil, err
+		return &kube.Result{}, err
 	}
 	n := w.rng.Intn(100)
 	if n < 7 {
 		w.logf("helm: the apply failed before the IOMeshCluster was written")
-		return nil, errors.New("Internal error occurred: failed calling webhook: connection refused")
+		return &kube.Result{}, errors.New("Internal error occurred: failed calling webhook: connection refused")
 	}
 	if w.helmPending != w.specChunk {
 		if w.helmPending < w.specChunk {
@@ -648,7 +656,7 @@ func (k *modelKube) Update(original, target kube.ResourceList, opts ...kube.Clie
 	}
 	if n < 15 {
 		w.logf("helm: the upgrade fails after applying")
-		return nil, errors.New("context deadline exceeded: resources not ready after the apply")
+		return &kube.Result{}, errors.New("context deadline exceeded: resources not ready after the apply")
 	}
 	return k.PrintingKubeClient.Update(original, target, opts...)
 }
@@ -739,12 +747,9 @@ type modelResult struct {
 // runModel runs one seeded schedule: the same command, `scale --chunk target --yes`, planned and
 // run again after each kill or stop, until it finishes or the attempts run out.
 func runModel(t *testing.T, seed int64, p modelRates) modelResult {
-	// One schedule in sixteen has a Helm release (slower: three renders per plan, an upgrade
+	// One schedule in 64 has a Helm release (slower: three renders per plan, an upgrade
 	// per lower); the others a directly managed IOMeshCluster.
-	helm := seed%16 == 0
-	if raceEnabled {
-		helm = seed%100 == 0 // a render under the race detector takes seconds
-	}
+	helm := seed%64 == 0 && !raceEnabled // a render under the race detector takes seconds
 	if helm {
 		p.raiseSpec, p.raiseSet = p.raiseSpec/4, p.raiseSet/4 // a release's values drift only by an upgrade
 	}
@@ -753,10 +758,10 @@ func runModel(t *testing.T, seed int64, p modelRates) modelResult {
 	target := 3 + w.rng.Intn(2)
 	var progress syncBuffer
 	res := modelResult{helm: w.helm}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for attempt := 0; attempt < 8 && time.Now().Before(deadline); attempt++ {
 		res.runs++
-		limit := 400 * time.Millisecond
+		limit := 2 * time.Second // the --timeout of each run: a stuck wait ends here
 		if helm {
 			limit = 4 * time.Second // the renders
 		}
