@@ -23,6 +23,8 @@ type Need struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Name is the one object the permission is for ("" for any object).
 	Name string `json:"name,omitempty"`
+	// Why is the reason of the rule that asks for it.
+	Why string `json:"why,omitempty"`
 }
 
 func (n Need) String() string {
@@ -40,7 +42,8 @@ func (n Need) String() string {
 }
 
 // Group lists needs for people: cluster-wide first, then per namespace, one resource a line with
-// its verbs and the objects named ("namespace iomesh-system: get, patch statefulsets iomesh-chunk").
+// its verbs, the objects named and why the rules ask for them ("namespace iomesh-system: get,
+// patch statefulsets iomesh-chunk (Helm reads every object ...)").
 func Group(needs []Need) []string {
 	// Permissions on any object and on named ones go on separate lines.
 	type key struct {
@@ -49,6 +52,7 @@ func Group(needs []Need) []string {
 	}
 	verbs := map[key]map[string]bool{}
 	names := map[key]map[string]bool{}
+	whys := map[key][]string{}
 	var keys []key
 	for _, n := range needs {
 		res := n.Resource
@@ -63,6 +67,9 @@ func Group(needs []Need) []string {
 		verbs[k][n.Verb] = true
 		if n.Name != "" {
 			names[k][n.Name] = true
+		}
+		if n.Why != "" && !contains(whys[k], n.Why) {
+			whys[k] = append(whys[k], n.Why)
 		}
 	}
 	sort.Slice(keys, func(i, j int) bool {
@@ -84,9 +91,21 @@ func Group(needs []Need) []string {
 		if n := sortedSet(names[k]); len(n) > 0 {
 			line += " " + strings.Join(n, ", ")
 		}
+		if len(whys[k]) > 0 {
+			line += " (" + strings.Join(whys[k], "; ") + ")"
+		}
 		out = append(out, line)
 	}
 	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func sortedSet(m map[string]bool) []string {

@@ -91,6 +91,12 @@ func Manifest(set Set, scope Scope, subject rbacv1.Subject) ([]byte, error) {
 			if r.Namespace != ns {
 				continue
 			}
+			if r.Withheld {
+				// Left out, and said: the rule is there for whoever decides to grant it.
+				out.WriteString("  # left out: " + strings.ReplaceAll(r.Why, "\n", " ") + "\n")
+				out.WriteString(commented(r.yaml("  ")))
+				continue
+			}
 			out.WriteString(r.explain("  "))
 			out.WriteString(r.yaml("  "))
 		}
@@ -102,6 +108,19 @@ func Manifest(set Set, scope Scope, subject rbacv1.Subject) ([]byte, error) {
 		out.Write(b)
 	}
 	return out.Bytes(), nil
+}
+
+// commented turns YAML lines into comments at the same indent.
+func commented(y string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(y, "\n") {
+		if line == "" {
+			continue
+		}
+		body := strings.TrimLeft(line, " ")
+		b.WriteString(line[:len(line)-len(body)] + "# " + body)
+	}
+	return b.String()
 }
 
 func bindingObject(kind, name, namespace, roleKind, role string, s rbacv1.Subject) map[string]interface{} {

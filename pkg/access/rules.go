@@ -25,6 +25,9 @@ type Rule struct {
 	// Names are the objects the rule is limited to (resourceNames); none means every object.
 	Names []string
 	Why   string
+	// Withheld marks a rule the roles leave out (a chart's hook grants more than a scaler should
+	// hold): the check still asks for it, and rbac says so.
+	Withheld bool
 }
 
 // Object is one object a Helm upgrade writes: one of the release manifest's, or an upgrade hook.
@@ -34,6 +37,8 @@ type Object struct {
 	Hook bool
 	// RoleKind and RoleName are the role a binding grants ("" for other kinds).
 	RoleKind, RoleName string
+	// Grants are the rules a Role or ClusterRole grants (none for other kinds).
+	Grants []rbacv1.PolicyRule
 }
 
 // Scope is what the roles are for: one IOMesh cluster in a namespace, as its release (or the
@@ -44,6 +49,9 @@ type Scope struct {
 	Release string
 	// Objects are the release manifest's objects and upgrade hooks (none for a direct cluster).
 	Objects []Object
+	// ServerSideApply says the release is applied with server-side apply (as Helm 4 installs):
+	// Helm then creates each upgrade hook with an apply patch rather than a create.
+	ServerSideApply bool
 	// Operator and Webhook are the operator Deployment and the IOMeshCluster webhook
 	// configuration that operator.ready reads ("" when the release has none).
 	Operator, Webhook string
@@ -68,7 +76,8 @@ func ObjectsOf(manifest, namespace string, hooks bool) []Object {
 				Name      string `json:"name"`
 				Namespace string `json:"namespace"`
 			} `json:"metadata"`
-			RoleRef rbacv1.RoleRef `json:"roleRef"`
+			RoleRef rbacv1.RoleRef      `json:"roleRef"`
+			Rules   []rbacv1.PolicyRule `json:"rules"`
 		}
 		if err := yaml.Unmarshal([]byte(doc), &head); err != nil || head.Kind == "" || head.Metadata.Name == "" {
 			continue
@@ -84,8 +93,11 @@ func ObjectsOf(manifest, namespace string, hooks bool) []Object {
 				o.Namespace = namespace
 			}
 		}
-		if head.Kind == "RoleBinding" || head.Kind == "ClusterRoleBinding" {
+		switch head.Kind {
+		case "RoleBinding", "ClusterRoleBinding":
 			o.RoleKind, o.RoleName = head.RoleRef.Kind, head.RoleRef.Name
+		case "Role", "ClusterRole":
+			o.Grants = head.Rules
 		}
 		out = append(out, o)
 	}
@@ -140,58 +152,152 @@ func waitRules(s Scope) []Rule {
 // helmRules are what a Helm upgrade of the release needs: its record, and every object of its
 // manifest by name. Both apply methods read each object; server-side apply also patches each one
 // (client-side apply only those that change). A patch that leaves a role or binding as it was
-// is not checked for escalation, so the chart's own roles need no escalate or bind; an upgrade
-// hook's role is created anew each time, and that is checked: escalate and bind on the hooks'
-// roles, by name.
+// is not checked for escalation, so the chart's own roles need no escalate or bind. The upgrade
+// hooks are another matter: hookRules.
 func helmRules(s Scope) []Rule {
 	ns := s.Namespace
 	rules := []Rule{
 		{Namespace: ns, Resource: "secrets", Verbs: []string{"create", "update", "delete"},
 			Why: "Helm writes the new revision, marks the previous one superseded and prunes those beyond 10; RBAC cannot name revisions not yet written"},
 	}
-	type key struct{ ns, group, resource string }
-	named := map[key][]string{}
-	hooks := map[key][]string{}
-	escalate := map[key][]string{}
-	bind := map[key][]string{}
+	named := map[objectKey][]string{}
 	for _, o := range s.Objects {
-		k := key{o.Namespace, o.Group, Resource(o.Kind)}
 		if !o.Hook {
+			k := keyOf(o)
 			named[k] = append(named[k], o.Name)
-			continue
-		}
-		hooks[k] = append(hooks[k], o.Name)
-		switch o.Kind {
-		case "Role", "ClusterRole":
-			escalate[k] = append(escalate[k], o.Name)
-		case "RoleBinding", "ClusterRoleBinding":
-			rk := key{o.Namespace, rbacv1.GroupName, "roles"}
-			if o.RoleKind == "ClusterRole" {
-				rk = key{"", rbacv1.GroupName, "clusterroles"}
-			}
-			bind[rk] = append(bind[rk], o.RoleName)
 		}
 	}
 	for _, k := range sortedKeys(named) {
 		rules = append(rules, Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"get", "patch"}, Names: unique(named[k]),
 			Why: "Helm reads every object of the release and patches it (server-side apply patches each one)"})
 	}
+	return append(rules, hookRules(s)...)
+}
+
+type objectKey struct{ ns, group, resource string }
+
+func keyOf(o Object) objectKey { return objectKey{o.Namespace, o.Group, Resource(o.Kind)} }
+
+// hookRules are what Helm 4 does with the chart's upgrade hooks (helm.sh/helm/v4 pkg/action
+// hooks.go, on every upgrade): for each hook, delete it (its before-hook-creation policy, Helm's
+// default), create it (with server-side apply, a patch of that name that the API server also
+// authorizes as a create of it), wait for it (the status watcher of pkg/kube statuswait.go lists
+// and watches its kind in the namespace, with no field selector; client-go streams the list
+// through the watch where the server can) and delete it once it ran (hook-succeeded,
+// hook-failed). Helm reads no hook by name.
+//
+// A hook Role or ClusterRole is created anew, and creating a role that grants what its creator
+// does not hold is escalation: the user holds what it grants, read from the rendered hook, so
+// that neither escalate nor bind is needed (escalate named by resourceNames does not cover a
+// create). A grant a scaler should not hold is left out of the roles (Withheld), and said.
+func hookRules(s Scope) []Rule {
+	hooks := map[objectKey][]string{}
+	roles := map[string]bool{}
+	var out, grants []Rule
+	bind := map[objectKey][]string{}
+	for _, o := range s.Objects {
+		if !o.Hook {
+			continue
+		}
+		k := keyOf(o)
+		hooks[k] = append(hooks[k], o.Name)
+		if o.Kind == "Role" || o.Kind == "ClusterRole" {
+			roles[o.Kind+"/"+o.Namespace+"/"+o.Name] = true
+			grants = append(grants, heldGrants(o)...)
+		}
+	}
+	for _, o := range s.Objects {
+		if !o.Hook || (o.Kind != "RoleBinding" && o.Kind != "ClusterRoleBinding") {
+			continue
+		}
+		rk, rns := objectKey{o.Namespace, rbacv1.GroupName, "roles"}, o.Namespace
+		if o.RoleKind == "ClusterRole" {
+			rk, rns = objectKey{"", rbacv1.GroupName, "clusterroles"}, ""
+		}
+		// A binding to the hooks' own role needs nothing more: its creator holds what it grants.
+		if !roles[o.RoleKind+"/"+rns+"/"+o.RoleName] {
+			bind[rk] = append(bind[rk], o.RoleName)
+		}
+	}
 	for _, k := range sortedKeys(hooks) {
-		rules = append(rules,
-			Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"create"},
-				Why: "the chart's upgrade hooks, which Helm creates on every upgrade (RBAC cannot limit create by name)"},
-			Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"get", "list", "watch", "delete"}, Names: unique(hooks[k]),
-				Why: "Helm waits for each upgrade hook and deletes it"})
+		names := unique(hooks[k])
+		if s.ServerSideApply {
+			out = append(out, Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"create", "patch"}, Names: names,
+				Why: "this release is applied server-side, so Helm creates each upgrade hook anew on every upgrade with an apply patch, which the API server also authorizes as a create of that name"})
+		} else {
+			out = append(out, Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"create"},
+				Why: "Helm creates the chart's upgrade hooks anew on every upgrade (RBAC cannot limit a create by name)"})
+		}
+		out = append(out, Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"delete"}, Names: names,
+			Why: "Helm deletes each upgrade hook before creating it again (before-hook-creation) and once it ran (hook-succeeded, hook-failed)"})
+		where := "in namespace " + k.ns
+		if k.ns == "" {
+			where = "in the cluster"
+		}
+		out = append(out, Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"list", "watch"},
+			Why: fmt.Sprintf("namespace-wide, as RBAC cannot narrow a list or watch without a field selector by name: Helm 4 waits for each upgrade hook by listing and watching its kind with none, so this reads every object of the kind (%s) %s", k.resource, where)})
 	}
-	for _, k := range sortedKeys(escalate) {
-		rules = append(rules, Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"escalate"}, Names: unique(escalate[k]),
-			Why: "Helm creates the chart's upgrade-hook roles anew on every upgrade, and creating a role that grants what you do not hold is escalation; limited to those roles"})
-	}
+	out = append(out, grants...)
 	for _, k := range sortedKeys(bind) {
-		rules = append(rules, Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"bind"}, Names: unique(bind[k]),
-			Why: "creating the upgrade hooks' bindings needs bind on the roles they grant, and only those: not cluster-admin"})
+		out = append(out, Rule{Namespace: k.ns, Group: k.group, Resource: k.resource, Verbs: []string{"bind"}, Names: unique(bind[k]),
+			Why: "an upgrade hook binds this role, which is not one of the chart's hook roles: creating that binding needs bind on it, and only on it"})
 	}
-	return rules
+	return out
+}
+
+// heldGrants are the rules of hook role o, one per group and resource, for its creator to hold.
+// One a scaler should not hold (a write, or a read of Secrets) is Withheld.
+func heldGrants(o Object) []Rule {
+	var out []Rule
+	what := fmt.Sprintf("the chart's upgrade hook %s %s grants this, and Helm creates that %s anew on every upgrade: holding what it grants is what lets the holder create it, with no escalate", o.Kind, o.Name, o.Kind)
+	for _, g := range o.Grants {
+		for _, group := range g.APIGroups {
+			for _, res := range g.Resources {
+				r := Rule{Namespace: o.Namespace, Group: group, Resource: res, Verbs: g.Verbs, Names: g.ResourceNames, Why: what}
+				if why := unfit(group, res, g.Verbs); why != "" {
+					r.Withheld = true
+					r.Why = fmt.Sprintf("the chart's upgrade hook %s %s grants %s, and Helm creates it anew on every upgrade, which needs its creator to hold that: %s. These roles leave it out, so a scale with them stops at that hook. Run the scale as someone who holds it (a namespace admin), or add this rule knowing what it allows", o.Kind, o.Name, r.describe(), why)
+				}
+				out = append(out, r)
+			}
+		}
+		for _, u := range g.NonResourceURLs {
+			out = append(out, Rule{Group: "", Resource: u, Verbs: g.Verbs, Withheld: true,
+				Why: fmt.Sprintf("the chart's upgrade hook %s %s grants %s on the URL %s, which these roles do not hold: run the scale as someone who does", o.Kind, o.Name, strings.Join(g.Verbs, ", "), u)})
+		}
+	}
+	return out
+}
+
+// readVerbs are what a scaler may hold of a hook role's grants.
+var readVerbs = map[string]bool{"get": true, "list": true, "watch": true}
+
+// unfit says why a scaler should not hold a grant ("" when it may).
+func unfit(group, resource string, verbs []string) string {
+	for _, v := range verbs {
+		if !readVerbs[v] {
+			return fmt.Sprintf("%q is more than a read", v)
+		}
+	}
+	base, _, _ := strings.Cut(resource, "/")
+	switch {
+	case group == "*":
+		return "it reaches every API group, Secrets among them"
+	case group == "" && (base == "*" || base == "secrets"):
+		return "it reads Secrets"
+	}
+	return ""
+}
+
+func (r Rule) describe() string {
+	res := r.Resource
+	if r.Group != "" {
+		res += "." + r.Group
+	}
+	if len(r.Names) > 0 {
+		res += " " + strings.Join(r.Names, ", ")
+	}
+	return strings.Join(r.Verbs, ", ") + " on " + res
 }
 
 // scaleInRules are what removing pods needs: iomeshctl on the meta leader and the chunk pods
@@ -290,18 +396,20 @@ func Needs(rules []Rule) []Need {
 	seen := map[Need]bool{}
 	var out []Need
 	add := func(n Need) {
-		if !seen[n] {
-			seen[n] = true
+		k := n
+		k.Why = ""
+		if !seen[k] {
+			seen[k] = true
 			out = append(out, n)
 		}
 	}
 	for _, r := range rules {
 		for _, v := range r.Verbs {
 			if len(r.Names) == 0 {
-				add(Need{Verb: v, Group: r.Group, Resource: r.Resource, Namespace: r.Namespace})
+				add(Need{Verb: v, Group: r.Group, Resource: r.Resource, Namespace: r.Namespace, Why: r.Why})
 			}
 			for _, name := range r.Names {
-				add(Need{Verb: v, Group: r.Group, Resource: r.Resource, Namespace: r.Namespace, Name: name})
+				add(Need{Verb: v, Group: r.Group, Resource: r.Resource, Namespace: r.Namespace, Name: name, Why: r.Why})
 			}
 		}
 	}
@@ -373,10 +481,15 @@ func (r Rule) explain(indent string) string {
 	return indent + "# " + strings.ReplaceAll(r.Why, "\n", " ") + "\n"
 }
 
-// Notes say, for people, what in a role set may look like more than least privilege and why.
+// Notes say, for people, what in a role set may look like more than least privilege and why,
+// and what the roles leave out that a scale would use.
 func Notes(set Set, scope Scope) []string {
 	var out []string
 	for _, r := range set.Rules(scope) {
+		if r.Withheld {
+			out = append(out, fmt.Sprintf("note: left out: %s.", r.Why))
+			continue
+		}
 		for _, v := range r.Verbs {
 			if v == "bind" || v == "escalate" {
 				out = append(out, fmt.Sprintf("note: %s on %s %s: %s.", v, r.Resource, strings.Join(r.Names, ", "), r.Why))

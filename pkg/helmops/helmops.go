@@ -168,7 +168,8 @@ type UpgradeRequest struct {
 }
 
 // Upgrade applies the request as a new revision. It is not cancelled by ctx: a half-applied
-// upgrade is worse than a late one, so an interrupt only takes effect afterwards.
+// upgrade is worse than a late one, so an interrupt only takes effect afterwards. An upgrade
+// that fails in the chart's upgrade hooks returns a *HookError, which says what is live.
 func Upgrade(ctx context.Context, cfg *action.Configuration, r UpgradeRequest) (*release.Release, error) {
 	u := action.NewUpgrade(cfg)
 	u.Namespace = r.Namespace
@@ -189,7 +190,7 @@ func Upgrade(ctx context.Context, cfg *action.Configuration, r UpgradeRequest) (
 		if Busy(err) {
 			return nil, fmt.Errorf("%w: %s", ErrBusy, err.Error())
 		}
-		return rel, err
+		return rel, hookFailure(cfg, rel, err)
 	}
 	return rel, convErr
 }

@@ -4,6 +4,7 @@ import (
 	release "helm.sh/helm/v4/pkg/release/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 )
 
@@ -22,6 +23,8 @@ func accessScope(r inventory.Reader, latest *release.Release, metaPods, chunkPod
 		return s
 	}
 	s.Objects = access.ObjectsOf(latest.Manifest, r.Namespace, false)
+	// An upgrade keeps the apply method of the newest revision.
+	s.ServerSideApply = helmops.ApplyMethodOf(latest) == helmops.ServerSideApply
 	for _, h := range latest.Hooks {
 		for _, e := range h.Events {
 			if e == release.HookPreUpgrade || e == release.HookPostUpgrade {
