@@ -15,10 +15,10 @@ LDFLAGS := -s -w -X $(PKG)/pkg/buildinfo.version=$(VERSION) -X $(PKG)/pkg/buildi
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-demo: build ## The main job on a local demo cluster (control plane, stand-in IOMesh, 5 nodes); left running
+demo: build ## Scale out and in on a local demo cluster (control plane, stand-in IOMesh, 5 nodes); left running
 	hack/demo.sh up
 
-demo-down: ## Stop the demo cluster
+demo-down: ## Stop the demo cluster and remove the routes it added
 	hack/demo.sh down
 
 build: ## Build bin/kubectl-iomesh

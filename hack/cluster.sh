@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A local Kubernetes control plane for tests, on 127.0.0.1 only:
 # etcd, kube-apiserver (RBAC on), kube-controller-manager, kube-scheduler, and kwok faking
-# nodes and pods. Usage: hack/cluster.sh up|down|nodes N|status|logs|env
+# nodes and pods. Usage: hack/cluster.sh up|down|nodes N|status|logs|env|net-up|net-down
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -109,7 +109,7 @@ kwok_config() {
 # kwok_exec: `kubectl exec` into the meta pods of the test namespaces runs the command on this
 # machine, with the cluster's kubeconfig and the pod's namespace in its environment. The command
 # the IOMesh docs run, /opt/iomesh/iomeshctl, is the stand-in built to $CLUSTER_DIR/iomeshctl:
-# kwok runs in a mount namespace of its own whose /opt holds only that (kwok_ns), so the
+# kwok runs in a mount namespace of its own whose /opt holds only that (kwok_namespace), so the
 # machine's /opt is untouched.
 kwok_exec() {
   local n
@@ -152,41 +152,198 @@ EXEC
   done
 }
 
-kwok_ns=(unshare --mount --propagation private sh -c 'mount -t tmpfs -o size=1m,mode=755 tmpfs /opt && mkdir /opt/iomesh && ln -s "$0" /opt/iomesh/iomeshctl && exec "$@"' "$CLUSTER_DIR/iomeshctl")
-[ "$(id -u)" = 0 ] || kwok_ns=(sudo -n -E "${kwok_ns[@]}")
+# privilege: how this run may change the machine: root, sudo (password-less sudo) or user.
+# IOMESH_UNPRIVILEGED=1 acts as a user without either would, even as root (no routes; kwok in a
+# user namespace), to try that path.
+privilege() {
+  if [ -n "${IOMESH_UNPRIVILEGED:-}" ]; then echo user
+  elif [ "$(id -u)" = 0 ]; then echo root
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then echo sudo
+  else echo user
+  fi
+}
 
-# The ranges the test cluster hands out: Service cluster IPs and kwok's pod IPs. Nothing on these
-# machines serves them, so a call the API server makes to one (a webhook or an aggregated API at a
-# Service) must fail here rather than leave through the default route.
-SERVICE_CIDR=10.96.0.0/16
-POD_CIDR=10.0.0.0/16
+# as_root runs a command with the privilege this run has (nothing for a user).
+as_root() {
+  case $PRIV in
+    root) "$@" ;;
+    sudo) sudo -n "$@" ;;
+    *) return 1 ;;
+  esac
+}
 
-# keep_local: an unreachable route for each range (root, or sudo without a password; iproute2).
-keep_local() {
-  local sudo=() cidr
-  [ "$(id -u)" = 0 ] || sudo=(sudo -n)
+# kwok runs in a mount namespace of its own whose /opt holds only /opt/iomesh/iomeshctl (the
+# stand-in), so the machine's /opt is untouched: as root a mount namespace; otherwise an
+# unprivileged user and mount namespace where the kernel allows one, or password-less sudo.
+# Without any, kwok runs as it is and `kubectl exec ... /opt/iomesh/iomeshctl` fails:
+# $CLUSTER_DIR/no-exec says why (the demo skips its scale-in).
+opt_ns=(sh -c 'mount -t tmpfs -o size=1m,mode=755 tmpfs /opt && mkdir /opt/iomesh && ln -s "$0" /opt/iomesh/iomeshctl && exec "$@"' "$CLUSTER_DIR/iomeshctl")
+userns=(unshare --user --map-root-user --mount --propagation private)
+kwok_namespace() {
+  kwok_ns=()
+  rm -f "$CLUSTER_DIR/no-exec"
+  if [ "$PRIV" = root ]; then
+    kwok_ns=(unshare --mount --propagation private "${opt_ns[@]}")
+  elif "${userns[@]}" sh -c 'mount -t tmpfs -o size=1m tmpfs /opt' 2>/dev/null; then
+    kwok_ns=("${userns[@]}" "${opt_ns[@]}")
+  elif [ "$PRIV" = sudo ]; then
+    kwok_ns=(sudo -n -E unshare --mount --propagation private "${opt_ns[@]}")
+  else
+    echo "this kernel allows no unprivileged user namespace with a mount of its own (see sysctl user.max_user_namespaces and kernel.apparmor_restrict_unprivileged_userns) and this run has no root or password-less sudo, so kwok cannot give the meta pods a private /opt/iomesh/iomeshctl: kubectl exec into them fails" > "$CLUSTER_DIR/no-exec"
+    log "$(cat "$CLUSTER_DIR/no-exec")"
+  fi
+}
+
+# net_py MODE ARGS: the address arithmetic, over what `ip` says (python3's ipaddress).
+#   check SERVICE POD  refuses ranges that are not networks, overlap each other, or overlap a
+#                      route (any table, any type but the default route) or an address of this
+#                      machine; an unreachable route of exactly the range in the main table is
+#                      not an overlap (a run before this one left it: it is left alone)
+#   present CIDR       exit 0 when the main table has an unreachable route of exactly CIDR
+#   first CIDR         the first address of CIDR (the API server's Service address)
+net_py() {
+  python3 - "$@" <<'PY'
+import ipaddress, subprocess, sys
+
+TYPES = {"unicast", "unreachable", "blackhole", "prohibit", "local", "broadcast", "throw", "nat", "anycast", "multicast"}
+
+def routes():
+    out = subprocess.run(["ip", "-4", "route", "show", "table", "all"], check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if not f:
+            continue
+        kind = "unicast"
+        if f[0] in TYPES:
+            kind, f = f[0], f[1:]
+        if not f or f[0] == "default" or line[0].isspace():
+            continue  # the default route (where an address goes without a more specific one), or a nexthop
+        table = f[f.index("table") + 1] if "table" in f else "main"
+        yield line.strip(), kind, ipaddress.ip_network(f[0], strict=False), table
+
+def addresses():
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show"], check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        f = line.split()
+        if "inet" in f:
+            yield f[1].rstrip(":"), ipaddress.ip_interface(f[f.index("inet") + 1]).network, f[f.index("inet") + 1]
+
+def ours(kind, net, table, cidr):
+    return kind == "unreachable" and table == "main" and net == cidr
+
+mode, args = sys.argv[1], sys.argv[2:]
+if mode == "first":
+    print(ipaddress.ip_network(args[0])[1])
+elif mode == "present":
+    cidr = ipaddress.ip_network(args[0])
+    sys.exit(0 if any(ours(k, n, t, cidr) for _, k, n, t in routes()) else 1)
+elif mode == "check":
+    names = ["Service range (IOMESH_SERVICE_CIDR)", "pod range (IOMESH_POD_CIDR)"]
+    nets, bad = [], []
+    for name, arg in zip(names, args):
+        try:
+            nets.append(ipaddress.IPv4Network(arg))
+        except ValueError as e:
+            sys.exit(f"the {name} {arg} is not an IPv4 network: {e}")
+    if nets[0].overlaps(nets[1]):
+        sys.exit(f"the {names[0]} {nets[0]} and the {names[1]} {nets[1]} overlap")
+    rs, addrs = list(routes()), list(addresses())
+    for name, net in zip(names, nets):
+        for line, kind, rnet, table in rs:
+            if rnet.overlaps(net) and not ours(kind, rnet, table, net):
+                bad.append(f"the {name} {net} overlaps the route '{line}'")
+        for dev, anet, addr in addrs:
+            if anet.overlaps(net):
+                bad.append(f"the {name} {net} overlaps the address {addr} on {dev}")
+    if bad:
+        sys.exit("; ".join(bad) + ". A VPN, or a proxy in fake-IP mode (Clash/Mihomo 198.18.0.1/16, Surge 198.18.0.0/15), may use these addresses: "
+                 "choose ranges nothing on this machine uses with IOMESH_SERVICE_CIDR and IOMESH_POD_CIDR. Nothing was changed")
+else:
+    sys.exit(f"net_py: unknown mode {mode}")
+PY
+}
+
+# check_ranges refuses, naming the overlap, before anything changes.
+check_ranges() {
   command -v ip >/dev/null || need_debian_file /usr/sbin/ip iproute2
-  local routes
-  routes=$(ip route show type unreachable) # read whole: grep -q in a pipe fails it under pipefail
+  local err
+  err=$(net_py check "$SERVICE_CIDR" "$POD_CIDR" 2>&1) || die "$err"
+}
+
+# keep_local: an unreachable route for each range (root, or sudo without a password), so a call
+# to a Service or pod address of the cluster (the API server's, to a webhook or an aggregated API
+# at a Service) fails here at once instead of leaving through the default route. The routes this
+# run adds are listed in $CLUSTER_DIR/routes, which `down` reads to remove them; a route that was
+# already there is left alone, unless a run in this directory added it and never came down
+# (ADOPTED, the list the directory held before `up` recreated it).
+keep_local() {
+  local adopted=$1 cidr added=() kept=()
+  rm -f "$CLUSTER_DIR/no-routes"
   for cidr in "$SERVICE_CIDR" "$POD_CIDR"; do
-    if grep -qx "unreachable $cidr *" <<<"$routes"; then continue; fi
-    "${sudo[@]}" ip route add unreachable "$cidr" ||
-      die "cannot add 'ip route add unreachable $cidr': the test cluster needs it so that no call to a cluster or pod IP leaves this machine (run as root)"
+    if net_py present "$cidr"; then
+      grep -qx "$cidr" <<<"$adopted" || { kept+=("$cidr"); continue; }
+    elif [ "$PRIV" = user ]; then
+      continue
+    elif ! as_root ip route add unreachable "$cidr"; then
+      # Another run may have added it meanwhile: then it is theirs.
+      net_py present "$cidr" || die "cannot add 'ip route add unreachable $cidr'"
+      kept+=("$cidr"); continue
+    fi
+    added+=("$cidr")
+    printf '%s\n' "$cidr" >> "$CLUSTER_DIR/routes"
   done
-  log "routes to $SERVICE_CIDR and $POD_CIDR are unreachable on this machine"
+  [ ${#added[@]} -eq 0 ] || log "unreachable routes for ${added[*]} added on this machine (\`make demo-down\` or \`hack/cluster.sh down\` removes them)"
+  [ ${#kept[@]} -eq 0 ] || log "unreachable routes for ${kept[*]} were already there: left as they are"
+  if [ "$PRIV" = user ] && [ $((${#added[@]} + ${#kept[@]})) -lt 2 ]; then
+    local why="no root and no password-less sudo"
+    [ -z "${IOMESH_UNPRIVILEGED:-}" ] || why="IOMESH_UNPRIVILEGED is set"
+    echo "$why: no unreachable routes for $SERVICE_CIDR (Services) and $POD_CIDR (pods), so a call to one of the cluster's Service or pod addresses from this machine times out instead of failing at once; going on" > "$CLUSTER_DIR/no-routes"
+    log "$(cat "$CLUSTER_DIR/no-routes")"
+  fi
+}
+
+# release_local removes the routes this cluster directory lists as added (keep_local), and only
+# those; a route that is gone already is fine.
+release_local() {
+  local f=$CLUSTER_DIR/routes cidr removed=() left=()
+  [ -f "$f" ] || return 0
+  while read -r cidr; do
+    [ -n "$cidr" ] || continue
+    net_py present "$cidr" || continue
+    if as_root ip route del unreachable "$cidr"; then removed+=("$cidr"); else left+=("$cidr"); fi
+  done < "$f"
+  [ ${#removed[@]} -eq 0 ] || log "unreachable routes for ${removed[*]} removed"
+  if [ ${#left[@]} -gt 0 ]; then
+    printf '%s\n' "${left[@]}" > "$f"
+    log "could not remove the unreachable routes for ${left[*]}: as root, run 'ip route del unreachable CIDR' for each"
+    return 1
+  fi
+  rm -f "$f"
+}
+
+# net_up is what `up` does to the machine, before it starts anything: it checks the ranges,
+# recreates the cluster directory (taking over the routes a run there added and never removed),
+# writes the ranges to $CLUSTER_DIR/ranges, adds the routes and chooses kwok's namespace.
+net_up() {
+  check_ranges
+  local adopted
+  adopted=$(cat "$CLUSTER_DIR/routes" 2>/dev/null || true)
+  rm -rf "$CLUSTER_DIR"
+  mkdir -p "$PKI" "$LOGS" "$PIDS" "$CLUSTER_DIR/etcd"
+  printf 'service %s\npod %s\n' "$SERVICE_CIDR" "$POD_CIDR" > "$CLUSTER_DIR/ranges"
+  keep_local "$adopted"
+  kwok_namespace
 }
 
 up() {
   "$here/build-k8s.sh"
   "$here/build-tools.sh"
   if running kube-apiserver; then log "cluster already running ($CLUSTER_DIR)"; return 0; fi
-  keep_local
-  rm -rf "$CLUSTER_DIR"
-  mkdir -p "$PKI" "$LOGS" "$PIDS" "$CLUSTER_DIR/etcd"
+  net_up
   log "generating certificates"
   openssl genrsa -out "$PKI/ca.key" 2048 2>/dev/null
   openssl req -x509 -new -key "$PKI/ca.key" -subj "/CN=iomesh-test-ca" -days 2 -out "$PKI/ca.crt" 2>/dev/null
-  gen_cert apiserver "/CN=kube-apiserver" "IP:127.0.0.1,DNS:localhost,IP:10.96.0.1,DNS:kubernetes.default.svc"
+  gen_cert apiserver "/CN=kube-apiserver" "IP:127.0.0.1,DNS:localhost,IP:$(net_py first "$SERVICE_CIDR"),DNS:kubernetes.default.svc"
   gen_cert admin "/O=system:masters/CN=admin"
   gen_cert viewer "/CN=iomesh-viewer"
   gen_cert scaler "/CN=iomesh-scaler"
@@ -308,6 +465,7 @@ down() {
     fi
   done
   rm -rf "$CLUSTER_DIR/etcd"
+  release_local
   log "cluster stopped (logs kept in $LOGS)"
 }
 
@@ -320,6 +478,7 @@ status() {
   echo "admin kubeconfig: $ADMIN_KUBECONFIG"
 }
 
+PRIV=$(privilege)
 case "${1:-}" in
   up) up ;;
   down) down ;;
@@ -327,7 +486,10 @@ case "${1:-}" in
   status) status ;;
   logs) tails ;;
   env) echo "export KUBECONFIG=$ADMIN_KUBECONFIG" ;;
+  # What up and down do to the machine, alone (test/localnet).
+  net-up) net_up ;;
+  net-down) release_local ;;
   restart-apiserver) restart_component kube-apiserver "${2:-2}" ;;
   restart) restart_component "${2:?usage: cluster.sh restart COMPONENT [DELAY]}" "${3:-0}" ;;
-  *) echo "usage: $0 up|down|nodes N|status|logs|env|restart-apiserver [DELAY]|restart COMPONENT [DELAY]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|nodes N|status|logs|env|net-up|net-down|restart-apiserver [DELAY]|restart COMPONENT [DELAY]" >&2; exit 2 ;;
 esac

@@ -2,8 +2,10 @@
 # make demo: a local IOMesh to try kubectl iomesh on, with no IOMesh installation needed.
 # Starts the local control plane with 5 kwok worker nodes, installs the stand-in IOMesh chart as
 # release iomesh in iomesh-system (Enterprise), starts the stand-in operator (it reports IOMesh's
-# status: licence, chunks registering, meta leader, capacity), then runs the main job through
-# kubectl's plugin discovery. Usage: hack/demo.sh up|down
+# status: licence, chunks registering, meta leader, capacity; it drains a chunk the stand-in
+# iomeshctl unregisters), then runs the main job through kubectl's plugin discovery: a scale-out,
+# then a scale-in of one chunk pod. What it changes on the machine, and how `down` undoes it:
+# hack/cluster.sh (the routes) and the README. Usage: hack/demo.sh up|down
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -57,9 +59,11 @@ up() {
   export HELM_REPOSITORY_CONFIG=$HELM_CONFIG_HOME/repositories.yaml HELM_REPOSITORY_CACHE=$HELM_CACHE_HOME/repository
   export PATH=$DEMO/bin:$PATH
 
-  step="building the plugin and the stand-in operator"
+  step="building the plugin, the stand-in operator and the stand-in iomeshctl"
   cp "$root/bin/kubectl-iomesh" "$DEMO/bin/"
   (cd "$root" && CGO_ENABLED=0 go build -o "$DEMO/bin/standin-operator" ./test/standin-operator)
+  # kwok runs it as /opt/iomesh/iomeshctl for `kubectl exec` into the meta pods (hack/cluster.sh).
+  (cd "$root" && CGO_ENABLED=0 go build -o "$DEMO/iomeshctl" ./test/standin-iomeshctl)
   ln -sf "$HELM_BIN/helm" "$DEMO/bin/helm"
 
   step="serving the stand-in chart from a loopback Helm repository"
@@ -120,6 +124,14 @@ BD
   show kubectl iomesh scale --chunk 5 --meta 5 --yes
   step="kubectl iomesh status after the scale"
   show kubectl iomesh status
+  local scalein="  kubectl iomesh scale --chunk 3 --yes         # scale in once more: one chunk pod, the documented way"
+  if [ -f "$DEMO/no-exec" ]; then
+    log "skipping the scale-in: it runs iomeshctl in a meta pod, and here $(cat "$DEMO/no-exec")"
+    scalein="  (no scale-in here: kubectl exec into the meta pods cannot reach the stand-in iomeshctl; see above)"
+  else
+    step="kubectl iomesh scale --chunk 4 --yes (scale-in)"
+    show kubectl iomesh scale --chunk 4 --yes
+  fi
   trap - ERR
 
   cat <<EOF
@@ -137,9 +149,10 @@ Use it from this shell:
   kubectl iomesh preflight -o wide
   kubectl get bd -n iomesh-system -o wide
   kubectl iomesh scale --chunk 9 --dry-run     # refused: $NODES nodes, a licence for $LICENSE_CHUNKS
+$scalein
   kubectl get pod -n iomesh-system
 
-Stop it with: make demo-down
+Stop it with: make demo-down (it also removes the routes the demo added, if any)
 EOF
 }
 

@@ -16,6 +16,13 @@ HELM3_BIN=$CACHE_ROOT/helm-$HELM3_VERSION/bin
 # Where a running test cluster keeps its state.
 CLUSTER_DIR=${IOMESH_TEST_CLUSTER_DIR:-${TMPDIR:-/tmp}/kubectl-iomesh-cluster}
 
+# The address ranges the local cluster hands out, Service cluster IPs and kwok's pod IPs (the
+# demo, the end-to-end suite and the benchmarks alike): by default from 198.18.0.0/15, reserved
+# for network benchmarking (RFC 2544) and routed nowhere, unlike the 10.0.0.0/8 of many offices
+# and VPNs. hack/cluster.sh refuses ranges that overlap a route or an address of the machine.
+SERVICE_CIDR=${IOMESH_SERVICE_CIDR:-198.18.0.0/16}
+POD_CIDR=${IOMESH_POD_CIDR:-198.19.0.0/16}
+
 # go.mod names the patched toolchain; fetch it through the module proxy even where the installed
 # Go defaults to GOTOOLCHAIN=local.
 export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}

@@ -89,16 +89,16 @@ func checkOperator(f *Facts) Result {
 		return bad(Error, op.Err.Error(), "", "")
 	}
 	if !op.Missing && op.Available > 0 {
-		return pass("operator %s has %d of %d replicas available", op.Deployment, op.Available, op.Desired)
+		return pass("Deployment %s has %d of %d replicas available", op.Deployment, op.Available, op.Desired)
 	}
-	down := fmt.Sprintf("operator Deployment %s has no available replica (%d wanted)", op.Deployment, op.Desired)
+	down := fmt.Sprintf("Deployment %s has no available replica (%d wanted)", op.Deployment, op.Desired)
 	hint := fmt.Sprintf("Bring the operator back first: see why with `kubectl describe deployment %s -n %s`", op.Deployment, f.Namespace)
 	switch {
 	case op.Missing:
-		down = fmt.Sprintf("operator Deployment %s is not in the cluster", op.Deployment)
+		down = fmt.Sprintf("Deployment %s is not in the cluster", op.Deployment)
 		hint = fmt.Sprintf("Restore the release's objects first (`helm get manifest %s` lists them)", helmRef(f))
 	case op.Desired == 0:
-		down = fmt.Sprintf("operator Deployment %s is scaled to 0", op.Deployment)
+		down = fmt.Sprintf("Deployment %s is scaled to 0", op.Deployment)
 		hint = fmt.Sprintf("Bring the operator back first: `kubectl scale deployment %s -n %s --replicas 1`", op.Deployment, f.Namespace)
 	}
 	// The live webhook decides; say so when it differs from what the release installed.

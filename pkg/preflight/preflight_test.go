@@ -361,14 +361,17 @@ func TestOperatorReady(t *testing.T) {
 	in.Operator = &inventory.OperatorState{}
 	expect(t, Run(in, nil, "v1"), OperatorCheckID, Skipped, "no operator Deployment")
 	in.Operator = &inventory.OperatorState{Deployment: "operator", Desired: 1, Available: 1, Webhook: "iomesh-validating-webhook-configuration", FailurePolicy: "Fail"}
-	expect(t, Run(in, nil, "v1"), OperatorCheckID, Pass, "operator operator has 1 of 1 replicas available")
+	expect(t, Run(in, nil, "v1"), OperatorCheckID, Pass, "Deployment operator has 1 of 1 replicas available")
+	if reason := verdicts(Run(in, nil, "v1"))[OperatorCheckID].Reason; strings.Count(reason, "operator") != 1 {
+		t.Fatalf("the operator line names the Deployment more than once: %q", reason)
+	}
 	in.Operator.Available = 0
 	expect(t, Run(in, nil, "v1"), OperatorCheckID, Fail, "no available replica (1 wanted); it serves webhook iomesh-validating-webhook-configuration (failurePolicy Fail)")
 	in.Operator.Missing = true
 	expect(t, Run(in, nil, "v1"), OperatorCheckID, Fail, "is not in the cluster")
 	in.Operator.Missing, in.Operator.Desired = false, 0
 	r := Run(in, nil, "v1")
-	expect(t, r, OperatorCheckID, Fail, "operator Deployment operator is scaled to 0; it serves webhook")
+	expect(t, r, OperatorCheckID, Fail, "Deployment operator is scaled to 0; it serves webhook")
 	if h := verdicts(r)[OperatorCheckID].Hint; !strings.Contains(h, "kubectl scale deployment operator -n iomesh-system --replicas 1") {
 		t.Fatalf("hint %q", h)
 	}

@@ -178,10 +178,10 @@ func WriteVerdicts(w io.Writer, style CheckStyle, r *preflight.Report, verdicts 
 }
 
 // WriteRefusal writes the results that refused a change: failures, checks that could not run,
-// and warnings when they refuse. err is the refusal; a silent one (the checks are its message)
-// gets the pointer to every check.
+// and warnings when they refuse, under a heading that says which it is (RefusalHeading). err is
+// the refusal; a silent one (the checks are its message) gets the pointer to every check.
 func WriteRefusal(w io.Writer, style CheckStyle, r *preflight.Report, failOnWarning bool, err error) {
-	fmt.Fprintln(w, "Refused by the preflight checks:")
+	fmt.Fprintln(w, RefusalHeading(r, err))
 	verdicts := []preflight.Verdict{preflight.Fail, preflight.Error}
 	if failOnWarning {
 		verdicts = append(verdicts, preflight.Warn)
@@ -191,4 +191,21 @@ func WriteRefusal(w io.Writer, style CheckStyle, r *preflight.Report, failOnWarn
 	if errors.As(err, &silent) {
 		fmt.Fprintf(w, "Nothing was changed. See every check with `kubectl iomesh preflight%s`.\n", r.Target.Args())
 	}
+}
+
+// RefusalHeading heads the checks that stopped a change by what stopped it, as the exit code
+// says: a check that could not run is an error (exit 1), not a refusal (exit 3); warnings stop
+// a change only under --fail-on-warning (exit 4).
+func RefusalHeading(r *preflight.Report, err error) string {
+	switch exitcode.Of(err) {
+	case exitcode.Error:
+		n := r.Summary.Error
+		if n == 1 {
+			return "Error: a preflight check could not run:"
+		}
+		return fmt.Sprintf("Error: %d preflight checks could not run:", n)
+	case exitcode.Warnings:
+		return "Stopped by warnings (--fail-on-warning):"
+	}
+	return "Refused by the preflight checks:"
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,6 +51,8 @@ var env struct {
 	chartDir   string // packaged charts
 	kube       kubernetes.Interface
 	dyn        dynamic.Interface
+	// The cluster's Service and pod ranges, as hack/cluster.sh wrote them to ranges.
+	serviceCIDR, podCIDR netip.Prefix
 }
 
 var iomeshGVR = iomeshcluster.GVR
@@ -87,6 +90,9 @@ func setup() error {
 		return fmt.Errorf("IOMESH_TEST_CLUSTER_DIR is not set: run the suite with `make e2e`")
 	}
 	env.kubeconfig = filepath.Join(env.clusterDir, "admin.kubeconfig")
+	if err := readRanges(); err != nil {
+		return err
+	}
 	tmp, err := os.MkdirTemp("", "iomesh-e2e-")
 	if err != nil {
 		return err
@@ -177,6 +183,31 @@ func setup() error {
 	env.repoURL = srv.URL
 	if out, err := exec.Command("helm", "repo", "add", "iomesh", env.repoURL).CombinedOutput(); err != nil {
 		return fmt.Errorf("helm repo add: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// readRanges reads the cluster's Service and pod ranges from the file hack/cluster.sh writes.
+func readRanges() error {
+	b, err := os.ReadFile(filepath.Join(env.clusterDir, "ranges"))
+	if err != nil {
+		return fmt.Errorf("the cluster's ranges: %v (start the cluster with hack/cluster.sh)", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		name, cidr, _ := strings.Cut(line, " ")
+		p, err := netip.ParsePrefix(cidr)
+		if err != nil {
+			return fmt.Errorf("ranges: %q: %v", line, err)
+		}
+		switch name {
+		case "service":
+			env.serviceCIDR = p
+		case "pod":
+			env.podCIDR = p
+		}
+	}
+	if !env.serviceCIDR.IsValid() || !env.podCIDR.IsValid() {
+		return fmt.Errorf("ranges: %q lacks the service or the pod range", b)
 	}
 	return nil
 }

@@ -102,7 +102,7 @@ func TestOperatorDownWebhookFail(t *testing.T) {
 	if r.code != 3 {
 		t.Fatalf("preflight with the operator down: want exit 3:\n%s", r)
 	}
-	mustContain(t, r, "[FAIL] operator.ready", "operator Deployment operator is scaled to 0", "failurePolicy Fail", "--replicas 1")
+	mustContain(t, r, "[FAIL] operator.ready", "Deployment operator is scaled to 0", "failurePolicy Fail", "--replicas 1")
 	for _, args := range [][]string{
 		{"scale", "--chunk", "4", "--yes"},
 		{"scale", "--chunk", "4", "--dry-run"},

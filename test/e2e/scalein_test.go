@@ -119,10 +119,12 @@ func TestScaleIn(t *testing.T) {
 		t.Fatalf("dry run: %s", r)
 	}
 	mustContain(t, r, "Scale-in plan:", "IOMesh 1.0.x procedure", "Chunk:     5 -> 3",
-		"1. iomesh-chunk-4 on kwok-node-", ": chunk 5 (ip 10.0.", "run `/opt/iomesh/iomeshctl chunk unregister 5` on the meta leader",
-		"helm upgrade to revision 2: iomesh.chunk.replicaCount 5 -> 4", "2. iomesh-chunk-3 on kwok-node-", ": chunk 4 (ip 10.0.",
+		"1. iomesh-chunk-4 on kwok-node-", ": chunk 5 (ip ", "run `/opt/iomesh/iomeshctl chunk unregister 5` on the meta leader",
+		"helm upgrade to revision 2: iomesh.chunk.replicaCount 5 -> 4", "2. iomesh-chunk-3 on kwok-node-", ": chunk 4 (ip ",
 		"helm upgrade to revision 3: iomesh.chunk.replicaCount 4 -> 3", "PVCs base-dir-iomesh-chunk-4 and coredump-iomesh-chunk-4",
 		"Dry run: nothing was changed.")
+	// The chunks registered at their pods' addresses, from the cluster's pod range.
+	mustAddressesIn(t, r.stdout+r.stderr, `\(ip ([0-9.]+)[,)]`, 2, env.podCIDR)
 	if u := unregisters(t); len(u) != 0 {
 		t.Fatalf("the dry run unregistered: %v", u)
 	}

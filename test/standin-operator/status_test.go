@@ -11,11 +11,11 @@ import (
 func TestChunksRegisterAfterReady(t *testing.T) {
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	in := Input{Name: "iomesh", RegisterAfter: 3 * time.Second, Now: now, Pods: []PodState{
-		{Name: "iomesh-chunk-0", Node: "n0", PodIP: "10.0.0.1", Ready: true, ReadySince: now.Add(-time.Minute)},
-		{Name: "iomesh-chunk-1", Node: "n1", HostIP: "10.0.0.2", Ready: true, ReadySince: now.Add(-time.Second)},
-		{Name: "iomesh-chunk-2", Node: "n2", HostIP: "10.0.0.3"},
-		{Name: "iomesh-meta-0", Node: "n0", HostIP: "10.0.0.1", Ready: true, ReadySince: now},
-		{Name: "iomesh-meta-1", Node: "n1", PodIP: "10.0.0.2", Ready: true, ReadySince: now, Leader: true},
+		{Name: "iomesh-chunk-0", Node: "n0", PodIP: "198.19.0.1", Ready: true, ReadySince: now.Add(-time.Minute)},
+		{Name: "iomesh-chunk-1", Node: "n1", HostIP: "198.19.0.2", Ready: true, ReadySince: now.Add(-time.Second)},
+		{Name: "iomesh-chunk-2", Node: "n2", HostIP: "198.19.0.3"},
+		{Name: "iomesh-meta-0", Node: "n0", HostIP: "198.19.0.1", Ready: true, ReadySince: now},
+		{Name: "iomesh-meta-1", Node: "n1", PodIP: "198.19.0.2", Ready: true, ReadySince: now, Leader: true},
 	}}
 	out := Compute(in)
 	if out.ReadyReplicas["iomesh-chunk"] != 2 || out.ReadyReplicas["iomesh-meta"] != 2 {
@@ -29,7 +29,7 @@ func TestChunksRegisterAfterReady(t *testing.T) {
 		t.Fatal("v1.0.1 reports no nodename")
 	}
 	meta := out.Summary["metaSummary"].(map[string]interface{})
-	if meta["leader"] != "10.0.0.2:10100" || len(out.LeaderLabels) != 0 {
+	if meta["leader"] != "198.19.0.2:10100" || len(out.LeaderLabels) != 0 {
 		t.Fatalf("the live leader moved: %v %v", meta, out.LeaderLabels)
 	}
 	if got := out.Summary["clusterSummary"].(map[string]interface{})["spaceInfo"].(map[string]interface{})["totalDataCapacity"]; got != "1.00Ti" {
@@ -59,7 +59,7 @@ func TestComputeDrainsUnregisteredChunks(t *testing.T) {
 	now := time.Now()
 	in := Input{Name: "iomesh", Now: now, DrainFor: 10 * time.Second}
 	for i := 0; i < 3; i++ {
-		in.Pods = append(in.Pods, PodState{Name: fmt.Sprintf("iomesh-chunk-%d", i), Node: fmt.Sprintf("n%d", i), PodIP: fmt.Sprintf("10.0.0.%d", i), Ready: true, ReadySince: now.Add(-time.Hour)})
+		in.Pods = append(in.Pods, PodState{Name: fmt.Sprintf("iomesh-chunk-%d", i), Node: fmt.Sprintf("n%d", i), PodIP: fmt.Sprintf("198.19.0.%d", i), Ready: true, ReadySince: now.Add(-time.Hour)})
 	}
 	// Chunk 3 (pod 2) half drained, chunk 2 (pod 1) done.
 	in.Drains = []drain.Entry{{ID: 3, Start: now.Add(-5 * time.Second)}, {ID: 2, Start: now.Add(-time.Minute)}}
