@@ -115,7 +115,7 @@ func readRules(s Scope) []Rule {
 		{Namespace: ns, Group: "apps", Resource: "statefulsets", Verbs: []string{"list"},
 			Why: "the chunk and meta StatefulSets"},
 		{Namespace: ns, Resource: "pods", Verbs: []string{"list"},
-			Why: "the chunk and meta pods"},
+			Why: "the chunk and meta pods, and the prepare-csi and CSI node plugin pods (nodes.iscsi-prepared, nodes.csi-node-ready)"},
 		{Resource: "nodes", Verbs: []string{"list"},
 			Why: "where chunk and meta pods may go"},
 		{Resource: "pods", Verbs: []string{"list"},

@@ -27,6 +27,8 @@ type NodeViews struct {
 	Meta  placement.Summary `json:"meta"`
 	// Disks are what a new chunk pod would mount on each eligible node.
 	Disks []placement.NodeDisks `json:"disks,omitempty"`
+	// Readiness is each node's readiness for IOMesh (the nodes.* checks judge the eligible ones).
+	Readiness []NodeReadiness `json:"readiness,omitempty"`
 }
 
 // Summary counts verdicts.
@@ -45,7 +47,7 @@ func Run(in *Input, skip map[string]bool, apiVersion string) *Report {
 	r := &Report{
 		TypeMeta:  metav1.TypeMeta{APIVersion: apiVersion, Kind: "Preflight"},
 		Namespace: in.Namespace, Release: in.Release, Target: in.Target,
-		Limit: f.Limit, Nodes: NodeViews{Chunk: f.Chunk, Meta: f.Meta, Disks: f.NewChunkDisks},
+		Limit: f.Limit, Nodes: NodeViews{Chunk: f.Chunk, Meta: f.Meta, Disks: f.NewChunkDisks, Readiness: f.readinessList()},
 		GitOps:  gitOpsView(f),
 		Summary: Summary{Worst: Pass},
 	}
