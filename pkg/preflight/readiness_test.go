@@ -89,6 +89,9 @@ func TestReadinessUnpreparedNodeLeftOut(t *testing.T) {
 	}
 	expect(t, r, "nodes.csi-node-ready", Fail, "node-4: iomesh-csi-driver-node-plugin-node-4 is not Ready: it cannot start on a node without iSCSI")
 	expect(t, r, "nodes.eligible-chunk", Fail, "only 1 more is eligible (1 iSCSI not prepared (nodes.iscsi-prepared): node-4)\nleft out node-4: iSCSI not prepared (nodes.iscsi-prepared)")
+	if len(r.Nodes.LeftOut) != 1 || r.Nodes.LeftOut[0] != "node-4: iSCSI not prepared (nodes.iscsi-prepared)" {
+		t.Fatalf("left out %q", r.Nodes.LeftOut)
+	}
 	if r.Nodes.Chunk.Free != 1 || r.Limit.MaxChunk != 4 {
 		t.Fatalf("free %d, limit %d", r.Nodes.Chunk.Free, r.Limit.MaxChunk)
 	}

@@ -141,6 +141,9 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 		return nil, &Refused{Report: report, Err: preflight.ExitError(report, e.FailOnWarning)}
 	}
 	plan.Chunk.Nodes = eligible(report.Nodes.Chunk.Nodes, plan.Chunk)
+	if plan.Chunk.To > plan.Chunk.From {
+		plan.Chunk.LeftOut = report.Nodes.LeftOut
+	}
 	plan.Meta.Nodes = eligible(report.Nodes.Meta.Nodes, plan.Meta)
 	if plan.Chunk.To > plan.Chunk.From && len(report.Nodes.Disks) > 0 {
 		d := &DiskRoom{Nodes: len(report.Nodes.Disks)}
