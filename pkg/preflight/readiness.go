@@ -367,7 +367,11 @@ func readinessCheck(f *Facts, pick func(NodeReadiness) Finding, what, hint, doc 
 	var lines []string
 	for _, v := range []Verdict{Fail, Error, Warn} {
 		for _, name := range byVerdict[v] {
-			lines = append(lines, fmt.Sprintf("%s: %s", name, pick(f.Ready[name]).Reason))
+			tag := ""
+			if v == Fail {
+				tag = " (left out)"
+			}
+			lines = append(lines, fmt.Sprintf("%s%s: %s", name, tag, pick(f.Ready[name]).Reason))
 		}
 	}
 	unknown := grouped(reasons[Skipped])
@@ -389,6 +393,12 @@ func readinessCheck(f *Facts, pick func(NodeReadiness) Finding, what, hint, doc 
 		head += fmt.Sprintf(" (%d %s)", len(byVerdict[Pass]), what)
 	}
 	lines = append(lines, unknown...)
+	// A node that fails is left out of those a new chunk pod counts on (nodes.eligible-chunk
+	// fails when too few remain): the check itself warns, as the scheduler may still pick it.
+	if worst == Fail {
+		worst = Warn
+		hint += "; until then the scheduler may still put a chunk pod there: cordon the node, or keep it out with iomesh.chunk.podPolicy"
+	}
 	return bad(worst, head+"\n"+strings.Join(lines, "\n"), hint, doc)
 }
 
