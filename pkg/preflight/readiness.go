@@ -94,6 +94,21 @@ func (n NodeReadiness) Brief() string {
 	return strings.Join(parts, ", ")
 }
 
+// Problems is what is not known to be ready on the node, each requirement with its reason
+// ("" when all pass).
+func (n NodeReadiness) Problems() string {
+	var parts []string
+	for _, c := range []struct {
+		id string
+		f  Finding
+	}{{"nodes.iscsi-prepared", n.ISCSI}, {"nodes.csi-node-ready", n.CSINode}, {"nodes.resources", n.Resources}, {"nodes.storage-network", n.Network}} {
+		if c.f.Verdict != Pass && c.f.Verdict != "" {
+			parts = append(parts, fmt.Sprintf("%s %s: %s", c.id, c.f.Verdict, c.f.Reason))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
 // readinessList is the readiness of every node, by name.
 func (f *Facts) readinessList() []NodeReadiness {
 	out := make([]NodeReadiness, 0, len(f.Ready))

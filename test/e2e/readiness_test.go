@@ -87,6 +87,12 @@ func notReady(p *corev1.Pod) {
 func TestPreflightNodeReadiness(t *testing.T) {
 	freshInstall(t, install{nodes: 6, edition: "enterprise", license: enterpriseLicense(10)})
 	waitPodsReady(t, "app=iomesh-csi-driver-node-plugin", 6)
+	free := freeNodes(t)
+	if len(free) != 3 {
+		t.Fatalf("free nodes %v", free)
+	}
+	// a: 4 CPUs and its CSI node plugin not Ready; b: no iSCSI label; c: ready.
+	a, b, c := free[0], free[1], free[2]
 	r := plugin(t, "preflight", "--chunk", "6", "-o", "json")
 	checks, left := readinessOf(t, r)
 	for id, want := range map[string]string{"nodes.iscsi-prepared": "pass", "nodes.csi-node-ready": "pass", "nodes.resources": "pass", "nodes.storage-network": "skipped"} {
@@ -100,9 +106,9 @@ func TestPreflightNodeReadiness(t *testing.T) {
 	}
 	record("readiness", "nodes' addresses outside dataCIDR", "nodes.storage-network cannot tell, names the addresses and `ip -4 addr`")
 
-	// kwok-node-4 loses the label: prepare-csi comes, and crashes in a loop.
-	mustKubectl(t, "label", "node", nodeName(4), "iomesh.com/iscsi-installed-")
-	prep := dsPodOn(t, "app.kubernetes.io/name=prepare-csi", nodeName(4))
+	// b loses the label: prepare-csi comes, and crashes in a loop.
+	mustKubectl(t, "label", "node", b, "iomesh.com/iscsi-installed-")
+	prep := dsPodOn(t, "app.kubernetes.io/name=prepare-csi", b)
 	setPodStatus(t, prep, func(p *corev1.Pod) {
 		notReady(p)
 		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "prepare-csi", Image: p.Spec.Containers[0].Image, RestartCount: 6,
@@ -110,10 +116,10 @@ func TestPreflightNodeReadiness(t *testing.T) {
 			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error",
 				Message: "no package iscsi-initiator-utils", StartedAt: metav1.Now(), FinishedAt: metav1.Now()}}}}
 	})
-	// kwok-node-3: 4 CPUs, and its CSI node plugin not Ready.
-	setCPU(t, nodeName(3), "4")
-	t.Cleanup(func() { setCPU(t, nodeName(3), "64") })
-	plug := dsPodOn(t, "app=iomesh-csi-driver-node-plugin", nodeName(3))
+	// a: 4 CPUs, and its CSI node plugin not Ready.
+	setCPU(t, a, "4")
+	t.Cleanup(func() { setCPU(t, a, "64") })
+	plug := dsPodOn(t, "app=iomesh-csi-driver-node-plugin", a)
 	setPodStatus(t, plug, func(p *corev1.Pod) {
 		notReady(p)
 		for i := range p.Status.ContainerStatuses {
@@ -130,20 +136,20 @@ func TestPreflightNodeReadiness(t *testing.T) {
 	}
 	checks, left = readinessOf(t, r)
 	iscsi := checks["nodes.iscsi-prepared"]
-	if iscsi[0] != "warn" || !strings.Contains(iscsi[1], nodeName(4)+" (left out): not labelled iomesh.com/iscsi-installed: "+prep.Name+" container prepare-csi CrashLoopBackOff, restarted 6 times, last exited with code 1 (Error): no package iscsi-initiator-utils; see `kubectl logs -n iomesh-system "+prep.Name+" -c prepare-csi --previous`") {
+	if iscsi[0] != "warn" || !strings.Contains(iscsi[1], b+" (left out): not labelled iomesh.com/iscsi-installed: "+prep.Name+" container prepare-csi CrashLoopBackOff, restarted 6 times, last exited with code 1 (Error): no package iscsi-initiator-utils; see `kubectl logs -n iomesh-system "+prep.Name+" -c prepare-csi --previous`") {
 		t.Fatalf("iscsi-prepared %v", iscsi)
 	}
 	record("readiness", "a node without the iSCSI label, prepare-csi in CrashLoopBackOff", "nodes.iscsi-prepared names the pod, its last exit and `kubectl logs --previous`; the node is left out")
 	csi := checks["nodes.csi-node-ready"]
-	if csi[0] != "warn" || !strings.Contains(csi[1], nodeName(3)+" (left out): not Ready: "+plug.Name+" container csi-driver Running, not ready") {
+	if csi[0] != "warn" || !strings.Contains(csi[1], a+" (left out): not Ready: "+plug.Name+" container csi-driver Running, not ready") {
 		t.Fatalf("csi-node-ready %v", csi)
 	}
 	record("readiness", "a CSI node plugin pod not Ready", "nodes.csi-node-ready names the pod and its container; the node is left out")
-	if res := checks["nodes.resources"]; res[0] != "warn" || !strings.Contains(res[1], nodeName(3)+": 4 CPUs, below 8 (capacity)") {
+	if res := checks["nodes.resources"]; res[0] != "warn" || !strings.Contains(res[1], a+": 4 CPUs, below 8 (capacity)") {
 		t.Fatalf("resources %v", res)
 	}
 	record("readiness", "a node with 4 CPUs", "nodes.resources warns with the numbers; the node stays eligible")
-	want := []string{nodeName(3) + ": CSI node plugin not Ready (nodes.csi-node-ready)", nodeName(4) + ": iSCSI not prepared (nodes.iscsi-prepared)"}
+	want := []string{a + ": CSI node plugin not Ready (nodes.csi-node-ready)", b + ": iSCSI not prepared (nodes.iscsi-prepared)"}
 	if strings.Join(left, "|") != strings.Join(want, "|") {
 		t.Fatalf("left out %q, want %q", left, want)
 	}
@@ -153,12 +159,12 @@ func TestPreflightNodeReadiness(t *testing.T) {
 		t.Fatalf("chunk 5: want exit 3\n%s", r)
 	}
 	mustContain(t, r, "[FAIL] nodes.eligible-chunk", "left out "+want[0], "left out "+want[1], "[WARN] nodes.iscsi-prepared")
-	// The plan names them, one row each, and new pods land only on kwok-node-5.
+	// The plan names them, one row each, and new pods land only on c.
 	r = plugin(t, "scale", "--chunk", "4", "--dry-run")
 	if r.code != 0 {
 		t.Fatalf("scale --dry-run\n%s", r)
 	}
-	mustContain(t, r, "new pods can land on "+nodeName(5)+"\n", "Left out:  "+want[0], "Left out:  "+want[1])
+	mustContain(t, r, "new pods can land on "+c+"\n", "Left out:  "+want[0], "Left out:  "+want[1])
 }
 
 func setCPU(t *testing.T, node, cpu string) {
