@@ -177,11 +177,12 @@ func fileSize(path string) int64 {
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }
 
 // The population of an IOMesh cluster of n worker nodes, from the official chart v1.0.1 (its
-// `kubectl get pod -n iomesh-system` listing): per node the pods of its 7 DaemonSets, the
+// `kubectl get pod -n iomesh-system` listing): per node the pods of its 7 DaemonSets (the
+// stand-in chart runs the CSI node plugin's itself, the other 6 are made here), the
 // singletons of its 6 Deployments, 3 ZooKeeper pods, 5 meta pods (3 below 5 nodes), a chunk pod
 // on every node but one (the plan adds it); and, in 4 other namespaces, appsPerNode
 // application pods per node.
-var daemonSets = []string{"csi-driver-node-plugin", "openebs-ndm", "openebs-ndm-node-exporter", "hostpath-provisioner",
+var daemonSets = []string{"openebs-ndm", "openebs-ndm-node-exporter", "hostpath-provisioner",
 	"iscsi-redirector", "localpv-manager", "blockdevice-monitor-prober"}
 
 var singletons = []string{"blockdevice-monitor-0", "csi-driver-controller-plugin-0", "openebs-ndm-cluster-exporter-0",
