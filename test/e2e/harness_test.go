@@ -444,6 +444,14 @@ func freshInstall(t *testing.T, in install) {
 	}
 	if !in.skipWait {
 		waitPodsReady(t, "app in (iomesh-chunk,iomesh-meta)", 6)
+		// The CSI node plugin's pods too, before a test counts the pods on each node.
+		eventually(t, 60*time.Second, "CSI node plugin pods Ready", func() bool {
+			ds, err := env.kube.AppsV1().DaemonSets(ns).Get(ctx, relName+"-csi-driver-node-plugin", metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return true
+			}
+			return err == nil && ds.Status.DesiredNumberScheduled == int32(in.nodes) && ds.Status.NumberReady == ds.Status.DesiredNumberScheduled
+		})
 	}
 }
 
