@@ -23,13 +23,11 @@ const (
 	DocInstall     = "https://docs.iomesh.com/deploy-iomesh-cluster/install-iomesh"
 )
 
-// IOMesh's prerequisites per worker: at least 8 CPU threads and 16 GiB of memory; a node
-// below MinMemoryWarn (what a 16 GB machine reports after firmware and kernel) is warned about.
-const (
-	MinCPU = 8
-)
+// MinCPU is the CPU threads IOMesh's prerequisites ask of a worker.
+const MinCPU = 8
 
-// MinMemoryWarn is the memory capacity below which nodes.resources warns.
+// MinMemoryWarn is the memory capacity below which nodes.resources warns: IOMesh asks for 16 GiB,
+// and a 16 GB machine reports a little less.
 var MinMemoryWarn = resource.MustParse("15Gi")
 
 // Readiness is what says whether a node is ready for IOMesh (zero: not read).
@@ -73,8 +71,11 @@ func (n NodeReadiness) LeftOut() (string, bool) {
 	return "", false
 }
 
-// Brief is the node's readiness in a table cell: "ok", or what is not.
+// Brief is the node's readiness in a table cell: "ok", or what is not ("" when not judged).
 func (n NodeReadiness) Brief() string {
+	if n.Node == "" {
+		return ""
+	}
 	var parts []string
 	for _, c := range []struct {
 		name string

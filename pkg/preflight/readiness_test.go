@@ -98,6 +98,9 @@ func TestReadinessUnpreparedNodeLeftOut(t *testing.T) {
 	if b := r.Nodes.Readiness[4].Brief(); b != "iscsi fail, csi-node fail" {
 		t.Fatalf("brief %q", b)
 	}
+	if b, p := (NodeReadiness{}).Brief(), (NodeReadiness{}).Problems(); b != "" || p != "" {
+		t.Fatalf("a node not judged: brief %q, problems %q", b, p)
+	}
 	// A target that fits the rest passes, still naming the node left out.
 	in.Target = Target{Chunk: ip(4)}
 	expect(t, Run(in, nil, "v1"), "nodes.eligible-chunk", Pass, "1 is eligible\nleft out node-4: iSCSI not prepared")
