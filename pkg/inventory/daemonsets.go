@@ -5,9 +5,11 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
 )
 
@@ -112,4 +114,28 @@ func PodNode(p *corev1.Pod) string {
 		}
 	}
 	return ""
+}
+
+// NodePluginContainer is the CSI node plugin's driver container: privileged, with bash; the
+// registrar before it is distroless.
+const NodePluginContainer = "csi-driver"
+
+// HostAddresses reads a node's IPv4 addresses inside a hostNetwork pod's container: `cat
+// /proc/net/fib_trie`, or, where the image has no cat, bash's `$(< /proc/net/fib_trie)`. A
+// refused exec is not tried again.
+func (r Reader) HostAddresses(ctx context.Context, pod, container string) ([]string, error) {
+	if r.Exec == nil {
+		return nil, ErrNoExec
+	}
+	stdout, _, err := r.Exec.Exec(ctx, r.Namespace, pod, container, []string{"cat", iomeshcluster.FibTrie})
+	if err != nil && !apierrors.IsForbidden(err) {
+		var err2 error
+		if stdout, _, err2 = r.Exec.Exec(ctx, r.Namespace, pod, container, []string{"bash", "-c", `echo "$(< ` + iomeshcluster.FibTrie + `)"`}); err2 == nil {
+			err = nil
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return iomeshcluster.LocalAddresses(stdout), nil
 }

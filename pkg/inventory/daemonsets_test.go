@@ -2,10 +2,14 @@ package inventory
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -92,5 +96,51 @@ func TestPodNode(t *testing.T) {
 	p.Spec.NodeName = "node-8"
 	if got := PodNode(p); got != "node-8" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// execs answers by the command's first word; it records every command.
+type execs struct {
+	answers map[string]string
+	fail    map[string]error
+	ran     []string
+}
+
+func (x *execs) Exec(_ context.Context, _, pod, container string, cmd []string) (string, string, error) {
+	x.ran = append(x.ran, pod+"/"+container+": "+strings.Join(cmd, " "))
+	if err := x.fail[cmd[0]]; err != nil {
+		return "", "", err
+	}
+	return x.answers[cmd[0]], "", nil
+}
+
+const fibTrie = `Local:
+  +-- 0.0.0.0/0 3 0 5
+     |-- 10.234.1.7
+        /32 host LOCAL
+     |-- 127.0.0.1
+        /32 host LOCAL
+`
+
+// cat first; bash's $(< file) where cat is missing; a refused exec is not tried twice.
+func TestHostAddresses(t *testing.T) {
+	x := &execs{answers: map[string]string{"cat": fibTrie, "bash": fibTrie}}
+	r := Reader{Namespace: "iomesh-system", Exec: x}
+	got, err := r.HostAddresses(context.Background(), "iomesh-csi-driver-node-plugin-abc", NodePluginContainer)
+	if err != nil || strings.Join(got, ",") != "10.234.1.7" || len(x.ran) != 1 || !strings.HasSuffix(x.ran[0], "/csi-driver: cat /proc/net/fib_trie") {
+		t.Fatalf("%v %v %v", got, err, x.ran)
+	}
+	x = &execs{answers: map[string]string{"bash": fibTrie}, fail: map[string]error{"cat": errors.New(`exec: "cat": executable file not found`)}}
+	r.Exec = x
+	if got, err := r.HostAddresses(context.Background(), "p", NodePluginContainer); err != nil || strings.Join(got, ",") != "10.234.1.7" || len(x.ran) != 2 || !strings.Contains(x.ran[1], `bash -c echo "$(< /proc/net/fib_trie)"`) {
+		t.Fatalf("%v %v %v", got, err, x.ran)
+	}
+	x = &execs{fail: map[string]error{"cat": apierrors.NewForbidden(schema.GroupResource{Resource: "pods/exec"}, "p", errors.New("no"))}}
+	r.Exec = x
+	if _, err := r.HostAddresses(context.Background(), "p", NodePluginContainer); !apierrors.IsForbidden(err) || len(x.ran) != 1 {
+		t.Fatalf("%v %v", err, x.ran)
+	}
+	if _, err := (Reader{}).HostAddresses(context.Background(), "p", "c"); err != ErrNoExec {
+		t.Fatal(err)
 	}
 }

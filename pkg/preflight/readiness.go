@@ -43,6 +43,16 @@ type Readiness struct {
 	Pods []corev1.Pod
 	// DataCIDR is the storage network from the values ("" not set), DataCIDRPath where.
 	DataCIDR, DataCIDRPath string
+	// Host are the addresses read inside the CSI node plugin on nodes whose own addresses are
+	// outside dataCIDR, by node (nil: not asked for, --exec-storage-network).
+	Host map[string]HostRead
+}
+
+// HostRead is a node's addresses as read inside a hostNetwork pod, or why they could not be.
+type HostRead struct {
+	Pod       string
+	Addresses []string
+	Err       error
 }
 
 // Finding is one requirement on one node. Skipped means it cannot be told.
@@ -253,7 +263,25 @@ func networkOf(r Readiness, n *corev1.Node, cidrs []*net.IPNet, cidrErr error) F
 	if len(addrs) > 0 {
 		have = "its addresses " + strings.Join(addrs, ", ") + " are outside " + r.DataCIDR
 	}
-	return Finding{Skipped, fmt.Sprintf("cannot tell: %s, and the storage network may be on another interface; run `ip -4 addr` on the node", have)}
+	if h, ok := r.Host[n.Name]; ok {
+		if h.Err != nil {
+			return Finding{Skipped, fmt.Sprintf("cannot tell: %s, and reading them inside %s failed: %v; run `ip -4 addr` on the node", have, h.Pod, h.Err)}
+		}
+		for _, a := range h.Addresses {
+			ip := net.ParseIP(a)
+			for _, c := range cidrs {
+				if ip != nil && c.Contains(ip) {
+					return Finding{Pass, fmt.Sprintf("%s (read inside %s) is in %s", a, h.Pod, r.DataCIDR)}
+				}
+			}
+		}
+		return Finding{Warn, fmt.Sprintf("none of the node's addresses is in %s: %s, read inside %s", r.DataCIDR, orWord(strings.Join(h.Addresses, ", "), "none"), h.Pod)}
+	}
+	how := "run `ip -4 addr` on the node"
+	if r.Host == nil {
+		how += ", or pass --exec-storage-network to read them inside the CSI node plugin"
+	}
+	return Finding{Skipped, fmt.Sprintf("cannot tell: %s, and the storage network may be on another interface; %s", have, how)}
 }
 
 // parseCIDRs reads dataCIDR: one CIDR, or several separated by commas.

@@ -203,3 +203,27 @@ func TestReadinessResourcesAndErrors(t *testing.T) {
 	in.Readiness.Pods = in.Readiness.Pods[:3]
 	expect(t, Run(in, nil, "v1"), "nodes.csi-node-ready", Warn, "node-3: no iomesh-csi-driver-node-plugin pod on the node")
 }
+
+// With --exec-storage-network, addresses read inside the CSI node plugin decide; a node with
+// none in dataCIDR warns and stays eligible; a failed exec cannot tell, with why.
+func TestReadinessHostAddresses(t *testing.T) {
+	in := ready(cluster(6, 3, 3, 10))
+	for i := 3; i < 6; i++ {
+		in.Nodes[i].Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "172.16.0.9"}}
+	}
+	expect(t, Run(in, nil, "v1"), "nodes.storage-network", Skipped, "or pass --exec-storage-network")
+	in.Readiness.Host = map[string]HostRead{
+		"node-3": {Pod: "plugin-3", Addresses: []string{"172.16.0.9", "10.234.1.33"}},
+		"node-4": {Pod: "plugin-4", Addresses: []string{"172.16.0.9"}},
+		"node-5": {Pod: "plugin-5", Err: errors.New("pods \"plugin-5\" is forbidden")},
+	}
+	r := Run(in, nil, "v1")
+	expect(t, r, "nodes.storage-network", Warn, "node-4: none of the node's addresses is in 10.234.1.0/24: 172.16.0.9, read inside plugin-4")
+	expect(t, r, "nodes.storage-network", Warn, "node-5: cannot tell: its addresses 172.16.0.9 are outside 10.234.1.0/24, and reading them inside plugin-5 failed: pods \"plugin-5\" is forbidden; run `ip -4 addr` on the node")
+	if got := r.Nodes.Readiness[3].Network; got.Verdict != Pass || got.Reason != "10.234.1.33 (read inside plugin-3) is in 10.234.1.0/24" {
+		t.Fatalf("node-3 %+v", got)
+	}
+	if r.Nodes.Chunk.Free != 3 {
+		t.Fatalf("a storage-network warning left a node out: free %d", r.Nodes.Chunk.Free)
+	}
+}

@@ -51,3 +51,30 @@ func noPrepareCSI(eff values.Map) string {
 	}
 	return "the release has no prepare-csi DaemonSet (charts before v1.0.1 have none), so nothing labels prepared nodes"
 }
+
+// ReadHostAddresses reads, inside the CSI node plugin (hostNetwork), the addresses of each node
+// eligible for a new chunk pod whose own addresses are outside dataCIDR: one exec per such node
+// (--exec-storage-network). It needs pods/exec in the namespace, which the default roles do not
+// grant: a refusal is kept for the check to show.
+func ReadHostAddresses(ctx context.Context, r inventory.Reader, in *preflight.Input) {
+	rd := &in.Readiness
+	rd.Host = map[string]preflight.HostRead{}
+	if !rd.Read || rd.Err != nil || rd.DataCIDR == "" || rd.NodePlugin == "" {
+		return
+	}
+	f := preflight.Derive(in)
+	for _, node := range f.Candidates {
+		if f.Ready[node].Network.Verdict != preflight.Skipped {
+			continue
+		}
+		for i := range rd.Pods {
+			p := &rd.Pods[i]
+			if inventory.DaemonSetOf(p) != rd.NodePlugin || p.Spec.NodeName != node {
+				continue
+			}
+			addrs, err := r.HostAddresses(ctx, p.Name, inventory.NodePluginContainer)
+			rd.Host[node] = preflight.HostRead{Pod: p.Name, Addresses: addrs, Err: err}
+			break
+		}
+	}
+}
