@@ -105,6 +105,14 @@ func TestPreflightNodeReadiness(t *testing.T) {
 		t.Fatalf("storage network %v, left out %v", checks["nodes.storage-network"], left)
 	}
 	record("readiness", "nodes' addresses outside dataCIDR", "nodes.storage-network cannot tell, names the addresses and `ip -4 addr`")
+	// Opted in, one exec per such node into its CSI node plugin; kwok has no exec for those
+	// pods here, so it fails, and the check says so instead of guessing.
+	r = plugin(t, "preflight", "--chunk", "6", "--exec-storage-network", "-o", "json")
+	checks, _ = readinessOf(t, r)
+	if net := checks["nodes.storage-network"]; net[0] != "skipped" || !strings.Contains(net[1], "and reading them inside iomesh-csi-driver-node-plugin-") || !strings.Contains(net[1], "failed: ") {
+		t.Fatalf("storage network with --exec-storage-network: %v\n%s", net, r)
+	}
+	record("readiness", "--exec-storage-network where the exec fails", "nodes.storage-network cannot tell, names the pod and the failure")
 
 	// b loses the label: prepare-csi comes, and crashes in a loop.
 	mustKubectl(t, "label", "node", b, "iomesh.com/iscsi-installed-")
