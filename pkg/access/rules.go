@@ -115,7 +115,7 @@ func readRules(s Scope) []Rule {
 		{Namespace: ns, Group: "apps", Resource: "statefulsets", Verbs: []string{"list"},
 			Why: "the chunk and meta StatefulSets"},
 		{Namespace: ns, Resource: "pods", Verbs: []string{"list"},
-			Why: "the chunk and meta pods"},
+			Why: "the chunk and meta pods, and the prepare-csi and CSI node plugin pods (nodes.iscsi-prepared, nodes.csi-node-ready)"},
 		{Resource: "nodes", Verbs: []string{"list"},
 			Why: "where chunk and meta pods may go"},
 		{Resource: "pods", Verbs: []string{"list"},
@@ -360,6 +360,18 @@ var Sets = []Set{
 	{"direct", "status, preflight and scale of an IOMeshCluster no Helm release manages", func(s Scope) []Rule {
 		return concat(readRules(s), waitRules(s), directRules(s), scaleInRules(s))
 	}},
+}
+
+// WithStorageNetworkExec is set with the one permission `preflight --exec-storage-network`
+// adds: exec into any pod of the namespace (the CSI node plugin's pods have random names), whose
+// driver container is privileged and on the host's network. No default role grants it.
+func WithStorageNetworkExec(set Set) Set {
+	base := set.Rules
+	set.Rules = func(s Scope) []Rule {
+		return append(base(s), Rule{Namespace: s.Namespace, Resource: "pods/exec", Verbs: []string{"create", "get"},
+			Why: "preflight --exec-storage-network reads each node's addresses inside the CSI node plugin (nodes.storage-network). This grants exec into EVERY pod of the namespace, privileged containers on the host's network among them: a shell as root on each node"})
+	}
+	return set
 }
 
 // SetNamed returns the role set called name.

@@ -19,6 +19,8 @@ type PreflightOptions struct {
 	Checks  CheckFlags
 	Print   *PrintFlags
 	skip    map[string]bool
+	// ExecNetwork reads the addresses of nodes outside dataCIDR inside the CSI node plugin.
+	ExecNetwork bool
 }
 
 // NewPreflightCommand builds `kubectl iomesh preflight`.
@@ -45,6 +47,8 @@ Exit codes: 0 all checks pass, 3 a check failed, 4 only warnings with --fail-on-
 	o.Targets.AddFlags(c)
 	o.Checks.AddFlags(c)
 	o.Print.AddFlags(c)
+	c.Flags().BoolVar(&o.ExecNetwork, "exec-storage-network", false,
+		"for nodes.storage-network, read the addresses of nodes whose own are outside dataCIDR inside the CSI node plugin (one exec per such eligible node; needs pods/exec, see `kubectl iomesh rbac --help`)")
 	return c
 }
 
@@ -71,7 +75,15 @@ func (o *PreflightOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	report := preflight.Run(snap.PreflightInput(o.Targets.Target), o.skip, output.APIVersion)
+	in := snap.PreflightInput(o.Targets.Target)
+	if o.ExecNetwork {
+		reader, err := o.Reader()
+		if err != nil {
+			return err
+		}
+		snapshot.ReadHostAddresses(ctx, reader, in)
+	}
+	report := preflight.Run(in, o.skip, output.APIVersion)
 	if o.Print.Human() {
 		style := view.CheckStyle{Fancy: o.Checks.Color.Enabled(o.Out, o.Checks.ColorEnv)}
 		if err := view.WriteChecks(o.Out, report, style, o.Print.Wide()); err != nil {

@@ -21,8 +21,10 @@ type RBACOptions struct {
 	*Common
 	Role                        string
 	User, Group, ServiceAccount string
-	set                         access.Set
-	subject                     rbacv1.Subject
+	// StorageNetworkExec adds the exec that preflight --exec-storage-network needs.
+	StorageNetworkExec bool
+	set                access.Set
+	subject            rbacv1.Subject
 }
 
 // NewRBACCommand builds `kubectl iomesh rbac`.
@@ -65,6 +67,7 @@ why it is there. Bindings are named after the subject, so several people's coexi
 	f.StringVar(&o.User, "user", "", "Bind the roles to this user")
 	f.StringVar(&o.Group, "group", "", "Bind the roles to this group")
 	f.StringVar(&o.ServiceAccount, "serviceaccount", "", "Bind the roles to this service account, as NAMESPACE:NAME")
+	f.BoolVar(&o.StorageNetworkExec, "exec-storage-network", false, "Add exec into every pod of the namespace, for `preflight --exec-storage-network` (privileged containers on the host's network among them: grant it only to whom you would give root on the nodes)")
 	return c
 }
 
@@ -84,6 +87,9 @@ func (o *RBACOptions) Validate() error {
 		return exitcode.UsageError(err)
 	}
 	o.set = set
+	if o.StorageNetworkExec {
+		o.set = access.WithStorageNetworkExec(set)
+	}
 	s, err := access.ParseSubject(o.User, o.Group, o.ServiceAccount)
 	if err != nil {
 		return exitcode.UsageError(err)

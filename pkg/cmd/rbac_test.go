@@ -80,3 +80,21 @@ func TestRBACDirectSharedBindings(t *testing.T) {
 		}
 	}
 }
+
+// The exec preflight --exec-storage-network needs is printed only on request, with what it grants.
+func TestRBACStorageNetworkExecOnRequest(t *testing.T) {
+	c := tf.NewClients(t, []tf.Rel{{Revision: 1, Manifest: rbacManifest}}, clusterObjects(5, 3, 3, "enterprise", testLicense(8, "2027-06-30"))...)
+	out, _, err := runRoot(c, "rbac", "readonly", "--user", "alice")
+	if err != nil || strings.Contains(out, "pods/exec") {
+		t.Fatalf("readonly grants exec unasked: %v\n%s", err, out)
+	}
+	out, _, err = runRoot(c, "rbac", "readonly", "--user", "alice", "--exec-storage-network")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"pods/exec", "exec into EVERY pod of the namespace", "--exec-storage-network"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+}

@@ -56,6 +56,10 @@ func Checks() []Check {
 		{"nodes.eligible-chunk", "nodes", "Enough nodes for the chunk pods", func(f *Facts) Result { return checkNodes(f, f.Chunk, f.TargetChunk, f.TargetChunkOK, "chunk") }},
 		{"nodes.eligible-meta", "nodes", "Enough nodes for the meta pods", func(f *Facts) Result { return checkNodes(f, f.Meta, f.TargetMeta, f.TargetMetaOK, "meta") }},
 		{"disks.new-chunk-nodes", "nodes", "New chunk pods have disks to mount", checkDisks},
+		{"nodes.iscsi-prepared", "nodes", "Nodes for new chunk pods have iSCSI", checkISCSI},
+		{"nodes.csi-node-ready", "nodes", "Nodes for new chunk pods run a Ready CSI node plugin", checkCSINode},
+		{"nodes.resources", "nodes", "Nodes for new chunk pods have 8 CPUs and 16 GiB", checkResources},
+		{"nodes.storage-network", "nodes", "Nodes for new chunk pods have an address in dataCIDR", checkNetwork},
 		{"pods.healthy", "pods", "Chunk and meta pods are Ready", checkPods},
 		{"cluster.tasks-idle", "storage", "No data recovery or migration in process", checkTasks},
 		{"cluster.chunks-healthy", "storage", "Every chunk is registered and healthy", checkChunks},
@@ -360,6 +364,14 @@ func checkNodes(f *Facts, s placement.Summary, target int, ok bool, component st
 	if f.RoomErr != nil {
 		note = fmt.Sprintf(" (room on the nodes not checked: %v)", f.RoomErr)
 	}
+	left := ""
+	if component == "chunk" {
+		// One line per node the readiness checks left out.
+		for _, l := range f.LeftOut {
+			left += "\nleft out " + l
+		}
+	}
+	note += left
 	if needed <= s.Free {
 		if needed <= 0 {
 			return pass("%s a %s pod; %d more could take one%s", output.N(s.Hosting, "node runs", "nodes run"), component, s.Free, note)
@@ -367,7 +379,7 @@ func checkNodes(f *Facts, s placement.Summary, target int, ok bool, component st
 		return pass("%s %s; %s eligible%s", output.N(needed, "new "+component+" pod needs", "new "+component+" pods need"), output.Plural(needed, "node"), output.N(s.Free, "is", "are"), note)
 	}
 	return bad(Fail,
-		fmt.Sprintf("%d %s pods need %s: %d run one and only %d more %s eligible (%s)", target, component, output.Plural(target, "node"), s.Hosting, s.Free, output.Agree(s.Free, "is", "are"), whyNot(s)),
+		fmt.Sprintf("%d %s pods need %s: %d run one and only %d more %s eligible (%s)%s", target, component, output.Plural(target, "node"), s.Hosting, s.Free, output.Agree(s.Free, "is", "are"), whyNot(s), left),
 		fmt.Sprintf("Each worker node holds at most one %s pod: add worker nodes, uncordon or untaint nodes, or widen iomesh.%s.podPolicy; see per-node reasons with `kubectl iomesh preflight -o wide`", component, component),
 		DocScaleOut)
 }

@@ -22,6 +22,11 @@ type Facts struct {
 	// when the BlockDevices were); DisksErr says they could not be worked out.
 	NewChunkDisks []placement.NodeDisks
 	DisksErr      error
+	// Ready is each node's readiness for IOMesh (nil: not read); Candidates are the nodes the
+	// chunk placement found eligible before it, and LeftOut those it then left out, with why.
+	Ready      map[string]NodeReadiness
+	Candidates []string
+	LeftOut    []string
 }
 
 // Derive computes the facts.
@@ -29,6 +34,7 @@ func Derive(in *Input) *Facts {
 	f := &Facts{Input: in}
 	f.Chunk = placement.Evaluate("chunk", in.Nodes, in.ChunkPods, in.ChunkPolicy, in.ChunkRoom)
 	f.Meta = placement.Evaluate("meta", in.Nodes, in.MetaPods, in.MetaPolicy, in.MetaRoom)
+	f.leaveOut()
 	known := in.ReplicasErr == nil && in.Replicas.Layout != ""
 	if in.Target.Chunk != nil {
 		f.TargetChunk, f.TargetChunkOK = *in.Target.Chunk, true
@@ -55,6 +61,28 @@ func Derive(in *Input) *Facts {
 		}
 	}
 	return f
+}
+
+// leaveOut judges each node's readiness and leaves out of the chunk placement the eligible
+// nodes where a new chunk pod could not serve (no iSCSI, no Ready CSI node plugin).
+func (f *Facts) leaveOut() {
+	f.Ready = readinessOf(f.Input)
+	if f.Ready == nil {
+		return
+	}
+	for i := range f.Chunk.Nodes {
+		n := &f.Chunk.Nodes[i]
+		if !n.Eligible {
+			continue
+		}
+		f.Candidates = append(f.Candidates, n.Name)
+		if why, out := f.Ready[n.Name].LeftOut(); out {
+			n.Eligible = false
+			n.Reasons = append(n.Reasons, why)
+			f.Chunk.Free--
+			f.LeftOut = append(f.LeftOut, n.Name+": "+why)
+		}
+	}
 }
 
 // limit is the largest chunk count the cluster can reach, and what binds it.

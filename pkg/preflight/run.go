@@ -27,6 +27,11 @@ type NodeViews struct {
 	Meta  placement.Summary `json:"meta"`
 	// Disks are what a new chunk pod would mount on each eligible node.
 	Disks []placement.NodeDisks `json:"disks,omitempty"`
+	// Readiness is each node's readiness for IOMesh (the nodes.* checks judge the eligible ones).
+	Readiness []NodeReadiness `json:"readiness,omitempty"`
+	// LeftOut are the nodes left out for a new chunk pod by nodes.iscsi-prepared or
+	// nodes.csi-node-ready, each with why.
+	LeftOut []string `json:"leftOut,omitempty"`
 }
 
 // Summary counts verdicts.
@@ -45,7 +50,7 @@ func Run(in *Input, skip map[string]bool, apiVersion string) *Report {
 	r := &Report{
 		TypeMeta:  metav1.TypeMeta{APIVersion: apiVersion, Kind: "Preflight"},
 		Namespace: in.Namespace, Release: in.Release, Target: in.Target,
-		Limit: f.Limit, Nodes: NodeViews{Chunk: f.Chunk, Meta: f.Meta, Disks: f.NewChunkDisks},
+		Limit: f.Limit, Nodes: NodeViews{Chunk: f.Chunk, Meta: f.Meta, Disks: f.NewChunkDisks, Readiness: f.readinessList(), LeftOut: f.LeftOut},
 		GitOps:  gitOpsView(f),
 		Summary: Summary{Worst: Pass},
 	}

@@ -152,6 +152,9 @@ type Input struct {
 	Storage    iomeshcluster.View
 	LeaderPods []string
 
+	// Readiness is what says whether each node is ready for IOMesh (zero: not read).
+	Readiness Readiness
+
 	// ScaleIn is what removing pods needs (nil: the target removes none).
 	ScaleIn *ScaleIn
 

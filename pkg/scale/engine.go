@@ -141,6 +141,9 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 		return nil, &Refused{Report: report, Err: preflight.ExitError(report, e.FailOnWarning)}
 	}
 	plan.Chunk.Nodes = eligible(report.Nodes.Chunk.Nodes, plan.Chunk)
+	if plan.Chunk.To > plan.Chunk.From {
+		plan.Chunk.LeftOut = report.Nodes.LeftOut
+	}
 	plan.Meta.Nodes = eligible(report.Nodes.Meta.Nodes, plan.Meta)
 	if plan.Chunk.To > plan.Chunk.From && len(report.Nodes.Disks) > 0 {
 		d := &DiskRoom{Nodes: len(report.Nodes.Disks)}
@@ -394,7 +397,10 @@ func (e *Engine) WaitStorage(ctx context.Context, plan *Plan, pods []corev1.Pod,
 	}
 	chunkPods, nodes := plan.ChunkPods(pods)
 	fmt.Fprintf(o.Progress, "Waiting for IOMesh to report %d chunks CONNECTED_HEALTHY...\n", len(nodes))
-	s := Storage{Dynamic: e.Reader.Dynamic, Namespace: plan.Namespace, Name: snap.Release, Nodes: snap.Nodes, ChunkPods: chunkPods, Progress: o.Progress}
+	// What the readiness checks saw on each node, to name beside a chunk that does not come.
+	ready := preflight.Derive(snap.PreflightInput(preflight.Target{})).Ready
+	s := Storage{Dynamic: e.Reader.Dynamic, Namespace: plan.Namespace, Name: snap.Release, Nodes: snap.Nodes, ChunkPods: chunkPods, Progress: o.Progress,
+		Brief: func(n string) string { return ready[n].Brief() }}
 	out, err := s.Wait(ctx, nodes)
 	switch {
 	case errors.Is(err, ErrNotReported):
@@ -403,12 +409,26 @@ func (e *Engine) WaitStorage(ctx context.Context, plan *Plan, pods []corev1.Pod,
 	case errors.Is(err, ErrInterrupted):
 		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted while IOMesh registers the chunks on %s: %s; run `%s` to keep waiting", strings.Join(out.Missing, ", "), plan.Stays(), o.Resume))
 	case errors.Is(err, ErrTimeout):
-		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("the pods are Ready but IOMesh reported no healthy chunk on %s within %v; check `kubectl describe iomesh %s -n %s`, then run `%s` to keep waiting", strings.Join(out.Missing, ", "), o.Timeout, snap.Release, plan.Namespace, o.Resume))
+		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("the pods are Ready but IOMesh reported no healthy chunk on %s within %v%s; check `kubectl describe iomesh %s -n %s`, then run `%s` to keep waiting", strings.Join(out.Missing, ", "), o.Timeout, seen(ready, out.Missing), snap.Release, plan.Namespace, o.Resume))
 	case err != nil:
 		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("watching the IOMeshCluster: %w; %s, run `%s` to keep waiting", err, plan.Stays(), o.Resume))
 	}
 	res.View = &out.View
 	return res, nil
+}
+
+// seen is what the readiness checks saw on the nodes, before the scale ("" when nothing).
+func seen(ready map[string]preflight.NodeReadiness, nodes []string) string {
+	var parts []string
+	for _, n := range nodes {
+		if p := ready[n].Problems(); p != "" {
+			parts = append(parts, n+": "+p)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; what preflight saw there before the scale: " + strings.Join(parts, "; ")
 }
 
 // CapacityChange says how the data and cache capacity moved.

@@ -20,8 +20,10 @@ import (
 type Count struct {
 	From int `json:"from"`
 	To   int `json:"to"`
-	// Nodes are the nodes new pods can land on.
-	Nodes []string `json:"nodes,omitempty"`
+	// Nodes are the nodes new pods can land on; LeftOut the nodes the readiness checks left out
+	// of them, each with why ("kwok-node-6: iSCSI not prepared (nodes.iscsi-prepared)").
+	Nodes   []string `json:"nodes,omitempty"`
+	LeftOut []string `json:"leftOut,omitempty"`
 }
 
 // ValueChange is one changed value.
@@ -150,6 +152,7 @@ func Write(w io.Writer, p *Plan) error {
 	}
 	row("Chart", chart)
 	row("Chunk", countText(p.Chunk))
+	leftOutRows(p.Chunk, row)
 	row("Meta", countText(p.Meta))
 	if d := p.Disks; d != nil {
 		row("Disks", diskLine(d))
@@ -204,6 +207,7 @@ func Write(w io.Writer, p *Plan) error {
 func writeDirect(w io.Writer, p *Plan, d *DirectChange, row func(k, v string)) error {
 	row("Managed", fmt.Sprintf("directly: %s %s has no Helm release", d.Kind, d.Name))
 	row("Chunk", countText(p.Chunk))
+	leftOutRows(p.Chunk, row)
 	row("Meta", countText(p.Meta))
 	if dr := p.Disks; dr != nil {
 		row("Disks", diskLine(dr))
@@ -228,6 +232,13 @@ func writeDirect(w io.Writer, p *Plan, d *DirectChange, row func(k, v string)) e
 
 func diskLine(d *DiskRoom) string {
 	return fmt.Sprintf("up to %s, %s raw on the %s (an upper bound: the scheduler picks the nodes)", output.Plural(d.Disks, "disk"), placement.HumanBytes(d.RawBytes), output.Plural(d.Nodes, "eligible node"))
+}
+
+// leftOutRows names, one row each, the nodes left out of those new pods can land on.
+func leftOutRows(c Count, row func(k, v string)) {
+	for _, l := range c.LeftOut {
+		row("Left out", l)
+	}
 }
 
 func countText(c Count) string {

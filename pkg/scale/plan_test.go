@@ -164,3 +164,17 @@ func TestGuardFreshFieldsOfNewObjects(t *testing.T) {
 		t.Fatalf("the new object is drift: %+v", g.Drift)
 	}
 }
+
+// The nodes the readiness checks left out are named under the chunk count, one row each.
+func TestWritePlanNamesNodesLeftOut(t *testing.T) {
+	p := helmPlan()
+	p.Chunk.LeftOut = []string{"n5: iSCSI not prepared (nodes.iscsi-prepared)", "n6: CSI node plugin not Ready (nodes.csi-node-ready)"}
+	var b bytes.Buffer
+	if err := Write(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	want := "  Chunk:     3 -> 5; new pods can land on n3, n4\n  Left out:  n5: iSCSI not prepared (nodes.iscsi-prepared)\n  Left out:  n6: CSI node plugin not Ready (nodes.csi-node-ready)\n  Meta:"
+	if !strings.Contains(b.String(), want) {
+		t.Fatalf("plan:\n%s\nwant:\n%s", b.String(), want)
+	}
+}

@@ -35,12 +35,28 @@ type Storage struct {
 	Nodes     []corev1.Node
 	ChunkPods []corev1.Pod
 	Progress  io.Writer
+	// Brief, when set, says in a few words what preflight saw on a node ("" or "ok": nothing).
+	Brief func(node string) string
 }
 
 // StorageOutcome is IOMesh's view when the wait ended, and the nodes still waited for.
 type StorageOutcome struct {
 	View    iomeshcluster.View
 	Missing []string
+}
+
+// named lists nodes, each with what preflight saw there when it saw something.
+func (s Storage) named(nodes []string) string {
+	out := make([]string, len(nodes))
+	for i, n := range nodes {
+		out[i] = n
+		if s.Brief != nil {
+			if b := s.Brief(n); b != "" && b != "ok" {
+				out[i] += " (" + b + ")"
+			}
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // Wait blocks until every node in nodes has a healthy chunk, ctx ends, or IOMesh turns out not
@@ -74,7 +90,7 @@ func (s Storage) Wait(ctx context.Context, nodes []string) (StorageOutcome, erro
 		out = StorageOutcome{View: v, Missing: missing}
 		line := fmt.Sprintf("IOMesh reports %d healthy chunks", v.Healthy())
 		if len(missing) > 0 {
-			line += "; waiting for chunks on " + strings.Join(missing, ", ")
+			line += "; waiting for chunks on " + s.named(missing)
 		}
 		if s.Progress != nil && line != shown {
 			shown = line

@@ -16,6 +16,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 )
 
@@ -72,5 +73,32 @@ func TestStorageTimeoutAndNotReported(t *testing.T) {
 	s, _ = storageWaiter(tf.IOMeshCluster("", nil), &bytes.Buffer{})
 	if _, err := s.Wait(context.Background(), []string{"n0"}); !errors.Is(err, ErrNotReported) {
 		t.Fatalf("no summary: %v", err)
+	}
+}
+
+// A node waited for is named with what preflight saw there; the timeout names the findings.
+func TestStorageWaitNamesWhatPreflightSaw(t *testing.T) {
+	var progress bytes.Buffer
+	s, _ := storageWaiter(withChunks("CHUNK_STATUS_CONNECTED_HEALTHY", "CHUNK_STATUS_INITIALIZING"), &progress)
+	ready := map[string]preflight.NodeReadiness{
+		"n0": {Node: "n0", ISCSI: preflight.Finding{Verdict: preflight.Pass}, CSINode: preflight.Finding{Verdict: preflight.Pass},
+			Resources: preflight.Finding{Verdict: preflight.Pass}, Network: preflight.Finding{Verdict: preflight.Pass}},
+		"n1": {Node: "n1", ISCSI: preflight.Finding{Verdict: preflight.Fail, Reason: "not labelled iomesh.com/iscsi-installed: prepare-csi-x is Pending"},
+			CSINode: preflight.Finding{Verdict: preflight.Pass}, Resources: preflight.Finding{Verdict: preflight.Pass},
+			Network: preflight.Finding{Verdict: preflight.Skipped, Reason: "cannot tell: iomesh.chunk.dataCIDR is not set"}},
+	}
+	s.Brief = func(n string) string { return ready[n].Brief() }
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	out, err := s.Wait(ctx, []string{"n0", "n1"})
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(progress.String(), "waiting for chunks on n1 (iscsi fail, data-net ?)\n") {
+		t.Fatalf("err %v, progress:\n%s", err, progress.String())
+	}
+	want := "; what preflight saw there before the scale: n1: nodes.iscsi-prepared fail: not labelled iomesh.com/iscsi-installed: prepare-csi-x is Pending; nodes.storage-network skipped: cannot tell: iomesh.chunk.dataCIDR is not set"
+	if got := seen(ready, out.Missing); got != want {
+		t.Fatalf("seen %q\nwant %q", got, want)
+	}
+	if got := seen(ready, []string{"n0"}); got != "" {
+		t.Fatalf("a ready node: %q", got)
 	}
 }

@@ -105,7 +105,8 @@ func (r *Releases) Get() (ReleaseFacts, error) { return r.get() }
 type Options struct {
 	// History reads every stored revision (to find the last good one); otherwise only the newest.
 	History bool
-	// Nodes lists the nodes (placement).
+	// Nodes lists the nodes (placement) and, in one list, the pods of the DaemonSets that say
+	// whether each node is ready for IOMesh (prepare-csi, the CSI node plugin).
 	Nodes bool
 	// Permissions asks which of the permissions a scale needs the user lacks.
 	Permissions bool
@@ -189,6 +190,9 @@ type Snapshot struct {
 
 	// ScaleIn is what removing pods needs, read by ReadScaleIn (nil: not read, or none removed).
 	ScaleIn *preflight.ScaleIn
+
+	// Readiness is what says whether each node is ready for IOMesh (read with the nodes).
+	Readiness preflight.Readiness
 }
 
 // Read reads the cluster concurrently and derives the shared facts. It fails only when the
@@ -219,6 +223,10 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		}()
 		if relErr != nil {
 			return
+		}
+		if opt.Nodes {
+			wg.Add(1)
+			go func() { defer wg.Done(); s.Readiness = ReadReadiness(ctx, r, rel) }()
 		}
 		if opt.Operator {
 			wg.Add(1)
@@ -461,8 +469,8 @@ func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 		ChunkRoom:   placement.RoomCheck{Usage: s.Usage, Want: s.ChunkWant},
 		MetaRoom:    placement.RoomCheck{Usage: s.Usage, Want: s.MetaWant},
 		RequestsErr: s.RequestsErr, RoomErr: s.RoomErr,
-		ScaleIn: s.ScaleIn,
-		Target:  target, Now: s.Now,
+		ScaleIn: s.ScaleIn, Readiness: s.Readiness,
+		Target: target, Now: s.Now,
 	}
 }
 

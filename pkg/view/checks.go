@@ -96,9 +96,16 @@ func writeNodes(w io.Writer, r *preflight.Report) error {
 	for _, d := range r.Nodes.Disks {
 		disks[d.Node] = d
 	}
+	ready := map[string]string{}
+	for _, n := range r.Nodes.Readiness {
+		ready[n.Node] = n.Brief()
+	}
 	headers := []string{"NODE", "CHUNK", "META"}
 	if len(r.Nodes.Disks) > 0 {
 		headers = append(headers, "NEW CHUNK DISKS", "RAW")
+	}
+	if len(ready) > 0 {
+		headers = append(headers, "READINESS")
 	}
 	rows := make([][]string, 0, len(r.Nodes.Chunk.Nodes))
 	for _, n := range r.Nodes.Chunk.Nodes {
@@ -109,6 +116,9 @@ func writeNodes(w io.Writer, r *preflight.Report) error {
 			} else {
 				row = append(row, "-", "-")
 			}
+		}
+		if len(ready) > 0 {
+			row = append(row, ready[n.Name])
 		}
 		rows = append(rows, row)
 	}

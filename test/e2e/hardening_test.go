@@ -83,6 +83,7 @@ func writeReliability() error {
 	fmt.Fprintf(&b, "| scale-in interruptions and resumptions | %d |\n", count["scale-in interruption"])
 	fmt.Fprintf(&b, "| scale-in concurrency and permission cases | %d |\n", count["scale-in concurrency"]+count["scale-in permission"])
 	fmt.Fprintf(&b, "| scale-in chunk proofs and positive-evidence cases (asserted from the stand-in operator's record) | %d |\n", count["scale-in chunk proof"]+count["scale-in positive evidence"])
+	fmt.Fprintf(&b, "| node readiness cases (iSCSI, CSI node plugin, capacity, dataCIDR) | %d |\n", count["readiness"])
 	b.WriteString("\n| kind | case | outcome |\n|---|---|---|\n")
 	b.WriteString(strings.Join(reliabilityLog.rows, "\n") + "\n")
 	doc, err := os.ReadFile(path)

@@ -304,7 +304,7 @@ func setNodes(t *testing.T, n int) {
 			continue
 		}
 		// Reset what a test may have changed.
-		patch := `{"spec":{"unschedulable":false,"taints":null},"metadata":{"labels":{"iomesh-test/pool":null}}}`
+		patch := `{"spec":{"unschedulable":false,"taints":null},"metadata":{"labels":{"iomesh-test/pool":null,"iomesh.com/iscsi-installed":"true"}}}`
 		if _, err := env.kube.CoreV1().Nodes().Patch(ctx, node.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -318,7 +318,9 @@ func setNodes(t *testing.T, n int) {
 			ObjectMeta: metav1.ObjectMeta{
 				Name:        name,
 				Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
-				Labels:      map[string]string{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "type": "kwok", "node-role.kubernetes.io/worker": ""},
+				// Prepared for iSCSI, as prepare-csi leaves a node: no prepare-csi pod runs there.
+				Labels: map[string]string{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "type": "kwok", "node-role.kubernetes.io/worker": "",
+					"iomesh.com/iscsi-installed": "true"},
 			},
 		}
 		if _, err := env.kube.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
@@ -442,6 +444,14 @@ func freshInstall(t *testing.T, in install) {
 	}
 	if !in.skipWait {
 		waitPodsReady(t, "app in (iomesh-chunk,iomesh-meta)", 6)
+		// The CSI node plugin's pods too, before a test counts the pods on each node.
+		eventually(t, 60*time.Second, "CSI node plugin pods Ready", func() bool {
+			ds, err := env.kube.AppsV1().DaemonSets(ns).Get(ctx, relName+"-csi-driver-node-plugin", metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return true
+			}
+			return err == nil && ds.Status.DesiredNumberScheduled == int32(in.nodes) && ds.Status.NumberReady == ds.Status.DesiredNumberScheduled
+		})
 	}
 }
 
