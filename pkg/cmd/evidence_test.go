@@ -69,7 +69,16 @@ func TestScaleInRefusesLiveCountsAboveTheValues(t *testing.T) {
 	e, x := scaleInEnv(t, "")
 	m := simulate(t, e, x)
 	m.raiseLive(t)
-	time.Sleep(100 * time.Millisecond) // a tick: the StatefulSet follows the spec
+	// A tick: the StatefulSet follows the spec.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		sts, err := e.clients.Kube.AppsV1().StatefulSets(tf.Namespace).Get(context.Background(), tf.Release+"-chunk", metav1.GetOptions{})
+		if err == nil && sts.Spec.Replicas != nil && *sts.Spec.Replicas == 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the StatefulSet never followed the spec to 6")
+		}
+	}
 	_, errOut, err := e.run(t, "scale", "--chunk", "4", "--chunk-id", "5", "--yes")
 	if exitcode.Of(err) != exitcode.Refused {
 		t.Fatalf("want exit 3: %v\n%s", err, errOut)
@@ -121,14 +130,14 @@ func TestScaleInAbsenceIsNotNoChunk(t *testing.T) {
 	e, x := scaleInEnv(t, "")
 	m := simulate(t, e, x)
 	m.set(func(m *iomesh) { m.omit[5] = true }) // registered, left out of chunkSummary
-	time.Sleep(100 * time.Millisecond)
+	m.listed(t, 5, false)
 	_, errOut, err := e.run(t, "scale", "--chunk", "4", "--yes")
 	if exitcode.Of(err) != exitcode.Refused || !strings.Contains(errOut, "--no-chunk iomesh-chunk-4") {
 		t.Fatalf("want exit 3 naming --no-chunk: %v\n%s", err, errOut)
 	}
 	// The statement is checked against what IOMesh lists: chunk 5 listed again contradicts it.
 	m.set(func(m *iomesh) { m.omit[5] = false })
-	time.Sleep(100 * time.Millisecond)
+	m.listed(t, 5, true)
 	if _, errOut, err := e.run(t, "scale", "--chunk", "4", "--no-chunk", "iomesh-chunk-4", "--yes"); exitcode.Of(err) != exitcode.Refused || !strings.Contains(errOut, "IOMesh lists chunk 5") {
 		t.Fatalf("a contradicted --no-chunk: %v\n%s", err, errOut)
 	}
@@ -137,7 +146,7 @@ func TestScaleInAbsenceIsNotNoChunk(t *testing.T) {
 	}
 	// Truly no chunk (it left by hand) and said so: the pod goes without an unregister.
 	m.set(func(m *iomesh) { m.unregisters = append(m.unregisters, 5) })
-	time.Sleep(100 * time.Millisecond)
+	m.listed(t, 5, false)
 	_, errOut, err = e.run(t, "scale", "--chunk", "4", "--no-chunk", "iomesh-chunk-4", "--yes")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
@@ -172,7 +181,7 @@ func TestScaleInRejectedUnregisterThenLeftOut(t *testing.T) {
 		t.Fatalf("the Lease must record the intent and no completion: %v %v", err, l)
 	}
 	m.set(func(m *iomesh) { m.omit[5] = true })
-	time.Sleep(100 * time.Millisecond)
+	m.listed(t, 5, false)
 	_, errOut, err = e.run(t, "scale", "--chunk", "4", "--yes")
 	if exitcode.Of(err) != exitcode.Refused || !strings.Contains(err.Error(), "--chunk-unregistered 5") || !strings.Contains(err.Error(), "chunk list") {
 		t.Fatalf("run 2: want exit 3 with the by-hand check: %v\n%s", err, errOut)
@@ -205,7 +214,7 @@ func TestScaleInStatedUnregistered(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.set(func(m *iomesh) { m.unregisters = append(m.unregisters, 5) }) // left by hand
-	time.Sleep(100 * time.Millisecond)
+	m.listed(t, 5, false)
 	_, errOut, err := e.run(t, "scale", "--chunk", "4", "--chunk-unregistered", "5", "--yes")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
@@ -247,6 +256,34 @@ func TestScaleInWaitsForItsOwnUnregister(t *testing.T) {
 	}
 	if _, lost := m.state(); len(lost) != 0 || len(e.history(t)) != 2 || !strings.Contains(errOut, "has not returned") {
 		t.Fatalf("lost %v\n%s", lost, errOut)
+	}
+}
+
+// listed waits until the simulated status lists (or leaves out) chunk id.
+func (m *iomesh) listed(t *testing.T, id int64, want bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		cr, err := m.cr()
+		if err == nil {
+			got := false
+			st, _ := cr.Object["status"].(map[string]interface{})
+			sum, _ := st["summary"].(map[string]interface{})
+			cs, _ := sum["chunkSummary"].(map[string]interface{})
+			list, _ := cs["chunks"].([]interface{})
+			for _, c := range list {
+				if c.(map[string]interface{})["id"].(int64) == id {
+					got = true
+				}
+			}
+			if got == want {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the status never showed chunk %d listed=%v", id, want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

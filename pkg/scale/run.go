@@ -142,7 +142,8 @@ func (e *Engine) Run(ctx context.Context, plan *Plan, h Hooks) error {
 		defer func() {
 			stopKeep()
 			rec, _ := l.recorded()
-			l.release(done || (r.wrote == 0 && rec == 0))
+			// Kept with any record a later run needs: an intent, or a lower being written.
+			l.release(done || (r.wrote == 0 && rec == 0 && l.lowering().To < 0))
 		}()
 		defer func() { done = done || r.finished }()
 	}

@@ -250,27 +250,37 @@ func (d *patchWriter) dryRun(ctx context.Context, plan *Plan) error {
 }
 
 func (d *patchWriter) write(ctx context.Context, plan *Plan, progress io.Writer, last func(context.Context) (string, error)) (int64, error) {
-	rv := plan.Direct.ResourceVersion
-	if last != nil {
-		now, err := last(ctx)
-		if err != nil {
-			return 0, err
+	for attempt := 1; ; attempt++ {
+		rv := plan.Direct.ResourceVersion
+		if last != nil {
+			now, err := last(ctx)
+			if err != nil {
+				return 0, err
+			}
+			if now != "" {
+				// Conditional on the last read, which every fact of the step was checked in.
+				rv = now
+			}
 		}
-		if now != "" {
-			// Conditional on the last read, which every fact of the step was checked in.
-			rv = now
+		fmt.Fprintf(progress, "Patching IOMeshCluster %s...\n", plan.Release)
+		v, err := d.e.patch(ctx, plan, rv, metav1.PatchOptions{})
+		// The operator writes the status often: a conflict with one is read again, every
+		// fact checked anew, a few times.
+		if !errors.Is(err, errChanged) || last == nil || attempt == 3 {
+			return v, err
 		}
 	}
-	fmt.Fprintf(progress, "Patching IOMeshCluster %s...\n", plan.Release)
-	return d.e.patch(ctx, plan, rv, metav1.PatchOptions{})
 }
 
 func (d *patchWriter) stale(plan *Plan, _ written) error {
 	return changedAfterRead(plan.Release, plan.Direct.ResourceVersion)
 }
 
+// errChanged is a write refused because the object changed since the version it carried.
+var errChanged = errors.New("changed after it was read")
+
 func changedAfterRead(name, rv string) error {
-	return exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMeshCluster %s changed after it was read (resourceVersion %s): nothing was changed; run the same command again to plan from its new state", name, rv))
+	return exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMeshCluster %s %w (resourceVersion %s): nothing was changed; run the same command again to plan from its new state", name, errChanged, rv))
 }
 
 func (d *patchWriter) begin(plan *Plan) {

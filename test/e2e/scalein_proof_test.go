@@ -222,7 +222,16 @@ func TestScaleInResumesAfterKill(t *testing.T) {
 		t.Fatalf("after kill -9: want exit 3 with the by-hand check: %s", r)
 	}
 	assertUnchanged(t, before)
-	nothingLost(t, "5") // checked "by hand": the stand-in's record says chunk 5's data left
+	// Checked "by hand" from the stand-in's record: chunk 5's data really left.
+	eventually(t, 60*time.Second, "the stand-in's record of chunk 5 leaving", func() bool {
+		for _, r := range witnessed(t) {
+			if r == "LEFT 5" {
+				return true
+			}
+		}
+		return false
+	})
+	nothingLost(t, "5")
 	r = plugin(t, "scale", "--chunk", "4", "--yes", "--timeout", "4m", "--chunk-unregistered", "5")
 	if r.code != 0 {
 		t.Fatalf("with the statement: %s", r)
