@@ -52,6 +52,19 @@ func nothingLost(t *testing.T, left ...string) {
 	}
 }
 
+// waitLeft waits until the stand-in operator records that chunk id's data has left.
+func waitLeft(t *testing.T, id string) {
+	t.Helper()
+	eventually(t, 60*time.Second, "the stand-in's record of chunk "+id+" leaving", func() bool {
+		for _, r := range witnessed(t) {
+			if r == "LEFT "+id {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // proofCluster is 5 chunk pods on IOMesh 1.0.1's shape: chunks registered at storage-network
 // addresses that no node or pod address matches, only the pods' own (kwok's cat).
 func proofCluster(t *testing.T) {
@@ -222,15 +235,7 @@ func TestScaleInResumesAfterKill(t *testing.T) {
 		t.Fatalf("after kill -9: want exit 3 with the by-hand check: %s", r)
 	}
 	assertUnchanged(t, before)
-	// Checked "by hand" from the stand-in's record: chunk 5's data really left.
-	eventually(t, 60*time.Second, "the stand-in's record of chunk 5 leaving", func() bool {
-		for _, r := range witnessed(t) {
-			if r == "LEFT 5" {
-				return true
-			}
-		}
-		return false
-	})
+	waitLeft(t, "5") // checked "by hand", from the stand-in's record
 	nothingLost(t, "5")
 	r = plugin(t, "scale", "--chunk", "4", "--yes", "--timeout", "4m", "--chunk-unregistered", "5")
 	if r.code != 0 {
