@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
@@ -197,9 +198,38 @@ func (o *ScaleOptions) hooks(plan *scale.Plan, rp *scale.RemovalPlan) scale.Hook
 	return h
 }
 
-// command is this scale command, to run again.
+// command is this scale command, to run again: against the same cluster (the kubeconfig flags
+// given), with the same chart source and skipped checks.
 func (o *ScaleOptions) command() string {
-	return fmt.Sprintf("kubectl iomesh scale%s -n %s --release %s", o.Targets.Target.Args(), o.Namespace(), o.Release)
+	cmd := "kubectl iomesh scale" + o.Targets.Target.Args()
+	if f := o.ConfigFlags; f != nil {
+		for _, p := range []struct {
+			flag string
+			v    *string
+		}{{"kubeconfig", f.KubeConfig}, {"context", f.Context}, {"cluster", f.ClusterName}, {"user", f.AuthInfoName}} {
+			if p.v != nil && *p.v != "" {
+				cmd += " --" + p.flag + " " + shellWord(*p.v)
+			}
+		}
+	}
+	cmd += fmt.Sprintf(" -n %s --release %s", shellWord(o.Namespace()), shellWord(o.Release))
+	for _, p := range [][2]string{{"chart", o.Chart}, {"repo", o.RepoURL}} {
+		if p[1] != "" {
+			cmd += " --" + p[0] + " " + shellWord(p[1])
+		}
+	}
+	for _, id := range o.Checks.SkipChecks {
+		cmd += " --skip-check " + shellWord(id)
+	}
+	return cmd
+}
+
+// shellWord quotes s for a POSIX shell where it needs it.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@,+") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // engine is the scale engine over the command's clients.

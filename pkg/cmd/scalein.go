@@ -35,7 +35,10 @@ func (o *ScaleOptions) resume(rp *scale.RemovalPlan) func(next int) string {
 				cmd += fmt.Sprintf(" --chunk-unregistered %d", s.Chunk.ID)
 			}
 		}
-		return cmd + " --yes"
+		if o.Yes {
+			cmd += " --yes"
+		}
+		return cmd
 	}
 }
 

@@ -27,12 +27,16 @@ type fakeExec struct {
 	// when set, is the command's error.
 	onExec func(cmd []string)
 	fail   func(cmd []string) error
+	// cut, when it says so, ends the command's stream before its exit status, as a stream
+	// closed under it does (client-go then reports no error).
+	cut func(cmd []string) bool
 }
 
 func (f *fakeExec) Exec(_ context.Context, _, pod, container string, cmd []string) (string, string, error) {
+	cmd, shelled := tf.Unshell(cmd)
 	f.mu.Lock()
 	f.calls = append(f.calls, fmt.Sprintf("%s/%s: %s", pod, container, strings.Join(cmd, " ")))
-	hook, out, fail := f.onExec, f.summary, f.fail
+	hook, out, fail, cut := f.onExec, f.summary, f.fail, f.cut
 	f.mu.Unlock()
 	if hook != nil {
 		hook(cmd)
@@ -41,6 +45,9 @@ func (f *fakeExec) Exec(_ context.Context, _, pod, container string, cmd []strin
 		if err := fail(cmd); err != nil {
 			return "", err.Error(), err
 		}
+	}
+	if shelled && (cut == nil || !cut(cmd)) {
+		out = tf.Exited(out, 0)
 	}
 	return out, "", nil
 }

@@ -20,20 +20,54 @@ const (
 // ErrNoExec is a reader that cannot exec (unit tests).
 var ErrNoExec = errors.New("running commands in pods is not available")
 
-// iomeshctl runs `iomeshctl args...` in pod's iomesh-meta container and returns its output. It
-// stays unexported so that the reader runs only the reads below; the unregister, a write, is the
-// engine's (pkg/scale).
-func (r Reader) iomeshctl(ctx context.Context, pod string, args ...string) (string, error) {
+// Shell runs iomeshctl in the meta container, to print its exit status after its output.
+const Shell = "/bin/sh"
+
+// statusLine ends iomeshctl's output with its exit status.
+const statusLine = "kubectl-iomesh: iomeshctl exited "
+
+// ErrNoStatus is an exec that returned without error but without iomeshctl's exit status. An
+// exec stream can end before its command does (a kubelet, API server or proxy closing it), and
+// client-go, or the API server relaying the kubelet's stream, reports that as success: only the
+// status printed after the command ends proves that it ran to its end.
+var ErrNoStatus = errors.New("the exec stream ended without iomeshctl's exit status (a cut stream), so whether iomeshctl ran to its end is not known")
+
+// IOMeshctl runs `iomeshctl args...` in pod's iomesh-meta container, under /bin/sh so that its
+// exit status follows its output, and returns the output. ErrNoStatus: the stream ended
+// before the status came.
+func (r Reader) IOMeshctl(ctx context.Context, pod string, args ...string) (string, error) {
 	if r.Exec == nil {
 		return "", ErrNoExec
 	}
-	stdout, _, err := r.Exec.Exec(ctx, r.Namespace, pod, MetaContainer, append([]string{IOMeshctl}, args...))
-	return stdout, err
+	script := IOMeshctl + ` "$@"; s=$?; echo; echo "` + statusLine + `$s"; exit $s`
+	stdout, _, err := r.Exec.Exec(ctx, r.Namespace, pod, MetaContainer, append([]string{Shell, "-c", script, "iomeshctl"}, args...))
+	out, status, ok := cutStatus(stdout)
+	switch {
+	case err != nil && !ok && strings.Contains(err.Error(), Shell):
+		return out, fmt.Errorf("%w (the %s container of %s may have no %s; run `%s` by hand)", err, MetaContainer, pod, Shell, r.CommandLine(pod, args...))
+	case err != nil:
+		return out, err
+	case !ok:
+		return out, ErrNoStatus
+	case status != "0":
+		return out, fmt.Errorf("iomeshctl exited %s", status)
+	}
+	return out, nil
+}
+
+// cutStatus splits the status line off the output.
+func cutStatus(stdout string) (out, status string, ok bool) {
+	i := strings.LastIndex(stdout, "\n"+statusLine)
+	if i < 0 {
+		return stdout, "", false
+	}
+	status = strings.TrimSpace(stdout[i+1+len(statusLine):])
+	return strings.TrimSuffix(stdout[:i], "\n"), status, status != ""
 }
 
 // SummaryCluster is `iomeshctl summary cluster` on pod.
 func (r Reader) SummaryCluster(ctx context.Context, pod string) (string, error) {
-	return r.iomeshctl(ctx, pod, "summary", "cluster")
+	return r.IOMeshctl(ctx, pod, "summary", "cluster")
 }
 
 // LocalAddresses reads the IPv4 addresses the kernel marks LOCAL inside pod, with

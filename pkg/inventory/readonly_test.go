@@ -25,6 +25,7 @@ type recordingExec struct {
 func (x *recordingExec) Exec(_ context.Context, _, _, _ string, cmd []string) (string, string, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	cmd, _ = tf.Unshell(cmd)
 	x.cmds = append(x.cmds, strings.Join(cmd, " "))
 	return "", "", nil
 }

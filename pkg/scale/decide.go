@@ -153,24 +153,34 @@ func Decide(s Step, expect int64, o Observation, sent bool) Decision {
 				return Decision{Phase: Wait, Note: fmt.Sprintf("chunk %d is not in chunkSummary, but IOMesh still moves data; waiting until it is done", id)}
 			}
 		case iomeshcluster.Listed:
-			if sent {
+			if o.Running {
 				return Decision{Phase: AwaitUnregister}
 			}
 			if !o.Full {
 				return Decision{Phase: NeedRead}
 			}
-			if countOf(o.Counts, s.Component) > s.To && o.Recorded == id && o.RecordedPod == s.Pod && !o.Finished {
+			// Started by this run or, as the Lease records, an earlier one: waited for while
+			// IOMesh moves its data; sent again only once IOMesh shows none moving and no run
+			// saw it finish.
+			if sent || (countOf(o.Counts, s.Component) > s.To && o.Recorded == id && o.RecordedPod == s.Pod) {
+				who := "an earlier run"
+				if sent {
+					who = "this run"
+				}
 				switch {
 				case o.Migrating == nil:
-					return Decision{Phase: Wait, Note: fmt.Sprintf("an earlier run started unregistering chunk %d, and whether IOMesh still moves its data cannot be read; waiting", id)}
+					return Decision{Phase: Wait, Note: fmt.Sprintf("%s started unregistering chunk %d, and whether IOMesh still moves its data cannot be read; waiting", who, id)}
 				case *o.Migrating:
-					return Decision{Phase: AwaitUnregister, Note: fmt.Sprintf("an earlier run started unregistering chunk %d: waiting while IOMesh moves its data", id)}
+					return Decision{Phase: AwaitUnregister, Note: fmt.Sprintf("%s started unregistering chunk %d: waiting while IOMesh moves its data", who, id)}
+				case o.Finished:
+					return Decision{Phase: Wait, Note: fmt.Sprintf("iomeshctl reported chunk %d unregistered, but chunkSummary still lists it and no data moves: waiting for the status to catch up (check with `iomeshctl chunk list` on the meta leader)", id)}
 				}
 			}
 		}
 	}
-	if s.lowers() && s.Chunk == nil && s.Component == "chunk" && o.Chunk == iomeshcluster.Unknown {
-		return Decision{Phase: Wait, Note: fmt.Sprintf("IOMesh listed no chunk for %s, but its list cannot be read now: %s; waiting", s.Pod, o.Why)}
+	if s.lowers() && s.Component == "chunk" && o.Chunk == iomeshcluster.Unknown {
+		// Whichever procedure: no chunk list, no knowing what the write removes.
+		return Decision{Phase: Wait, Note: fmt.Sprintf("IOMesh's chunk list cannot be read now: %s; waiting before anything removes %s", o.Why, s.Pod)}
 	}
 	if !o.Full {
 		return Decision{Phase: NeedRead}

@@ -33,6 +33,11 @@ type Hooks struct {
 	// Heartbeat is the longest time between two progress lines while data moves; the migration
 	// counters are read at most this often.
 	Heartbeat time.Duration
+	// Unknown bounds a wait on a fact that cannot be read (a missing chunkSummary, unreadable
+	// counters or counts, counts moving to this tool's recorded lower): past it, the run stops
+	// with what it waited for and the command that continues (0: ten minutes). A migration
+	// IOMesh shows is waited for without bound.
+	Unknown time.Duration
 	// Clock is the time source (nil: the real one).
 	Clock clock.WithTicker
 	// Wait says how a step that adds pods waits for them (Timeout 0: it does not); Storage
@@ -93,6 +98,9 @@ func (e *Engine) Run(ctx context.Context, plan *Plan, h Hooks) error {
 	}
 	if h.Heartbeat == 0 {
 		h.Heartbeat = 30 * time.Second
+	}
+	if h.Unknown == 0 {
+		h.Unknown = 10 * time.Minute
 	}
 	if h.Clock == nil {
 		h.Clock = clock.RealClock{}
@@ -227,6 +235,7 @@ func (r *run) stopped(ctx context.Context, i int, s Step, err error) error {
 func (r *run) step(ctx context.Context, i int, s Step) error {
 	var running chan execResult
 	sent, full, said, resend, probe := false, false, "", false, false
+	cuts := 0 // unregisters whose exec stream ended without iomeshctl's exit status
 	if s.Chunk != nil && r.unregistered[s.Chunk.ID] && s.lowers() {
 		// A person's statement is recorded with the step, as a finished unregister.
 		fmt.Fprintf(r.h.Progress, "  chunk %d: stated to have left IOMesh (--chunk-unregistered)\n", s.Chunk.ID)
@@ -235,6 +244,7 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 		}
 	}
 	mig := &migrationProgress{}
+	var waiting time.Time // since when the step has waited on something unknown
 	tick := r.h.Clock.NewTicker(r.h.Poll)
 	defer tick.Stop()
 	for {
@@ -253,6 +263,17 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 		}
 		wasFull := full
 		full = false
+		switch d.Phase {
+		case Wait:
+			if waiting.IsZero() {
+				waiting = r.h.Clock.Now()
+			} else if r.h.Clock.Since(waiting) >= r.h.Unknown {
+				return r.unknown(s, said)
+			}
+		case NeedRead:
+		default:
+			waiting = time.Time{}
+		}
 		switch d.Phase {
 		case NeedRead:
 			// At once after a light read; after a full read that came back short, a poll
@@ -273,6 +294,9 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 			if err := r.write(ctx, i, s, sent); errors.As(err, &again) {
 				fmt.Fprintf(r.h.Progress, "  just before the write: %s\n", again.note)
 				said = again.note
+				if waiting.IsZero() {
+					waiting = r.h.Clock.Now()
+				}
 				break
 			} else if err != nil {
 				return err
@@ -300,6 +324,16 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 			return ctx.Err()
 		case res := <-running:
 			running = nil
+			if errors.Is(res.err, inventory.ErrNoStatus) && ctx.Err() == nil {
+				// As if a killed run had sent it: waited for while data moves, then sent
+				// again for iomeshctl's answer.
+				if cuts++; cuts == 3 {
+					return fmt.Errorf("unregistering chunk %d: %w, %d times; nothing further was changed, run `%s` to continue", s.Chunk.ID, res.err, cuts, r.h.Resume(r.wrote))
+				}
+				fmt.Fprintf(r.h.Progress, "  chunk %d: %v; it is sent again for iomeshctl's answer once IOMesh shows no data moving\n", s.Chunk.ID, res.err)
+				sent, probe, full = false, false, true
+				break
+			}
 			if res.err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -325,6 +359,16 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 		case <-tick.C():
 		}
 	}
+}
+
+// unknown ends a step that waited its whole bound on a fact that cannot be read: nothing is
+// lowered on it, and the same command continues once it can be read.
+func (r *run) unknown(s Step, why string) error {
+	code := exitcode.Refused
+	if r.acted {
+		code = exitcode.NotConverged
+	}
+	return exitcode.Wrap(code, fmt.Errorf("the step for %s stopped after waiting %v on what cannot be read: %s. Nothing further was changed and nothing is lost; once it can be read, run `%s`", s.Pod, r.h.Unknown, strings.TrimSuffix(why, "; waiting"), r.h.Resume(r.wrote)))
 }
 
 // write writes step i's counts. A step planned ahead is written as planned; any other is

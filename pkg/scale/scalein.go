@@ -88,6 +88,10 @@ func (e *Engine) PlanScaleIn(ctx context.Context, st *State) (*RemovalPlan, erro
 	rp.APIVersion, rp.Kind = e.APIVersion, "ScaleInPlan"
 	count := plan.Chunk.From
 	for _, r := range in.Removals {
+		if r.Problem != "" {
+			// Whatever checks were skipped: a pod whose chunk is not known is never removed.
+			return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("which chunk %s holds is not known: %s. Nothing was changed (scale-in.chunk-mapped guards against data loss and is not skipped)", r.Pod, r.Problem))
+		}
 		s := Step{Component: string(inventory.Chunk), Pod: r.Pod, Node: r.Node, Chunk: r.Chunk, From: count, To: count - 1,
 			MatchedBy: r.By, Left: r.Left, Unconfirmed: r.Unconfirmed}
 		if in.Procedure.Unregister && r.Chunk != nil && !r.Left {
@@ -122,6 +126,11 @@ func (e *Engine) PlanScaleIn(ctx context.Context, st *State) (*RemovalPlan, erro
 		}
 	}
 	for id := range stated {
+		if l := in.Lowering; l.Component == string(inventory.Chunk) && l.To == plan.Chunk.From {
+			if _, listed := st.Snapshot.Storage.Listed(id); !listed && st.Snapshot.Storage.Summary {
+				continue // stated for a step an earlier run of the same command finished
+			}
+		}
 		return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("--chunk-unregistered %d names no chunk this scale-in removes (it removes chunk %s); nothing was changed", id, orQ(strings.Join(removed, ", "))))
 	}
 	plan.steps = rp.Steps

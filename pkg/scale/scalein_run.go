@@ -89,7 +89,7 @@ func (r *run) observe(ctx context.Context, i int, s Step, full, sent bool) (Obse
 		r.presence(&o, v, i, s, chunk.Pods)
 	}
 	unreg := s.Chunk != nil && (len(s.Unregister) > 0 || s.Left)
-	if unreg && (o.Chunk == iomeshcluster.Gone || (o.Chunk == iomeshcluster.Listed && !sent && o.Recorded == s.Chunk.ID)) {
+	if unreg && (o.Chunk == iomeshcluster.Gone || (o.Chunk == iomeshcluster.Listed && (sent || o.Recorded == s.Chunk.ID))) {
 		if _, m, err := r.migration(ctx); err == nil && m != nil {
 			busy := len(m.Busy()) > 0
 			o.Migrating = &busy
@@ -112,7 +112,10 @@ func (r *run) presence(o *Observation, v iomeshcluster.View, i int, s Step, pods
 	o.Chunk, o.Why = v.PresenceOf(id, r.expected(i))
 	podOn := map[string]string{}
 	for _, p := range pods {
-		podOn[p.Spec.NodeName] = p.Name
+		if p.Spec.NodeName != "" {
+			// A pod not scheduled holds nothing any chunk is matched to.
+			podOn[p.Spec.NodeName] = p.Name
+		}
 	}
 	o.Holding = 0
 	for _, c := range v.Chunks {
@@ -348,9 +351,5 @@ func (e *Engine) removed(ctx context.Context, plan *Plan, s Step) (string, error
 // unregisterChunk is `iomeshctl chunk unregister <id>` in pod's meta container, through the
 // reader's exec: it returns when IOMesh has moved the chunk's data away, minutes to hours.
 func unregisterChunk(ctx context.Context, r inventory.Reader, pod string, id int64) (string, error) {
-	if r.Exec == nil {
-		return "", inventory.ErrNoExec
-	}
-	stdout, _, err := r.Exec.Exec(ctx, r.Namespace, pod, inventory.MetaContainer, []string{inventory.IOMeshctl, "chunk", "unregister", strconv.FormatInt(id, 10)})
-	return stdout, err
+	return r.IOMeshctl(ctx, pod, "chunk", "unregister", strconv.FormatInt(id, 10))
 }

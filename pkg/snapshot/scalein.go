@@ -59,6 +59,7 @@ func (s *Snapshot) ReadScaleIn(ctx context.Context, r inventory.Reader, target p
 		in.MetaRemovals = append(in.MetaRemovals, fmt.Sprintf("%s-meta-%d", s.Release, o))
 	}
 	if chunkTo < s.Replicas.Chunk {
+		ids, noChunk = s.alreadyRemoved(in.Lowering, chunkTo, ids, noChunk)
 		claims := iomeshcluster.Claims{IDs: ids, Recorded: recorded}
 		for _, pod := range noChunk {
 			if claims.NoChunk == nil {
@@ -79,6 +80,33 @@ func (s *Snapshot) ReadScaleIn(ctx context.Context, r inventory.Reader, target p
 	}
 	in.MigrationPod, in.Migration, in.MigrationErr = ReadMigration(ctx, r, s.Meta.Pods)
 	s.ScaleIn = in
+}
+
+// alreadyRemoved drops from the command's --chunk-id and --no-chunk what names pods an earlier
+// run of the same command already removed, so that the same command finishes what it left: the
+// Lease records this tool's lower to the count now deployed, and IOMesh lists none of the
+// dropped chunks. Anything else is kept, and refused as usual.
+func (s *Snapshot) alreadyRemoved(l inventory.Lowering, to int, ids []int64, noChunk []string) ([]int64, []string) {
+	from := s.Replicas.Chunk
+	if l.Component != string(inventory.Chunk) || l.To != from || !s.Storage.Summary || s.Storage.Uncertain != "" {
+		return ids, noChunk
+	}
+	if extra := len(ids) - (from - to); extra > 0 {
+		for _, id := range ids[:extra] {
+			if _, ok := s.Storage.Listed(id); ok {
+				return ids, noChunk
+			}
+		}
+		ids = ids[extra:]
+	}
+	var keep []string
+	for _, pod := range noChunk {
+		if o := inventory.Ordinal(pod); o >= from && pod == fmt.Sprintf("%s-chunk-%d", s.Release, o) {
+			continue // removed already
+		}
+		keep = append(keep, pod)
+	}
+	return ids, keep
 }
 
 // matchInPods reads every running chunk pod's own addresses and matches the chunks that no node
