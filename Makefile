@@ -33,8 +33,9 @@ vet: ## go vet
 lint: ## golangci-lint with .golangci.yaml (built into the tool cache on first use)
 	hack/lint.sh
 
-test: fmt-check vet ## Unit tests (no cluster), with the race detector and in shuffled order
+test: fmt-check vet ## Unit tests (no cluster), with the race detector and in shuffled order; then 3000 scale-in model schedules
 	$(GO) test -race -shuffle=on ./...
+	IOMESH_MODEL_SEEDS=3000 $(GO) test -count=1 -run '^TestModelScaleIn$$' ./pkg/scale
 
 e2e: ## End-to-end suite on a local control plane (builds it on first use)
 	hack/e2e.sh

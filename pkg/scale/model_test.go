@@ -44,6 +44,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/clock"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
@@ -161,6 +162,10 @@ type world struct {
 	// before or after applying.
 	helm        bool
 	helmPending int
+	// hideAtSend drops chunkSummary for good once an unregister is accepted.
+	hideAtSend bool
+	// plainUnregister has every unregister accepted, and iomeshctl return once the chunk left.
+	plainUnregister bool
 	// hideNew lets the status leave out, or list late, a chunk registered after the start
 	// (IOMESH_MODEL_HIDE_NEW=1): see TestModelScaleIn.
 	hideNew bool
@@ -171,11 +176,11 @@ type world struct {
 // migrates, dropSummary drops chunkSummary meanwhile.
 type modelRates struct {
 	kill, omit, hide, summaryFail, busy, raiseSpec, raiseSet, reregister float64
-	dropMigrating, dropSummary                                           float64
+	dropMigrating, dropSummary, cutSummary                               float64
 }
 
 var defaultRates = modelRates{kill: 0.004, omit: 0.005, hide: 0.004, summaryFail: 0.005, busy: 0.004, raiseSpec: 0.001, raiseSet: 0.001, reregister: 0.003,
-	dropMigrating: 0.1, dropSummary: 0.05}
+	dropMigrating: 0.1, dropSummary: 0.05, cutSummary: 0.03}
 
 // ratesFor gives each seed one of four worlds, so that every kind of fault is frequent in some
 // schedules: a status that lags and leaves chunks out, counts that drift while a run acts, and
@@ -522,7 +527,7 @@ func (w *world) iomeshctl(ctx context.Context, cmd []string) (string, string, er
 			recovers = 2
 		}
 		out := fmt.Sprintf("cluster_summary:\n  num_ongoing_recovers: %d\n  num_pending_recovers: 0\n  num_ongoing_migrates: %d\n  num_pending_migrates: 0\n  space_info:\n    pending_migrates_bytes: %d\n    pending_recovers_bytes: 0\n", recovers, ongoing, int64(ongoing)<<30)
-		if w.rng.Intn(100) < 3 {
+		if w.rng.Float64() < w.p.cutSummary {
 			// Cut after the first lines, which still parse; the migration was not among them.
 			w.logf("the stream of iomeshctl summary cluster is cut after its first lines")
 			return cutStream + "cluster_summary:\n  num_ongoing_recovers: 0\n  num_pending_recovers: 0\n  num_ongoing_migrates: 0\n", "", nil
@@ -540,13 +545,16 @@ func (w *world) iomeshctl(ctx context.Context, cmd []string) (string, string, er
 			}
 			return "", "", fmt.Errorf("command terminated with exit code 1: chunk %d not found", id)
 		}
-		if _, ok := w.migrating[id]; ok || w.rng.Intn(100) < 15 {
+		if _, ok := w.migrating[id]; ok || (w.rng.Intn(100) < 15 && !w.plainUnregister) {
 			w.logf("unregister of chunk %d rejected", id)
 			w.mu.Unlock()
 			return "", "", fmt.Errorf("command terminated with exit code 1: chunk %d: operation rejected", id)
 		}
 		m := &migration{left: 3 + w.rng.Intn(30)}
 		mode := w.rng.Intn(100)
+		if w.plainUnregister {
+			mode = 99
+		}
 		m.fail = mode < 10
 		cut, clean, lost := -1, w.rng.Intn(2) == 0, w.rng.Intn(2) == 0
 		if mode >= 10 && mode < 20 {
@@ -559,6 +567,9 @@ func (w *world) iomeshctl(ctx context.Context, cmd []string) (string, string, er
 		if w.rng.Float64() < w.p.dropMigrating {
 			w.omit[id] = w.step + 1 + w.rng.Intn(m.left+30)
 			w.logf("the status leaves out chunk %d while it migrates", id)
+		}
+		if w.hideAtSend {
+			w.hideUntil = 1 << 30
 		}
 		if w.rng.Float64() < w.p.dropSummary {
 			w.hideUntil = w.step + 1 + w.rng.Intn(m.left+30)
@@ -1061,5 +1072,48 @@ func TestModelScaleIn(t *testing.T) {
 		if only == nil && failed.Load() == 0 && len(runs) >= 40 && low*3 < len(runs) {
 			t.Errorf("%s: only %d of %d schedules lowered a count: the model must exercise lowers, not only refusals", name, low, len(runs))
 		}
+	}
+}
+
+// A wait on a fact that cannot be read ends after Hooks.Unknown, with what it waited for: here
+// chunkSummary goes missing for good once the plan is made (exit 3: nothing was sent), and once
+// the unregister is on its way (exit 5: this run acted). Nothing is lowered either way.
+func TestModelUnknownWaitEnds(t *testing.T) {
+	for _, after := range []string{"plan", "unregister"} {
+		t.Run(after, func(t *testing.T) {
+			w, e := newWorld(t, 7, modelRates{}, false)
+			target := 4
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			st, err := e.Read(ctx, preflight.Target{Chunk: &target})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			rp, err := e.PlanScaleIn(ctx, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.mu.Lock()
+			if after == "plan" {
+				w.hideUntil = 1 << 30
+			} else {
+				w.hideAtSend = true
+			}
+			w.plainUnregister = true
+			w.mu.Unlock()
+			var progress syncBuffer
+			err = e.Run(ctx, rp.Plan, Hooks{Progress: &progress, Holder: "run-1", Poll: 2 * time.Millisecond, Heartbeat: 30 * time.Second,
+				Unknown: 10 * time.Minute, Clock: fastClock{start: time.Now()}})
+			want := map[string]int{"plan": exitcode.Refused, "unregister": exitcode.NotConverged}[after]
+			if err == nil || exitcode.Of(err) != want || !strings.Contains(err.Error(), "stopped after waiting 10m0s") || ctx.Err() != nil {
+				t.Fatalf("want exit %d after the 10 minute bound (simulated), got %d: %v\n%s", want, exitcode.Of(err), err, progress.String())
+			}
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			if w.lowers != 0 || len(w.violations) != 0 {
+				t.Fatalf("lowered %d times, %v", w.lowers, w.violations)
+			}
+		})
 	}
 }
