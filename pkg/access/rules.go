@@ -362,14 +362,22 @@ var Sets = []Set{
 	}},
 }
 
+// storageNetworkExec is the rule --exec-storage-network adds.
+func storageNetworkExec(s Scope) Rule {
+	return Rule{Namespace: s.Namespace, Resource: "pods/exec", Verbs: []string{"create", "get"},
+		Why: "preflight --exec-storage-network reads each node's addresses inside the CSI node plugin (nodes.storage-network). This grants exec into EVERY pod of the namespace, privileged containers on the host's network among them: a shell as root on each node"}
+}
+
+// StorageNetworkExecNeeds are the permissions --exec-storage-network adds to a check of them.
+func StorageNetworkExecNeeds(s Scope) []Need { return Needs([]Rule{storageNetworkExec(s)}) }
+
 // WithStorageNetworkExec is set with the one permission `preflight --exec-storage-network`
 // adds: exec into any pod of the namespace (the CSI node plugin's pods have random names), whose
 // driver container is privileged and on the host's network. No default role grants it.
 func WithStorageNetworkExec(set Set) Set {
 	base := set.Rules
 	set.Rules = func(s Scope) []Rule {
-		return append(base(s), Rule{Namespace: s.Namespace, Resource: "pods/exec", Verbs: []string{"create", "get"},
-			Why: "preflight --exec-storage-network reads each node's addresses inside the CSI node plugin (nodes.storage-network). This grants exec into EVERY pod of the namespace, privileged containers on the host's network among them: a shell as root on each node"})
+		return append(base(s), storageNetworkExec(s))
 	}
 	return set
 }

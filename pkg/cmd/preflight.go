@@ -47,9 +47,14 @@ Exit codes: 0 all checks pass, 3 a check failed, 4 only warnings with --fail-on-
 	o.Targets.AddFlags(c)
 	o.Checks.AddFlags(c)
 	o.Print.AddFlags(c)
-	c.Flags().BoolVar(&o.ExecNetwork, "exec-storage-network", false,
-		"for nodes.storage-network, read the addresses of nodes whose own are outside dataCIDR inside the CSI node plugin (one exec per such eligible node; needs pods/exec, see `kubectl iomesh rbac --help`)")
+	addExecNetworkFlag(c, &o.ExecNetwork)
 	return c
+}
+
+// addExecNetworkFlag is --exec-storage-network, the opt-in exec of nodes.storage-network.
+func addExecNetworkFlag(c *cobra.Command, v *bool) {
+	c.Flags().BoolVar(v, "exec-storage-network", false,
+		"for nodes.storage-network, read the addresses of nodes whose own are outside dataCIDR inside the CSI node plugin (one exec per such eligible node; needs pods/exec in the whole namespace, see `kubectl iomesh rbac --help`)")
 }
 
 // Complete resolves the flags.
@@ -70,7 +75,7 @@ func (o *PreflightOptions) Validate() error {
 
 // Run gathers the state, runs the checks and prints the report.
 func (o *PreflightOptions) Run(ctx context.Context) error {
-	snap, err := o.Snapshot(ctx, snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true, Operator: true,
+	snap, err := o.Snapshot(ctx, snapshot.Options{History: true, Nodes: true, Permissions: true, HostAddresses: o.ExecNetwork, Disks: true, Room: true, Operator: true,
 		Target: o.Targets.Target, ChunkIDs: o.Targets.ChunkIDs, NoChunk: o.Targets.NoChunk})
 	if err != nil {
 		return err

@@ -32,9 +32,11 @@ type ScaleOptions struct {
 	WaitFor string
 	// DryRun is kubectl's: none, server (the API server checks the change and stores nothing) or
 	// client (a plan from local renders only).
-	DryRun  string
-	Yes     bool
-	Timeout time.Duration
+	DryRun string
+	Yes    bool
+	// ExecNetwork reads the addresses of nodes outside dataCIDR inside the CSI node plugin.
+	ExecNetwork bool
+	Timeout     time.Duration
 	// timeoutSet says --timeout was given: a scale-in's migration wait has no limit otherwise.
 	timeoutSet bool
 
@@ -68,6 +70,7 @@ func NewScaleCommand(common *Common) *cobra.Command {
 	f.Lookup("dry-run").NoOptDefVal = DryRunServer
 	_ = c.RegisterFlagCompletionFunc("dry-run", fixed([]string{DryRunNone, DryRunServer, DryRunClient}))
 	f.BoolVarP(&o.Yes, "yes", "y", false, "Do not ask for confirmation")
+	addExecNetworkFlag(c, &o.ExecNetwork)
 	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "How long to wait for the pods to be Ready (and their chunks healthy); 0 does not wait. A scale-in has no limit unless given (a migration takes minutes to hours): then it is how long this run goes on, and the same command continues it")
 	f.StringVar(&o.WaitFor, "wait-for", WaitForStorage, "What ends the wait: pods (Ready) or storage (IOMesh reports each chunk CONNECTED_HEALTHY; pod readiness where IOMesh does not report chunks)")
 	_ = c.RegisterFlagCompletionFunc("wait-for", fixed([]string{WaitForPods, WaitForStorage}))
@@ -247,7 +250,7 @@ func (o *ScaleOptions) engine() (*scale.Engine, error) {
 		Reader: reader, Helm: helm, Locate: locate, ClientRenders: o.DryRun == DryRunClient,
 		Skip: o.skip, FailOnWarning: o.Checks.FailOnWarning, APIVersion: output.APIVersion,
 		Context: o.ContextName(), Now: o.Now, Progress: o.ErrOut, ChunkIDs: o.Targets.ChunkIDs,
-		NoChunk: o.Targets.NoChunk, Unregistered: o.Targets.Unregistered,
+		NoChunk: o.Targets.NoChunk, Unregistered: o.Targets.Unregistered, HostAddresses: o.ExecNetwork,
 	}, nil
 }
 

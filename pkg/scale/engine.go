@@ -51,6 +51,9 @@ type Engine struct {
 	// person stated have left IOMesh (each checked by hand).
 	NoChunk      []string
 	Unregistered []int64
+	// HostAddresses reads the addresses of eligible nodes outside dataCIDR inside the CSI node
+	// plugin (--exec-storage-network), for nodes.storage-network.
+	HostAddresses bool
 }
 
 // State is the cluster as read for a target, with the chart being prepared beside it.
@@ -85,14 +88,18 @@ func (e *Engine) Read(ctx context.Context, target preflight.Target) (*State, err
 		}
 		st.prep <- e.prepare(pctx, f, target)
 	}()
-	opts := snapshot.Options{History: true, Nodes: true, Permissions: true, Disks: true, Room: true, Operator: true, Now: e.Now(), Target: target, ChunkIDs: e.ChunkIDs, NoChunk: e.NoChunk}
+	opts := snapshot.Options{History: true, Nodes: true, Permissions: true, HostAddresses: e.HostAddresses, Disks: true, Room: true, Operator: true, Now: e.Now(), Target: target, ChunkIDs: e.ChunkIDs, NoChunk: e.NoChunk}
 	snap, err := snapshot.Read(ctx, snapshot.Sources{Reader: r, Helm: e.Helm, Releases: releases}, opts)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
 	st.Snapshot = snap
-	st.Report = preflight.Run(snap.PreflightInput(target), e.Skip, e.APIVersion)
+	in := snap.PreflightInput(target)
+	if e.HostAddresses {
+		snapshot.ReadHostAddresses(ctx, r, in)
+	}
+	st.Report = preflight.Run(in, e.Skip, e.APIVersion)
 	return st, nil
 }
 

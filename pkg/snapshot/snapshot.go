@@ -108,8 +108,10 @@ type Options struct {
 	// Nodes lists the nodes (placement) and, in one list, the pods of the DaemonSets that say
 	// whether each node is ready for IOMesh (prepare-csi, the CSI node plugin).
 	Nodes bool
-	// Permissions asks which of the permissions a scale needs the user lacks.
-	Permissions bool
+	// Permissions asks which of the permissions a scale needs the user lacks; HostAddresses
+	// adds the exec that --exec-storage-network uses.
+	Permissions   bool
+	HostAddresses bool
 	// Disks lists the BlockDevices; Room lists every running pod (one list) for the nodes' room.
 	Disks bool
 	Room  bool
@@ -243,6 +245,9 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 		scope := accessScope(r, rel.Latest, rel.Replicas.Meta, rel.Replicas.Chunk, r.Namespace)
 		scaleIn := rel.ReplicasErr == nil && rel.Replicas.Removes(opt.Target.Chunk, opt.Target.Meta)
 		needs := access.ScaleNeeds(scope, scaleIn)
+		if opt.HostAddresses {
+			needs = append(needs, access.StorageNetworkExecNeeds(scope)...)
+		}
 		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, needs)
 	}()
 	go func() { defer basics.Done(); s.Cluster = r.IOMeshCluster(ctx) }()
@@ -283,7 +288,11 @@ func Read(ctx context.Context, src Sources, opt Options) (*Snapshot, error) {
 	}
 	if s.Direct && opt.Permissions {
 		_, _, removes := s.Removes(opt.Target)
-		needs := access.DirectScaleNeeds(accessScope(r, nil, s.Replicas.Meta, s.Replicas.Chunk, s.blockDeviceNamespace()), removes)
+		scope := accessScope(r, nil, s.Replicas.Meta, s.Replicas.Chunk, s.blockDeviceNamespace())
+		needs := access.DirectScaleNeeds(scope, removes)
+		if opt.HostAddresses {
+			needs = append(needs, access.StorageNetworkExecNeeds(scope)...)
+		}
 		s.Permissions.Missing, s.Permissions.Err = access.Missing(ctx, r.Kube, r.Namespace, needs)
 	}
 	wg.Wait()

@@ -181,3 +181,21 @@ func TestScaleInPermissions(t *testing.T) {
 		})
 	}
 }
+
+// --exec-storage-network asks for exec into every pod of the namespace (the CSI node plugin's
+// pods have random names), on a scale-out too; without it, a scale-out asks for no exec.
+func TestStorageNetworkExecPermission(t *testing.T) {
+	five := 5
+	for _, opt := range []bool{false, true} {
+		s := read(t, []tf.Rel{{Revision: 1}}, Options{Permissions: true, HostAddresses: opt, Target: preflight.Target{Chunk: &five}}, cluster()...)
+		any := false
+		for _, m := range s.Permissions.Missing {
+			if m.Resource == "pods/exec" && m.Name == "" && m.Verb == "create" {
+				any = true
+			}
+		}
+		if any != opt {
+			t.Fatalf("--exec-storage-network %v: exec into any pod asked for: %v (%+v)", opt, any, s.Permissions.Missing)
+		}
+	}
+}
