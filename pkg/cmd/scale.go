@@ -125,6 +125,12 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if !o.dryRun() {
+		// A revision this tool's own killed run left pending-upgrade is finished first.
+		if err := e.RecoverPending(ctx, scale.Hooks{Progress: o.ErrOut, Holder: scale.Holder()}); err != nil {
+			return err
+		}
+	}
 	st, err := e.Read(ctx, o.Targets.Target)
 	if err != nil {
 		return err

@@ -185,7 +185,10 @@ func checkPending(f *Facts) Result {
 		return pass("revision %d is %s", f.Revision, f.ReleaseStatus)
 	}
 	hint := "Wait for the running Helm operation to finish. If none is running, it was interrupted: "
-	if f.LastDeployed > 0 {
+	if f.ReleaseStatus == "pending-upgrade" && strings.HasPrefix(f.ReleaseDescription, "kubectl iomesh scale: ") {
+		// This tool's own lower: the scale that continues it finishes the revision.
+		hint += fmt.Sprintf("revision %d is this tool's (%s); the scale-in's own command (on the scale-in Lease) marks it failed once no run can still be writing it, then goes on", f.Revision, f.ReleaseDescription)
+	} else if f.LastDeployed > 0 {
 		hint += rollbackAdvice(f)
 	} else {
 		hint += fmt.Sprintf("no earlier revision exists to roll back to; see `helm history %s`", helmRef(f))

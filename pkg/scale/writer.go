@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
@@ -167,11 +166,11 @@ func (h *helmWriter) write(ctx context.Context, plan *Plan, progress io.Writer, 
 			return 0, err
 		}
 	}
-	desc := fmt.Sprintf("kubectl iomesh scale: chunk %d->%d, meta %d->%d", plan.Chunk.From, plan.Chunk.To, plan.Meta.From, plan.Meta.To)
+	desc := upgradeDescription(plan)
 	fmt.Fprintf(progress, "Upgrading release %s to revision %d...\n", plan.Release, plan.ToRevision)
 	rel, err := helmops.Upgrade(ctx, h.e.Helm, helmops.UpgradeRequest{
 		Name: plan.Release, Namespace: plan.Namespace, Chart: ch, Values: plan.NewValues,
-		Description: desc, Timeout: 5 * time.Minute, PostRenderer: plan.keep,
+		Description: desc, Timeout: upgradeTimeout, PostRenderer: plan.keep,
 	})
 	if err != nil {
 		if errors.Is(err, helmops.ErrBusy) {
