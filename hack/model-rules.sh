@@ -13,7 +13,7 @@ rules=$(cat <<'EOF'
 finished|pkg/scale/decide.go|s/if unreg && \(o\.Chunk == iomeshcluster\.Listed \|\| !o\.Finished\) \{/if unreg && o.Chunk == iomeshcluster.Listed {/
 exit-status-proves-completion|pkg/inventory/iomeshctl.go|s/case !ok:\n(\s+)return out, ErrNoStatus/case !ok:\n$1return out, nil/
 awaits-own-unregister|pkg/scale/decide.go|s/if o\.Running \|\| \(sent && !o\.Finished\) \{/if false {/ ;; s/if o\.Running \{\n(\s+)return Decision\{Phase: AwaitUnregister\}/if false {\n$1return Decision{Phase: AwaitUnregister}/
-status-unknown-waits|pkg/scale/decide.go|s/switch o\.Chunk \{\n(\s+)case iomeshcluster\.Unknown:/switch o.Chunk {\n$1case iomeshcluster.Presence(99):/
+status-unknown-waits|pkg/scale/decide.go|s/switch o\.Chunk \{\n(\s+)case iomeshcluster\.Unknown:/switch o.Chunk {\n$1case iomeshcluster.Presence(99):/ ;; s/if s\.lowers\(\) && s\.Component == "chunk" && o\.Chunk == iomeshcluster\.Unknown \{/if false {/
 status-lists-the-others|pkg/iomeshcluster/view.go|s/if len\(missing\) > 0 \{/if len(missing) > 0 && false {/
 migration-idle|pkg/scale/decide.go|s/case \*o\.Migrating:(\s+return Decision\{Phase: Wait, Note: fmt\.Sprintf\("chunk %d is not in chunkSummary)/case o.Migrating != nil && *o.Migrating && false:$1/
 migration-readable|pkg/scale/scalein_run.go|s/if _, m, err := r\.migration\(ctx\); err == nil && m != nil \{\n(\s+)busy := len\(m\.Busy\(\)\) > 0/if _, m, err := r.migration(ctx); true {\n$1busy := err == nil && m != nil && len(m.Busy()) > 0/
