@@ -188,14 +188,14 @@ func TestStorageNetworkExecPermission(t *testing.T) {
 	five := 5
 	for _, opt := range []bool{false, true} {
 		s := read(t, []tf.Rel{{Revision: 1}}, Options{Permissions: true, HostAddresses: opt, Target: preflight.Target{Chunk: &five}}, cluster()...)
-		any := false
+		asked := false
 		for _, m := range s.Permissions.Missing {
 			if m.Resource == "pods/exec" && m.Name == "" && m.Verb == "create" {
-				any = true
+				asked = true
 			}
 		}
-		if any != opt {
-			t.Fatalf("--exec-storage-network %v: exec into any pod asked for: %v (%+v)", opt, any, s.Permissions.Missing)
+		if asked != opt {
+			t.Fatalf("--exec-storage-network %v: exec into any pod asked for: %v (%+v)", opt, asked, s.Permissions.Missing)
 		}
 	}
 }
