@@ -15,7 +15,7 @@ exit-status-proves-completion|pkg/inventory/iomeshctl.go|s/case !ok:\n(\s+)retur
 awaits-own-unregister|pkg/scale/decide.go|s/if o\.Running \|\| \(sent && !o\.Finished\) \{/if false {/ ;; s/if o\.Running \{\n(\s+)return Decision\{Phase: AwaitUnregister\}/if false {\n$1return Decision{Phase: AwaitUnregister}/
 status-unknown-waits|pkg/scale/decide.go|s/switch o\.Chunk \{\n(\s+)case iomeshcluster\.Unknown:/switch o.Chunk {\n$1case iomeshcluster.Presence(99):/ ;; s/if s\.lowers\(\) && s\.Component == "chunk" && o\.Chunk == iomeshcluster\.Unknown \{/if false {/
 status-lists-the-others|pkg/iomeshcluster/view.go|s/if len\(missing\) > 0 \{/if len(missing) > 0 && false {/
-migration-idle|pkg/scale/decide.go|s/case \*o\.Migrating:(\s+return Decision\{Phase: Wait, Note: fmt\.Sprintf\("chunk %d is not in chunkSummary)/case o.Migrating != nil && *o.Migrating && false:$1/
+migration-idle|pkg/scale/decide.go|s/case \*o\.Migrating:(\s+\/\/[^\n]*\n\s+return Decision\{Phase: AwaitUnregister, Note: fmt\.Sprintf\("chunk %d is not in chunkSummary)/case o.Migrating != nil && *o.Migrating && false:$1/
 migration-readable|pkg/scale/scalein_run.go|s/if _, m, err := r\.migration\(ctx\); err == nil && m != nil \{\n(\s+)busy := len\(m\.Busy\(\)\) > 0/if _, m, err := r.migration(ctx); true {\n$1busy := err == nil && m != nil && len(m.Busy()) > 0/
 counts-agree-at-write|pkg/scale/decide.go|s/if agree, explained, text := o\.Live\.Agreement\(\); !agree \{/if agree, explained, text := o.Live.Agreement(); !agree && false {/
 counts-agree-at-plan|pkg/preflight/counts.go|s/case !f\.Target\.Empty\(\) && written < c\.Live\(\):\n\s+worst = Fail/case !f.Target.Empty() && written < c.Live():/

@@ -25,14 +25,14 @@ func TestSameCommandFinishesAfterTheFirstLower(t *testing.T) {
 	// Once step 1's lower is written, a remaining chunk is briefly not healthy, so the run is
 	// still in step 1's wait when it stops (as a kill -9 there would find it).
 	go func() {
-		for i := 0; i < 2000; i++ {
+		for i := 0; i < 10000; i++ {
 			if h, err := helmops.History(e.clients.Helm, tf.Release, tf.Namespace); err == nil && len(h) >= 2 {
 				m.set(func(m *iomesh) {
 					m.extra = []interface{}{map[string]interface{}{"id": int64(1), "ip": "10.0.0.10", "status": "CHUNK_STATUS_SESSION_EXPIRED"}}
 				})
 				return
 			}
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(time.Millisecond)
 		}
 	}()
 	args := []string{"scale", "--chunk", "3", "--chunk-id", "5", "--chunk-id", "4", "--yes"}

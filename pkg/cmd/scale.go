@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"time"
 
@@ -207,30 +208,51 @@ func (o *ScaleOptions) hooks(plan *scale.Plan, rp *scale.RemovalPlan) scale.Hook
 	return h
 }
 
-// command is this scale command, to run again: against the same cluster (the kubeconfig flags
-// given), with the same chart source and skipped checks.
+// command is this scale command, to run again: against the same cluster (the context it ran
+// against, whatever is current later, and the kubeconfig names given; never a token or a key,
+// since the command is also kept on the scale-in Lease), as the same identity, with the same
+// chart source (less any credentials in its URL) and skipped checks. A skipped render guard is
+// not carried: the differences accepted were those of this run's render.
 func (o *ScaleOptions) command() string {
 	cmd := "kubectl iomesh scale" + o.Targets.Target.Args()
 	if f := o.ConfigFlags; f != nil {
+		ctx := o.ContextName()
 		for _, p := range []struct {
 			flag string
 			v    *string
-		}{{"kubeconfig", f.KubeConfig}, {"context", f.Context}, {"cluster", f.ClusterName}, {"user", f.AuthInfoName}} {
+		}{{"kubeconfig", f.KubeConfig}, {"context", &ctx}, {"cluster", f.ClusterName}, {"user", f.AuthInfoName}, {"server", f.APIServer}, {"as", f.Impersonate}, {"as-uid", f.ImpersonateUID}} {
 			if p.v != nil && *p.v != "" {
 				cmd += " --" + p.flag + " " + shellWord(*p.v)
 			}
 		}
+		if f.ImpersonateGroup != nil {
+			for _, g := range *f.ImpersonateGroup {
+				cmd += " --as-group " + shellWord(g)
+			}
+		}
 	}
 	cmd += fmt.Sprintf(" -n %s --release %s", shellWord(o.Namespace()), shellWord(o.Release))
-	for _, p := range [][2]string{{"chart", o.Chart}, {"repo", o.RepoURL}} {
+	for _, p := range [][2]string{{"chart", withoutCredentials(o.Chart)}, {"repo", withoutCredentials(o.RepoURL)}} {
 		if p[1] != "" {
 			cmd += " --" + p[0] + " " + shellWord(p[1])
 		}
 	}
 	for _, id := range o.Checks.SkipChecks {
-		cmd += " --skip-check " + shellWord(id)
+		if id != scale.RenderCheckID {
+			cmd += " --skip-check " + shellWord(id)
+		}
 	}
 	return cmd
+}
+
+// withoutCredentials is a URL less its user and password (a path is returned as it is).
+func withoutCredentials(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil || u.Host == "" {
+		return s
+	}
+	u.User = nil
+	return u.String()
 }
 
 // shellWord quotes s for a POSIX shell where it needs it.

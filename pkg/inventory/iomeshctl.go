@@ -42,9 +42,16 @@ func (r Reader) IOMeshctl(ctx context.Context, pod string, args ...string) (stri
 	script := IOMeshctl + ` "$@"; s=$?; echo; echo "` + statusLine + `$s"; exit $s`
 	stdout, _, err := r.Exec.Exec(ctx, r.Namespace, pod, MetaContainer, append([]string{Shell, "-c", script, "iomeshctl"}, args...))
 	out, status, ok := cutStatus(stdout)
+	var xe *ExecError
+	if errors.As(err, &xe) {
+		// Said as the command a person runs, not the shell around it.
+		xe.Cmd, xe.Stdout = append([]string{IOMeshctl}, args...), out
+		// The runtime's own words when the container has no shell to start.
+		if why := fmt.Sprint(xe.Err); !ok && (strings.Contains(why, `"`+Shell+`"`) || strings.Contains(why, "stat "+Shell)) {
+			return out, fmt.Errorf("%w (the %s container of %s has no %s, which prints iomeshctl's exit status: run `%s` by hand)", err, MetaContainer, pod, Shell, r.CommandLine(pod, args...))
+		}
+	}
 	switch {
-	case err != nil && !ok && strings.Contains(err.Error(), Shell):
-		return out, fmt.Errorf("%w (the %s container of %s may have no %s; run `%s` by hand)", err, MetaContainer, pod, Shell, r.CommandLine(pod, args...))
 	case err != nil:
 		return out, err
 	case !ok:

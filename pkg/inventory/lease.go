@@ -1,15 +1,16 @@
 package inventory
 
 import (
-	"k8s.io/cli-runtime/pkg/printers"
-
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/printers"
 )
 
 // The scale-in Lease: one run at a time acts on a cluster, and the chunk a run started to
@@ -28,6 +29,10 @@ const (
 	// LoweringAnnotation is the lower a run is writing ("chunk 5->4 revision 7"), recorded
 	// before the write: it explains counts that have not yet caught up with it.
 	LoweringAnnotation = "kubectl-iomesh.io/lowering"
+	// RemovedAnnotation are the pods this scale-in has removed, each with its chunk
+	// ("iomesh-chunk-4=5,iomesh-chunk-3=": none for iomesh-chunk-3): the same command, given
+	// again, sets their --chunk-id and --no-chunk aside.
+	RemovedAnnotation = "kubectl-iomesh.io/removed"
 )
 
 // LeaseName is the scale-in Lease of a cluster.
@@ -49,6 +54,8 @@ type ScaleInLease struct {
 	Lowering Lowering
 	// Command continues the scale-in ("" when not recorded).
 	Command string
+	// Removed are the pods this scale-in removed, with their chunks (0: none).
+	Removed map[string]int64
 }
 
 // Lease reads the cluster's scale-in Lease (nil Object: there is none).
@@ -77,7 +84,39 @@ func LeaseOf(l *coordinationv1.Lease) ScaleInLease {
 		s.Unregistered = id
 	}
 	s.Lowering = ParseLowering(l.Annotations[LoweringAnnotation])
+	s.Removed = ParseRemoved(l.Annotations[RemovedAnnotation])
 	return s
+}
+
+// ParseRemoved reads a RemovedAnnotation; entries it cannot read are left out.
+func ParseRemoved(v string) map[string]int64 {
+	out := map[string]int64{}
+	for _, e := range strings.Split(v, ",") {
+		pod, id, ok := strings.Cut(e, "=")
+		if !ok || pod == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil && id != "" {
+			continue
+		}
+		out[pod] = n
+	}
+	return out
+}
+
+// FormatRemoved is a RemovedAnnotation, in a stable order.
+func FormatRemoved(m map[string]int64) string {
+	var out []string
+	for pod, id := range m {
+		e := pod + "="
+		if id != 0 {
+			e += strconv.FormatInt(id, 10)
+		}
+		out = append(out, e)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
 }
 
 // Lowering is a lower of one count, as recorded on the Lease before it is written.

@@ -150,7 +150,8 @@ func Decide(s Step, expect int64, o Observation, sent bool) Decision {
 			case o.Migrating == nil:
 				return Decision{Phase: Wait, Note: fmt.Sprintf("chunk %d is not in chunkSummary, but whether IOMesh still moves data cannot be read; waiting", id)}
 			case *o.Migrating:
-				return Decision{Phase: Wait, Note: fmt.Sprintf("chunk %d is not in chunkSummary, but IOMesh still moves data; waiting until it is done", id)}
+				// Read, not unknown: waited for as long as it takes, as any migration.
+				return Decision{Phase: AwaitUnregister, Note: fmt.Sprintf("chunk %d is not in chunkSummary, but IOMesh still moves data; waiting until it is done", id)}
 			}
 		case iomeshcluster.Listed:
 			if o.Running {
@@ -172,7 +173,8 @@ func Decide(s Step, expect int64, o Observation, sent bool) Decision {
 					return Decision{Phase: Wait, Note: fmt.Sprintf("%s started unregistering chunk %d, and whether IOMesh still moves its data cannot be read; waiting", who, id)}
 				case *o.Migrating:
 					return Decision{Phase: AwaitUnregister, Note: fmt.Sprintf("%s started unregistering chunk %d: waiting while IOMesh moves its data", who, id)}
-				case o.Finished:
+				case o.Finished && sent:
+					// An earlier run's completion with the chunk still listed is sent again.
 					return Decision{Phase: Wait, Note: fmt.Sprintf("iomeshctl reported chunk %d unregistered, but chunkSummary still lists it and no data moves: waiting for the status to catch up (check with `iomeshctl chunk list` on the meta leader)", id)}
 				}
 			}

@@ -188,6 +188,21 @@ func (l *lock) complete(ctx context.Context, id int64, pod string) error {
 	})
 }
 
+// removed notes that step s's pod is gone, with its chunk.
+func (l *lock) removed(ctx context.Context, s Step) error {
+	return l.update(ctx, func(x *coordinationv1.Lease) {
+		if x.Annotations == nil {
+			x.Annotations = map[string]string{}
+		}
+		m := inventory.ParseRemoved(x.Annotations[inventory.RemovedAnnotation])
+		m[s.Pod] = 0
+		if s.Chunk != nil {
+			m[s.Pod] = s.Chunk.ID
+		}
+		x.Annotations[inventory.RemovedAnnotation] = inventory.FormatRemoved(m)
+	})
+}
+
 // lower notes the lower this run is about to write (To < 0 clears it).
 func (l *lock) lower(ctx context.Context, lw inventory.Lowering) error {
 	if l == nil {

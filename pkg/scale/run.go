@@ -270,7 +270,8 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 			} else if r.h.Clock.Since(waiting) >= r.h.Unknown {
 				return r.unknown(s, said)
 			}
-		case NeedRead:
+		case NeedRead, Apply:
+			// A write the re-check sends back to waiting keeps the bound it had.
 		default:
 			waiting = time.Time{}
 		}
@@ -455,6 +456,11 @@ func (r *run) finish(ctx context.Context, s Step) error {
 	}
 	if err := r.e.waitRemoved(ctx, r.plan, s, r.h); err != nil {
 		return err
+	}
+	if s.Component == string(inventory.Chunk) {
+		if err := r.l.removed(ctx, s); err != nil {
+			return err
+		}
 	}
 	if rec, _ := r.l.recorded(); rec != 0 {
 		if err := r.l.record(ctx, 0, ""); err != nil {

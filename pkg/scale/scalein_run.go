@@ -212,6 +212,8 @@ func (r *run) progress(ctx context.Context, s Step, obs Observation, p *migratio
 	if err == nil {
 		if c, ok := iomeshcluster.ViewOf(cr).Listed(s.Chunk.ID); ok {
 			status, used = orQ(c.Status), usedOf(c)
+		} else if obs.Chunk == iomeshcluster.Gone {
+			status, used = "not in chunkSummary", ""
 		}
 	}
 	if !p.at.IsZero() && now.Sub(p.at) < r.h.Heartbeat && status == p.status {
@@ -219,6 +221,9 @@ func (r *run) progress(ctx context.Context, s Step, obs Observation, p *migratio
 	}
 	p.at, p.status = now, status
 	line := fmt.Sprintf("  chunk %d: %s, %s used", s.Chunk.ID, status, used)
+	if used == "" {
+		line = fmt.Sprintf("  chunk %d: %s", s.Chunk.ID, status)
+	}
 	if _, m, err := r.migration(ctx); err == nil && m != nil {
 		if b, ok := m.Pending(); ok {
 			if p.firstAt.IsZero() {

@@ -44,9 +44,10 @@ func (s *Snapshot) ReadScaleIn(ctx context.Context, r inventory.Reader, target p
 	in.Procedure = iomeshcluster.ProcedureFor(spec, s.BaseInfo.ChartVersion)
 	var recorded map[string]int64
 	in.Lowering = inventory.Lowering{To: -1}
+	var removed map[string]int64
 	lease, err := r.Lease(ctx)
 	if err == nil && lease.Object != nil {
-		in.Lowering = lease.Lowering
+		in.Lowering, removed = lease.Lowering, lease.Removed
 	}
 	if err == nil && lease.Unregistering != 0 {
 		in.InFlight, in.InFlightPod, in.InFlightBy = lease.Unregistering, lease.Pod, "an earlier run"
@@ -59,7 +60,7 @@ func (s *Snapshot) ReadScaleIn(ctx context.Context, r inventory.Reader, target p
 		in.MetaRemovals = append(in.MetaRemovals, fmt.Sprintf("%s-meta-%d", s.Release, o))
 	}
 	if chunkTo < s.Replicas.Chunk {
-		ids, noChunk = s.alreadyRemoved(in.Lowering, chunkTo, ids, noChunk)
+		ids, noChunk = s.alreadyRemoved(in.Lowering, removed, chunkTo, ids, noChunk)
 		claims := iomeshcluster.Claims{IDs: ids, Recorded: recorded}
 		for _, pod := range noChunk {
 			if claims.NoChunk == nil {
@@ -84,16 +85,21 @@ func (s *Snapshot) ReadScaleIn(ctx context.Context, r inventory.Reader, target p
 
 // alreadyRemoved drops from the command's --chunk-id and --no-chunk what names pods an earlier
 // run of the same command already removed, so that the same command finishes what it left: the
-// Lease records this tool's lower to the count now deployed, and IOMesh lists none of the
-// dropped chunks. Anything else is kept, and refused as usual.
-func (s *Snapshot) alreadyRemoved(l inventory.Lowering, to int, ids []int64, noChunk []string) ([]int64, []string) {
+// Lease records each such pod removed, or this tool's lower to the count now deployed, and
+// IOMesh lists none of the dropped chunks. Anything else is kept, and refused as usual.
+func (s *Snapshot) alreadyRemoved(l inventory.Lowering, removed map[string]int64, to int, ids []int64, noChunk []string) ([]int64, []string) {
 	from := s.Replicas.Chunk
-	if l.Component != string(inventory.Chunk) || l.To != from || !s.Storage.Summary || s.Storage.Uncertain != "" {
+	if !s.Storage.Summary || s.Storage.Uncertain != "" {
 		return ids, noChunk
+	}
+	lowered := l.Component == string(inventory.Chunk) && l.To == from
+	gone := map[int64]bool{}
+	for _, id := range removed {
+		gone[id] = id != 0
 	}
 	if extra := len(ids) - (from - to); extra > 0 {
 		for _, id := range ids[:extra] {
-			if _, ok := s.Storage.Listed(id); ok {
+			if _, listed := s.Storage.Listed(id); listed || (!lowered && !gone[id]) {
 				return ids, noChunk
 			}
 		}
@@ -101,7 +107,8 @@ func (s *Snapshot) alreadyRemoved(l inventory.Lowering, to int, ids []int64, noC
 	}
 	var keep []string
 	for _, pod := range noChunk {
-		if o := inventory.Ordinal(pod); o >= from && pod == fmt.Sprintf("%s-chunk-%d", s.Release, o) {
+		o := inventory.Ordinal(pod)
+		if _, rec := removed[pod]; o >= from && pod == fmt.Sprintf("%s-chunk-%d", s.Release, o) && (lowered || rec) {
 			continue // removed already
 		}
 		keep = append(keep, pod)
