@@ -316,6 +316,7 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 			if running, err = r.unregister(ctx, s); err != nil {
 				return err
 			}
+			resend = false // a later resend waits its poll again
 			sent, r.acted, probe = true, true, obs.Chunk == iomeshcluster.Gone
 		case AwaitUnregister:
 			r.progress(ctx, s, obs, mig)

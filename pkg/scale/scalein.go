@@ -86,6 +86,10 @@ func (e *Engine) PlanScaleIn(ctx context.Context, st *State) (*RemovalPlan, erro
 	}
 	rp := &RemovalPlan{Plan: plan, Procedure: in.Procedure}
 	rp.APIVersion, rp.Kind = e.APIVersion, "ScaleInPlan"
+	if in.IDsErr != nil {
+		// Whatever checks were skipped: ids that cannot name the pods plan nothing.
+		return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("%v; nothing was changed (scale-in.chunk-mapped is not skipped for this)", in.IDsErr))
+	}
 	count := plan.Chunk.From
 	for _, r := range in.Removals {
 		if r.Problem != "" {
