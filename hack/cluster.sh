@@ -113,6 +113,8 @@ kwok_config() {
 # machine's /opt is untouched.
 kwok_exec() {
   local n
+  # In iomesh-system the CSI node plugin (hostNetwork) answers cat /proc/net/fib_trie with a node
+  # address outside the tests' dataCIDR (198.51.100.7, TEST-NET-2), for --exec-storage-network.
   for n in iomesh-system iomesh-cluster-1; do
     cat <<EXEC
 ---
@@ -130,6 +132,10 @@ spec:
       envs:
       - {name: KUBECONFIG, value: $ADMIN_KUBECONFIG}
       - {name: IOMESH_NAMESPACE, value: $n}
+  - containers: [csi-driver]
+    local:
+      envs:
+      - {name: IOMESH_STORAGE_IP, value: 198.51.100.7}
 EXEC
   done
   # Each chunk pod of iomesh-system answers `cat /proc/net/fib_trie` with its storage address,
