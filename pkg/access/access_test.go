@@ -122,3 +122,29 @@ func TestMissingErrors(t *testing.T) {
 		t.Fatalf("access review failure: %v", err)
 	}
 }
+
+// Either direction asks for every read and write of the scale-in Lease it makes: a scale-out
+// reads it and clears one a killed run left; only a scale-in creates it or execs.
+func TestScaleNeedsTheLeaseBothWays(t *testing.T) {
+	s := Scope{Namespace: "iomesh-system", Release: "iomesh", Lease: "iomesh-scale-in", MetaPods: 3, ChunkPods: 5}
+	for _, c := range []struct {
+		name  string
+		needs []Need
+		in    bool
+	}{{"scale-out", ScaleNeeds(s, false), false}, {"scale-in", ScaleNeeds(s, true), true}, {"direct scale-out", DirectScaleNeeds(s, false), false}, {"direct scale-in", DirectScaleNeeds(s, true), true}} {
+		has := map[string]bool{}
+		for _, n := range c.needs {
+			if n.Resource == "leases" || n.Resource == "pods/exec" {
+				has[n.Resource+" "+n.Verb+" "+n.Name] = true
+			}
+		}
+		for _, v := range []string{"get", "update", "delete"} {
+			if !has["leases "+v+" iomesh-scale-in"] {
+				t.Errorf("%s: does not ask for %s on Lease iomesh-scale-in (%v)", c.name, v, has)
+			}
+		}
+		if has["leases create "] != c.in || has["pods/exec create iomesh-meta-0"] != c.in {
+			t.Errorf("%s: Lease create and exec asked for: %v, want %v (%v)", c.name, has["leases create "], c.in, has)
+		}
+	}
+}

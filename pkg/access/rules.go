@@ -321,11 +321,17 @@ func scaleInRules(s Scope) []Rule {
 		rules = append(rules, Rule{Namespace: ns, Resource: "pods/exec", Verbs: []string{"create", "get"}, Names: pods,
 			Why: "a scale-in runs iomeshctl in the meta leader and reads each chunk pod's address"})
 	}
-	if s.Lease != "" {
-		rules = append(rules, Rule{Namespace: ns, Group: "coordination.k8s.io", Resource: "leases", Verbs: []string{"get", "update", "delete"}, Names: []string{s.Lease},
-			Why: "the scale-in Lease records the chunk being unregistered"})
+	return append(rules, leaseRules(s)...)
+}
+
+// leaseRules are the reads and writes of the scale-in Lease by name: a scale-in records on it;
+// a scale-out reads it, and clears one that a finished scale-in's killed run left.
+func leaseRules(s Scope) []Rule {
+	if s.Lease == "" {
+		return nil
 	}
-	return rules
+	return []Rule{{Namespace: s.Namespace, Group: "coordination.k8s.io", Resource: "leases", Verbs: []string{"get", "update", "delete"}, Names: []string{s.Lease},
+		Why: "the scale-in Lease records the chunk being unregistered"}}
 }
 
 // directRules are what a scale of an IOMeshCluster without a Helm release needs.
@@ -398,6 +404,8 @@ func ScaleNeeds(s Scope, scaleIn bool) []Need {
 	rules := concat(readRules(s), waitRules(s), helmRules(s))
 	if scaleIn {
 		rules = append(rules, scaleInRules(s)...)
+	} else {
+		rules = append(rules, leaseRules(s)...)
 	}
 	return Needs(rules)
 }
@@ -407,6 +415,8 @@ func DirectScaleNeeds(s Scope, scaleIn bool) []Need {
 	rules := concat(readRules(s), waitRules(s), directRules(s))
 	if scaleIn {
 		rules = append(rules, scaleInRules(s)...)
+	} else {
+		rules = append(rules, leaseRules(s)...)
 	}
 	return Needs(rules)
 }
