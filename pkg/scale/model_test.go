@@ -159,8 +159,8 @@ type world struct {
 	// a Helm apply lowered the count (-1: none), and windowed the chunks lost within it.
 	lastGet, helmWindow, windowed int
 	lowers                        int
-	sent       int
-	p          modelRates
+	sent                          int
+	p                             modelRates
 	// helm says a Helm release manages the cluster: its upgrades carry the counts into the
 	// spec when applied (pending is the count of the revision being upgraded to), and may fail
 	// before or after applying.
