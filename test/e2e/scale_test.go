@@ -172,3 +172,18 @@ func TestScaleChartSources(t *testing.T) {
 		t.Fatalf("chunk count = %v", fmt.Sprint(got))
 	}
 }
+
+// A target that lowers one count and raises the other is refused before anything changes, with
+// the two commands to run, the raise first; never half done with exit 0.
+func TestScaleOneDirectionPerCommand(t *testing.T) {
+	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10), values: []string{`iomesh.chunk.replicaCount=4`}, skipWait: true})
+	waitPodsReady(t, "app in (iomesh-chunk,iomesh-meta)", 7)
+	before := readRelease(t)
+	r := plugin(t, "scale", "--chunk", "3", "--meta", "5", "--yes")
+	if r.code != 3 {
+		t.Fatalf("chunk 4 -> 3 with meta 3 -> 5: want exit 3:\n%s", r)
+	}
+	mustContain(t, r, "scale-in.one-direction", "chunk 4 -> 3, meta 3 -> 5", "kubectl iomesh scale --meta 5 -n iomesh-system --release iomesh`, then `kubectl iomesh scale --chunk 3 -n iomesh-system --release iomesh")
+	assertUnchanged(t, before)
+	record("bad input", "a target that lowers chunk and raises meta", "exit 3 with the raise, then the lower, as two commands; nothing changed")
+}
