@@ -52,25 +52,7 @@ func TestSameCommandFinishesWhenStoppedInStep2(t *testing.T) {
 // The command that continues a scale-in keeps --server and --as: without them it would act on
 // another cluster, or as another identity.
 func TestResumeCommandKeepsServerAndImpersonation(t *testing.T) {
-	e, x := scaleInEnv(t, "")
-	_ = simulate(t, e, x)
-	x.fail = func(cmd []string) error {
-		if len(cmd) > 2 && cmd[1] == "chunk" && cmd[2] == "unregister" {
-			return fmt.Errorf("command terminated with exit code 1")
-		}
-		return nil
-	}
-	_, errOut, err := e.run(t, "scale", "--server", "https://prod-b:6443", "--as", "storage-admin", "--chunk", "4", "--yes")
-	if err == nil {
-		t.Fatal("setup: the unregister was to fail")
-	}
-	all := errOut + err.Error()
-	i := strings.Index(all, "run `kubectl iomesh scale")
-	if i < 0 {
-		t.Fatalf("no resume command:\n%s", all)
-	}
-	resume := all[i+5:]
-	resume = resume[:strings.Index(resume, "`")]
+	resume := resumeAfterAFailedUnregister(t, "--server", "https://prod-b:6443", "--as", "storage-admin", "--chunk", "4", "--yes")
 	for _, want := range []string{"--server https://prod-b:6443", "--as storage-admin"} {
 		if !strings.Contains(resume, want) {
 			t.Errorf("the command that continues the scale-in drops %q: %s", want, resume)
@@ -81,14 +63,6 @@ func TestResumeCommandKeepsServerAndImpersonation(t *testing.T) {
 // Without --context the run acts on the current context; the command that continues names it,
 // so that a `kubectl config use-context` in between does not point it at another cluster.
 func TestResumeCommandPinsTheContextItRanAgainst(t *testing.T) {
-	e, x := scaleInEnv(t, "")
-	_ = simulate(t, e, x)
-	x.fail = func(cmd []string) error {
-		if len(cmd) > 2 && cmd[1] == "chunk" && cmd[2] == "unregister" {
-			return fmt.Errorf("command terminated with exit code 1")
-		}
-		return nil
-	}
 	kc := t.TempDir() + "/config"
 	const config = `apiVersion: v1
 kind: Config
@@ -110,7 +84,25 @@ current-context: prod-a
 	if err := os.WriteFile(kc, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, errOut, err := e.run(t, "scale", "--kubeconfig", kc, "--chunk", "4", "--yes")
+	resume := resumeAfterAFailedUnregister(t, "--kubeconfig", kc, "--chunk", "4", "--yes")
+	if !strings.Contains(resume, "--context prod-a") {
+		t.Fatalf("the run acted on context prod-a; the command that continues it does not name it, and follows the current context when run: %s", resume)
+	}
+}
+
+// resumeAfterAFailedUnregister runs scale with args, the unregister failing, and returns the
+// command the run prints to continue.
+func resumeAfterAFailedUnregister(t *testing.T, args ...string) string {
+	t.Helper()
+	e, x := scaleInEnv(t, "")
+	_ = simulate(t, e, x)
+	x.fail = func(cmd []string) error {
+		if len(cmd) > 2 && cmd[1] == "chunk" && cmd[2] == "unregister" {
+			return fmt.Errorf("command terminated with exit code 1")
+		}
+		return nil
+	}
+	_, errOut, err := e.run(t, append([]string{"scale"}, args...)...)
 	if err == nil {
 		t.Fatal("setup: the unregister was to fail")
 	}
@@ -120,8 +112,5 @@ current-context: prod-a
 		t.Fatalf("no resume command:\n%s", all)
 	}
 	resume := all[i+5:]
-	resume = resume[:strings.Index(resume, "`")]
-	if !strings.Contains(resume, "--context prod-a") {
-		t.Fatalf("the run acted on context prod-a; the command that continues it does not name it, and follows the current context when run: %s", resume)
-	}
+	return resume[:strings.Index(resume, "`")]
 }

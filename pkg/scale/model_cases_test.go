@@ -31,23 +31,14 @@ func TestReadableMigrationAfterTheChunkLeftIsNotBounded(t *testing.T) {
 	w, e := newWorld(t, 7, modelRates{}, false)
 	w.plainUnregister = true
 	e.Reader.Exec = busyAfterUnregister{w}
-	target := 4
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	st, err := e.Read(ctx, preflight.Target{Chunk: &target})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	rp, err := e.PlanScaleIn(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rp := planModel(ctx, t, e, 4)
 	// 3 s of real time is 50 simulated minutes: five times the bound on unknown facts.
 	rctx, rcancel := context.WithTimeout(ctx, 3*time.Second)
 	defer rcancel()
 	var progress syncBuffer
-	err = e.Run(rctx, rp.Plan, Hooks{Progress: &progress, Holder: "run-1", Poll: 2 * time.Millisecond, Heartbeat: 30 * time.Second,
+	err := e.Run(rctx, rp.Plan, Hooks{Progress: &progress, Holder: "run-1", Poll: 2 * time.Millisecond, Heartbeat: 30 * time.Second,
 		Unknown: 10 * time.Minute, Clock: fastClock{start: time.Now()}})
 	if err != nil && strings.Contains(err.Error(), "stopped after waiting") {
 		t.Fatalf("a readable recovery after the chunk left was bounded as an unknown fact: %v\n%s", err, progress.String())

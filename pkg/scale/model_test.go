@@ -1100,18 +1100,9 @@ func TestModelUnknownWaitEnds(t *testing.T) {
 	for _, after := range []string{"plan", "unregister"} {
 		t.Run(after, func(t *testing.T) {
 			w, e := newWorld(t, 7, modelRates{}, false)
-			target := 4
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			st, err := e.Read(ctx, preflight.Target{Chunk: &target})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			rp, err := e.PlanScaleIn(ctx, st)
-			if err != nil {
-				t.Fatal(err)
-			}
+			rp := planModel(ctx, t, e, 4)
 			w.mu.Lock()
 			if after == "plan" {
 				w.hideUntil = 1 << 30
@@ -1121,7 +1112,7 @@ func TestModelUnknownWaitEnds(t *testing.T) {
 			w.plainUnregister = true
 			w.mu.Unlock()
 			var progress syncBuffer
-			err = e.Run(ctx, rp.Plan, Hooks{Progress: &progress, Holder: "run-1", Poll: 2 * time.Millisecond, Heartbeat: 30 * time.Second,
+			err := e.Run(ctx, rp.Plan, Hooks{Progress: &progress, Holder: "run-1", Poll: 2 * time.Millisecond, Heartbeat: 30 * time.Second,
 				Unknown: 10 * time.Minute, Clock: fastClock{start: time.Now()}})
 			want := map[string]int{"plan": exitcode.Refused, "unregister": exitcode.NotConverged}[after]
 			if err == nil || exitcode.Of(err) != want || !strings.Contains(err.Error(), "stopped after waiting 10m0s") || ctx.Err() != nil {
@@ -1134,4 +1125,19 @@ func TestModelUnknownWaitEnds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// planModel plans the scale-in to target in the world behind e, as the command does.
+func planModel(ctx context.Context, t *testing.T, e *Engine, target int) *RemovalPlan {
+	t.Helper()
+	st, err := e.Read(ctx, preflight.Target{Chunk: &target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	rp, err := e.PlanScaleIn(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rp
 }
