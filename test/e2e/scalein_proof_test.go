@@ -253,13 +253,18 @@ func TestScaleInResumesAfterKill(t *testing.T) {
 
 	second := background(t, "scale", "--chunk", "3", "--yes")
 	eventually(t, 60*time.Second, "chunk 4's unregister sent", sent("4"))
-	second.signal(t, syscall.SIGINT)
+	// SIGHUP (an SSH session that drops) stops a run as SIGINT and SIGTERM do.
+	second.signal(t, syscall.SIGHUP)
 	if r := second.wait(t, 30*time.Second); r.code != 5 || !strings.Contains(r.stderr, "kubectl iomesh scale --chunk 3") {
-		t.Fatalf("SIGINT: want exit 5 and the command that continues:\n%s", r)
+		t.Fatalf("SIGHUP: want exit 5 and the command that continues:\n%s", r)
+	}
+	lease, err := env.kube.CoordinationV1().Leases(ns).Get(context.Background(), relName+"-scale-in", metav1.GetOptions{})
+	if err != nil || lease.Spec.HolderIdentity != nil || leaseRecord(t) != "4" {
+		t.Fatalf("after SIGHUP the Lease is let go with its record kept: %v %+v", err, lease)
 	}
 	r = plugin(t, "scale", "--chunk", "3", "--yes", "--timeout", "3m")
 	if r.code != 3 || strings.Contains(r.stderr, "did not renew") || !strings.Contains(r.stderr, "--chunk-unregistered 4") {
-		t.Fatalf("after SIGINT the Lease is released and the rerun goes on at once, to the by-hand check: %s", r)
+		t.Fatalf("after SIGHUP the Lease is released and the rerun goes on at once, to the by-hand check: %s", r)
 	}
 	r = plugin(t, "scale", "--chunk", "3", "--yes", "--timeout", "3m", "--chunk-unregistered", "4")
 	if r.code != 0 {
@@ -267,7 +272,7 @@ func TestScaleInResumesAfterKill(t *testing.T) {
 	}
 	waitPodsReady(t, "app=iomesh-chunk", 3)
 	nothingLost(t, "5", "4")
-	record("scale-in interruption", "SIGINT mid-migration, then the same command", "exit 5, then the rerun continues at once to the by-hand check (exit 3); with --chunk-unregistered 4 it lowers; nothing lost")
+	record("scale-in interruption", "SIGHUP mid-migration, then the same command", "exit 5, the Lease let go with its record; the rerun continues at once to the by-hand check (exit 3); with --chunk-unregistered 4 it lowers; nothing lost")
 }
 
 // Someone else moves the count mid-migration: a scale-out is refused by the Lease, and a raw
