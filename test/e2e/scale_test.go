@@ -185,5 +185,5 @@ func TestScaleOneDirectionPerCommand(t *testing.T) {
 	}
 	mustContain(t, r, "scale-in.one-direction", "chunk 4 -> 3, meta 3 -> 5", "kubectl iomesh scale --meta 5 -n iomesh-system --release iomesh`, then `kubectl iomesh scale --chunk 3 -n iomesh-system --release iomesh")
 	assertUnchanged(t, before)
-	record("bad input", "a target that lowers chunk and raises meta", "exit 3 with the raise, then the lower, as two commands; nothing changed")
+	record("bad input", "a target that lowers chunk and raises meta", "exit 3 with the raise, then the lower, as two commands; release unchanged")
 }
