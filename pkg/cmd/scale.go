@@ -126,15 +126,20 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !o.dryRun() {
-		// A revision this tool's own killed run left pending-upgrade is finished first.
-		if err := e.RecoverPending(ctx, scale.Hooks{Progress: o.ErrOut, Holder: scale.Holder()}); err != nil {
-			return err
-		}
-	}
 	st, err := e.Read(ctx, o.Targets.Target)
 	if err != nil {
 		return err
+	}
+	if !o.dryRun() && st.Snapshot.Info.Status == "pending-upgrade" {
+		// A revision this tool's own killed run left pending-upgrade is finished first (only
+		// then: a scale reads the release once), and the cluster read again.
+		st.Close()
+		if err := e.RecoverPending(ctx, scale.Hooks{Progress: o.ErrOut, Holder: scale.Holder()}); err != nil {
+			return err
+		}
+		if st, err = e.Read(ctx, o.Targets.Target); err != nil {
+			return err
+		}
 	}
 	defer st.Close()
 	if g := st.Snapshot.GitOps; g != nil && o.skip[preflight.GitOpsCheckID] {
