@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -72,10 +71,7 @@ func proofCluster(t *testing.T) {
 	freshInstall(t, install{nodes: 6, edition: "enterprise", license: enterpriseLicense(10), skipWait: true,
 		values: []string{`iomesh.chunk.replicaCount=5`}})
 	waitPodsReady(t, "app in (iomesh-chunk,iomesh-meta)", 8)
-	if err := os.Remove(chunkRecordPath()); err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	startOperator(t, "--register-after", "1s", "--storage-network", "--record", chunkRecordPath())
+	startOperator(t, "--register-after", "1s", "--storage-network")
 	eventually(t, 60*time.Second, "5 chunks registered", func() bool {
 		obj, err := env.dyn.Resource(iomeshGVR).Namespace(ns).Get(context.Background(), relName, metav1.GetOptions{})
 		return err == nil && healthyChunks(obj.Object) == 5

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -17,11 +18,16 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// startOperator runs the stand-in IOMesh operator until the test ends.
+// startOperator runs the stand-in IOMesh operator until the test ends. Its record of what
+// happened to the chunks starts empty, so a test never reads an earlier test's lines.
 func startOperator(t *testing.T, args ...string) {
 	t.Helper()
+	if err := os.Remove(chunkRecordPath()); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
 	var logs bytes.Buffer
-	cmd := exec.Command(filepath.Join(env.binDir, "standin-operator"), append([]string{"--kubeconfig", env.kubeconfig}, args...)...)
+	args = append([]string{"--kubeconfig", env.kubeconfig, "--record", chunkRecordPath()}, args...)
+	cmd := exec.Command(filepath.Join(env.binDir, "standin-operator"), args...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
