@@ -177,6 +177,32 @@ func checkDeployed(f *Facts) Result {
 		fmt.Sprintf("Check `helm history %s`", helmRef(f)), "")
 }
 
+// lowering is the lower an earlier run recorded on the scale-in Lease (To < 0: none, or the
+// Lease was not read).
+func (f *Facts) lowering() inventory.Lowering {
+	if f.ScaleIn != nil {
+		return f.ScaleIn.Lowering
+	}
+	return inventory.Lowering{To: -1}
+}
+
+// ownPendingLower says the pending revision is the lower l this tool recorded on the Lease
+// before Helm began: that revision, Helm's words for an upgrade under way (or this tool's own),
+// and l's count in its values. The scale-in's command then finishes it (scale.RecoverPending).
+func (f *Facts) ownPendingLower(l inventory.Lowering) bool {
+	if f.ReleaseStatus != "pending-upgrade" || l.To < 0 || int(l.Version) != f.Revision || f.ReplicasErr != nil {
+		return false
+	}
+	if d := f.ReleaseDescription; d != "Preparing upgrade" && !strings.HasPrefix(d, "kubectl iomesh scale: ") {
+		return false
+	}
+	n := f.Replicas.Chunk
+	if l.Component == string(inventory.Meta) {
+		n = f.Replicas.Meta
+	}
+	return n == l.To
+}
+
 func checkPending(f *Facts) Result {
 	if f.Direct {
 		return pass(directNote)
@@ -185,13 +211,19 @@ func checkPending(f *Facts) Result {
 		return pass("revision %d is %s", f.Revision, f.ReleaseStatus)
 	}
 	hint := "Wait for the running Helm operation to finish. If none is running, it was interrupted: "
-	if f.ReleaseStatus == "pending-upgrade" && strings.HasPrefix(f.ReleaseDescription, "kubectl iomesh scale: ") {
-		// This tool's own lower: the scale that continues it finishes the revision.
-		hint += fmt.Sprintf("revision %d is this tool's (%s); the scale-in's own command (on the scale-in Lease) marks it failed once no run can still be writing it, then goes on", f.Revision, f.ReleaseDescription)
-	} else if f.LastDeployed > 0 {
-		hint += rollbackAdvice(f)
+	if l := f.lowering(); f.ownPendingLower(l) {
+		// This tool's own lower (the Lease recorded it before Helm began): the scale that
+		// continues it finishes the revision.
+		hint += fmt.Sprintf("revision %d is this tool's lower (%s %d -> %d, recorded on the scale-in Lease); the scale-in's own command marks it failed once no run can still be writing it, then goes on", f.Revision, l.Component, l.From, l.To)
 	} else {
-		hint += fmt.Sprintf("no earlier revision exists to roll back to; see `helm history %s`", helmRef(f))
+		if f.LastDeployed > 0 {
+			hint += rollbackAdvice(f)
+		} else {
+			hint += fmt.Sprintf("no earlier revision exists to roll back to; see `helm history %s`", helmRef(f))
+		}
+		if f.ReleaseStatus == "pending-upgrade" {
+			hint += fmt.Sprintf(". If a scale-in of this tool was stopped while writing it, its own command (kept on Lease %s in namespace %s) finishes it instead", inventory.LeaseName(f.Release), f.Namespace)
+		}
 	}
 	return bad(Fail, fmt.Sprintf("revision %d is %s: a Helm operation is in flight or was interrupted", f.Revision, f.ReleaseStatus), hint, "")
 }
@@ -430,6 +462,18 @@ func someOf(names []string, n int) string {
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:n], ", "), len(names)-n)
 }
 
+// podsExpected is how many of a component's pods must exist: the values' count, or, while a
+// lower this tool recorded explains counts that disagree (its write failed once Helm had
+// applied part of it), that lower's count: the pods above it may already be gone.
+func (f *Facts) podsExpected(c inventory.Component, values int) int {
+	for _, n := range f.Counts {
+		if _, explained, _ := n.Agreement(); explained && n.Component == string(c) {
+			return min(values, n.Lowering.To)
+		}
+	}
+	return values
+}
+
 func checkPods(f *Facts) Result {
 	var notReady []string
 	check := func(pods []corev1.Pod) int {
@@ -447,11 +491,11 @@ func checkPods(f *Facts) Result {
 	chunkReady, metaReady := check(f.ChunkPods), check(f.MetaPods)
 	var short []string
 	if f.ReplicasErr == nil && f.Replicas.Layout != "" {
-		if len(f.ChunkPods) < f.Replicas.Chunk {
-			short = append(short, fmt.Sprintf("%d of %d chunk pods exist", len(f.ChunkPods), f.Replicas.Chunk))
+		if want := f.podsExpected(inventory.Chunk, f.Replicas.Chunk); len(f.ChunkPods) < want {
+			short = append(short, fmt.Sprintf("%d of %d chunk pods exist", len(f.ChunkPods), want))
 		}
-		if len(f.MetaPods) < f.Replicas.Meta {
-			short = append(short, fmt.Sprintf("%d of %d meta pods exist", len(f.MetaPods), f.Replicas.Meta))
+		if want := f.podsExpected(inventory.Meta, f.Replicas.Meta); len(f.MetaPods) < want {
+			short = append(short, fmt.Sprintf("%d of %d meta pods exist", len(f.MetaPods), want))
 		}
 	}
 	if len(notReady) == 0 && len(short) == 0 {

@@ -193,6 +193,28 @@ func TestPendingAndFailedRelease(t *testing.T) {
 	if !strings.Contains(verdicts(r)["release.pending"].Hint, "helm rollback iomesh 2 -n iomesh-system") {
 		t.Fatalf("hint = %q", verdicts(r)["release.pending"].Hint)
 	}
+	// The Lease recorded this tool's lower of revision 3, and revision 3 is it (Helm's words
+	// while it writes, the lower's count): no rollback, the scale-in's command.
+	in.ScaleIn = &ScaleIn{Lowering: inventory.Lowering{Component: "chunk", From: 4, To: 3, Version: 3}}
+	in.ReleaseDescription = "Preparing upgrade"
+	if h := verdicts(Run(in, nil, "v1"))["release.pending"].Hint; !strings.Contains(h, "revision 3 is this tool's lower (chunk 4 -> 3") || strings.Contains(h, "helm rollback") {
+		t.Fatalf("hint for this tool's own pending lower = %q", h)
+	}
+	for name, change := range map[string]func(){
+		"another revision":    func() { in.ScaleIn.Lowering.Version = 2 },
+		"another count":       func() { in.ScaleIn.Lowering.To, in.ScaleIn.Lowering.From = 2, 3 },
+		"another writer":      func() { in.ReleaseDescription = "Upgrade in progress" },
+		"no lower recorded":   func() { in.ScaleIn = nil },
+		"counts not readable": func() { in.ReplicasErr = errors.New("no values") },
+	} {
+		in.ScaleIn = &ScaleIn{Lowering: inventory.Lowering{Component: "chunk", From: 4, To: 3, Version: 3}}
+		in.ReleaseDescription, in.ReplicasErr = "Preparing upgrade", nil
+		change()
+		if h := verdicts(Run(in, nil, "v1"))["release.pending"].Hint; strings.Contains(h, "this tool's lower") || !strings.Contains(h, "helm rollback iomesh 2") {
+			t.Fatalf("%s: named as this tool's lower, or no rollback offered: %q", name, h)
+		}
+	}
+	in.ScaleIn, in.ReleaseDescription, in.ReplicasErr = nil, "", nil
 	expect(t, r, "release.deployed", Skipped, "")
 	// A failed revision after a deployed one: the scale starts from the deployed one.
 	in.ReleaseStatus, in.ReleaseDescription = "failed", "admission webhook denied"
@@ -216,6 +238,21 @@ func TestPodsHealthy(t *testing.T) {
 	in = cluster(5, 3, 3, 10)
 	in.MetaPods = in.MetaPods[:2]
 	expect(t, Run(in, nil, "v1"), "pods.healthy", Fail, "2 of 3 meta pods exist")
+}
+
+// This tool's lower failed once Helm had applied part of it: the pod above the lower count may
+// be gone already. Only that recorded lower explains the missing pod.
+func TestPodsHealthyAfterOwnFailedLower(t *testing.T) {
+	in := cluster(5, 5, 3, 10)
+	in.ChunkPods = in.ChunkPods[:4]
+	c := counts(5, 5, 4, 0, 1, 2, 3)
+	in.Counts = []Counts{c}
+	expect(t, Run(in, nil, "v1"), "pods.healthy", Fail, "4 of 5 chunk pods exist")
+	c.Lowering = inventory.Lowering{Component: "chunk", From: 5, To: 4, Version: 2}
+	in.Counts = []Counts{c}
+	expect(t, Run(in, nil, "v1"), "pods.healthy", Pass, "all 4 chunk and 3 meta pods are Ready")
+	in.ChunkPods = in.ChunkPods[:3]
+	expect(t, Run(in, nil, "v1"), "pods.healthy", Fail, "3 of 4 chunk pods exist")
 }
 
 func TestPermissions(t *testing.T) {

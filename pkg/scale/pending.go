@@ -12,6 +12,7 @@ import (
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
 // upgradeTimeout bounds each Helm upgrade this tool makes.
@@ -25,9 +26,35 @@ func upgradeDescription(plan *Plan) string {
 	return fmt.Sprintf("%schunk %d->%d, meta %d->%d", upgradePrefix, plan.Chunk.From, plan.Chunk.To, plan.Meta.From, plan.Meta.To)
 }
 
-// writtenBy says the revision's description is the one this tool gives the lower l.
-func writtenBy(desc string, l inventory.Lowering) bool {
-	return strings.HasPrefix(desc, upgradePrefix) && strings.Contains(desc, fmt.Sprintf(" %s %d->%d", l.Component, l.From, l.To))
+// helmPreparing is the description Helm gives a revision it has recorded and not yet applied;
+// it puts the upgrade's own description only once the upgrade ends.
+const helmPreparing = "Preparing upgrade"
+
+// writtenBy says rel is the revision this tool writes for the lower l: the one the Lease
+// recorded before the upgrade began, with this tool's description for l, or, while Helm
+// writes it, Helm's own and l's count in its values.
+func writtenBy(rel *release.Release, l inventory.Lowering) bool {
+	if l.To < 0 || l.Version != int64(rel.Version) || rel.Info == nil {
+		return false
+	}
+	desc := rel.Info.Description
+	if strings.HasPrefix(desc, upgradePrefix) {
+		return strings.Contains(desc, fmt.Sprintf(" %s %d->%d", l.Component, l.From, l.To))
+	}
+	if desc != helmPreparing {
+		return false
+	}
+	layout, err := values.DetectLayout(rel.Config)
+	if err != nil {
+		return false
+	}
+	path := layout.ChunkReplicasPath()
+	if l.Component == string(inventory.Meta) {
+		path = layout.MetaReplicasPath()
+	}
+	v, ok := values.Lookup(rel.Config, path)
+	n, err := values.Int(v)
+	return ok && err == nil && n == l.To
 }
 
 // RecoverPending finishes a revision that this tool's own lower left pending-upgrade (its run
@@ -52,7 +79,7 @@ func (e *Engine) RecoverPending(ctx context.Context, h Hooks) error {
 		return nil
 	}
 	low := s.Lowering
-	if low.To < 0 || low.Version != int64(rel.Version) || !writtenBy(rel.Info.Description, low) {
+	if !writtenBy(rel, low) {
 		return nil
 	}
 	if h.Clock == nil {

@@ -19,18 +19,24 @@ import (
 // once the Lease's holder is seen not to renew for the Lease's duration and the revision has not
 // changed for the upgrade's timeout (a clock 1000 times faster here); anything else stays.
 func TestRecoverPending(t *testing.T) {
-	own := "kubectl iomesh scale: chunk 5->4, meta 3->3"
+	// Helm records a revision as "Preparing upgrade" and gives it the upgrade's description
+	// only once it ends: a killed run leaves Helm's words and the values it was writing.
+	own, preparing := "kubectl iomesh scale: chunk 5->4, meta 3->3", helmPreparing
 	for _, c := range []struct {
 		name, desc, lowering string
+		chunks               int // the pending revision's chunk count (0: the fixture's)
 		holder               string
 		want                 rcommon.Status
 	}{
-		{"this tool's lower, its run dead", own, "chunk 5->4 revision 2", "kubectl-iomesh@gone/1", rcommon.StatusFailed},
-		{"this tool's lower, the Lease let go", own, "chunk 5->4 revision 2", "", rcommon.StatusFailed},
-		{"another writer's upgrade", "Upgrade in progress", "chunk 5->4 revision 2", "kubectl-iomesh@gone/1", rcommon.StatusPendingUpgrade},
-		{"the Lease records another revision", own, "chunk 5->4 revision 3", "kubectl-iomesh@gone/1", rcommon.StatusPendingUpgrade},
-		{"the Lease records another step", own, "chunk 4->3 revision 2", "kubectl-iomesh@gone/1", rcommon.StatusPendingUpgrade},
-		{"no lower recorded", own, "", "kubectl-iomesh@gone/1", rcommon.StatusPendingUpgrade},
+		{"this tool's lower killed mid-write", preparing, "chunk 5->4 revision 2", 4, "kubectl-iomesh@gone/1", rcommon.StatusFailed},
+		{"this tool's lower, the Lease let go", preparing, "chunk 5->4 revision 2", 4, "", rcommon.StatusFailed},
+		{"this tool's description", own, "chunk 5->4 revision 2", 0, "kubectl-iomesh@gone/1", rcommon.StatusFailed},
+		{"Helm's words, another count", preparing, "chunk 5->4 revision 2", 5, "kubectl-iomesh@gone/1", rcommon.StatusPendingUpgrade},
+		{"Helm's words, no count", preparing, "chunk 5->4 revision 2", 0, "kubectl-iomesh@gone/1", rcommon.StatusPendingUpgrade},
+		{"another writer's upgrade", "Upgrade in progress", "chunk 5->4 revision 2", 4, "kubectl-iomesh@gone/1", rcommon.StatusPendingUpgrade},
+		{"the Lease records another revision", preparing, "chunk 5->4 revision 3", 4, "kubectl-iomesh@gone/1", rcommon.StatusPendingUpgrade},
+		{"the Lease records another step", own, "chunk 4->3 revision 2", 4, "kubectl-iomesh@gone/1", rcommon.StatusPendingUpgrade},
+		{"no lower recorded", preparing, "", 4, "kubectl-iomesh@gone/1", rcommon.StatusPendingUpgrade},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cl := tf.NewClients(t, []tf.Rel{{Revision: 1}, {Revision: 2, Status: rcommon.StatusPendingUpgrade}})
@@ -40,6 +46,10 @@ func TestRecoverPending(t *testing.T) {
 				t.Fatal(err)
 			}
 			last.Info.Description = c.desc
+			last.Config = map[string]interface{}{"iomesh": map[string]interface{}{"meta": map[string]interface{}{"replicaCount": 3}}}
+			if c.chunks > 0 {
+				last.Config["iomesh"].(map[string]interface{})["chunk"] = map[string]interface{}{"replicaCount": float64(c.chunks)}
+			}
 			if err := cl.Helm.Releases.Update(last); err != nil {
 				t.Fatal(err)
 			}

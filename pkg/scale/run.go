@@ -76,6 +76,8 @@ type run struct {
 	// rv is the IOMeshCluster's resourceVersion at the last full read; leader the meta pod
 	// the last unregister was sent on.
 	rv, leader string
+	// unreadable says the last read of the IOMeshCluster failed: the next waits longer.
+	unreadable bool
 }
 
 // errNotYet is a re-check right before a write that found the evidence no longer complete:
@@ -245,8 +247,7 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 	}
 	mig := &migrationProgress{}
 	var waiting time.Time // since when the step has waited on something unknown
-	tick := r.h.Clock.NewTicker(r.h.Poll)
-	defer tick.Stop()
+	p := pace{poll: r.h.Poll}
 	for {
 		obs, err := r.observe(ctx, i, s, full, sent)
 		if err != nil {
@@ -321,10 +322,13 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 		case AwaitUnregister:
 			r.progress(ctx, s, obs, mig)
 		}
+		wait := r.h.Clock.NewTimer(p.next(r.unreadable))
 		select {
 		case <-ctx.Done():
+			wait.Stop()
 			return ctx.Err()
 		case res := <-running:
+			wait.Stop()
 			running = nil
 			if errors.Is(res.err, inventory.ErrNoStatus) && ctx.Err() == nil {
 				// As if a killed run had sent it: waited for while data moves, then sent
@@ -358,7 +362,7 @@ func (r *run) step(ctx context.Context, i int, s Step) error {
 				return err
 			}
 			full = true
-		case <-tick.C():
+		case <-wait.C():
 		}
 	}
 }

@@ -42,9 +42,11 @@ func (r *run) expected(i int) []int64 {
 func (r *run) observe(ctx context.Context, i int, s Step, full, sent bool) (Observation, error) {
 	o := Observation{Chunk: iomeshcluster.Gone}
 	var cr *iomeshcluster.IOMeshCluster
+	r.unreadable = false
 	if s.lowers() {
 		var err error
 		if cr, err = r.e.cluster(ctx, r.plan.Release); err != nil {
+			r.unreadable = true
 			// Not readable now: nothing that depends on it is known, nothing is done.
 			o.Chunk, o.Why, r.rv = iomeshcluster.Unknown, "reading the IOMeshCluster: "+err.Error(), ""
 		} else {
@@ -286,8 +288,7 @@ func usedOf(c iomeshcluster.RegisteredChunk) string {
 func (e *Engine) waitRemoved(ctx context.Context, plan *Plan, s Step, o Hooks) error {
 	fmt.Fprintf(o.Progress, "  waiting for %s to go and the rest to serve...\n", s.Pod)
 	last := ""
-	tick := time.NewTicker(o.Poll)
-	defer tick.Stop()
+	p := pace{poll: o.Poll}
 	for {
 		state, err := e.removed(ctx, plan, s)
 		switch {
@@ -301,10 +302,12 @@ func (e *Engine) waitRemoved(ctx context.Context, plan *Plan, s Step, o Hooks) e
 			fmt.Fprintf(o.Progress, "  %s\n", state)
 			last = state
 		}
+		wait := time.NewTimer(p.next(err != nil))
 		select {
 		case <-ctx.Done():
+			wait.Stop()
 			return ctx.Err()
-		case <-tick.C:
+		case <-wait.C:
 		}
 	}
 }

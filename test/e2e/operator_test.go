@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,11 +25,15 @@ import (
 type webhookServer struct {
 	srv  *httptest.Server
 	down atomic.Bool
-	// denyWrites denies every request that is not a dry run: a failure Helm meets only after it
-	// has recorded the revision.
+	// denyWrites denies every request that changes the spec and is not a dry run: a failure
+	// Helm meets only after it has recorded the revision (the operator's own annotation and
+	// status writes still go through).
 	denyWrites atomic.Bool
-	// calls counts the reviews, dry runs among them.
-	calls, dryRuns atomic.Int64
+	// holdWrites holds those requests (up to 8s, under the webhook's 10s timeout) before
+	// denying them: a write in flight, for a test to kill its writer meanwhile.
+	holdWrites atomic.Bool
+	// calls counts the reviews, dry runs among them; held the writes held.
+	calls, dryRuns, held atomic.Int64
 }
 
 func startWebhook(t *testing.T) *webhookServer {
@@ -50,7 +55,14 @@ func startWebhook(t *testing.T) *webhookServer {
 		}
 		dry := review.Request.DryRun != nil && *review.Request.DryRun
 		review.Response = &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
-		if w.denyWrites.Load() && !dry {
+		if !dry && specChanges(review.Request) && (w.denyWrites.Load() || w.holdWrites.Load()) {
+			if w.holdWrites.Load() {
+				w.held.Add(1)
+				select {
+				case <-r.Context().Done():
+				case <-time.After(8 * time.Second):
+				}
+			}
 			review.Response.Allowed = false
 			review.Response.Result = &metav1.Status{Message: "iomesh operator: cluster is busy"}
 		}
@@ -59,6 +71,23 @@ func startWebhook(t *testing.T) *webhookServer {
 	}))
 	t.Cleanup(w.srv.Close)
 	return w
+}
+
+// specChanges says the request writes a new spec (a create, or an update whose spec differs).
+func specChanges(req *admissionv1.AdmissionRequest) bool {
+	var obj, old struct {
+		Spec json.RawMessage `json:"spec"`
+	}
+	if json.Unmarshal(req.Object.Raw, &obj) != nil {
+		return true
+	}
+	if len(req.OldObject.Raw) == 0 || json.Unmarshal(req.OldObject.Raw, &old) != nil {
+		return true
+	}
+	var a, b interface{}
+	_ = json.Unmarshal(obj.Spec, &a)
+	_ = json.Unmarshal(old.Spec, &b)
+	return !reflect.DeepEqual(a, b)
 }
 
 // values are the stand-in chart's values that point its webhook here.

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -88,7 +89,14 @@ type bgRun struct {
 
 func background(t *testing.T, args ...string) *bgRun {
 	t.Helper()
+	return backgroundAs(t, nil, args...)
+}
+
+// backgroundAs is background with extra environment variables (another user's KUBECONFIG).
+func backgroundAs(t *testing.T, extraEnv []string, args ...string) *bgRun {
+	t.Helper()
 	b := &bgRun{cmd: exec.Command("kubectl", append([]string{"iomesh"}, args...)...), done: make(chan result, 1)}
+	b.cmd.Env = append(os.Environ(), extraEnv...)
 	b.cmd.Stdout, b.cmd.Stderr = &b.out, &b.errOut
 	if err := b.cmd.Start(); err != nil {
 		t.Fatal(err)

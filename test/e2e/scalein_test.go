@@ -91,10 +91,10 @@ func leaseRecord(t *testing.T) string {
 	return l.Annotations["kubectl-iomesh.io/unregistering-chunk"]
 }
 
-func scaleInCluster(t *testing.T, version string, meta int) {
+func scaleInCluster(t *testing.T, version string, meta int, values ...string) {
 	t.Helper()
 	freshInstall(t, install{nodes: 5, edition: "enterprise", license: enterpriseLicense(10), version: version, skipWait: true,
-		values: []string{`iomesh.chunk.replicaCount=5`, fmt.Sprintf("iomesh.meta.replicaCount=%d", meta)}})
+		values: append([]string{`iomesh.chunk.replicaCount=5`, fmt.Sprintf("iomesh.meta.replicaCount=%d", meta)}, values...)})
 	waitPodsReady(t, "app in (iomesh-chunk,iomesh-meta)", 5+meta)
 	args := []string{"--register-after", "1s"}
 	if version == "v1.2.0" {
