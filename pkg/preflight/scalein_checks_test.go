@@ -47,7 +47,7 @@ func TestChunkScaleIn(t *testing.T) {
 	in = removing(3, 5, "v1.0.1")
 	in.Storage = iomeshcluster.View{}
 	expect(t, Run(in, nil, "v1"), "chunk.no-scale-in", Fail, "status.summary.chunkSummary is not reported")
-	in.ClusterAbsent = &inventory.Unavailable{Reason: inventory.NotFound, Text: "no IOMeshCluster"}
+	in.Cluster.Absent = &inventory.Unavailable{Reason: inventory.NotFound, Text: "no IOMeshCluster"}
 	expect(t, Run(in, nil, "v1"), "chunk.no-scale-in", Fail, "no IOMeshCluster")
 	// 1.2: the operator unregisters.
 	expect(t, Run(removing(4, 5, "v1.2.0"), nil, "v1"), "chunk.no-scale-in", Pass, "the operator unregisters the chunk")
