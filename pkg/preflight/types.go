@@ -148,18 +148,18 @@ type Input struct {
 	Readiness Readiness
 
 	// ScaleIn is what removing pods needs (nil: the target removes none).
-	ScaleIn *ScaleIn
+	ScaleIn *ScaleInFacts
 
 	Target Target
 	Now    time.Time
 }
 
-// ScaleIn is what the removal checks read.
-type ScaleIn struct {
+// ScaleInFacts are what the removal checks read of a scale-in.
+type ScaleInFacts struct {
 	Procedure iomeshcluster.Procedure
 	// Removals are the chunk pods to remove, highest ordinal first, with their chunks. IDsErr
 	// says why the --chunk-id values cannot name them (duplicates, not one per pod).
-	Removals []iomeshcluster.Removal
+	Removals []iomeshcluster.PodRemoval
 	IDsErr   error
 	// Listing is the chunk pods, their nodes and the chunks IOMesh lists, for a person to
 	// correct --chunk-id by.

@@ -178,7 +178,7 @@ type Snapshot struct {
 	preflight.Room
 
 	// ScaleIn is what removing pods needs, read by ReadScaleIn (nil: not read, or none removed).
-	ScaleIn *preflight.ScaleIn
+	ScaleIn *preflight.ScaleInFacts
 
 	// Readiness is what says whether each node is ready for IOMesh (read with the nodes).
 	Readiness preflight.Readiness
