@@ -312,7 +312,7 @@ func TestScaleInStatementsInThePlan(t *testing.T) {
 	}
 	o := &ScaleOptions{Common: NewCommon(genericiooptions.NewTestIOStreamsDiscard()), Targets: TargetFlags{Unregistered: []int64{5}, NoChunk: []string{"iomesh-chunk-3"}}}
 	o.Targets.Target.Chunk = func() *int { n := 3; return &n }()
-	rp := &scale.RemovalPlan{Steps: []scale.Step{
+	rp := &scale.ScaleInPlan{Steps: []scale.Step{
 		{Component: "chunk", Pod: "iomesh-chunk-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5}},
 		{Component: "chunk", Pod: "iomesh-chunk-3", MatchedBy: iomeshcluster.ByNoChunk},
 	}}

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 )
@@ -21,19 +23,16 @@ import (
 func TestSameCommandFinishesAfterTheFirstLower(t *testing.T) {
 	e, x := scaleInEnv(t, "")
 	m := simulate(t, e, x)
-	// Once step 1's lower is written, a remaining chunk is briefly not healthy, so the run is
-	// still in step 1's wait when it stops (as a kill -9 there would find it).
-	go func() {
-		for i := 0; i < 10000; i++ {
-			if h, err := helmops.History(e.clients.Helm, tf.Release, tf.Namespace); err == nil && len(h) >= 2 {
-				m.set(func(m *iomesh) {
-					m.extra = []interface{}{map[string]interface{}{"id": int64(1), "ip": "10.0.0.10", "status": "CHUNK_STATUS_SESSION_EXPIRED"}}
-				})
-				return
-			}
-			time.Sleep(time.Millisecond)
+	// As Helm records step 1's lower, a remaining chunk turns unhealthy, so the run is still in
+	// step 1's wait when it stops (as a kill -9 there would find it).
+	e.clients.Kube.PrependReactor("create", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if s, ok := a.(k8stesting.CreateAction).GetObject().(*corev1.Secret); ok && strings.HasSuffix(s.Name, "."+tf.Release+".v2") {
+			m.set(func(m *iomesh) {
+				m.extra = []interface{}{map[string]interface{}{"id": int64(1), "ip": "10.0.0.10", "status": "CHUNK_STATUS_SESSION_EXPIRED"}}
+			})
 		}
-	}()
+		return false, nil, nil
+	})
 	args := []string{"scale", "--chunk", "3", "--chunk-id", "5", "--chunk-id", "4", "--yes"}
 	_, errOut, err := e.run(t, append(args, "--timeout", "6s")...)
 	if err == nil || len(e.history(t)) != 2 {

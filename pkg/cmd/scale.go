@@ -145,7 +145,7 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 	if g := st.Snapshot.GitOps; g != nil && o.skip[preflight.GitOpsCheckID] {
 		fmt.Fprintf(o.ErrOut, "Warning: --skip-check %s: %s reverts this change unless it is paused first (%s) and Git gets the change before it resumes.\n", preflight.GitOpsCheckID, g, gitops.SuspendCommand(g))
 	}
-	var rp *scale.RemovalPlan
+	var rp *scale.ScaleInPlan
 	var plan *scale.Plan
 	if _, _, removes := st.Snapshot.Removes(o.Targets.Target); removes {
 		if rp, err = e.PlanScaleIn(ctx, st); err == nil {
@@ -187,7 +187,7 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 
 // hooks are what the engine's run asks of the command: the question, the progress and the
 // output.
-func (o *ScaleOptions) hooks(plan *scale.Plan, rp *scale.RemovalPlan) scale.Hooks {
+func (o *ScaleOptions) hooks(plan *scale.Plan, rp *scale.ScaleInPlan) scale.Hooks {
 	h := scale.Hooks{
 		Progress: o.ErrOut,
 		Holder:   scale.Holder(),
@@ -288,7 +288,7 @@ func (o *ScaleOptions) engine() (*scale.Engine, error) {
 }
 
 // printPlan prints a dry run's plan: the removal steps for a scale-in.
-func (o *ScaleOptions) printPlan(plan *scale.Plan, rp *scale.RemovalPlan) error {
+func (o *ScaleOptions) printPlan(plan *scale.Plan, rp *scale.ScaleInPlan) error {
 	if !o.Print.Human() {
 		if rp != nil {
 			return o.Print.Print(rp, o.Out)
@@ -302,7 +302,7 @@ func (o *ScaleOptions) printPlan(plan *scale.Plan, rp *scale.RemovalPlan) error 
 	return err
 }
 
-func (o *ScaleOptions) write(plan *scale.Plan, rp *scale.RemovalPlan) error {
+func (o *ScaleOptions) write(plan *scale.Plan, rp *scale.ScaleInPlan) error {
 	if rp != nil {
 		return scale.WriteRemoval(o.Out, rp)
 	}

@@ -121,9 +121,9 @@ func scaleInEnv(t *testing.T, specVersion string) (*scaleEnv, *fakeExec) {
 	return e, x
 }
 
-func removalPlan(t *testing.T, out string) scale.RemovalPlan {
+func removalPlan(t *testing.T, out string) scale.ScaleInPlan {
 	t.Helper()
-	var rp scale.RemovalPlan
+	var rp scale.ScaleInPlan
 	if err := yaml.Unmarshal([]byte(out), &rp); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

@@ -62,8 +62,8 @@ func ProcedureFor(specVersion, chartVersion string) Procedure {
 	return p
 }
 
-// Removal is one chunk pod a scale-in removes and the chunk it serves.
-type Removal struct {
+// PodRemoval is one chunk pod a scale-in removes and the chunk it serves.
+type PodRemoval struct {
 	Ordinal int    `json:"ordinal"`
 	Pod     string `json:"pod"`
 	Node    string `json:"node,omitempty"`
@@ -128,7 +128,7 @@ func CheckIDs(ids []int64, pods int) error {
 // (or recorded on the Lease for that pod) and must not be another pod's. A pod is unregistered
 // only when every chunk IOMesh lists is matched to another pod: a chunk that matches no pod
 // might be this one's.
-func (v View) Removals(release string, chunkPods []corev1.Pod, from, to int, cl Claims) ([]Removal, error) {
+func (v View) Removals(release string, chunkPods []corev1.Pod, from, to int, cl Claims) ([]PodRemoval, error) {
 	if err := CheckIDs(cl.IDs, from-to); err != nil {
 		return nil, err
 	}
@@ -158,9 +158,9 @@ func (v View) Removals(release string, chunkPods []corev1.Pod, from, to int, cl 
 			unmatched++
 		}
 	}
-	var out []Removal
+	var out []PodRemoval
 	for ord := from - 1; ord >= to; ord-- {
-		r := Removal{Ordinal: ord, Pod: fmt.Sprintf("%s-chunk-%d", release, ord)}
+		r := PodRemoval{Ordinal: ord, Pod: fmt.Sprintf("%s-chunk-%d", release, ord)}
 		if p, ok := byName[r.Pod]; ok {
 			r.Node = p.Spec.NodeName
 		}
@@ -244,7 +244,7 @@ func ordinalOf(name string) int {
 }
 
 // named checks the claim that r's pod serves chunk id.
-func (v View) named(r *Removal, id, recorded int64, owner []string, mine []int, localErr string) {
+func (v View) named(r *PodRemoval, id, recorded int64, owner []string, mine []int, localErr string) {
 	idx := -1
 	for i := range v.Chunks {
 		if v.Chunks[i].ID == id {
@@ -364,7 +364,7 @@ func (r Room) Percent() float64 {
 
 // RoomAfter works out whether the data fits in the chunks that remain: the cluster's used data
 // against the total data capacity of every chunk not removed.
-func (v View) RoomAfter(removals []Removal) (Room, error) {
+func (v View) RoomAfter(removals []PodRemoval) (Room, error) {
 	var r Room
 	if v.Capacity == nil || v.Capacity.UsedData == "" {
 		return r, fmt.Errorf("clusterSummary.spaceInfo.usedDataSpace is %s", NotReported)

@@ -69,7 +69,7 @@ func five(ip func(i int) string, nodename bool) (View, []corev1.Pod, []corev1.No
 }
 
 // removals is Removals with no claims, failing the test on a claims error.
-func removals(t *testing.T, v View, pods []corev1.Pod, from, to int, cl Claims) []Removal {
+func removals(t *testing.T, v View, pods []corev1.Pod, from, to int, cl Claims) []PodRemoval {
 	t.Helper()
 	rs, err := v.Removals("iomesh", pods, from, to, cl)
 	if err != nil {

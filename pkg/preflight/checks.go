@@ -229,11 +229,11 @@ func checkPending(f *Facts) Result {
 }
 
 func checkCluster(f *Facts) Result {
-	if f.ClusterErr != nil {
-		return bad(Error, f.ClusterErr.Error(), "Check your access to iomeshclusters.iomesh.com", "")
+	if f.Cluster.Err != nil {
+		return bad(Error, f.Cluster.Err.Error(), "Check your access to iomeshclusters.iomesh.com", "")
 	}
-	if f.ClusterAbsent != nil {
-		return bad(Fail, f.ClusterAbsent.Text, fmt.Sprintf("The IOMesh operator acts on the IOMeshCluster; without it new replica counts do nothing. Check `kubectl get iomesh -n %s` and the operator's logs", f.Namespace), DocPrerequisite)
+	if f.Cluster.Absent != nil {
+		return bad(Fail, f.Cluster.Absent.Text, fmt.Sprintf("The IOMesh operator acts on the IOMeshCluster; without it new replica counts do nothing. Check `kubectl get iomesh -n %s` and the operator's logs", f.Namespace), DocPrerequisite)
 	}
 	return pass("IOMeshCluster %s found", f.Release)
 }
@@ -510,32 +510,28 @@ func checkPods(f *Facts) Result {
 }
 
 func checkDisks(f *Facts) Result {
-	d := f.Disks
 	if f.Target.Chunk != nil && f.ReplicasErr == nil && *f.Target.Chunk < f.Replicas.Chunk {
 		return skip("chunk pods are removed, none added")
 	}
-	if d.Err != nil {
-		return bad(Error, d.Err.Error(), "Check your access to blockdevices.openebs.io", "")
+	if f.DisksErr != nil {
+		return bad(Error, f.DisksErr.Error(), "Check your access to blockdevices.openebs.io", "")
 	}
-	if d.Absent != nil && d.Absent.Reason == inventory.NotPermitted {
-		return skip("%s, so disks cannot be checked", d.Absent.Text)
+	if a := f.DisksAbsent; a != nil && a.Reason == inventory.NotPermitted {
+		return skip("%s, so disks cannot be checked", a.Text)
 	}
-	if d.Absent != nil {
-		return skip("%s: IOMesh's node disk manager is not running here, so disks cannot be checked", d.Absent.Text)
+	if a := f.DisksAbsent; a != nil {
+		return skip("%s: IOMesh's node disk manager is not running here, so disks cannot be checked", a.Text)
 	}
-	if !d.Read {
+	if !f.DisksRead {
 		return skip("BlockDevices not read")
 	}
-	if !d.ClusterFound {
+	if f.Cluster.Object == nil {
 		return skip("no IOMeshCluster to read the deviceMap from (see cluster.present)")
 	}
-	if d.MapErr != nil {
-		return bad(Error, d.MapErr.Error(), fmt.Sprintf("Fix spec.chunk.deviceMap with `kubectl edit iomesh %s -n %s`", f.Release, f.Namespace), DocSetup)
+	if f.NewChunkDisksErr != nil {
+		return bad(Error, f.NewChunkDisksErr.Error(), fmt.Sprintf("Fix spec.chunk.deviceMap with `kubectl edit iomesh %s -n %s`", f.Release, f.Namespace), DocSetup)
 	}
-	if f.DisksErr != nil {
-		return bad(Error, f.DisksErr.Error(), fmt.Sprintf("Fix spec.chunk.deviceMap with `kubectl edit iomesh %s -n %s`", f.Release, f.Namespace), DocSetup)
-	}
-	if d.Map.Empty() {
+	if f.DeviceMap.Empty() {
 		return bad(Warn, "spec.chunk.deviceMap is empty: no disk is mounted on any node, so chunk pods add no capacity",
 			fmt.Sprintf("Map the disks (`kubectl get bd -n %s -o wide`) with `kubectl edit iomesh %s -n %s`, as the IOMesh setup step describes", f.Namespace, f.Release, f.Namespace), DocSetup)
 	}
@@ -559,20 +555,20 @@ func checkDisks(f *Facts) Result {
 			parts = append(parts, fmt.Sprintf("%s no usable disk: %s", output.N(len(none), "eligible node has", "eligible nodes have"), strings.Join(none, ", ")))
 		}
 		if len(lacking) > 0 {
-			parts = append(parts, fmt.Sprintf("%s mode needs %s; missing on %s", d.Map.Mode, strings.Join(d.Map.Required(), " and "), strings.Join(lacking, ", ")))
+			parts = append(parts, fmt.Sprintf("%s mode needs %s; missing on %s", f.DeviceMap.Mode, strings.Join(f.DeviceMap.Required(), " and "), strings.Join(lacking, ", ")))
 		}
 		return bad(Warn, strings.Join(parts, "; "),
 			fmt.Sprintf("A chunk pod on such a node adds no capacity: add unformatted disks (FSTYPE blank) or widen the deviceMap selectors; see `kubectl get bd -n %s -o wide` and `kubectl iomesh preflight -o wide`", f.Namespace), DocSetup)
 	}
-	return pass("%s %s, %s raw, for %s mode", output.N(len(f.NewChunkDisks), "eligible node has", "eligible nodes have"), output.Plural(count, "usable disk"), placement.HumanBytes(bytes), d.Map.Mode)
+	return pass("%s %s, %s raw, for %s mode", output.N(len(f.NewChunkDisks), "eligible node has", "eligible nodes have"), output.Plural(count, "usable disk"), placement.HumanBytes(bytes), f.DeviceMap.Mode)
 }
 
 // storageMissing says why IOMesh's view cannot be read at all, or "".
 func storageMissing(f *Facts) string {
-	if f.ClusterErr != nil {
-		return f.ClusterErr.Error()
+	if f.Cluster.Err != nil {
+		return f.Cluster.Err.Error()
 	}
-	if f.ClusterAbsent != nil {
+	if f.Cluster.Absent != nil {
 		return "no IOMeshCluster (see cluster.present)"
 	}
 	return ""

@@ -19,9 +19,9 @@ type Facts struct {
 	TargetChunkOK, TargetMetaOK bool
 	Limit                       Limit
 	// NewChunkDisks are the disks a new chunk pod would mount on each eligible node (read only
-	// when the BlockDevices were); DisksErr says they could not be worked out.
-	NewChunkDisks []placement.NodeDisks
-	DisksErr      error
+	// when the BlockDevices were); NewChunkDisksErr says they could not be worked out.
+	NewChunkDisks    []placement.NodeDisks
+	NewChunkDisksErr error
 	// Ready is each node's readiness for IOMesh (nil: not read); Candidates are the nodes the
 	// chunk placement found eligible before it, and LeftOut those it then left out, with why.
 	Ready      map[string]NodeReadiness
@@ -32,8 +32,8 @@ type Facts struct {
 // Derive computes the facts.
 func Derive(in *Input) *Facts {
 	f := &Facts{Input: in}
-	f.Chunk = placement.Evaluate("chunk", in.Nodes, in.ChunkPods, in.ChunkPolicy, in.ChunkRoom)
-	f.Meta = placement.Evaluate("meta", in.Nodes, in.MetaPods, in.MetaPolicy, in.MetaRoom)
+	f.Chunk = placement.Evaluate("chunk", in.Nodes, in.ChunkPods, in.ChunkPolicy, in.ChunkRoom())
+	f.Meta = placement.Evaluate("meta", in.Nodes, in.MetaPods, in.MetaPolicy, in.MetaRoom())
 	f.leaveOut()
 	known := in.ReplicasErr == nil && in.Replicas.Layout != ""
 	if in.Target.Chunk != nil {
@@ -47,14 +47,14 @@ func Derive(in *Input) *Facts {
 		f.TargetMeta, f.TargetMetaOK = in.Replicas.Meta, true
 	}
 	f.Limit = f.limit()
-	if in.Disks.Read && in.Disks.MapErr == nil {
+	if in.DisksRead {
 		for _, n := range f.Chunk.Nodes {
 			if !n.Eligible {
 				continue
 			}
-			nd, err := placement.DisksForNewChunk(in.Disks.Map, in.Disks.Devices, n.Name)
+			nd, err := placement.DisksForNewChunk(in.DeviceMap, in.Devices, n.Name)
 			if err != nil {
-				f.DisksErr = err
+				f.NewChunkDisksErr = err
 				break
 			}
 			f.NewChunkDisks = append(f.NewChunkDisks, nd)

@@ -51,22 +51,25 @@ func TestWhyNotOrdersReasonsByCount(t *testing.T) {
 func TestDisksNotJudged(t *testing.T) {
 	m := placement.DeviceMapFromSpec(tf.Typed(t, tf.HybridDeviceMap(tf.IOMeshCluster("enterprise", nil))).Spec)
 	for name, tc := range map[string]struct {
-		in      DiskInput
+		in      Disks
+		found   bool // the IOMeshCluster was read
 		verdict Verdict
 		reason  string
 	}{
-		"no API":         {DiskInput{Absent: &inventory.Unavailable{Reason: inventory.NotInstalled, Text: "the BlockDevice API (blockdevices.openebs.io) is not installed"}}, Skipped, "is not installed: IOMesh's node disk manager is not running here"},
-		"not permitted":  {DiskInput{Absent: &inventory.Unavailable{Reason: inventory.NotPermitted, Text: "you may not list blockdevices.openebs.io in namespace iomesh-system"}}, Skipped, "in namespace iomesh-system, so disks cannot be checked"},
-		"unreadable":     {DiskInput{Err: errors.New("blockdevices.openebs.io is forbidden")}, Error, "is forbidden"},
-		"not read":       {DiskInput{}, Skipped, "BlockDevices not read"},
-		"no cluster":     {DiskInput{Read: true, Map: m}, Skipped, "no IOMeshCluster to read the deviceMap from"},
-		"bad deviceMap":  {DiskInput{Read: true, ClusterFound: true, Map: m, MapErr: errors.New("a selector that is not one")}, Error, "a selector that is not one"},
-		"empty":          {DiskInput{Read: true, ClusterFound: true}, Warn, "spec.chunk.deviceMap is empty"},
-		"no usable disk": {DiskInput{Read: true, ClusterFound: true, Map: m}, Warn, "2 eligible nodes have no usable disk: node-3, node-4"},
+		"no API":         {Disks{DisksAbsent: &inventory.Unavailable{Reason: inventory.NotInstalled, Text: "the BlockDevice API (blockdevices.openebs.io) is not installed"}}, true, Skipped, "is not installed: IOMesh's node disk manager is not running here"},
+		"not permitted":  {Disks{DisksAbsent: &inventory.Unavailable{Reason: inventory.NotPermitted, Text: "you may not list blockdevices.openebs.io in namespace iomesh-system"}}, true, Skipped, "in namespace iomesh-system, so disks cannot be checked"},
+		"unreadable":     {Disks{DisksErr: errors.New("blockdevices.openebs.io is forbidden")}, true, Error, "is forbidden"},
+		"not read":       {Disks{}, true, Skipped, "BlockDevices not read"},
+		"no cluster":     {Disks{DisksRead: true, DeviceMap: m}, false, Skipped, "no IOMeshCluster to read the deviceMap from"},
+		"empty":          {Disks{DisksRead: true}, true, Warn, "spec.chunk.deviceMap is empty"},
+		"no usable disk": {Disks{DisksRead: true, DeviceMap: m}, true, Warn, "2 eligible nodes have no usable disk: node-3, node-4"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			in := cluster(5, 3, 3, 10)
 			in.Disks = tc.in
+			if tc.found {
+				in.Cluster.Object = tf.Typed(t, tf.IOMeshCluster("enterprise", nil))
+			}
 			expect(t, Run(in, nil, "v1"), "disks.new-chunk-nodes", tc.verdict, tc.reason)
 		})
 	}
@@ -80,33 +83,34 @@ func TestDisksForEligibleNodes(t *testing.T) {
 	for _, n := range []string{"node-3", "node-4"} {
 		objs = append(objs, *tf.BlockDevice("ssd-"+n, n, 400<<30, "SSD", "Unclaimed"), *tf.BlockDevice("hdd-"+n, n, 4<<40, "HDD", "Unclaimed"))
 	}
-	in.Disks = DiskInput{Read: true, Map: m, Devices: placement.BlockDevicesFrom(objs), ClusterFound: true}
+	in.Disks = Disks{DisksRead: true, DeviceMap: m, Devices: placement.BlockDevicesFrom(objs)}
+	in.Cluster.Object = tf.Typed(t, tf.IOMeshCluster("enterprise", nil))
 	r := Run(in, nil, "v1")
 	if len(r.Nodes.Disks) != 2 {
 		t.Fatalf("disks for %d nodes, want the 2 eligible: %+v", len(r.Nodes.Disks), r.Nodes.Disks)
 	}
 	expect(t, r, "disks.new-chunk-nodes", Pass, "2 eligible nodes have 4 usable disks")
 	// One node without a disk, the other without its cache disk: both named.
-	in.Disks.Devices = placement.BlockDevicesFrom(objs[1:2])
+	in.Devices = placement.BlockDevicesFrom(objs[1:2])
 	expect(t, Run(in, nil, "v1"), "disks.new-chunk-nodes", Warn, "1 eligible node has no usable disk: node-4; hybridFlash mode needs")
-	in.Disks.Devices = placement.BlockDevicesFrom(objs[:2])
+	in.Devices = placement.BlockDevicesFrom(objs[:2])
 	reason := verdicts(Run(in, nil, "v1"))["disks.new-chunk-nodes"].Reason
 	if !strings.Contains(reason, "no usable disk: node-4") || strings.Contains(reason, "missing on") {
 		t.Fatalf("only a node without disks: %q", reason)
 	}
 	// Both nodes with data disks only: the cache disk is missing, no node is without disks.
-	in.Disks.Devices = placement.BlockDevicesFrom([]unstructured.Unstructured{objs[1], objs[3]})
+	in.Devices = placement.BlockDevicesFrom([]unstructured.Unstructured{objs[1], objs[3]})
 	reason = verdicts(Run(in, nil, "v1"))["disks.new-chunk-nodes"].Reason
 	if !strings.Contains(reason, "missing on node-3") || strings.Contains(reason, "no usable disk") {
 		t.Fatalf("only nodes lacking a mount type: %q", reason)
 	}
 	// No eligible node: nothing to list.
 	full := cluster(3, 3, 3, 10)
-	full.Disks = in.Disks
+	full.Disks, full.Cluster = in.Disks, in.Cluster
 	expect(t, Run(full, nil, "v1"), "disks.new-chunk-nodes", Pass, "no node is eligible for a new chunk pod")
-	in.Disks.MapErr = errors.New("bad selector")
+	in.DisksRead = false
 	if r := Run(in, nil, "v1"); len(r.Nodes.Disks) != 0 {
-		t.Fatalf("disks listed from a deviceMap that could not be read: %+v", r.Nodes.Disks)
+		t.Fatalf("disks listed without the BlockDevices read: %+v", r.Nodes.Disks)
 	}
 }
 

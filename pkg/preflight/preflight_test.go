@@ -298,7 +298,7 @@ func TestStorageNotReported(t *testing.T) {
 	expect(t, r, "cluster.chunks-healthy", Skipped, iomeshcluster.NotReported)
 	expect(t, r, "cluster.meta-leader", Skipped, iomeshcluster.NotReported)
 	in := cluster(5, 3, 3, 10)
-	in.ClusterAbsent = &inventory.Unavailable{Reason: inventory.NotFound, Text: "IOMeshCluster \"iomesh\" not found"}
+	in.Cluster.Absent = &inventory.Unavailable{Reason: inventory.NotFound, Text: "IOMeshCluster \"iomesh\" not found"}
 	expect(t, Run(in, nil, "v1"), "cluster.chunks-healthy", Skipped, "cluster.present")
 }
 

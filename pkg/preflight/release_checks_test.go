@@ -38,7 +38,7 @@ func TestReleaseStatesOutsideTheKnownOnes(t *testing.T) {
 
 func TestClusterUnreadable(t *testing.T) {
 	in := cluster(5, 3, 3, 10)
-	in.ClusterErr = errors.New("iomeshclusters.iomesh.com is forbidden")
+	in.Cluster.Err = errors.New("iomeshclusters.iomesh.com is forbidden")
 	r := Run(in, nil, "v1")
 	expect(t, r, "cluster.present", Error, "is forbidden")
 	// IOMesh's view cannot be read either: its checks are skipped with the same reason.
@@ -98,7 +98,7 @@ func TestSummaryCounts(t *testing.T) {
 		t.Fatalf("failed release: %+v", r.Summary)
 	}
 	in = cluster(5, 3, 3, 10)
-	in.Disks = DiskInput{Err: errors.New("blockdevices are forbidden")}
+	in.Disks = Disks{DisksErr: errors.New("blockdevices are forbidden")}
 	if r := Run(in, nil, "v1"); r.Summary.Error != 1 || r.Summary.Worst != Error {
 		t.Fatalf("one check in error: %+v", r.Summary)
 	}

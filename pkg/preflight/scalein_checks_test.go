@@ -20,10 +20,10 @@ func removing(chunk, meta int, version string) *Input {
 		in.Storage.Chunks = append(in.Storage.Chunks, iomeshcluster.RegisteredChunk{ID: int64(i + 1), Status: iomeshcluster.ChunkHealthy, MatchedNode: fmt.Sprintf("node-%d", i)})
 	}
 	in.LeaderPods = []string{"iomesh-meta-0"}
-	s := &ScaleIn{Procedure: iomeshcluster.ProcedureFor("", version), Migration: &iomeshcluster.Migration{Values: []iomeshcluster.Counter{{Key: "num_ongoing_migrates"}, {Key: "num_ongoing_recovers"}}}, MigrationPod: "iomesh-meta-0"}
+	s := &ScaleInFacts{Procedure: iomeshcluster.ProcedureFor("", version), Migration: &iomeshcluster.Migration{Values: []iomeshcluster.Counter{{Key: "num_ongoing_migrates"}, {Key: "num_ongoing_recovers"}}}, MigrationPod: "iomesh-meta-0"}
 	for o := 4; o >= chunk; o-- {
 		c := in.Storage.Chunks[o]
-		s.Removals = append(s.Removals, iomeshcluster.Removal{Ordinal: o, Pod: fmt.Sprintf("iomesh-chunk-%d", o), Node: fmt.Sprintf("node-%d", o), Chunk: &c, By: "ip"})
+		s.Removals = append(s.Removals, iomeshcluster.PodRemoval{Ordinal: o, Pod: fmt.Sprintf("iomesh-chunk-%d", o), Node: fmt.Sprintf("node-%d", o), Chunk: &c, By: "ip"})
 	}
 	for o := 4; o >= meta; o-- {
 		s.MetaRemovals = append(s.MetaRemovals, fmt.Sprintf("iomesh-meta-%d", o))
@@ -47,7 +47,7 @@ func TestChunkScaleIn(t *testing.T) {
 	in = removing(3, 5, "v1.0.1")
 	in.Storage = iomeshcluster.View{}
 	expect(t, Run(in, nil, "v1"), "chunk.no-scale-in", Fail, "status.summary.chunkSummary is not reported")
-	in.ClusterAbsent = &inventory.Unavailable{Reason: inventory.NotFound, Text: "no IOMeshCluster"}
+	in.Cluster.Absent = &inventory.Unavailable{Reason: inventory.NotFound, Text: "no IOMeshCluster"}
 	expect(t, Run(in, nil, "v1"), "chunk.no-scale-in", Fail, "no IOMeshCluster")
 	// 1.2: the operator unregisters.
 	expect(t, Run(removing(4, 5, "v1.2.0"), nil, "v1"), "chunk.no-scale-in", Pass, "the operator unregisters the chunk")
@@ -66,7 +66,7 @@ func TestMetaScaleInByVersion(t *testing.T) {
 func TestChunkMapped(t *testing.T) {
 	expect(t, Run(removing(4, 5, "v1.0.1"), nil, "v1"), MappedCheckID, Pass, "iomesh-chunk-4 on node-4 serves chunk 5 (by ip)")
 	in := removing(3, 5, "v1.0.1")
-	in.ScaleIn.Removals[1] = iomeshcluster.Removal{Pod: "iomesh-chunk-3", Unregistered: true}
+	in.ScaleIn.Removals[1] = iomeshcluster.PodRemoval{Pod: "iomesh-chunk-3", Unregistered: true}
 	expect(t, Run(in, nil, "v1"), MappedCheckID, Pass, "iomesh-chunk-3 was never scheduled on a node")
 	in.ScaleIn.Removals[1].By = iomeshcluster.ByNoChunk
 	expect(t, Run(in, nil, "v1"), MappedCheckID, Pass, "iomesh-chunk-3 holds no chunk, as stated with --no-chunk")
@@ -86,19 +86,19 @@ func TestMigrationIdle(t *testing.T) {
 	busy := []iomeshcluster.Counter{{Key: "num_ongoing_migrates", Value: 1}, {Key: "pending_migrates_bytes", Depth: 2, Value: 42}, {Key: "num_ongoing_recovers"}}
 	cases := []struct {
 		name   string
-		change func(*ScaleIn)
+		change func(*ScaleInFacts)
 		want   Verdict
 		reason string
 	}{
-		{"idle", func(*ScaleIn) {}, Pass, "every recover and migrate value is 0 (2 lines on iomesh-meta-0)"},
-		{"busy", func(s *ScaleIn) { s.Migration.Values = busy }, Fail, "num_ongoing_migrates: 1, pending_migrates_bytes: 42"},
-		{"unreadable", func(s *ScaleIn) { s.Migration, s.MigrationErr = nil, errors.New("exec refused") }, Error, "exec refused"},
-		{"not run", func(s *ScaleIn) { s.Migration = nil }, Skipped, ""},
+		{"idle", func(*ScaleInFacts) {}, Pass, "every recover and migrate value is 0 (2 lines on iomesh-meta-0)"},
+		{"busy", func(s *ScaleInFacts) { s.Migration.Values = busy }, Fail, "num_ongoing_migrates: 1, pending_migrates_bytes: 42"},
+		{"unreadable", func(s *ScaleInFacts) { s.Migration, s.MigrationErr = nil, errors.New("exec refused") }, Error, "exec refused"},
+		{"not run", func(s *ScaleInFacts) { s.Migration = nil }, Skipped, ""},
 		// An earlier run's unregister moves the data: this run waits for it.
-		{"own migration", func(s *ScaleIn) {
+		{"own migration", func(s *ScaleInFacts) {
 			s.Migration.Values, s.InFlight, s.InFlightPod, s.InFlightBy = busy, 5, "iomesh-chunk-4", "kubectl-iomesh@host/1"
 		}, Pass, "chunk 5 of iomesh-chunk-4 is being unregistered (started by kubectl-iomesh@host/1)"},
-		{"own chunk gone", func(s *ScaleIn) { s.Migration.Values, s.InFlight = busy, 9 }, Fail, "recovering or migrating"},
+		{"own chunk gone", func(s *ScaleInFacts) { s.Migration.Values, s.InFlight = busy, 9 }, Fail, "recovering or migrating"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -143,7 +143,7 @@ func TestChunksHealthyAfterUnregister(t *testing.T) {
 	// A pod whose chunk was unregistered serves none, as planned: no warning.
 	in := removing(4, 5, "v1.0.1")
 	in.Storage.Chunks = in.Storage.Chunks[:4]
-	in.ScaleIn.Removals[0] = iomeshcluster.Removal{Pod: "iomesh-chunk-4", Unregistered: true}
+	in.ScaleIn.Removals[0] = iomeshcluster.PodRemoval{Pod: "iomesh-chunk-4", Unregistered: true}
 	expect(t, Run(in, nil, "v1"), "cluster.chunks-healthy", Pass, "4 chunks registered, all healthy")
 	in.ScaleIn = nil
 	expect(t, Run(in, nil, "v1"), "cluster.chunks-healthy", Warn, "4 chunks registered for 5 Ready chunk pods")

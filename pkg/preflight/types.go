@@ -122,31 +122,23 @@ type Input struct {
 
 	Edition edition.Result
 
-	// ClusterAbsent says the IOMeshCluster (or its CRD) is not there; ClusterErr that it could
-	// not be read.
-	ClusterAbsent *inventory.Unavailable
-	ClusterErr    error
+	// Cluster is the IOMeshCluster as read: the object, or why it is absent or unreadable.
+	Cluster inventory.ClusterState
 
 	// License is nil when none could be read; LicenseMissing says why.
 	License        *edition.License
 	LicenseMissing string
 
-	Nodes       []corev1.Node
-	ChunkPods   []corev1.Pod
-	MetaPods    []corev1.Pod
-	ChunkPolicy placement.Policy
-	MetaPolicy  placement.Policy
-	PolicyErr   error
+	Nodes     []corev1.Node
+	ChunkPods []corev1.Pod
+	MetaPods  []corev1.Pod
+	Policies
 
 	Permissions access.Review
 
-	// Disks are the BlockDevices and the deviceMap; ChunkRoom and MetaRoom the nodes' room
-	// (zero: not read).
-	Disks       DiskInput
-	ChunkRoom   placement.RoomCheck
-	MetaRoom    placement.RoomCheck
-	RequestsErr error
-	RoomErr     error
+	// Disks and Room are zero when not read.
+	Disks
+	Room
 
 	// Storage is IOMesh's own report; LeaderPods are the meta pods labelled leader.
 	Storage    iomeshcluster.View
@@ -156,18 +148,18 @@ type Input struct {
 	Readiness Readiness
 
 	// ScaleIn is what removing pods needs (nil: the target removes none).
-	ScaleIn *ScaleIn
+	ScaleIn *ScaleInFacts
 
 	Target Target
 	Now    time.Time
 }
 
-// ScaleIn is what the removal checks read.
-type ScaleIn struct {
+// ScaleInFacts are what the removal checks read of a scale-in.
+type ScaleInFacts struct {
 	Procedure iomeshcluster.Procedure
 	// Removals are the chunk pods to remove, highest ordinal first, with their chunks. IDsErr
 	// says why the --chunk-id values cannot name them (duplicates, not one per pod).
-	Removals []iomeshcluster.Removal
+	Removals []iomeshcluster.PodRemoval
 	IDsErr   error
 	// Listing is the chunk pods, their nodes and the chunks IOMesh lists, for a person to
 	// correct --chunk-id by.
@@ -191,17 +183,43 @@ type ScaleIn struct {
 	Lowering inventory.Lowering
 }
 
-// DiskInput is what the disk check reads.
-type DiskInput struct {
-	// Read says the BlockDevices were listed; Absent says the API is not installed or may not
-	// be read.
-	Read         bool
-	Absent       *inventory.Unavailable
-	Err          error
-	Devices      []placement.BlockDevice
-	Map          placement.DeviceMap
-	MapErr       error
-	ClusterFound bool
+// Policies are where the release values let each component's pods go; PolicyErr says why they
+// could not be read.
+type Policies struct {
+	ChunkPolicy placement.Policy
+	MetaPolicy  placement.Policy
+	PolicyErr   error
+}
+
+// Disks are the BlockDevices and the live IOMeshCluster's deviceMap. DisksRead says the
+// BlockDevices were listed; DisksAbsent that their API is not installed or may not be read;
+// DisksErr that listing them failed.
+type Disks struct {
+	Devices     []placement.BlockDevice
+	DisksRead   bool
+	DisksAbsent *inventory.Unavailable
+	DisksErr    error
+	DeviceMap   placement.DeviceMap
+}
+
+// Room is what the pods on each node take (nil when not read) and what one new chunk or meta
+// pod requests. RequestsErr says the requests could not be read from the values; RoomErr that
+// the pods could not be listed, so room is not judged.
+type Room struct {
+	Usage       map[string]placement.Usage
+	ChunkWant   corev1.ResourceList
+	MetaWant    corev1.ResourceList
+	RequestsErr error
+	RoomErr     error
+}
+
+// ChunkRoom and MetaRoom are the nodes' room for one new pod of each component.
+func (r Room) ChunkRoom() placement.RoomCheck {
+	return placement.RoomCheck{Usage: r.Usage, Want: r.ChunkWant}
+}
+
+func (r Room) MetaRoom() placement.RoomCheck {
+	return placement.RoomCheck{Usage: r.Usage, Want: r.MetaWant}
 }
 
 // Result is one check's outcome.

@@ -129,8 +129,8 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 		Context: e.Context, Namespace: snap.Namespace, Release: snap.Release,
 		Chart: base.Chart, ChartVersion: base.ChartVersion,
 		FromRevision: info.Revision, ToRevision: info.Revision + 1,
-		Chunk:    Count{From: change.FromChunk, To: change.ToChunk},
-		Meta:     Count{From: change.FromMeta, To: change.ToMeta},
+		Chunk:    CountChange{From: change.FromChunk, To: change.ToChunk},
+		Meta:     CountChange{From: change.FromMeta, To: change.ToMeta},
 		AtTarget: change.None(),
 		change:   change, snap: snap, w: w,
 	}
@@ -214,7 +214,7 @@ func (e *Engine) helmPlan(plan *Plan, p preparation, userValues values.Map, depl
 	return nil
 }
 
-func eligible(nodes []placement.Node, c Count) []string {
+func eligible(nodes []placement.Node, c CountChange) []string {
 	if c.To <= c.From {
 		return nil
 	}

@@ -1,8 +1,3 @@
-// Package scale runs a scale, as Helm's action.Upgrade runs an upgrade: Engine.Read reads the
-// cluster and prepares the deployed chart beside it, Plan checks and plans (the new values, the
-// re-render guard, the plan shown before anything changes), Apply upgrades the release or
-// patches a directly managed IOMeshCluster, and Wait waits for the pods and the chunks. The
-// commands keep flags, prompts and printing. It may not import pkg/cmd or pkg/view.
 package scale
 
 import (
@@ -22,9 +17,6 @@ type Renders struct {
 	Again    string // the same, a second time (to learn which fields are random)
 	New      string // the chart rendered with the new values
 }
-
-// Counts are the replica counts before and after.
-type Counts = values.Change
 
 // Guard is the re-render guard's finding.
 type Guard struct {
@@ -56,7 +48,7 @@ type PinnedObject struct {
 func (g Guard) OK() bool { return g.Drift.Empty() && g.Unexplained.Empty() }
 
 // Check compares the renders.
-func Check(r Renders, c Counts) (Guard, error) {
+func Check(r Renders, c values.Change) (Guard, error) {
 	parse := func(what, m string) (render.Objects, error) {
 		objs, err := render.Parse(m)
 		if err != nil {
@@ -125,7 +117,7 @@ func Check(r Renders, c Counts) (Guard, error) {
 // pins are the random fields to keep at their deployed values: fields that differ between two
 // renders of the same values, where the deployed object has them, except fields the new counts
 // change. Random fields of objects the deployed release lacks are returned as fresh.
-func pins(deployed, cur, next render.Objects, volatile render.Volatile, c Counts) (render.Fields, []string) {
+func pins(deployed, cur, next render.Objects, volatile render.Volatile, c values.Change) (render.Fields, []string) {
 	byCounts := map[string]bool{}
 	for _, ch := range render.Compare(cur, next, nil).Changed {
 		if explained(ch, c) {
@@ -158,7 +150,7 @@ func pins(deployed, cur, next render.Objects, volatile render.Volatile, c Counts
 }
 
 // explained: a field whose value moves from the old count to the new one follows from it.
-func explained(ch render.Change, c Counts) bool {
+func explained(ch render.Change, c values.Change) bool {
 	old, err1 := number(ch.Old)
 	nu, err2 := number(ch.New)
 	if err1 != nil || err2 != nil {

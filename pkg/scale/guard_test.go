@@ -3,6 +3,8 @@ package scale
 import (
 	"strings"
 	"testing"
+
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
 const secret = `---
@@ -57,7 +59,7 @@ func itoa(n int) string {
 	return string(rune('0' + n))
 }
 
-var counts = Counts{FromChunk: 3, ToChunk: 5, FromMeta: 3, ToMeta: 3}
+var counts = values.Change{FromChunk: 3, ToChunk: 5, FromMeta: 3, ToMeta: 3}
 
 func TestGuardPassesOnlyTheCounts(t *testing.T) {
 	g, err := Check(Renders{
@@ -110,7 +112,7 @@ func TestGuardRefuses(t *testing.T) {
 }
 
 func TestGuardMetaCount(t *testing.T) {
-	c := Counts{FromChunk: 3, ToChunk: 3, FromMeta: 3, ToMeta: 5}
+	c := values.Change{FromChunk: 3, ToChunk: 3, FromMeta: 3, ToMeta: 5}
 	g, err := Check(Renders{Deployed: manifest("O", 3), Current: manifest("A", 3), Again: manifest("B", 3), New: manifest("C", 5)}, c)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +122,7 @@ func TestGuardMetaCount(t *testing.T) {
 	if !g.OK() {
 		t.Fatalf("meta 3 -> 5 not explained: %+v", g.Unexplained)
 	}
-	if explained(g.Scale[0], Counts{FromChunk: 3, ToChunk: 3, FromMeta: 3, ToMeta: 3}) {
+	if explained(g.Scale[0], values.Change{FromChunk: 3, ToChunk: 3, FromMeta: 3, ToMeta: 3}) {
 		t.Fatal("a change explained by no count")
 	}
 }

@@ -1128,7 +1128,7 @@ func TestModelUnknownWaitEnds(t *testing.T) {
 }
 
 // planModel plans the scale-in to target in the world behind e, as the command does.
-func planModel(ctx context.Context, t *testing.T, e *Engine, target int) *RemovalPlan {
+func planModel(ctx context.Context, t *testing.T, e *Engine, target int) *ScaleInPlan {
 	t.Helper()
 	st, err := e.Read(ctx, preflight.Target{Chunk: &target})
 	if err != nil {

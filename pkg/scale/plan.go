@@ -16,8 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Count is one component's change.
-type Count struct {
+// CountChange is one component's count before and after.
+type CountChange struct {
 	From int `json:"from"`
 	To   int `json:"to"`
 	// Nodes are the nodes new pods can land on; LeftOut the nodes the readiness checks left out
@@ -44,8 +44,8 @@ type Plan struct {
 	ChartSource     string        `json:"chartSource,omitempty"`
 	FromRevision    int           `json:"fromRevision"`
 	ToRevision      int           `json:"toRevision"`
-	Chunk           Count         `json:"chunk"`
-	Meta            Count         `json:"meta"`
+	Chunk           CountChange   `json:"chunk"`
+	Meta            CountChange   `json:"meta"`
 	ValueChanges    []ValueChange `json:"valueChanges"`
 	NewValues       values.Map    `json:"newValues"`
 	Guard           *Guard        `json:"renderGuard,omitempty"`
@@ -235,13 +235,13 @@ func diskLine(d *DiskRoom) string {
 }
 
 // leftOutRows names, one row each, the nodes left out of those new pods can land on.
-func leftOutRows(c Count, row func(k, v string)) {
+func leftOutRows(c CountChange, row func(k, v string)) {
 	for _, l := range c.LeftOut {
 		row("Left out", l)
 	}
 }
 
-func countText(c Count) string {
+func countText(c CountChange) string {
 	if c.From == c.To {
 		return fmt.Sprintf("%d (unchanged)", c.To)
 	}

@@ -13,7 +13,7 @@ func helmPlan() *Plan {
 	return &Plan{
 		Context: "prod", Namespace: "iomesh-system", Release: "iomesh", Chart: "iomesh", ChartVersion: "v1.0.1",
 		ChartSource: "iomesh/iomesh", FromRevision: 4, ToRevision: 5,
-		Chunk: Count{From: 3, To: 5, Nodes: []string{"n3", "n4"}}, Meta: Count{From: 3, To: 3},
+		Chunk: CountChange{From: 3, To: 5, Nodes: []string{"n3", "n4"}}, Meta: CountChange{From: 3, To: 3},
 		ValueChanges: []ValueChange{{Path: "iomesh.chunk.replicaCount", Old: "3", New: "5"}, {Path: "iomesh.meta.replicaCount", New: "3"}},
 		Disks:        &DiskRoom{Nodes: 2, Disks: 1, RawBytes: 4 << 40},
 		Guard: &Guard{Objects: 73, Scale: []render.Change{{Object: "StatefulSet x", Path: "spec.replicas"}},
@@ -54,7 +54,7 @@ func TestWriteHelmPlan(t *testing.T) {
 
 func TestWriteMinimalAndAtTarget(t *testing.T) {
 	p := &Plan{Namespace: "ns", Release: "r", Chart: "iomesh", ChartVersion: "v1.0.0", FromRevision: 2, ToRevision: 2, AtTarget: true,
-		Chunk: Count{From: 4, To: 4}, Meta: Count{From: 3, To: 5}, Guard: &Guard{Objects: 1}, w: &helmWriter{}}
+		Chunk: CountChange{From: 4, To: 4}, Meta: CountChange{From: 3, To: 5}, Guard: &Guard{Objects: 1}, w: &helmWriter{}}
 	var b bytes.Buffer
 	if err := Write(&b, p); err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestWriteMinimalAndAtTarget(t *testing.T) {
 }
 
 func TestWriteDirectPlan(t *testing.T) {
-	p := &Plan{Namespace: "ns", Release: "c1", Chunk: Count{From: 3, To: 4, Nodes: []string{"n3"}}, Meta: Count{From: 3, To: 3},
+	p := &Plan{Namespace: "ns", Release: "c1", Chunk: CountChange{From: 3, To: 4, Nodes: []string{"n3"}}, Meta: CountChange{From: 3, To: 3},
 		Disks: &DiskRoom{Nodes: 1, Disks: 2, RawBytes: 1 << 30},
 		Direct: &DirectChange{Kind: "IOMeshCluster", Name: "c1", ResourceVersion: "77", ServerDryRun: true,
 			Fields: []ValueChange{{Path: "spec.chunk.replicas", Old: "3", New: "4"}, {Path: "spec.meta.replicas", Old: "3", New: "3"}}}, w: &patchWriter{}}

@@ -15,9 +15,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// RemovalPlan is a scale-in: one step per pod, highest ordinal first, chunk pods before meta
+// ScaleInPlan is a scale-in: one step per pod, highest ordinal first, chunk pods before meta
 // pods. Plan is the whole change, checked (and its render guarded) as one.
-type RemovalPlan struct {
+type ScaleInPlan struct {
 	metav1.TypeMeta `json:",inline"`
 	Plan            *Plan                   `json:"plan"`
 	Procedure       iomeshcluster.Procedure `json:"procedure"`
@@ -64,7 +64,7 @@ func (s Step) lowers() bool { return s.To < s.From }
 
 // Unconfirmed are the steps whose chunk, named with --chunk-id, no chunk pod's own addresses
 // confirm.
-func (rp *RemovalPlan) Unconfirmed() []Step {
+func (rp *ScaleInPlan) Unconfirmed() []Step {
 	var out []Step
 	for _, s := range rp.Steps {
 		if s.Unconfirmed != "" && len(s.Unregister) > 0 {
@@ -75,7 +75,7 @@ func (rp *RemovalPlan) Unconfirmed() []Step {
 }
 
 // PlanScaleIn works out a scale-in, or refuses (*Refused) with nothing changed.
-func (e *Engine) PlanScaleIn(ctx context.Context, st *State) (*RemovalPlan, error) {
+func (e *Engine) PlanScaleIn(ctx context.Context, st *State) (*ScaleInPlan, error) {
 	plan, err := e.Plan(ctx, st)
 	if err != nil {
 		return nil, err
@@ -84,7 +84,7 @@ func (e *Engine) PlanScaleIn(ctx context.Context, st *State) (*RemovalPlan, erro
 	if in == nil {
 		return nil, fmt.Errorf("the scale-in of %s was not read; nothing was changed", plan.Subject())
 	}
-	rp := &RemovalPlan{Plan: plan, Procedure: in.Procedure}
+	rp := &ScaleInPlan{Plan: plan, Procedure: in.Procedure}
 	rp.APIVersion, rp.Kind = e.APIVersion, "ScaleInPlan"
 	if in.IDsErr != nil {
 		// Whatever checks were skipped: ids that cannot name the pods plan nothing.
@@ -158,7 +158,7 @@ func orNode(n string) string {
 }
 
 // WriteRemoval prints a scale-in plan for people.
-func WriteRemoval(w io.Writer, rp *RemovalPlan) error {
+func WriteRemoval(w io.Writer, rp *ScaleInPlan) error {
 	p := rp.Plan
 	fmt.Fprintln(w, "Scale-in plan:")
 	row := func(k, v string) { fmt.Fprintf(w, "  %-10s %s\n", k+":", v) }
@@ -177,8 +177,8 @@ func WriteRemoval(w io.Writer, rp *RemovalPlan) error {
 		version = "unknown"
 	}
 	row("IOMesh", fmt.Sprintf("%s (from %s): %s", version, rp.Procedure.From, rp.Procedure.Note))
-	row("Chunk", countText(Count{From: p.Chunk.From, To: p.Chunk.To}))
-	row("Meta", countText(Count{From: p.Meta.From, To: p.Meta.To}))
+	row("Chunk", countText(CountChange{From: p.Chunk.From, To: p.Chunk.To}))
+	row("Meta", countText(CountChange{From: p.Meta.From, To: p.Meta.To}))
 	if c := rp.Capacity; c != nil {
 		row("Capacity", fmt.Sprintf("%s of data in use; %s of data capacity leaves, %s remains (%.1f%% in use after)", placement.HumanBytes(c.Used), placement.HumanBytes(c.Leaving), placement.HumanBytes(c.Remaining), c.Percent()))
 	}

@@ -19,7 +19,7 @@ func TestDecide(t *testing.T) {
 	countOnly := chunkStep
 	countOnly.Unregister = nil // IOMesh 1.2: the operator unregisters
 	meta := Step{Component: "meta", Pod: "iomesh-meta-4", From: 5, To: 4}
-	grow := (&Plan{Chunk: Count{From: 3, To: 5}, Meta: Count{From: 3, To: 5}}).raise() // a scale-out, rendered ahead
+	grow := (&Plan{Chunk: CountChange{From: 3, To: 5}, Meta: CountChange{From: 3, To: 5}}).raise() // a scale-out, rendered ahead
 	yes, no := true, false
 	live := func(count int) *preflight.Counts {
 		c := preflight.Counts{Release: "iomesh", Component: "chunk", Values: count, ValuesFrom: "release values (revision 7)", Spec: count, Set: count, Lowering: inventory.Lowering{To: -1}}

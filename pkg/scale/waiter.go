@@ -73,8 +73,8 @@ func (w *Waiter) relevant(name string) (Want, int, bool) {
 	return Want{}, 0, false
 }
 
-// Done reports whether pods satisfy every want.
-func Done(wants []Want, pods map[string]*corev1.Pod) bool {
+// Satisfied reports whether pods satisfy every want.
+func Satisfied(wants []Want, pods map[string]*corev1.Pod) bool {
 	for _, want := range wants {
 		for i := 0; i < want.Count; i++ {
 			p, ok := pods[fmt.Sprintf("%s-%d", want.Prefix, i)]
@@ -246,7 +246,7 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 			pods[p.Name] = p
 			report(p, false, false)
 		}
-		return Done(w.Wants, pods), nil
+		return Satisfied(w.Wants, pods), nil
 	}
 	// A wait that is already satisfied by the initial list ends at once.
 	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, func(store cache.Store) (bool, error) {
@@ -266,7 +266,7 @@ func (w *Waiter) Wait(ctx context.Context) (Outcome, error) {
 				report(p, false, true)
 			}
 		}
-		return Done(w.Wants, pods), nil
+		return Satisfied(w.Wants, pods), nil
 	}, cond)
 	stopNodes()
 	mu.Lock()

@@ -120,7 +120,7 @@ func (h *helmWriter) next(ctx context.Context, base *Plan, at written, target pr
 	p := &Plan{
 		Namespace: base.Namespace, Release: base.Release, Chart: f.BaseInfo.Chart, ChartVersion: f.BaseInfo.ChartVersion,
 		FromRevision: f.Info.Revision, ToRevision: f.Info.Revision + 1,
-		Chunk: Count{From: change.FromChunk, To: change.ToChunk}, Meta: Count{From: change.FromMeta, To: change.ToMeta},
+		Chunk: CountChange{From: change.FromChunk, To: change.ToChunk}, Meta: CountChange{From: change.FromMeta, To: change.ToMeta},
 		change: change, snap: &snap, w: h,
 	}
 	err := h.complete(ctx, p, func() (preparation, error) { return h.e.prepare(ctx, f, target), nil })

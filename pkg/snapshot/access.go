@@ -4,12 +4,10 @@ import (
 	release "helm.sh/helm/v4/pkg/release/v1"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/access"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/edition"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 )
-
-// MaxMetaPods is the most meta pods IOMesh runs (3 or 5).
-const MaxMetaPods = 5
 
 // accessScope is what the roles and the permission check name for a cluster: the objects an
 // upgrade of latest writes (its manifest and upgrade hooks; none for a direct cluster), the
@@ -38,15 +36,15 @@ func accessScope(r inventory.Reader, latest *release.Release, metaPods, chunkPod
 }
 
 // RoleScope is what `kubectl iomesh rbac` grants for this cluster: every object of the release,
-// exec on every meta pod IOMesh may run and on every chunk pod the licence allows (255, the
-// Enterprise limit, when no licence says), and the disks where the cluster keeps them.
+// exec on every meta pod IOMesh may run and on every chunk pod the licence allows (the
+// Enterprise limit when no licence says), and the disks where the cluster keeps them.
 func (s *Snapshot) RoleScope(r inventory.Reader) access.Scope {
-	chunks := 255
+	chunks := edition.ChunkMax
 	if s.License != nil && s.License.MaxChunkNum != nil && *s.License.MaxChunkNum > 0 {
 		chunks = *s.License.MaxChunkNum
 	}
 	if s.Replicas.Chunk > chunks {
 		chunks = s.Replicas.Chunk
 	}
-	return accessScope(r, s.Latest, MaxMetaPods, chunks, s.blockDeviceNamespace())
+	return accessScope(r, s.Latest, edition.MetaLarge, chunks, s.blockDeviceNamespace())
 }

@@ -36,7 +36,7 @@ func (s *Snapshot) ReadScaleIn(ctx context.Context, r inventory.Reader, target p
 	if !ok {
 		return
 	}
-	in := &preflight.ScaleIn{}
+	in := &preflight.ScaleInFacts{}
 	spec := ""
 	if s.Cluster.Object != nil {
 		spec = s.Cluster.Object.Spec.Version

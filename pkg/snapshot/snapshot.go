@@ -167,31 +167,18 @@ type Snapshot struct {
 	// Operator is the IOMesh operator and its webhook (nil: not read).
 	Operator *inventory.OperatorState
 
-	ChunkPolicy placement.Policy
-	MetaPolicy  placement.Policy
-	PolicyErr   error
+	// Policies are where the base revision's values let each component's pods go.
+	preflight.Policies
 
 	Permissions access.Review
 
-	// Disks: the BlockDevices (DisksAbsent says why none could be read: the API is not
-	// installed, or may not be read), and the live IOMeshCluster's deviceMap.
-	Devices     []placement.BlockDevice
-	DisksRead   bool
-	DisksAbsent *inventory.Unavailable
-	DisksErr    error
-	DeviceMap   placement.DeviceMap
-
-	// Room: what the pods on each node take (nil when not read), and what one new chunk or
-	// meta pod requests.
-	Usage       map[string]placement.Usage
-	ChunkWant   corev1.ResourceList
-	MetaWant    corev1.ResourceList
-	RequestsErr error
-	// RoomErr says why the pods could not be listed: room is then not judged.
-	RoomErr error
+	// Disks are the BlockDevices and the live IOMeshCluster's deviceMap; Room what the pods on
+	// each node take and what one new pod requests. The checks read both as they are.
+	preflight.Disks
+	preflight.Room
 
 	// ScaleIn is what removing pods needs, read by ReadScaleIn (nil: not read, or none removed).
-	ScaleIn *preflight.ScaleIn
+	ScaleIn *preflight.ScaleInFacts
 
 	// Readiness is what says whether each node is ready for IOMesh (read with the nodes).
 	Readiness preflight.Readiness
@@ -465,19 +452,12 @@ func (s *Snapshot) PreflightInput(target preflight.Target) *preflight.Input {
 		ReleaseStatus: s.Info.Status, Revision: s.Info.Revision, LastDeployed: s.LastDeployed, LastDeployedReplicas: s.LastDeployedReplicas,
 		ReleaseDescription: s.Info.Description, Direct: s.Direct,
 		Replicas: s.Replicas, ReplicasErr: s.ReplicasErr, Counts: s.Counts(),
-		Edition:       s.Edition,
-		ClusterAbsent: s.Cluster.Absent, ClusterErr: s.Cluster.Err,
+		Edition: s.Edition, Cluster: s.Cluster,
 		License: s.License, LicenseMissing: s.LicenseMissing,
 		Nodes: s.Nodes, ChunkPods: s.Chunk.Pods, MetaPods: s.Meta.Pods,
-		ChunkPolicy: s.ChunkPolicy, MetaPolicy: s.MetaPolicy, PolicyErr: s.PolicyErr,
-		Permissions: s.Permissions,
-		Storage:     s.Storage, LeaderPods: iomeshcluster.LeaderPods(s.Meta.Pods),
+		Policies: s.Policies, Permissions: s.Permissions, Disks: s.Disks, Room: s.Room,
+		Storage: s.Storage, LeaderPods: iomeshcluster.LeaderPods(s.Meta.Pods),
 		GitOps: s.GitOps, Operator: s.Operator,
-		Disks: preflight.DiskInput{Read: s.DisksRead, Absent: s.DisksAbsent, Err: s.DisksErr, Devices: s.Devices,
-			Map: s.DeviceMap, ClusterFound: s.Cluster.Object != nil},
-		ChunkRoom:   placement.RoomCheck{Usage: s.Usage, Want: s.ChunkWant},
-		MetaRoom:    placement.RoomCheck{Usage: s.Usage, Want: s.MetaWant},
-		RequestsErr: s.RequestsErr, RoomErr: s.RoomErr,
 		ScaleIn: s.ScaleIn, Readiness: s.Readiness,
 		Target: target, Now: s.Now,
 	}

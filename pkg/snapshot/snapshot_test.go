@@ -133,11 +133,11 @@ func TestReadOptions(t *testing.T) {
 	if u := s.Usage["node-0"]; u.Pods != 2 {
 		t.Fatalf("usage %+v", s.Usage)
 	}
-	if in := s.PreflightInput(preflight.Target{}); !in.Disks.ClusterFound || s.PolicyErr != nil {
-		t.Fatalf("cluster found %v, policy error %v", in.Disks.ClusterFound, s.PolicyErr)
+	if in := s.PreflightInput(preflight.Target{}); in.Cluster.Object == nil || s.PolicyErr != nil {
+		t.Fatalf("cluster found %v, policy error %v", in.Cluster.Object != nil, s.PolicyErr)
 	}
 	s = read(t, []tf.Rel{{Revision: 1}}, Options{}, cluster()...)
-	if s.Permissions.Missing != nil || s.Usage != nil || s.PreflightInput(preflight.Target{}).Disks.ClusterFound {
+	if s.Permissions.Missing != nil || s.Usage != nil || s.PreflightInput(preflight.Target{}).Cluster.Object != nil {
 		t.Fatalf("read what was not asked for: %+v", s)
 	}
 }
