@@ -195,7 +195,7 @@ func TestPendingAndFailedRelease(t *testing.T) {
 	}
 	// The Lease recorded this tool's lower of revision 3, and revision 3 is it (Helm's words
 	// while it writes, the lower's count): no rollback, the scale-in's command.
-	in.ScaleIn = &ScaleIn{Lowering: inventory.Lowering{Component: "chunk", From: 4, To: 3, Version: 3}}
+	in.ScaleIn = &ScaleInFacts{Lowering: inventory.Lowering{Component: "chunk", From: 4, To: 3, Version: 3}}
 	in.ReleaseDescription = "Preparing upgrade"
 	if h := verdicts(Run(in, nil, "v1"))["release.pending"].Hint; !strings.Contains(h, "revision 3 is this tool's lower (chunk 4 -> 3") || strings.Contains(h, "helm rollback") {
 		t.Fatalf("hint for this tool's own pending lower = %q", h)
@@ -207,7 +207,7 @@ func TestPendingAndFailedRelease(t *testing.T) {
 		"no lower recorded":   func() { in.ScaleIn = nil },
 		"counts not readable": func() { in.ReplicasErr = errors.New("no values") },
 	} {
-		in.ScaleIn = &ScaleIn{Lowering: inventory.Lowering{Component: "chunk", From: 4, To: 3, Version: 3}}
+		in.ScaleIn = &ScaleInFacts{Lowering: inventory.Lowering{Component: "chunk", From: 4, To: 3, Version: 3}}
 		in.ReleaseDescription, in.ReplicasErr = "Preparing upgrade", nil
 		change()
 		if h := verdicts(Run(in, nil, "v1"))["release.pending"].Hint; strings.Contains(h, "this tool's lower") || !strings.Contains(h, "helm rollback iomesh 2") {
