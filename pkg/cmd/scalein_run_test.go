@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -278,5 +279,33 @@ func TestRunScaleInResendsALostUnregister(t *testing.T) {
 	}
 	if u, lost := m.state(); len(u) != 1 || len(lost) != 0 || !strings.Contains(errOut, "sending it again") {
 		t.Fatalf("unregisters %v lost %v\n%s", u, lost, errOut)
+	}
+}
+
+// A scale-in refused by render.identical unregisters nothing; accepted with --skip-check, it
+// shows the differences the user accepted before it acts, as a scale-out does.
+func TestScaleInShowsTheAcceptedRenderDifferences(t *testing.T) {
+	e, x := scaleInEnv(t, "")
+	m := simulate(t, e, x)
+	e.finder = chartRepo(t, republished)
+	_, errOut, err := e.run(t, "scale", "--chunk", "4", "--yes", "--timeout", "2m")
+	if exitcode.Of(err) != exitcode.Refused || !strings.Contains(err.Error(), "render.identical") {
+		t.Fatalf("want the render guard's refusal: %v\n%s", err, errOut)
+	}
+	if len(e.history(t)) != 1 || slices.ContainsFunc(x.calls, func(c string) bool { return strings.Contains(c, "unregister") }) {
+		t.Fatalf("the refusal changed something: %d revisions, exec %v", len(e.history(t)), x.calls)
+	}
+	_, errOut, err = e.run(t, "scale", "--chunk", "4", "--yes", "--timeout", "2m", "--skip-check", "render.identical")
+	if err != nil {
+		t.Fatalf("with --skip-check render.identical: %v\n%s", err, errOut)
+	}
+	accepted := strings.Index(errOut, "Accepted with --skip-check render.identical:")
+	diff := strings.Index(errOut, "Deployment.apps iomesh-system/operator: spec.template.spec.containers[0].args[0] added")
+	unregister := strings.Index(errOut, "chunk unregister 5")
+	if accepted < 0 || diff < accepted || unregister < diff {
+		t.Fatalf("the accepted differences are not shown before the scale-in acts:\n%s", errOut)
+	}
+	if _, lost := m.state(); len(lost) != 0 {
+		t.Fatalf("lost %v", lost)
 	}
 }
