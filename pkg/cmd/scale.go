@@ -120,69 +120,37 @@ func (o *ScaleOptions) Validate() error {
 	return exitcode.UsageError(o.Print.Validate())
 }
 
-// Run reads, checks, plans, applies and waits, through the scale engine.
+// Run scales through the engine's one entry point; the command keeps the flags, the prompt
+// and the printing.
 func (o *ScaleOptions) Run(ctx context.Context) error {
 	e, err := o.engine()
 	if err != nil {
 		return err
 	}
-	st, err := e.Read(ctx, o.Targets.Target)
-	if err != nil {
-		return err
+	req := scale.Request{Target: o.Targets.Target, DryRun: o.dryRun(), ServerCheck: o.DryRun == DryRunServer}
+	if o.timeoutSet {
+		req.Limit = o.Timeout
 	}
-	if !o.dryRun() && st.Snapshot.Info.Status == "pending-upgrade" {
-		// A revision this tool's own killed run left pending-upgrade is finished first (only
-		// then: a scale reads the release once), and the cluster read again.
-		st.Close()
-		if err := e.RecoverPending(ctx, scale.Hooks{Progress: o.ErrOut, Holder: scale.Holder()}); err != nil {
-			return err
-		}
-		if st, err = e.Read(ctx, o.Targets.Target); err != nil {
-			return err
-		}
-	}
-	defer st.Close()
-	if g := st.Snapshot.GitOps; g != nil && o.skip[preflight.GitOpsCheckID] {
-		fmt.Fprintf(o.ErrOut, "Warning: --skip-check %s: %s reverts this change unless it is paused first (%s) and Git gets the change before it resumes.\n", preflight.GitOpsCheckID, g, gitops.SuspendCommand(g))
-	}
-	var rp *scale.ScaleInPlan
-	var plan *scale.Plan
-	if _, _, removes := st.Snapshot.Removes(o.Targets.Target); removes {
-		if rp, err = e.PlanScaleIn(ctx, st); err == nil {
-			plan = rp.Plan
-		}
-	} else {
-		plan, err = e.Plan(ctx, st)
-	}
-	var refused *scale.Refused
-	if errors.As(err, &refused) {
-		return o.printRefusal(refused)
-	} else if err != nil {
-		return err
-	}
-	if !plan.AtTarget {
-		view.WriteVerdicts(o.ErrOut, o.style(), st.Report, preflight.Warn)
-	}
-	if plan.SkippedGuard != nil {
-		fmt.Fprintf(o.ErrOut, "Accepted with --skip-check %s:\n", scale.RenderCheckID)
-		scale.WriteGuard(o.ErrOut, *plan.SkippedGuard)
-	}
-	if o.dryRun() {
-		if o.DryRun == DryRunServer && !plan.AtTarget {
-			if err := e.ServerDryRun(ctx, plan); err != nil {
-				return err
+	return e.Scale(ctx, req, scale.Callbacks{
+		Progress: o.ErrOut,
+		Read: func(st *scale.State) {
+			if g := st.Snapshot.GitOps; g != nil && o.skip[preflight.GitOpsCheckID] {
+				fmt.Fprintf(o.ErrOut, "Warning: --skip-check %s: %s reverts this change unless it is paused first (%s) and Git gets the change before it resumes.\n", preflight.GitOpsCheckID, g, gitops.SuspendCommand(g))
 			}
-		}
-		return o.printPlan(plan, rp)
-	}
-	rctx := ctx
-	if rp != nil && o.Timeout > 0 && o.timeoutSet {
-		// A scale-in has no time limit unless one is given: a migration takes hours.
-		var cancel context.CancelFunc
-		rctx, cancel = context.WithTimeout(ctx, o.Timeout)
-		defer cancel()
-	}
-	return e.Run(rctx, plan, o.hooks(plan, rp))
+		},
+		Refused: o.printRefusal,
+		Planned: func(st *scale.State, plan *scale.Plan, _ *scale.ScaleInPlan) {
+			if !plan.AtTarget {
+				view.WriteVerdicts(o.ErrOut, o.style(), st.Report, preflight.Warn)
+			}
+			if plan.SkippedGuard != nil {
+				fmt.Fprintf(o.ErrOut, "Accepted with --skip-check %s:\n", scale.RenderCheckID)
+				scale.WriteGuard(o.ErrOut, *plan.SkippedGuard)
+			}
+		},
+		Print: o.printPlan,
+		Hooks: o.hooks,
+	})
 }
 
 // hooks are what the engine's run asks of the command: the question, the progress and the

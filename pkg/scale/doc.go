@@ -1,16 +1,18 @@
 // Package scale runs a scale, as Helm's action.Upgrade runs an upgrade.
 //
-// Engine.Read reads the cluster and prepares the deployed chart beside it (a State).
-// Engine.Plan checks and plans a change that adds pods; Engine.PlanScaleIn one that removes
-// them (a ScaleInPlan, one Step per pod). Engine.ServerDryRun has the API server and its
-// admission webhooks judge the new counts. Engine.Run writes a plan, one revision (or one
-// IOMeshCluster patch) per step, holding the scale-in Lease while it removes pods, and waits
-// for the pods (Engine.WaitPods) and their chunks (Engine.WaitStorage). Engine.RecoverPending
-// finishes a revision a killed run of its own left pending-upgrade.
+// Engine.Scale is the one entry point: given a Request (the target, a dry run or not, how
+// long a scale-in may go on) and the command's Callbacks (what to print, the question before
+// the first write), it reads and checks the cluster once (Engine.Read, a State), plans a
+// change that adds pods (Engine.Plan) or removes them (Engine.PlanScaleIn, a ScaleInPlan with
+// one Step per pod), and prints it (a dry run, judged by the API server with
+// Engine.ServerDryRun) or runs it (Engine.Run): one revision, or one IOMeshCluster patch, per
+// step, holding the scale-in Lease while it removes pods, each step's facts read again right
+// before its write, then the wait for the pods (Engine.WaitPods) and their chunks
+// (Engine.WaitStorage). A revision a killed run of its own left pending-upgrade is finished
+// first (Engine.RecoverPending).
 //
 // Decide is the rule each removal step follows, a plain function over what the run observed
-// (docs/scale-in.md, "The evidence model"). Unfinished and ClearFinished read and clear what
-// a scale-in leaves on its Lease. Write, WriteRemoval and WriteGuard render plans.
+// (docs/scale-in.md, "The evidence model"). Write, WriteRemoval and WriteGuard render plans.
 //
 // The commands keep flags, prompts and printing. This package may not import pkg/cmd or
 // pkg/view.

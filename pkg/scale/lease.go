@@ -314,9 +314,9 @@ func (l *lock) lowering() inventory.Lowering {
 	return inventory.LeaseOf(l.lease).Lowering
 }
 
-// Unfinished refuses any scale while a scale-in's Lease is there: held, or left by a run that
+// unfinished refuses any scale while a scale-in's Lease is there: held, or left by a run that
 // stopped before it finished (its chunk may be half unregistered).
-func Unfinished(ctx context.Context, r inventory.Reader) error {
+func unfinished(ctx context.Context, r inventory.Reader) error {
 	s, err := r.Lease(ctx)
 	if err != nil || s.Object == nil {
 		return err
@@ -353,13 +353,13 @@ func clearFinished(ctx context.Context, r inventory.Reader, o leaseRun) error {
 		l.release(true)
 		return nil
 	}
-	return ClearFinished(ctx, r)
+	return deleteFinished(ctx, r)
 }
 
-// ClearFinished deletes a scale-in Lease that no run holds, for a cluster already at its
+// deleteFinished deletes a scale-in Lease that no run holds, for a cluster already at its
 // target: the scale-in it recorded has nothing left to do. The delete is conditional on the
 // version read, so a run that takes the Lease meanwhile keeps it.
-func ClearFinished(ctx context.Context, r inventory.Reader) error {
+func deleteFinished(ctx context.Context, r inventory.Reader) error {
 	s, err := r.Lease(ctx)
 	if err != nil || s.Object == nil || s.Holder != "" {
 		return err

@@ -229,26 +229,26 @@ func TestKeepLosesTheLease(t *testing.T) {
 	}
 }
 
-func TestUnfinished(t *testing.T) {
+func TestUnfinishedRefuses(t *testing.T) {
 	r, _ := leaseReader()
-	if err := Unfinished(context.Background(), r); err != nil {
+	if err := unfinished(context.Background(), r); err != nil {
 		t.Fatalf("no Lease, nothing unfinished: %v", err)
 	}
 	r, _ = leaseReader(heldLease("run@a/1"))
-	err := Unfinished(context.Background(), r)
+	err := unfinished(context.Background(), r)
 	if exitcode.Of(err) != exitcode.Refused || !strings.Contains(err.Error(), "run@a/1") || !strings.Contains(err.Error(), "`kubectl iomesh scale --chunk 3 --yes`") ||
 		!strings.Contains(err.Error(), "chunk 5 of iomesh-chunk-4") || !strings.Contains(err.Error(), "kubectl delete lease iomesh-scale-in -n iomesh-system") {
 		t.Fatalf("%v", err)
 	}
 	// A Lease nobody holds is cleared once the cluster is at its target; a held one stays.
-	if err := ClearFinished(context.Background(), r); err != nil {
+	if err := deleteFinished(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
 	getLease(t, r)
 	released := heldLease("")
 	released.Spec.HolderIdentity = nil
 	r, _ = leaseReader(released)
-	if err := ClearFinished(context.Background(), r); err != nil {
+	if err := deleteFinished(context.Background(), r); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.Kube.CoordinationV1().Leases(r.Namespace).Get(context.Background(), "iomesh-scale-in", metav1.GetOptions{}); !apierrors.IsNotFound(err) {

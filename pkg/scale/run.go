@@ -126,7 +126,7 @@ func (e *Engine) Run(ctx context.Context, plan *Plan, h Hooks) error {
 		removes = removes || s.lowers()
 	}
 	if !removes {
-		if err := Unfinished(ctx, e.Reader); err != nil {
+		if err := unfinished(ctx, e.Reader); err != nil {
 			return err
 		}
 	}
@@ -419,7 +419,7 @@ func (r *run) write(ctx context.Context, i int, s Step, sent bool) error {
 // returns the IOMeshCluster's resourceVersion read, for a patch conditional on it.
 func (r *run) recheck(ctx context.Context, i int, s Step, sent bool) (string, error) {
 	if !s.lowers() {
-		if err := Unfinished(ctx, r.e.Reader); err != nil {
+		if err := unfinished(ctx, r.e.Reader); err != nil {
 			return "", err
 		}
 		return "", nil
