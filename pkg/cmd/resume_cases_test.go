@@ -8,10 +8,7 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
@@ -23,15 +20,15 @@ import (
 func TestSameCommandFinishesAfterTheFirstLower(t *testing.T) {
 	e, x := scaleInEnv(t, "")
 	m := simulate(t, e, x)
-	// As Helm records step 1's lower, a remaining chunk turns unhealthy, so the run is still in
-	// step 1's wait when it stops (as a kill -9 there would find it).
-	e.clients.Kube.PrependReactor("create", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		if s, ok := a.(k8stesting.CreateAction).GetObject().(*corev1.Secret); ok && strings.HasSuffix(s.Name, "."+tf.Release+".v2") {
-			m.set(func(m *iomesh) {
+	// As soon as Helm has recorded step 1's lower, in the same pass that removes its pod, a
+	// remaining chunk turns unhealthy, so the run is still in step 1's wait when it stops (as a
+	// kill -9 there would find it).
+	m.set(func(m *iomesh) {
+		m.onRevision = func(m *iomesh, version int) {
+			if version >= 2 && m.extra == nil {
 				m.extra = []interface{}{map[string]interface{}{"id": int64(1), "ip": "10.0.0.10", "status": "CHUNK_STATUS_SESSION_EXPIRED"}}
-			})
+			}
 		}
-		return false, nil, nil
 	})
 	args := []string{"scale", "--chunk", "3", "--chunk-id", "5", "--chunk-id", "4", "--yes"}
 	_, errOut, err := e.run(t, append(args, "--timeout", "6s")...)
@@ -44,7 +41,7 @@ func TestSameCommandFinishesAfterTheFirstLower(t *testing.T) {
 	}
 	recorded := lease.Annotations[inventory.CommandAnnotation]
 	// The chunk serves again.
-	m.set(func(m *iomesh) { m.extra = nil })
+	m.set(func(m *iomesh) { m.extra, m.onRevision = nil, nil })
 	time.Sleep(500 * time.Millisecond)
 	_, errOut2, err2 := e.run(t, args...)
 	if err2 != nil {

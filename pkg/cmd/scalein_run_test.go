@@ -45,6 +45,9 @@ type iomesh struct {
 	extra        []interface{}
 	lost         []string
 	onUnregister func()
+	// onRevision, when set, sees the release's newest revision at the start of each pass,
+	// before the pass uses the chunks (a test's stand-in for IOMesh reacting to a write).
+	onRevision func(m *iomesh, version int)
 }
 
 func (m *iomesh) cr() (*unstructured.Unstructured, error) {
@@ -62,6 +65,10 @@ func (m *iomesh) tick(summary map[string]interface{}) {
 	cr, err := m.cr()
 	if err != nil {
 		return
+	}
+	rel, relErr := helmops.Latest(m.e.clients.Helm, tf.Release, tf.Namespace)
+	if relErr == nil && m.onRevision != nil {
+		m.onRevision(m, rel.Version)
 	}
 	chunks := summary["chunkSummary"].(map[string]interface{})
 	var shown []interface{}
@@ -83,7 +90,7 @@ func (m *iomesh) tick(summary map[string]interface{}) {
 	}
 	chunks["chunks"] = shown
 	spec := cr.Object["spec"].(map[string]interface{})
-	if rel, err := helmops.Latest(m.e.clients.Helm, tf.Release, tf.Namespace); err == nil {
+	if relErr == nil {
 		if r, err := values.ReadReplicas(rel.Config); err == nil && !m.frozen {
 			spec["chunk"].(map[string]interface{})["replicas"] = int64(r.Chunk)
 			spec["meta"].(map[string]interface{})["replicas"] = int64(r.Meta)
