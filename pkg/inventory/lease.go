@@ -126,6 +126,28 @@ type Lowering struct {
 	Version   int64
 }
 
+// DescriptionPrefix starts the description of every revision this tool writes; HelmPreparing is
+// the description Helm gives a revision it has recorded and not yet applied (it puts the
+// upgrade's own only once the upgrade ends).
+const (
+	DescriptionPrefix = "kubectl iomesh scale: "
+	HelmPreparing     = "Preparing upgrade"
+)
+
+// Wrote says a revision (its number, description, and the lowered component's count in its
+// values, when known) is the one this lower writes: the revision recorded before the upgrade
+// began, with this tool's description for it or, while Helm writes it, Helm's own and the
+// lower's count.
+func (l Lowering) Wrote(version int64, description string, count int, countKnown bool) bool {
+	if l.To < 0 || l.Version != version {
+		return false
+	}
+	if strings.HasPrefix(description, DescriptionPrefix) {
+		return strings.Contains(description, fmt.Sprintf(" %s %d->%d", l.Component, l.From, l.To))
+	}
+	return description == HelmPreparing && countKnown && count == l.To
+}
+
 // String is the annotation's text.
 func (l Lowering) String() string {
 	return fmt.Sprintf("%s %d->%d revision %d", l.Component, l.From, l.To, l.Version)

@@ -187,20 +187,13 @@ func (f *Facts) lowering() inventory.Lowering {
 }
 
 // ownPendingLower says the pending revision is the lower l this tool recorded on the Lease
-// before Helm began: that revision, Helm's words for an upgrade under way (or this tool's own),
-// and l's count in its values. The scale-in's command then finishes it (scale.RecoverPending).
+// before Helm began (inventory.Lowering.Wrote): the scale-in's command then finishes it.
 func (f *Facts) ownPendingLower(l inventory.Lowering) bool {
-	if f.ReleaseStatus != "pending-upgrade" || l.To < 0 || int(l.Version) != f.Revision || f.ReplicasErr != nil {
-		return false
-	}
-	if d := f.ReleaseDescription; d != "Preparing upgrade" && !strings.HasPrefix(d, "kubectl iomesh scale: ") {
-		return false
-	}
 	n := f.Replicas.Chunk
 	if l.Component == string(inventory.Meta) {
 		n = f.Replicas.Meta
 	}
-	return n == l.To
+	return f.ReleaseStatus == "pending-upgrade" && l.Wrote(int64(f.Revision), f.ReleaseDescription, n, f.ReplicasErr == nil)
 }
 
 func checkPending(f *Facts) Result {

@@ -3,7 +3,6 @@ package scale
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	rcommon "helm.sh/helm/v4/pkg/release/common"
@@ -18,43 +17,30 @@ import (
 // upgradeTimeout bounds each Helm upgrade this tool makes.
 const upgradeTimeout = 5 * time.Minute
 
-// upgradePrefix starts the description of every revision this tool writes.
-const upgradePrefix = "kubectl iomesh scale: "
-
 // upgradeDescription is the description of the revision plan writes.
 func upgradeDescription(plan *Plan) string {
-	return fmt.Sprintf("%schunk %d->%d, meta %d->%d", upgradePrefix, plan.Chunk.From, plan.Chunk.To, plan.Meta.From, plan.Meta.To)
+	return fmt.Sprintf("%schunk %d->%d, meta %d->%d", inventory.DescriptionPrefix, plan.Chunk.From, plan.Chunk.To, plan.Meta.From, plan.Meta.To)
 }
 
-// helmPreparing is the description Helm gives a revision it has recorded and not yet applied;
-// it puts the upgrade's own description only once the upgrade ends.
-const helmPreparing = "Preparing upgrade"
-
-// writtenBy says rel is the revision this tool writes for the lower l: the one the Lease
-// recorded before the upgrade began, with this tool's description for l, or, while Helm
-// writes it, Helm's own and l's count in its values.
+// writtenBy says rel is the revision this tool writes for the lower l (inventory.Lowering.Wrote),
+// the count read from the values the revision was being written with.
 func writtenBy(rel *release.Release, l inventory.Lowering) bool {
-	if l.To < 0 || l.Version != int64(rel.Version) || rel.Info == nil {
+	if rel.Info == nil {
 		return false
 	}
-	desc := rel.Info.Description
-	if strings.HasPrefix(desc, upgradePrefix) {
-		return strings.Contains(desc, fmt.Sprintf(" %s %d->%d", l.Component, l.From, l.To))
+	n, known := 0, false
+	if layout, err := values.DetectLayout(rel.Config); err == nil {
+		path := layout.ChunkReplicasPath()
+		if l.Component == string(inventory.Meta) {
+			path = layout.MetaReplicasPath()
+		}
+		if v, ok := values.Lookup(rel.Config, path); ok {
+			var err error
+			n, err = values.Int(v)
+			known = err == nil
+		}
 	}
-	if desc != helmPreparing {
-		return false
-	}
-	layout, err := values.DetectLayout(rel.Config)
-	if err != nil {
-		return false
-	}
-	path := layout.ChunkReplicasPath()
-	if l.Component == string(inventory.Meta) {
-		path = layout.MetaReplicasPath()
-	}
-	v, ok := values.Lookup(rel.Config, path)
-	n, err := values.Int(v)
-	return ok && err == nil && n == l.To
+	return l.Wrote(int64(rel.Version), rel.Info.Description, n, known)
 }
 
 // RecoverPending finishes a revision that this tool's own lower left pending-upgrade (its run

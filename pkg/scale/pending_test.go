@@ -21,7 +21,7 @@ import (
 func TestRecoverPending(t *testing.T) {
 	// Helm records a revision as "Preparing upgrade" and gives it the upgrade's description
 	// only once it ends: a killed run leaves Helm's words and the values it was writing.
-	own, preparing := "kubectl iomesh scale: chunk 5->4, meta 3->3", helmPreparing
+	own, preparing := "kubectl iomesh scale: chunk 5->4, meta 3->3", inventory.HelmPreparing
 	for _, c := range []struct {
 		name, desc, lowering string
 		chunks               int // the pending revision's chunk count (0: the fixture's)
