@@ -399,13 +399,16 @@ func (r *run) write(ctx context.Context, i int, s Step, sent bool) error {
 			return err
 		}
 	}
-	if s.lowers() {
-		// Recorded before the write: it explains counts that have not caught up with it.
-		if err := r.l.lower(ctx, inventory.Lowering{Component: s.Component, From: s.From, To: s.To, Version: r.expect + 1}); err != nil {
-			return err
+	v, err := r.w.write(ctx, p, r.h.Progress, func(ctx context.Context) (string, error) {
+		rv, err := r.recheck(ctx, i, s, sent)
+		if err != nil || !s.lowers() {
+			return rv, err
 		}
-	}
-	v, err := r.w.write(ctx, p, r.h.Progress, func(ctx context.Context) (string, error) { return r.recheck(ctx, i, s, sent) })
+		// Recorded once every fact held, right before the write goes out, never for a write
+		// that did not: it explains counts that have not caught up with it, and names the
+		// revision a killed write leaves pending.
+		return rv, r.l.lower(ctx, inventory.Lowering{Component: s.Component, From: s.From, To: s.To, Version: r.expect + 1})
+	})
 	if err != nil {
 		return err
 	}

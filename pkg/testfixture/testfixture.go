@@ -104,6 +104,15 @@ func NewClients(t T, rels []Rel, objs ...runtime.Object) Clients {
 	hr := schema.GroupVersionResource{Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"}
 	bd := schema.GroupVersionResource{Group: "openebs.io", Version: "v1alpha1", Resource: "blockdevices"}
 	d := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(scheme, map[schema.GroupVersionResource]string{gvr: "IOMeshClusterList", bd: "BlockDeviceList", hr: "HelmReleaseList"}, dyn...)
+	// As an API server does, a dry-run patch stores nothing: it answers with the object as it is.
+	d.PrependReactor("patch", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		p, ok := a.(k8stesting.PatchActionImpl)
+		if !ok || len(p.PatchOptions.DryRun) == 0 {
+			return false, nil, nil
+		}
+		obj, err := d.Tracker().Get(p.GetResource(), p.GetNamespace(), p.Name)
+		return true, obj, err
+	})
 	h := action.NewConfiguration(action.ConfigurationSetLogger(slog.DiscardHandler))
 	h.Releases = storage.Init(driver.NewSecrets(kube.CoreV1().Secrets(Namespace)))
 	for _, r := range rels {
