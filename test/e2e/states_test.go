@@ -125,11 +125,15 @@ func TestScaleIn12ReadForbiddenWhileWaiting(t *testing.T) {
 		{"iomesh-meta-4", []string{"--meta", "3"}},
 	} {
 		holdPod(t, c.pod)
+		before := len(revisions(t))
 		scale := append(append([]string{"scale"}, c.args...), "--yes", "--timeout", "40s")
 		waiting := backgroundAs(t, scaler, scale...)
-		eventually(t, 2*time.Minute, c.pod+" being removed", func() bool {
+		// The wait begins once the lower is deployed: the StatefulSet may delete the pod while
+		// Helm is still applying the IOMeshCluster, which also needs the read.
+		eventually(t, 2*time.Minute, c.pod+" being removed after the lower", func() bool {
 			p, err := env.kube.CoreV1().Pods(ns).Get(context.Background(), c.pod, metav1.GetOptions{})
-			return err == nil && p.DeletionTimestamp != nil
+			hist := revisions(t)
+			return err == nil && p.DeletionTimestamp != nil && len(hist) > before && hist[len(hist)-1].Status == "deployed"
 		})
 		offset := auditOffset(t)
 		restore := revokeVerb(t, "iomeshclusters", "get")
