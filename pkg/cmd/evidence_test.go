@@ -21,7 +21,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scale"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scaleplan"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 )
 
@@ -312,7 +312,7 @@ func TestScaleInStatementsInThePlan(t *testing.T) {
 	}
 	o := &ScaleOptions{Common: NewCommon(genericiooptions.NewTestIOStreamsDiscard()), Targets: TargetFlags{Unregistered: []int64{5}, NoChunk: []string{"iomesh-chunk-3"}}}
 	o.Targets.Target.Chunk = func() *int { n := 3; return &n }()
-	rp := &scale.ScaleInPlan{Steps: []scale.Step{
+	rp := &scaleplan.ScaleInPlan{Steps: []scaleplan.Step{
 		{Component: "chunk", Pod: "iomesh-chunk-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5}},
 		{Component: "chunk", Pod: "iomesh-chunk-3", MatchedBy: iomeshcluster.ByNoChunk},
 	}}

@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scale"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scaleplan"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/view"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -139,13 +140,13 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 			}
 		},
 		Refused: o.printRefusal,
-		Planned: func(st *scale.State, plan *scale.Plan, _ *scale.ScaleInPlan) {
+		Planned: func(st *scale.State, plan *scaleplan.Plan, _ *scaleplan.ScaleInPlan) {
 			if !plan.AtTarget {
 				view.WriteVerdicts(o.ErrOut, o.style(), st.Report, preflight.Warn)
 			}
 			if plan.SkippedGuard != nil {
 				fmt.Fprintf(o.ErrOut, "Accepted with --skip-check %s:\n", scale.RenderCheckID)
-				scale.WriteGuard(o.ErrOut, *plan.SkippedGuard)
+				view.WriteGuard(o.ErrOut, *plan.SkippedGuard)
 			}
 		},
 		Print: o.printPlan,
@@ -155,7 +156,7 @@ func (o *ScaleOptions) Run(ctx context.Context) error {
 
 // hooks are what the engine's run asks of the command: the question, the progress and the
 // output.
-func (o *ScaleOptions) hooks(plan *scale.Plan, rp *scale.ScaleInPlan) scale.Hooks {
+func (o *ScaleOptions) hooks(plan *scaleplan.Plan, rp *scaleplan.ScaleInPlan) scale.Hooks {
 	h := scale.Hooks{
 		Progress: o.ErrOut,
 		Holder:   scale.Holder(),
@@ -256,7 +257,7 @@ func (o *ScaleOptions) engine() (*scale.Engine, error) {
 }
 
 // printPlan prints a dry run's plan: the removal steps for a scale-in.
-func (o *ScaleOptions) printPlan(plan *scale.Plan, rp *scale.ScaleInPlan) error {
+func (o *ScaleOptions) printPlan(plan *scaleplan.Plan, rp *scaleplan.ScaleInPlan) error {
 	if !o.Print.Human() {
 		if rp != nil {
 			return o.Print.Print(rp, o.Out)
@@ -270,16 +271,16 @@ func (o *ScaleOptions) printPlan(plan *scale.Plan, rp *scale.ScaleInPlan) error 
 	return err
 }
 
-func (o *ScaleOptions) write(plan *scale.Plan, rp *scale.ScaleInPlan) error {
+func (o *ScaleOptions) write(plan *scaleplan.Plan, rp *scaleplan.ScaleInPlan) error {
 	if rp != nil {
-		return scale.WriteRemoval(o.Out, rp)
+		return view.WriteRemoval(o.Out, rp)
 	}
-	return scale.Write(o.Out, plan)
+	return view.WritePlan(o.Out, plan)
 }
 
 // confirm shows the plan and asks before its write.
-func (o *ScaleOptions) confirm(plan *scale.Plan) error {
-	if err := scale.Write(o.Out, plan); err != nil {
+func (o *ScaleOptions) confirm(plan *scaleplan.Plan) error {
+	if err := view.WritePlan(o.Out, plan); err != nil {
 		return err
 	}
 	if o.Yes {

@@ -53,24 +53,17 @@ func loadStandIn(t *testing.T) *chart.Chart {
 // chartRepo serves the stand-in chart at v1.0.1 and v1.1.0 from a loopback repository and
 // returns Helm settings whose repositories config and cache know it as "iomesh".
 func chartRepo(t *testing.T, mutate func(*chart.Chart)) *helmops.Finder {
+	f, _ := republishingRepo(t, mutate)
+	return f
+}
+
+// republishingRepo is chartRepo with a way to publish the charts again under the same versions,
+// changed by another mutate (the repository's index and Helm's cached copy of it follow).
+func republishingRepo(t *testing.T, mutate func(*chart.Chart)) (*helmops.Finder, func(func(*chart.Chart))) {
 	t.Helper()
 	dir := t.TempDir()
-	for _, v := range []string{"v1.0.1", "v1.1.0"} {
-		ch := loadStandIn(t)
-		ch.Metadata.Version = v
-		if mutate != nil {
-			mutate(ch)
-		}
-		if _, err := chartutil.Save(ch, dir); err != nil {
-			t.Fatal(err)
-		}
-	}
 	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	t.Cleanup(srv.Close)
-	idx, err := repo.IndexDirectory(dir, srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	home := t.TempDir()
 	settings := cli.New()
 	settings.RepositoryConfig = filepath.Join(home, "repositories.yaml")
@@ -78,15 +71,32 @@ func chartRepo(t *testing.T, mutate func(*chart.Chart)) *helmops.Finder {
 	if err := os.MkdirAll(settings.RepositoryCache, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := idx.WriteFile(filepath.Join(settings.RepositoryCache, "iomesh-index.yaml"), 0o644); err != nil {
-		t.Fatal(err)
+	publish := func(mutate func(*chart.Chart)) {
+		for _, v := range []string{"v1.0.1", "v1.1.0"} {
+			ch := loadStandIn(t)
+			ch.Metadata.Version = v
+			if mutate != nil {
+				mutate(ch)
+			}
+			if _, err := chartutil.Save(ch, dir); err != nil {
+				t.Fatal(err)
+			}
+		}
+		idx, err := repo.IndexDirectory(dir, srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := idx.WriteFile(filepath.Join(settings.RepositoryCache, "iomesh-index.yaml"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
+	publish(mutate)
 	rf := repo.NewFile()
 	rf.Add(&repo.Entry{Name: "iomesh", URL: srv.URL})
 	if err := rf.WriteFile(settings.RepositoryConfig, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &helmops.Finder{Settings: settings, Getters: getter.All(settings)}
+	return &helmops.Finder{Settings: settings, Getters: getter.All(settings)}, publish
 }
 
 // scaleEnv is a fake cluster whose release was installed by the Helm SDK from the stand-in chart.

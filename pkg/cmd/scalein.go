@@ -6,13 +6,14 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/output"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scale"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scaleplan"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/view"
 )
 
 // resume is the command that continues rp from step next: the --chunk-id values still to do,
 // and the statements (--no-chunk, --chunk-unregistered) about the steps still to do, so that
 // the Lease's record of the command carries them.
-func (o *ScaleOptions) resume(rp *scale.ScaleInPlan) func(next int) string {
+func (o *ScaleOptions) resume(rp *scaleplan.ScaleInPlan) func(next int) string {
 	stated := map[int64]bool{}
 	for _, id := range o.Targets.Unregistered {
 		stated[id] = true
@@ -44,7 +45,7 @@ func (o *ScaleOptions) resume(rp *scale.ScaleInPlan) func(next int) string {
 
 // confirmChunks has a person confirm each chunk named with --chunk-id that no chunk pod's own
 // addresses confirm; --yes refuses them.
-func (o *ScaleOptions) confirmChunks(rp *scale.ScaleInPlan) error {
+func (o *ScaleOptions) confirmChunks(rp *scaleplan.ScaleInPlan) error {
 	for _, s := range rp.Unconfirmed() {
 		if o.Yes {
 			return exitcode.Wrap(exitcode.Refused, fmt.Errorf("chunk %d (ip %s) for %s on %s is not confirmed: %s. Under --yes only a confirmed chunk is unregistered; nothing was changed. Check the chunk's ip on that node, then run without --yes to confirm it", s.Chunk.ID, s.Chunk.IP, s.Pod, s.Node, s.Unconfirmed))
@@ -59,8 +60,8 @@ func (o *ScaleOptions) confirmChunks(rp *scale.ScaleInPlan) error {
 
 // confirmRemoval shows the removal plan and asks, for each chunk it could not confirm and then
 // for the whole plan.
-func (o *ScaleOptions) confirmRemoval(rp *scale.ScaleInPlan) error {
-	if err := scale.WriteRemoval(o.Out, rp); err != nil {
+func (o *ScaleOptions) confirmRemoval(rp *scaleplan.ScaleInPlan) error {
+	if err := view.WriteRemoval(o.Out, rp); err != nil {
 		return err
 	}
 	if err := o.confirmChunks(rp); err != nil {

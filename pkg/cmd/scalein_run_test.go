@@ -316,3 +316,36 @@ func TestScaleInShowsTheAcceptedRenderDifferences(t *testing.T) {
 		t.Fatalf("lost %v", lost)
 	}
 }
+
+// A step planned just before its write is guarded as the plan was: a chart republished under
+// the same version between two steps stops the run before the second lower, and the command
+// shows the differences, as for a plan the guard refuses.
+func TestScaleInStepRefusedByTheRenderGuard(t *testing.T) {
+	e, x := scaleInEnv(t, "")
+	finder, republish := republishingRepo(t, nil)
+	e.finder = finder
+	m := simulate(t, e, x)
+	var once sync.Once
+	m.set(func(m *iomesh) {
+		m.onRevision = func(_ *iomesh, version int) {
+			if version >= 2 {
+				once.Do(func() { republish(republished) })
+			}
+		}
+	})
+	_, errOut, err := e.run(t, "scale", "--chunk", "3", "--yes", "--timeout", "2m")
+	if exitcode.Of(err) != exitcode.Refused || !strings.Contains(err.Error(), "refused by render.identical at step 2 of 2 (iomesh-chunk-3)") ||
+		!strings.Contains(err.Error(), "The steps before it stay done") || !strings.Contains(err.Error(), "kubectl iomesh scale --chunk 3") {
+		t.Fatalf("want the render guard's refusal at step 2, with the steps before it done and the command that continues: %v\n%s", err, errOut)
+	}
+	guard := strings.Index(errOut, "The chart, rendered now with the current values, differs from what is deployed:")
+	if guard < 0 || !strings.Contains(errOut[guard:], "--republished") || strings.Index(errOut, "Step 2 of 2") > guard {
+		t.Fatalf("the step's refusal does not show the differences:\n%s", errOut)
+	}
+	if n := len(e.history(t)); n != 2 {
+		t.Fatalf("%d revisions: want the first lower only", n)
+	}
+	if _, lost := m.state(); len(lost) != 0 {
+		t.Fatalf("lost %v", lost)
+	}
+}

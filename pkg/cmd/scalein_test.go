@@ -13,7 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
-	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scale"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scaleplan"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
@@ -121,9 +121,9 @@ func scaleInEnv(t *testing.T, specVersion string) (*scaleEnv, *fakeExec) {
 	return e, x
 }
 
-func removalPlan(t *testing.T, out string) scale.ScaleInPlan {
+func removalPlan(t *testing.T, out string) scaleplan.ScaleInPlan {
 	t.Helper()
-	var rp scale.ScaleInPlan
+	var rp scaleplan.ScaleInPlan
 	if err := yaml.Unmarshal([]byte(out), &rp); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

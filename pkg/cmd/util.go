@@ -102,7 +102,7 @@ func runE(o runner) func(*cobra.Command, []string) error {
 // IOMesh).
 func (o *ScaleOptions) printRefusal(r *scale.Refused) error {
 	if r.Guard != nil {
-		scale.WriteGuard(o.ErrOut, *r.Guard)
+		view.WriteGuard(o.ErrOut, *r.Guard)
 		return r
 	}
 	view.WriteRefusal(o.ErrOut, o.style(), r.Report, o.Checks.FailOnWarning, r.Err)

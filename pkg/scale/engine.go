@@ -15,6 +15,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/placement"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scaleplan"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 	"golang.org/x/sync/errgroup"
@@ -107,17 +108,17 @@ func (e *Engine) Read(ctx context.Context, target preflight.Target) (*State, err
 type Refused struct {
 	Report *preflight.Report
 	// Guard is set when the re-render guard refused.
-	Guard *Guard
+	Guard *scaleplan.Guard
 	Err   error
 }
 
 func (r *Refused) Error() string { return r.Err.Error() }
 func (r *Refused) Unwrap() error { return r.Err }
 
-// Plan works out what the scale will do, or refuses (*Refused, exit 3 or 4) with nothing
-// changed. The plan is one step that raises the counts; PlanScaleIn splits a scale-in into
+// plan works out what the scale will do, or refuses (*Refused, exit 3 or 4) with nothing
+// changed. The plan is one step that raises the counts; planScaleIn splits a scale-in into
 // one step per pod.
-func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
+func (e *Engine) plan(ctx context.Context, st *State) (*job, error) {
 	snap, report := st.Snapshot, st.Report
 	if snap.ReplicasErr != nil {
 		return nil, &Refused{Report: report, Err: exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot read the current replica counts: %v; nothing was changed", snap.ReplicasErr))}
@@ -125,15 +126,15 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 	info, base := snap.Info, snap.BaseInfo
 	change := snap.Replicas.To(st.Target.Chunk, st.Target.Meta)
 	w := e.writerFor(snap)
-	plan := &Plan{
+	plan := &job{Plan: &scaleplan.Plan{
 		Context: e.Context, Namespace: snap.Namespace, Release: snap.Release,
 		Chart: base.Chart, ChartVersion: base.ChartVersion,
 		FromRevision: info.Revision, ToRevision: info.Revision + 1,
-		Chunk:    CountChange{From: change.FromChunk, To: change.ToChunk},
-		Meta:     CountChange{From: change.FromMeta, To: change.ToMeta},
+		Chunk:    scaleplan.CountChange{From: change.FromChunk, To: change.ToChunk},
+		Meta:     scaleplan.CountChange{From: change.FromMeta, To: change.ToMeta},
 		AtTarget: change.None(),
-		change:   change, snap: snap, w: w,
-	}
+		Layout:   snap.Replicas.Layout,
+	}, change: change, snap: snap, w: w}
 	plan.APIVersion, plan.Kind = e.APIVersion, "ScalePlan"
 	w.begin(plan)
 	plan.steps = []Step{plan.raise()}
@@ -153,7 +154,7 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 	}
 	plan.Meta.Nodes = eligible(report.Nodes.Meta.Nodes, plan.Meta)
 	if plan.Chunk.To > plan.Chunk.From && len(report.Nodes.Disks) > 0 {
-		d := &DiskRoom{Nodes: len(report.Nodes.Disks)}
+		d := &scaleplan.DiskRoom{Nodes: len(report.Nodes.Disks)}
 		for _, n := range report.Nodes.Disks {
 			d.Disks += n.Count()
 			d.RawBytes += n.Bytes
@@ -181,7 +182,7 @@ func (e *Engine) Plan(ctx context.Context, st *State) (*Plan, error) {
 
 // helmPlan completes a Helm plan from the chart prepared for it: the new values, the chart
 // source, the re-render guard and the fields the upgrade keeps as deployed.
-func (e *Engine) helmPlan(plan *Plan, p preparation, userValues values.Map, deployed string) error {
+func (e *Engine) helmPlan(plan *job, p preparation, userValues values.Map, deployed string) error {
 	switch {
 	case p.err != nil:
 		return p.err
@@ -189,10 +190,10 @@ func (e *Engine) helmPlan(plan *Plan, p preparation, userValues values.Map, depl
 		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("cannot write the new counts into the release values: %w; nothing was changed", p.valuesErr))
 	}
 	if p.src == nil && p.chartErr == nil {
-		return fmt.Errorf("the chart was not prepared for %s; nothing was changed", plan.Subject())
+		return fmt.Errorf("the chart was not prepared for %s; nothing was changed", plan.subject())
 	}
 	plan.NewValues = p.newValues
-	plan.ValueChanges = ValueDiff(userValues, p.newValues)
+	plan.ValueChanges = scaleplan.ValueDiff(userValues, p.newValues)
 	if p.chartErr != nil {
 		return exitcode.Wrap(exitcode.Refused, fmt.Errorf("%w; nothing was changed", p.chartErr))
 	}
@@ -214,7 +215,7 @@ func (e *Engine) helmPlan(plan *Plan, p preparation, userValues values.Map, depl
 	return nil
 }
 
-func eligible(nodes []placement.Node, c CountChange) []string {
+func eligible(nodes []placement.Node, c scaleplan.CountChange) []string {
 	if c.To <= c.From {
 		return nil
 	}
@@ -227,9 +228,9 @@ func eligible(nodes []placement.Node, c CountChange) []string {
 	return out
 }
 
-// ServerDryRun has the API server check the plan's write (schema, admission webhooks) and
+// serverDryRun has the API server check the plan's write (schema, admission webhooks) and
 // store nothing.
-func (e *Engine) ServerDryRun(ctx context.Context, plan *Plan) error {
+func (e *Engine) serverDryRun(ctx context.Context, plan *job) error {
 	if plan.AtTarget {
 		return nil
 	}
@@ -243,7 +244,7 @@ type preparation struct {
 	valuesErr error
 	src       *helmops.Source
 	chartErr  error
-	guard     Guard
+	guard     scaleplan.Guard
 	guardErr  error
 }
 
@@ -283,7 +284,7 @@ func (e *Engine) prepare(ctx context.Context, f snapshot.ReleaseFacts, target pr
 	return p
 }
 
-func (e *Engine) guard(ctx context.Context, deployed *release.Release, userValues values.Map, src *helmops.Source, newValues values.Map, change values.Change, capsKnown bool) (Guard, error) {
+func (e *Engine) guard(ctx context.Context, deployed *release.Release, userValues values.Map, src *helmops.Source, newValues values.Map, change values.Change, capsKnown bool) (scaleplan.Guard, error) {
 	helm := e.Helm
 	name, ns := deployed.Name, deployed.Namespace
 	var r Renders
@@ -314,7 +315,7 @@ func (e *Engine) guard(ctx context.Context, deployed *release.Release, userValue
 	}
 	if !capsKnown {
 		if err := next(); err != nil {
-			return Guard{}, err
+			return scaleplan.Guard{}, err
 		}
 	}
 	// The renders at once: each generates its own keys, which is most of its cost.
@@ -325,14 +326,14 @@ func (e *Engine) guard(ctx context.Context, deployed *release.Release, userValue
 	g.Go(func() error { return current(&r.Current) })
 	g.Go(func() error { return current(&r.Again) })
 	if err := g.Wait(); err != nil {
-		return Guard{}, err
+		return scaleplan.Guard{}, err
 	}
 	return Check(r, change)
 }
 
-// ChunkPods are the chunk pods of the plan's target among pods (the ones its storage wait
+// chunkPods are the chunk pods of the plan's target among pods (the ones its storage wait
 // waits for), and their nodes.
-func (p *Plan) ChunkPods(pods []corev1.Pod) ([]corev1.Pod, []string) {
+func (p *job) chunkPods(pods []corev1.Pod) ([]corev1.Pod, []string) {
 	prefix := p.Release + "-" + string(inventory.Chunk) + "-"
 	var out []corev1.Pod
 	var nodes []string
@@ -356,9 +357,9 @@ type WaitOptions struct {
 	Resume string
 }
 
-// WaitPods waits until the plan's chunk and meta pods are Ready. The outcome holds the pods as
+// waitPods waits until the plan's chunk and meta pods are Ready. The outcome holds the pods as
 // last seen, for the final table.
-func (e *Engine) WaitPods(ctx context.Context, plan *Plan, o WaitOptions) (Outcome, error) {
+func (e *Engine) waitPods(ctx context.Context, plan *job, o WaitOptions) (Outcome, error) {
 	r := e.Reader
 	w := &Waiter{
 		Kube: r.Kube, Namespace: plan.Namespace, Progress: o.Progress, Now: e.Now, Selector: plan.snap.PodSelector, Live: o.Live,
@@ -376,11 +377,11 @@ func (e *Engine) WaitPods(ctx context.Context, plan *Plan, o WaitOptions) (Outco
 	}
 	switch {
 	case errors.Is(err, ErrInterrupted):
-		return out, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted: %s; run `%s` to keep waiting", plan.Stays(), o.Resume))
+		return out, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted: %s; run `%s` to keep waiting", plan.stays(), o.Resume))
 	case errors.Is(err, ErrTimeout):
-		return out, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("%s but the pods were not all Ready within %v; run `%s` to keep waiting", plan.Done(), o.Timeout, o.Resume))
+		return out, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("%s but the pods were not all Ready within %v; run `%s` to keep waiting", plan.done(), o.Timeout, o.Resume))
 	}
-	return out, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("waiting for the pods: %w; %s, run `%s` to keep waiting", err, plan.Stays(), o.Resume))
+	return out, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("waiting for the pods: %w; %s, run `%s` to keep waiting", err, plan.stays(), o.Resume))
 }
 
 // StorageResult is IOMesh's view once it serves the new chunks; nil View when IOMesh does not
@@ -393,16 +394,16 @@ type StorageResult struct {
 	Note string
 }
 
-// WaitStorage waits until IOMesh reports a healthy chunk on the node of every chunk pod of the
+// waitStorage waits until IOMesh reports a healthy chunk on the node of every chunk pod of the
 // target among pods.
-func (e *Engine) WaitStorage(ctx context.Context, plan *Plan, pods []corev1.Pod, o WaitOptions) (StorageResult, error) {
+func (e *Engine) waitStorage(ctx context.Context, plan *job, pods []corev1.Pod, o WaitOptions) (StorageResult, error) {
 	snap := plan.snap
 	res := StorageResult{Before: snap.Storage.Capacity}
 	if snap.Cluster.Object == nil {
 		res.Note = "No IOMeshCluster to read IOMesh's view from: done at pod readiness."
 		return res, nil
 	}
-	chunkPods, nodes := plan.ChunkPods(pods)
+	chunkPods, nodes := plan.chunkPods(pods)
 	fmt.Fprintf(o.Progress, "Waiting for IOMesh to report %d chunks CONNECTED_HEALTHY...\n", len(nodes))
 	// What the readiness checks saw on each node, to name beside a chunk that does not come.
 	ready := preflight.Derive(snap.PreflightInput(preflight.Target{})).Ready
@@ -414,11 +415,11 @@ func (e *Engine) WaitStorage(ctx context.Context, plan *Plan, pods []corev1.Pod,
 		res.Note = fmt.Sprintf("IOMesh does not report chunk registration (%v): done at pod readiness.", err)
 		return res, nil
 	case errors.Is(err, ErrInterrupted):
-		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted while IOMesh registers the chunks on %s: %s; run `%s` to keep waiting", strings.Join(out.Missing, ", "), plan.Stays(), o.Resume))
+		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("interrupted while IOMesh registers the chunks on %s: %s; run `%s` to keep waiting", strings.Join(out.Missing, ", "), plan.stays(), o.Resume))
 	case errors.Is(err, ErrTimeout):
 		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("the pods are Ready but IOMesh reported no healthy chunk on %s within %v%s; check `kubectl describe iomesh %s -n %s`, then run `%s` to keep waiting", strings.Join(out.Missing, ", "), o.Timeout, seen(ready, out.Missing), snap.Release, plan.Namespace, o.Resume))
 	case err != nil:
-		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("watching the IOMeshCluster: %w; %s, run `%s` to keep waiting", err, plan.Stays(), o.Resume))
+		return res, exitcode.Wrap(exitcode.NotConverged, fmt.Errorf("watching the IOMeshCluster: %w; %s, run `%s` to keep waiting", err, plan.stays(), o.Resume))
 	}
 	res.View = &out.View
 	return res, nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scaleplan"
 )
 
 // Request is one scale: the target and how far to go. A dry run plans and changes nothing;
@@ -28,16 +29,16 @@ type Callbacks struct {
 	Progress io.Writer
 	// Read sees the cluster as read and checked, before any plan.
 	Read func(*State)
-	// Refused gets a refusal of the checks or of the render guard and returns the error the
-	// command ends with.
+	// Refused gets a refusal of the checks or of the render guard (the plan's, or a step's
+	// planned just before its write) and returns the error the command ends with.
 	Refused func(*Refused) error
 	// Planned sees the plan, checked and guarded, before anything changes; rp is set when the
 	// plan removes pods.
-	Planned func(st *State, plan *Plan, rp *ScaleInPlan)
+	Planned func(st *State, plan *scaleplan.Plan, rp *scaleplan.ScaleInPlan)
 	// Print prints a dry run's plan.
-	Print func(plan *Plan, rp *ScaleInPlan) error
+	Print func(plan *scaleplan.Plan, rp *scaleplan.ScaleInPlan) error
 	// Hooks are the run's, for the plan.
-	Hooks func(plan *Plan, rp *ScaleInPlan) Hooks
+	Hooks func(plan *scaleplan.Plan, rp *scaleplan.ScaleInPlan) Hooks
 }
 
 // Scale is the one way a scale goes: it finishes first a revision its own killed lower left
@@ -63,14 +64,11 @@ func (e *Engine) Scale(ctx context.Context, req Request, cb Callbacks) error {
 	if cb.Read != nil {
 		cb.Read(st)
 	}
-	var rp *ScaleInPlan
-	var plan *Plan
+	var plan *job
 	if _, _, removes := st.Snapshot.Removes(req.Target); removes {
-		if rp, err = e.PlanScaleIn(ctx, st); err == nil {
-			plan = rp.Plan
-		}
+		plan, err = e.planScaleIn(ctx, st)
 	} else {
-		plan, err = e.Plan(ctx, st)
+		plan, err = e.plan(ctx, st)
 	}
 	var refused *Refused
 	if errors.As(err, &refused) && cb.Refused != nil {
@@ -78,19 +76,20 @@ func (e *Engine) Scale(ctx context.Context, req Request, cb Callbacks) error {
 	} else if err != nil {
 		return err
 	}
+	rp := plan.removal
 	if cb.Planned != nil {
-		cb.Planned(st, plan, rp)
+		cb.Planned(st, plan.Plan, rp)
 	}
 	if req.DryRun {
 		if req.ServerCheck && !plan.AtTarget {
-			if err := e.ServerDryRun(ctx, plan); err != nil {
+			if err := e.serverDryRun(ctx, plan); err != nil {
 				return err
 			}
 		}
 		if cb.Print == nil {
 			return nil
 		}
-		return cb.Print(plan, rp)
+		return cb.Print(plan.Plan, rp)
 	}
 	rctx := ctx
 	if rp != nil && req.Limit > 0 {
@@ -100,7 +99,12 @@ func (e *Engine) Scale(ctx context.Context, req Request, cb Callbacks) error {
 	}
 	var h Hooks
 	if cb.Hooks != nil {
-		h = cb.Hooks(plan, rp)
+		h = cb.Hooks(plan.Plan, rp)
 	}
-	return e.Run(rctx, plan, h)
+	err = e.execute(rctx, plan, h)
+	// A step planned just before its write can be refused by the render guard, as a plan is.
+	if errors.As(err, &refused) && refused.Guard != nil && cb.Refused != nil {
+		return cb.Refused(refused)
+	}
+	return err
 }

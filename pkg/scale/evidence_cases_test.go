@@ -10,6 +10,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scaleplan"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
@@ -30,7 +31,7 @@ func fullAt(count int, p iomeshcluster.Presence) Observation {
 // IOMesh 1.2 (the operator unregisters): a lower needs a readable chunk list as well, since
 // "no other chunk is on the pod" is read from it. With chunkSummary missing, it waits.
 func TestDecide12WaitsForTheChunkList(t *testing.T) {
-	countOnly := Step{Component: "chunk", Pod: "iomesh-chunk-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5}, From: 5, To: 4}
+	countOnly := Step{Step: scaleplan.Step{Component: "chunk", Pod: "iomesh-chunk-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5}, From: 5, To: 4}}
 	o := fullAt(5, iomeshcluster.Unknown)
 	o.Why = "the IOMeshCluster status reports no chunkSummary"
 	if d := Decide(countOnly, 7, o, false); d.Phase == Apply {
@@ -42,7 +43,7 @@ func TestDecide12WaitsForTheChunkList(t *testing.T) {
 // still lists chunk 5: not an endless await-unregister, but a Wait with its reason, which the run
 // bounds (Hooks.Unknown).
 func TestDecideFinishedButListedWaitsWithAReason(t *testing.T) {
-	chunkStep := Step{Component: "chunk", Pod: "iomesh-chunk-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5}, Unregister: []string{"iomeshctl", "chunk", "unregister", "5"}, From: 5, To: 4}
+	chunkStep := Step{Step: scaleplan.Step{Component: "chunk", Pod: "iomesh-chunk-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5}, Unregister: []string{"iomeshctl", "chunk", "unregister", "5"}, From: 5, To: 4}}
 	o := fullAt(5, iomeshcluster.Listed)
 	o.Finished = true // this run saw iomeshctl return without error
 	o.Recorded, o.RecordedPod = 5, "iomesh-chunk-4"
@@ -60,13 +61,13 @@ func TestDecideFinishedButListedWaitsWithAReason(t *testing.T) {
 // A chunk pod that is not scheduled (NodeName "") owns no chunk matched to no node: a chunk that
 // registered on the removed pod since the plan, at a new storage address, is held against it.
 func TestPresenceUnscheduledPodOwnsNothing(t *testing.T) {
-	s := Step{Component: "chunk", Pod: "iomesh-chunk-4", Node: "node-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5, IP: "10.234.1.14"}, MatchedBy: iomeshcluster.MatchInPod, Unregister: []string{"x"}, From: 5, To: 4}
+	s := Step{Step: scaleplan.Step{Component: "chunk", Pod: "iomesh-chunk-4", Node: "node-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5, IP: "10.234.1.14"}, MatchedBy: iomeshcluster.MatchInPod, Unregister: []string{"x"}, From: 5, To: 4}}
 	snap := &snapshot.Snapshot{}
 	for i := 0; i < 5; i++ {
 		snap.Storage.Chunks = append(snap.Storage.Chunks, iomeshcluster.RegisteredChunk{ID: int64(i + 1), IP: "10.234.1." + itoa(10+i), MatchedPod: "iomesh-chunk-" + itoa(i), MatchedBy: iomeshcluster.MatchInPod})
 	}
 	snap.Storage.Summary = true
-	r := &run{plan: &Plan{snap: snap, steps: []Step{s}}, owners: map[int64]string{}}
+	r := &run{plan: &job{Plan: &scaleplan.Plan{}, snap: snap, steps: []Step{s}}, owners: map[int64]string{}}
 	r.match()
 	// Now: chunk 5 has left; chunk 9 registered on iomesh-chunk-4 at a new storage address;
 	// iomesh-chunk-2 was evicted and waits Pending, unscheduled.
@@ -113,7 +114,7 @@ func TestPresenceUnscheduledPodOwnsNothing(t *testing.T) {
 // moved) while IOMesh still moves its data: the next run waits for the migration rather than
 // sending again into a busy meta.
 func TestDecideRecordedCompletionWaitsForTheMigration(t *testing.T) {
-	chunkStep := Step{Component: "chunk", Pod: "iomesh-chunk-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5}, Unregister: []string{"iomeshctl", "chunk", "unregister", "5"}, From: 5, To: 4}
+	chunkStep := Step{Step: scaleplan.Step{Component: "chunk", Pod: "iomesh-chunk-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5}, Unregister: []string{"iomeshctl", "chunk", "unregister", "5"}, From: 5, To: 4}}
 	yes := true
 	o := fullAt(5, iomeshcluster.Listed)
 	o.Recorded, o.RecordedPod, o.Finished, o.Migrating = 5, "iomesh-chunk-4", true, &yes
@@ -125,13 +126,13 @@ func TestDecideRecordedCompletionWaitsForTheMigration(t *testing.T) {
 // The removed pod itself is Pending and unscheduled: the other pods' chunks, matched to them at
 // the plan, are not held against it (else every run would stop for as long as it is Pending).
 func TestPresenceUnscheduledRemovedPodHoldsNothing(t *testing.T) {
-	s := Step{Component: "chunk", Pod: "iomesh-chunk-4", MatchedBy: iomeshcluster.ByNoChunk, From: 5, To: 4}
+	s := Step{Step: scaleplan.Step{Component: "chunk", Pod: "iomesh-chunk-4", MatchedBy: iomeshcluster.ByNoChunk, From: 5, To: 4}}
 	snap := &snapshot.Snapshot{}
 	snap.Storage.Summary = true
 	for i := 0; i < 4; i++ {
 		snap.Storage.Chunks = append(snap.Storage.Chunks, iomeshcluster.RegisteredChunk{ID: int64(i + 1), IP: "10.234.1." + itoa(10+i), MatchedPod: "iomesh-chunk-" + itoa(i), MatchedBy: iomeshcluster.MatchInPod})
 	}
-	r := &run{plan: &Plan{snap: snap, steps: []Step{s}}, owners: map[int64]string{}}
+	r := &run{plan: &job{Plan: &scaleplan.Plan{}, snap: snap, steps: []Step{s}}, owners: map[int64]string{}}
 	r.match()
 	v := iomeshcluster.View{Summary: true}
 	for i := 0; i < 4; i++ {

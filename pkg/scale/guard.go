@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/render"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scaleplan"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
@@ -18,37 +19,8 @@ type Renders struct {
 	New      string // the chart rendered with the new values
 }
 
-// Guard is the re-render guard's finding.
-type Guard struct {
-	// Drift is how the current render differs from what is deployed: must be empty.
-	Drift render.Diff `json:"drift"`
-	// Kept are objects gone from the render that Helm keeps in the cluster (resource-policy keep).
-	Kept []string `json:"kept,omitempty"`
-	// Scale is every change the new values make; Unexplained are those that do not follow from
-	// the replica counts.
-	Scale       []render.Change `json:"scale"`
-	Unexplained render.Diff     `json:"unexplained"`
-	// Objects counts the objects in the new render.
-	Objects int `json:"objects"`
-	// Pinned are the fields the chart generates anew at every render that the upgrade keeps at
-	// their deployed values; Fresh are random fields of objects new in the render (as rendered).
-	Pinned []PinnedObject `json:"pinned,omitempty"`
-	Fresh  []string       `json:"freshRandomFields,omitempty"`
-	// Pins are the same fields for the post-renderer.
-	Pins render.Fields `json:"-"`
-}
-
-// PinnedObject is one object's kept fields.
-type PinnedObject struct {
-	Object string   `json:"object"`
-	Fields []string `json:"fields"`
-}
-
-// OK reports a scale that changes nothing but the replica counts.
-func (g Guard) OK() bool { return g.Drift.Empty() && g.Unexplained.Empty() }
-
 // Check compares the renders.
-func Check(r Renders, c values.Change) (Guard, error) {
+func Check(r Renders, c values.Change) (scaleplan.Guard, error) {
 	parse := func(what, m string) (render.Objects, error) {
 		objs, err := render.Parse(m)
 		if err != nil {
@@ -58,19 +30,19 @@ func Check(r Renders, c values.Change) (Guard, error) {
 	}
 	deployed, err := parse("deployed", r.Deployed)
 	if err != nil {
-		return Guard{}, err
+		return scaleplan.Guard{}, err
 	}
 	cur, err := parse("current", r.Current)
 	if err != nil {
-		return Guard{}, err
+		return scaleplan.Guard{}, err
 	}
 	again, err := parse("current", r.Again)
 	if err != nil {
-		return Guard{}, err
+		return scaleplan.Guard{}, err
 	}
 	next, err := parse("new", r.New)
 	if err != nil {
-		return Guard{}, err
+		return scaleplan.Guard{}, err
 	}
 	volatile := render.VolatileBetween(cur, again)
 	// Labels Flux's post-renderer put on the deployed objects are not the chart's: they are kept
@@ -85,10 +57,10 @@ func Check(r Renders, c values.Change) (Guard, error) {
 			}
 		}
 	}
-	g := Guard{Objects: len(next)}
+	g := scaleplan.Guard{Objects: len(next)}
 	g.Pins, g.Fresh = pins(deployed, cur, next, volatile, c)
 	for _, line := range g.Pins.Keys() {
-		g.Pinned = append(g.Pinned, PinnedObject{Object: line, Fields: g.Pins.Paths(line)})
+		g.Pinned = append(g.Pinned, scaleplan.PinnedObject{Object: line, Fields: g.Pins.Paths(line)})
 	}
 
 	drift := render.Compare(deployed, cur, volatile)

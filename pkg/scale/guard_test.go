@@ -1,9 +1,13 @@
 package scale
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scaleplan"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
@@ -127,13 +131,20 @@ func TestGuardMetaCount(t *testing.T) {
 	}
 }
 
-func TestValueDiff(t *testing.T) {
-	d := ValueDiff(map[string]interface{}{"a": 1, "gone": "x"}, map[string]interface{}{"a": 2, "new": true})
-	var got []string
-	for _, c := range d {
-		got = append(got, c.Path+":"+c.Old+">"+c.New)
-	}
-	if strings.Join(got, ",") != "a:1>2,gone:\"x\">(removed),new:>true" {
-		t.Fatalf("diff %v", got)
+// A step's render refusal is reported with its differences even when the run's time ran out or
+// its Lease was lost at the same moment.
+func TestStepGuardRefusalOutlivesTheStop(t *testing.T) {
+	s := Step{Step: scaleplan.Step{Component: "chunk", Pod: "iomesh-chunk-3", From: 4, To: 3}}
+	for _, cause := range []error{context.DeadlineExceeded, ErrLeaseLost} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(cause)
+		r := &run{plan: &job{Plan: &scaleplan.Plan{}, steps: []Step{s, s}}, acted: true, wrote: 1,
+			h: Hooks{Resume: func(int) string { return "kubectl iomesh scale --chunk 3" }}}
+		err := r.stopped(ctx, 1, s, &Refused{Guard: &scaleplan.Guard{Objects: 1}, Err: errors.New("refused by render.identical")})
+		var refused *Refused
+		if !errors.As(err, &refused) || refused.Guard == nil || exitcode.Of(err) != exitcode.Refused ||
+			!strings.Contains(err.Error(), "at step 2 of 2 (iomesh-chunk-3)") || !strings.Contains(err.Error(), "run `kubectl iomesh scale --chunk 3 --skip-check render.identical`") {
+			t.Fatalf("%v: %v", cause, err)
+		}
 	}
 }

@@ -38,7 +38,7 @@ func TestReadableMigrationAfterTheChunkLeftIsNotBounded(t *testing.T) {
 	rctx, rcancel := context.WithTimeout(ctx, 3*time.Second)
 	defer rcancel()
 	var progress syncBuffer
-	err := e.Run(rctx, rp.Plan, Hooks{Progress: &progress, Holder: "run-1", Poll: 2 * time.Millisecond, Heartbeat: 30 * time.Second,
+	err := e.execute(rctx, rp, Hooks{Progress: &progress, Holder: "run-1", Poll: 2 * time.Millisecond, Heartbeat: 30 * time.Second,
 		Unknown: 10 * time.Minute, Clock: fastClock{start: time.Now()}})
 	if err != nil && strings.Contains(err.Error(), "stopped after waiting") {
 		t.Fatalf("a readable recovery after the chunk left was bounded as an unknown fact: %v\n%s", err, progress.String())
@@ -85,14 +85,14 @@ func TestUnregisterThatDidNothingIsFinishedBySameCommand(t *testing.T) {
 			cancel()
 			t.Fatal(err)
 		}
-		rp, err := e.PlanScaleIn(ctx, st)
+		rp, err := e.planScaleIn(ctx, st)
 		if err != nil {
 			st.Close()
 			cancel()
 			t.Fatalf("run %d: %v", attempt, err)
 		}
 		fmt.Fprintf(&progress, "--- run %d\n", attempt)
-		last = e.Run(ctx, rp.Plan, Hooks{Progress: &progress, Holder: fmt.Sprintf("run-%d", attempt), Poll: 2 * time.Millisecond, Heartbeat: 30 * time.Second,
+		last = e.execute(ctx, rp, Hooks{Progress: &progress, Holder: fmt.Sprintf("run-%d", attempt), Poll: 2 * time.Millisecond, Heartbeat: 30 * time.Second,
 			Unknown: 10 * time.Minute, Clock: fastClock{start: time.Now()}})
 		st.Close()
 		cancel()

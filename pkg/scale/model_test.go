@@ -1,6 +1,6 @@
 package scale
 
-// The model-based test of issue 43: the real plan and run (Engine.Read, PlanScaleIn, Run with
+// The model-based test of issue 43: the real plan and run (Engine.Read, planScaleIn, execute with
 // their reads, Decide and writes) over fake clients, against a simulated IOMesh that keeps the
 // ground truth the tool never sees: which chunks are registered and which pod holds each. World
 // events are drawn from a seeded math/rand at every API call the run makes; the invariant (no
@@ -880,7 +880,7 @@ func runModel(t *testing.T, seed int64, p modelRates) modelResult {
 				return err
 			}
 			defer st.Close()
-			rp, err := e.PlanScaleIn(ctx, st)
+			rp, err := e.planScaleIn(ctx, st)
 			var refused *Refused
 			if errors.As(err, &refused) && refused.Report != nil {
 				var why []string
@@ -895,7 +895,7 @@ func runModel(t *testing.T, seed int64, p modelRates) modelResult {
 				return err
 			}
 			clk := fastClock{start: time.Now()}
-			return e.Run(ctx, rp.Plan, Hooks{Progress: &progress, Holder: fmt.Sprintf("run-%d", attempt), Poll: 2 * time.Millisecond, Heartbeat: 30 * time.Second, Clock: clk})
+			return e.execute(ctx, rp, Hooks{Progress: &progress, Holder: fmt.Sprintf("run-%d", attempt), Poll: 2 * time.Millisecond, Heartbeat: 30 * time.Second, Clock: clk})
 		}()
 		cancel()
 		w.mu.Lock()
@@ -1112,7 +1112,7 @@ func TestModelUnknownWaitEnds(t *testing.T) {
 			w.plainUnregister = true
 			w.mu.Unlock()
 			var progress syncBuffer
-			err := e.Run(ctx, rp.Plan, Hooks{Progress: &progress, Holder: "run-1", Poll: 2 * time.Millisecond, Heartbeat: 30 * time.Second,
+			err := e.execute(ctx, rp, Hooks{Progress: &progress, Holder: "run-1", Poll: 2 * time.Millisecond, Heartbeat: 30 * time.Second,
 				Unknown: 10 * time.Minute, Clock: fastClock{start: time.Now()}})
 			want := map[string]int{"plan": exitcode.Refused, "unregister": exitcode.NotConverged}[after]
 			if err == nil || exitcode.Of(err) != want || !strings.Contains(err.Error(), "stopped after waiting 10m0s") || ctx.Err() != nil {
@@ -1128,14 +1128,14 @@ func TestModelUnknownWaitEnds(t *testing.T) {
 }
 
 // planModel plans the scale-in to target in the world behind e, as the command does.
-func planModel(ctx context.Context, t *testing.T, e *Engine, target int) *ScaleInPlan {
+func planModel(ctx context.Context, t *testing.T, e *Engine, target int) *job {
 	t.Helper()
 	st, err := e.Read(ctx, preflight.Target{Chunk: &target})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(st.Close)
-	rp, err := e.PlanScaleIn(ctx, st)
+	rp, err := e.planScaleIn(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}

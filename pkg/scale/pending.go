@@ -18,7 +18,7 @@ import (
 const upgradeTimeout = 5 * time.Minute
 
 // upgradeDescription is the description of the revision plan writes.
-func upgradeDescription(plan *Plan) string {
+func upgradeDescription(plan *job) string {
 	return fmt.Sprintf("%schunk %d->%d, meta %d->%d", inventory.DescriptionPrefix, plan.Chunk.From, plan.Chunk.To, plan.Meta.From, plan.Meta.To)
 }
 

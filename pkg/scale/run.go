@@ -53,7 +53,7 @@ type Hooks struct {
 // run is one plan as it goes.
 type run struct {
 	e    *Engine
-	plan *Plan
+	plan *job
 	w    writer
 	h    Hooks
 	// l is this run's hold on the scale-in Lease (nil: the plan removes no pod).
@@ -86,7 +86,7 @@ type errNotYet struct{ note string }
 
 func (e errNotYet) Error() string { return e.note }
 
-// Run carries out a plan, step by step, each through one loop: read, decide (Decide), act,
+// execute carries out a plan, step by step, each through one loop: read, decide (Decide), act,
 // and read again before any write. A scale-out is one step: re-check, write both counts,
 // wait until the new pods serve. A scale-in is one step per pod: unregister its chunk and
 // wait for the migration, re-check, lower the count, wait until the pod has gone and the rest
@@ -94,7 +94,7 @@ func (e errNotYet) Error() string { return e.note }
 // registered is unregistered (or, while an earlier run's migration goes on, waited for), a
 // chunk gone with the count not yet lowered gets the lower count, and a written count is
 // waited for.
-func (e *Engine) Run(ctx context.Context, plan *Plan, h Hooks) error {
+func (e *Engine) execute(ctx context.Context, plan *job, h Hooks) error {
 	if h.Poll == 0 {
 		h.Poll = 2 * time.Second
 	}
@@ -115,7 +115,7 @@ func (e *Engine) Run(ctx context.Context, plan *Plan, h Hooks) error {
 		r.unregistered[id] = true
 	}
 	if plan.AtTarget {
-		fmt.Fprintf(h.Progress, "%s is already at %d chunk and %d meta pods; waiting for the pods.\n", plan.Subject(), plan.Chunk.To, plan.Meta.To)
+		fmt.Fprintf(h.Progress, "%s is already at %d chunk and %d meta pods; waiting for the pods.\n", plan.subject(), plan.Chunk.To, plan.Meta.To)
 		if err := clearFinished(ctx, e.Reader, leaseRun{holder: h.Holder, command: h.Resume(0), clock: h.Clock, poll: h.Poll, progress: h.Progress}); err != nil {
 			return err
 		}
@@ -209,6 +209,11 @@ func (r *run) stopped(ctx context.Context, i int, s Step, err error) error {
 	code := exitcode.Error
 	if r.wrote > 0 {
 		code = exitcode.NotConverged
+	}
+	var refused *Refused
+	if errors.As(err, &refused) && refused.Guard != nil && r.acted {
+		// Reported whatever else ended the run: the same command meets the same render.
+		return &Refused{Guard: refused.Guard, Err: exitcode.Wrap(exitcode.Refused, fmt.Errorf("refused by %s at step %d of %d (%s): its upgrade would change more than the replica counts (above), so it was not written. The steps before it stay done, and IOMesh goes on with what was started. Find what changed (a chart republished under the same version, say); if every difference is expected, run `%s --skip-check %s`", RenderCheckID, i+1, len(r.plan.steps), s.Pod, resume, RenderCheckID))}
 	}
 	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaseLost) {
 		return exitcode.Wrap(code, fmt.Errorf("%v during step %d of %d (%s): this run stopped, so that no two runs act at once; IOMesh goes on with what was started. Run `%s` to continue", cause, i+1, len(r.plan.steps), s.Pod, resume))
@@ -492,14 +497,14 @@ func (r *run) raised(ctx context.Context) error {
 	fmt.Fprintf(r.h.Progress, "Waiting up to %v for %d chunk and %d meta pods to be Ready...\n", o.Timeout, plan.Chunk.To, plan.Meta.To)
 	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	out, werr := e.WaitPods(wctx, plan, o)
+	out, werr := e.waitPods(wctx, plan, o)
 	if err := r.pods(out.Pods); err != nil {
 		return err
 	}
 	if werr != nil || !r.h.Storage {
 		return werr
 	}
-	res, err := e.WaitStorage(wctx, plan, out.Pods, o)
+	res, err := e.waitStorage(wctx, plan, out.Pods, o)
 	if err == nil && res.View == nil {
 		fmt.Fprintln(r.h.Progress, res.Note)
 	}

@@ -78,11 +78,7 @@ func (r *run) observe(ctx context.Context, i int, s Step, full, sent bool) (Obse
 		if s.Component == string(inventory.Meta) {
 			set, comp = meta, inventory.Meta
 		}
-		from := fmt.Sprintf("release values (revision %d)", at.facts.BaseInfo.Revision)
-		if r.plan.Direct != nil {
-			from = "IOMeshCluster spec"
-		}
-		live := snapshot.CountsOf(r.plan.Release, comp, countOf(at.replicas, s.Component), from, cr, set, r.l.lowering())
+		live := snapshot.CountsOf(r.plan.Release, comp, countOf(at.replicas, s.Component), at.source, cr, set, r.l.lowering())
 		o.Live = &live
 		// Matched again to the pods as they are: a chunk that registered since the plan is
 		// another pod's only if its address or node shows it.
@@ -261,7 +257,7 @@ func (e *Engine) cluster(ctx context.Context, release string) (*iomeshcluster.IO
 }
 
 // view is IOMesh's report now, its chunks matched to the chunk pods' nodes.
-func (e *Engine) view(ctx context.Context, plan *Plan) (iomeshcluster.View, inventory.Set, inventory.Set, error) {
+func (e *Engine) view(ctx context.Context, plan *job) (iomeshcluster.View, inventory.Set, inventory.Set, error) {
 	cr, err := e.cluster(ctx, plan.Release)
 	if err != nil {
 		return iomeshcluster.View{}, inventory.Set{}, inventory.Set{}, err
@@ -285,7 +281,7 @@ func usedOf(c iomeshcluster.RegisteredChunk) string {
 // waitRemoved waits until the step's pod is gone, its StatefulSet is at the new count and what
 // remains serves: every remaining chunk pod has a healthy chunk, or every remaining meta pod is
 // Ready.
-func (e *Engine) waitRemoved(ctx context.Context, plan *Plan, s Step, o Hooks) error {
+func (e *Engine) waitRemoved(ctx context.Context, plan *job, s Step, o Hooks) error {
 	fmt.Fprintf(o.Progress, "  waiting for %s to go and the rest to serve...\n", s.Pod)
 	last := ""
 	p := pace{poll: o.Poll}
@@ -313,7 +309,7 @@ func (e *Engine) waitRemoved(ctx context.Context, plan *Plan, s Step, o Hooks) e
 }
 
 // removed says what the step still waits for ("" when nothing).
-func (e *Engine) removed(ctx context.Context, plan *Plan, s Step) (string, error) {
+func (e *Engine) removed(ctx context.Context, plan *job, s Step) (string, error) {
 	v, chunk, meta, err := e.view(ctx, plan)
 	if err != nil {
 		return "", err

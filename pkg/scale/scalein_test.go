@@ -9,17 +9,18 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scaleplan"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 )
 
 func TestDecide(t *testing.T) {
-	chunkStep := Step{Component: "chunk", Pod: "iomesh-chunk-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5}, Unregister: []string{"iomeshctl", "chunk", "unregister", "5"}, From: 5, To: 4}
+	chunkStep := Step{Step: scaleplan.Step{Component: "chunk", Pod: "iomesh-chunk-4", Chunk: &iomeshcluster.RegisteredChunk{ID: 5}, Unregister: []string{"iomeshctl", "chunk", "unregister", "5"}, From: 5, To: 4}}
 	left := chunkStep
 	left.Unregister, left.Left = nil, true // recorded on the Lease, gone before this run
 	countOnly := chunkStep
 	countOnly.Unregister = nil // IOMesh 1.2: the operator unregisters
-	meta := Step{Component: "meta", Pod: "iomesh-meta-4", From: 5, To: 4}
-	grow := (&Plan{Chunk: CountChange{From: 3, To: 5}, Meta: CountChange{From: 3, To: 5}}).raise() // a scale-out, rendered ahead
+	meta := Step{Step: scaleplan.Step{Component: "meta", Pod: "iomesh-meta-4", From: 5, To: 4}}
+	grow := (&job{Plan: &scaleplan.Plan{Chunk: scaleplan.CountChange{From: 3, To: 5}, Meta: scaleplan.CountChange{From: 3, To: 5}}}).raise() // a scale-out, rendered ahead
 	yes, no := true, false
 	live := func(count int) *preflight.Counts {
 		c := preflight.Counts{Release: "iomesh", Component: "chunk", Values: count, ValuesFrom: "release values (revision 7)", Spec: count, Set: count, Lowering: inventory.Lowering{To: -1}}

@@ -12,6 +12,7 @@ import (
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/scaleplan"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/snapshot"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/values"
 	rcommon "helm.sh/helm/v4/pkg/release/common"
@@ -30,36 +31,38 @@ type writer interface {
 	settled(snap *snapshot.Snapshot) bool
 	// complete finishes a plan for its change with what only this writer knows: the chart and
 	// its renders (prep), or the fields of the patch.
-	complete(ctx context.Context, plan *Plan, prep func() (preparation, error)) error
+	complete(ctx context.Context, plan *job, prep func() (preparation, error)) error
 	// read is the counts as written now and the version they are at; history also reads the
 	// release's older revisions (the base of an upgrade after a failed one).
 	read(ctx context.Context, history bool) (written, error)
 	// next is a plan for target from what read returned, for a step whose write was not
 	// planned ahead.
-	next(ctx context.Context, base *Plan, at written, target preflight.Target) (*Plan, error)
+	next(ctx context.Context, base *job, at written, target preflight.Target) (*job, error)
 	// dryRun has the API server check the plan's write and store nothing.
-	dryRun(ctx context.Context, plan *Plan) error
+	dryRun(ctx context.Context, plan *job) error
 	// write makes the plan's change; it returns the version written. last is called right
 	// before the write, after every preparation: its error stops the write; the
 	// resourceVersion it returns ("" for none) is what a patch is conditional on.
-	write(ctx context.Context, plan *Plan, progress io.Writer, last func(context.Context) (string, error)) (int64, error)
+	write(ctx context.Context, plan *job, progress io.Writer, last func(context.Context) (string, error)) (int64, error)
 	// stale is the refusal for a plan whose cluster changed before this run wrote anything.
-	stale(plan *Plan, at written) error
+	stale(plan *job, at written) error
 	// begin fills in what the plan says about how it is written.
-	begin(plan *Plan)
+	begin(plan *job)
 	// version is the version the plan starts from.
-	version(plan *Plan) int64
-	subject(plan *Plan) string
-	stays(plan *Plan) string
-	done(plan *Plan) string
+	version(plan *job) int64
+	subject(plan *job) string
+	stays(plan *job) string
+	done(plan *job) string
 }
 
 // written is what a writer reads back: the counts and the version they are at.
 type written struct {
 	replicas values.Replicas
 	version  int64
-	// moved says where the release or IOMeshCluster is now and who wrote it, for messages.
-	moved string
+	// moved says where the release or IOMeshCluster is now and who wrote it, for messages;
+	// source names where the counts were read.
+	moved  string
+	source string
 	// status is the release revision's status; rv the IOMeshCluster's resourceVersion.
 	status string
 	rv     string
@@ -84,7 +87,7 @@ func (h *helmWriter) settled(snap *snapshot.Snapshot) bool {
 	return snap.Info.Status == string(rcommon.StatusDeployed)
 }
 
-func (h *helmWriter) complete(_ context.Context, plan *Plan, prep func() (preparation, error)) error {
+func (h *helmWriter) complete(_ context.Context, plan *job, prep func() (preparation, error)) error {
 	p, err := prep()
 	if err != nil {
 		return err
@@ -100,7 +103,8 @@ func (h *helmWriter) read(_ context.Context, history bool) (written, error) {
 	if f.ReplicasErr != nil {
 		return written{}, f.ReplicasErr
 	}
-	at := written{replicas: f.Replicas, version: int64(f.Info.Revision), status: f.Info.Status, facts: f}
+	at := written{replicas: f.Replicas, version: int64(f.Info.Revision), status: f.Info.Status, facts: f,
+		source: fmt.Sprintf("release values (revision %d)", f.BaseInfo.Revision)}
 	at.moved = fmt.Sprintf("release %s is at revision %d (%s", h.snap.Release, f.Info.Revision, f.Info.Status)
 	if f.Latest != nil && f.Latest.Info != nil && f.Latest.Info.Description != "" {
 		at.moved += ": " + printers.EscapeTerminal(f.Latest.Info.Description)
@@ -109,7 +113,7 @@ func (h *helmWriter) read(_ context.Context, history bool) (written, error) {
 	return at, nil
 }
 
-func (h *helmWriter) next(ctx context.Context, base *Plan, at written, target preflight.Target) (*Plan, error) {
+func (h *helmWriter) next(ctx context.Context, base *job, at written, target preflight.Target) (*job, error) {
 	f := at.facts
 	if f.BaseInfo.ChartVersion != base.ChartVersion {
 		return nil, exitcode.Wrap(exitcode.Refused, fmt.Errorf("release %s now runs chart %s, not the %s the plan was made for; nothing further was changed, run the same command again", base.Release, f.BaseInfo.ChartVersion, base.ChartVersion))
@@ -117,24 +121,19 @@ func (h *helmWriter) next(ctx context.Context, base *Plan, at written, target pr
 	snap := *base.snap
 	snap.ReleaseFacts = f
 	change := f.Replicas.To(target.Chunk, target.Meta)
-	p := &Plan{
+	p := &job{Plan: &scaleplan.Plan{
 		Namespace: base.Namespace, Release: base.Release, Chart: f.BaseInfo.Chart, ChartVersion: f.BaseInfo.ChartVersion,
 		FromRevision: f.Info.Revision, ToRevision: f.Info.Revision + 1,
-		Chunk: CountChange{From: change.FromChunk, To: change.ToChunk}, Meta: CountChange{From: change.FromMeta, To: change.ToMeta},
-		change: change, snap: &snap, w: h,
-	}
-	err := h.complete(ctx, p, func() (preparation, error) { return h.e.prepare(ctx, f, target), nil })
-	var refused *Refused
-	if errors.As(err, &refused) && refused.Guard != nil && h.e.Progress != nil {
-		WriteGuard(h.e.Progress, *refused.Guard)
-	}
-	return p, err
+		Chunk: scaleplan.CountChange{From: change.FromChunk, To: change.ToChunk}, Meta: scaleplan.CountChange{From: change.FromMeta, To: change.ToMeta},
+		Layout: f.Replicas.Layout,
+	}, change: change, snap: &snap, w: h}
+	return p, h.complete(ctx, p, func() (preparation, error) { return h.e.prepare(ctx, f, target), nil })
 }
 
 // dryRun sends the new counts to the live IOMeshCluster as a dry run before Helm writes a
 // revision: a webhook or the schema that would reject the upgrade's write rejects this instead,
 // and nothing is recorded. Helm's own server dry run sends no object through admission.
-func (h *helmWriter) dryRun(ctx context.Context, plan *Plan) error {
+func (h *helmWriter) dryRun(ctx context.Context, plan *job) error {
 	if plan.snap.Cluster.Object == nil {
 		return nil
 	}
@@ -146,7 +145,7 @@ func (h *helmWriter) dryRun(ctx context.Context, plan *Plan) error {
 	return exitcode.Wrap(exitcode.Refused, fmt.Errorf("the API server rejected the new counts for IOMeshCluster %s in a dry run, so the upgrade would fail after Helm recorded revision %d: %v\nNothing was changed and no revision was written. If the operator serves the webhook, check it is running (`kubectl iomesh preflight` shows operator.ready)", plan.Release, plan.ToRevision, err))
 }
 
-func (h *helmWriter) write(ctx context.Context, plan *Plan, progress io.Writer, last func(context.Context) (string, error)) (int64, error) {
+func (h *helmWriter) write(ctx context.Context, plan *job, progress io.Writer, last func(context.Context) (string, error)) (int64, error) {
 	if err := h.dryRun(ctx, plan); err != nil {
 		return 0, err
 	}
@@ -194,17 +193,17 @@ func (h *helmWriter) write(ctx context.Context, plan *Plan, progress io.Writer, 
 	return int64(rel.Version), nil
 }
 
-func (h *helmWriter) stale(plan *Plan, at written) error {
+func (h *helmWriter) stale(plan *job, at written) error {
 	return exitcode.Wrap(exitcode.Refused, fmt.Errorf("release %s changed since the plan was made (revision %d, now %d, %s): nothing was changed by this command; run it again to plan from the new revision", plan.Release, plan.FromRevision, at.version, at.status))
 }
 
-func (h *helmWriter) begin(*Plan)               {}
-func (h *helmWriter) version(plan *Plan) int64  { return int64(plan.FromRevision) }
-func (h *helmWriter) subject(plan *Plan) string { return "Release " + plan.Release }
-func (h *helmWriter) stays(plan *Plan) string {
+func (h *helmWriter) begin(*job)               {}
+func (h *helmWriter) version(plan *job) int64  { return int64(plan.FromRevision) }
+func (h *helmWriter) subject(plan *job) string { return "Release " + plan.Release }
+func (h *helmWriter) stays(plan *job) string {
 	return fmt.Sprintf("the upgrade stays applied (revision %d)", plan.ToRevision)
 }
-func (h *helmWriter) done(plan *Plan) string {
+func (h *helmWriter) done(plan *job) string {
 	return fmt.Sprintf("the release is upgraded (revision %d)", plan.ToRevision)
 }
 
@@ -217,7 +216,7 @@ type patchWriter struct {
 
 func (d *patchWriter) settled(*snapshot.Snapshot) bool { return true }
 
-func (d *patchWriter) complete(_ context.Context, plan *Plan, _ func() (preparation, error)) error {
+func (d *patchWriter) complete(_ context.Context, plan *job, _ func() (preparation, error)) error {
 	plan.Direct.Fields = directFields(plan.change)
 	return nil
 }
@@ -231,16 +230,17 @@ func (d *patchWriter) read(ctx context.Context, _ bool) (written, error) {
 	if err != nil {
 		return written{}, err
 	}
-	return written{replicas: r, version: cr.Generation, rv: cr.ResourceVersion,
+	return written{replicas: r, version: cr.Generation, rv: cr.ResourceVersion, source: "IOMeshCluster spec",
 		moved: fmt.Sprintf("IOMeshCluster %s is at generation %d%s", cr.Name, cr.Generation, lastManager(cr.ManagedFields))}, nil
 }
 
-func (d *patchWriter) next(_ context.Context, base *Plan, at written, target preflight.Target) (*Plan, error) {
-	return &Plan{Namespace: base.Namespace, Release: base.Release, snap: base.snap, change: at.replicas.To(target.Chunk, target.Meta), w: d,
-		Direct: &DirectChange{Kind: iomeshcluster.Kind, Name: base.Release, ResourceVersion: at.rv}}, nil
+func (d *patchWriter) next(_ context.Context, base *job, at written, target preflight.Target) (*job, error) {
+	return &job{Plan: &scaleplan.Plan{Namespace: base.Namespace, Release: base.Release,
+		Direct: &scaleplan.DirectChange{Kind: iomeshcluster.Kind, Name: base.Release, ResourceVersion: at.rv}},
+		snap: base.snap, change: at.replicas.To(target.Chunk, target.Meta), w: d}, nil
 }
 
-func (d *patchWriter) dryRun(ctx context.Context, plan *Plan) error {
+func (d *patchWriter) dryRun(ctx context.Context, plan *job) error {
 	if _, err := d.e.patch(ctx, plan, plan.Direct.ResourceVersion, metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
 		return err
 	}
@@ -248,7 +248,7 @@ func (d *patchWriter) dryRun(ctx context.Context, plan *Plan) error {
 	return nil
 }
 
-func (d *patchWriter) write(ctx context.Context, plan *Plan, progress io.Writer, last func(context.Context) (string, error)) (int64, error) {
+func (d *patchWriter) write(ctx context.Context, plan *job, progress io.Writer, last func(context.Context) (string, error)) (int64, error) {
 	for attempt := 1; ; attempt++ {
 		rv := plan.Direct.ResourceVersion
 		if last != nil {
@@ -271,7 +271,7 @@ func (d *patchWriter) write(ctx context.Context, plan *Plan, progress io.Writer,
 	}
 }
 
-func (d *patchWriter) stale(plan *Plan, _ written) error {
+func (d *patchWriter) stale(plan *job, _ written) error {
 	return changedAfterRead(plan.Release, plan.Direct.ResourceVersion)
 }
 
@@ -282,26 +282,26 @@ func changedAfterRead(name, rv string) error {
 	return exitcode.Wrap(exitcode.Refused, fmt.Errorf("IOMeshCluster %s %w (resourceVersion %s): nothing was changed; run the same command again to plan from its new state", name, errChanged, rv))
 }
 
-func (d *patchWriter) begin(plan *Plan) {
-	plan.Direct = &DirectChange{Kind: iomeshcluster.Kind, Name: plan.Release, ResourceVersion: d.snap.ResourceVersion()}
+func (d *patchWriter) begin(plan *job) {
+	plan.Direct = &scaleplan.DirectChange{Kind: iomeshcluster.Kind, Name: plan.Release, ResourceVersion: d.snap.ResourceVersion()}
 }
 
-func (d *patchWriter) version(plan *Plan) int64 {
+func (d *patchWriter) version(plan *job) int64 {
 	if c := plan.snap.Cluster.Object; c != nil {
 		return c.Generation
 	}
 	return 0
 }
-func (d *patchWriter) subject(plan *Plan) string { return "IOMeshCluster " + plan.Release }
-func (d *patchWriter) stays(plan *Plan) string {
+func (d *patchWriter) subject(plan *job) string { return "IOMeshCluster " + plan.Release }
+func (d *patchWriter) stays(plan *job) string {
 	return "the patch to IOMeshCluster " + plan.Release + " stays applied"
 }
-func (d *patchWriter) done(plan *Plan) string { return "IOMeshCluster " + plan.Release + " is patched" }
+func (d *patchWriter) done(plan *job) string { return "IOMeshCluster " + plan.Release + " is patched" }
 
 // patch is a merge patch of only spec.chunk.replicas / spec.meta.replicas, conditional on the
 // resourceVersion rv when given, so an edit made in between is refused rather than overwritten.
 // It returns the object's metadata.generation after the patch.
-func (e *Engine) patch(ctx context.Context, plan *Plan, rv string, opts metav1.PatchOptions) (int64, error) {
+func (e *Engine) patch(ctx context.Context, plan *job, rv string, opts metav1.PatchOptions) (int64, error) {
 	spec := map[string]interface{}{}
 	if to := plan.change.ChunkTo(); to != nil {
 		spec["chunk"] = map[string]interface{}{"replicas": *to}
@@ -328,13 +328,13 @@ func (e *Engine) patch(ctx context.Context, plan *Plan, rv string, opts metav1.P
 	return out.GetGeneration(), nil
 }
 
-func directFields(c values.Change) []ValueChange {
-	var out []ValueChange
+func directFields(c values.Change) []scaleplan.ValueChange {
+	var out []scaleplan.ValueChange
 	if to := c.ChunkTo(); to != nil {
-		out = append(out, ValueChange{Path: "spec.chunk.replicas", Old: fmt.Sprint(c.FromChunk), New: fmt.Sprint(*to)})
+		out = append(out, scaleplan.ValueChange{Path: "spec.chunk.replicas", Old: fmt.Sprint(c.FromChunk), New: fmt.Sprint(*to)})
 	}
 	if to := c.MetaTo(); to != nil {
-		out = append(out, ValueChange{Path: "spec.meta.replicas", Old: fmt.Sprint(c.FromMeta), New: fmt.Sprint(*to)})
+		out = append(out, scaleplan.ValueChange{Path: "spec.meta.replicas", Old: fmt.Sprint(c.FromMeta), New: fmt.Sprint(*to)})
 	}
 	return out
 }
