@@ -7,14 +7,18 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"helm.sh/helm/v4/pkg/action"
 	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
@@ -344,6 +348,39 @@ func TestScaleInStepRefusedByTheRenderGuard(t *testing.T) {
 	}
 	if n := len(e.history(t)); n != 2 {
 		t.Fatalf("%d revisions: want the first lower only", n)
+	}
+	if _, lost := m.state(); len(lost) != 0 {
+		t.Fatalf("lost %v", lost)
+	}
+}
+
+// A lower Helm refuses as busy (another writer took the revision first) went nowhere: the
+// Lease's record of it is taken back, so that the other writer's revision of the same number is
+// never taken for this tool's, and the same command finishes once the release is free.
+func TestScaleInBusyLowerLeavesNoRecord(t *testing.T) {
+	e, x := scaleInEnv(t, "")
+	var taken atomic.Bool
+	e.clients.Kube.PrependReactor("create", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		s, ok := a.(k8stesting.CreateAction).GetObject().(*corev1.Secret)
+		if ok && s.Name == "sh.helm.release.v1."+tf.Release+".v2" && !taken.Swap(true) {
+			return true, nil, apierrors.NewAlreadyExists(corev1.Resource("secrets"), s.Name)
+		}
+		return false, nil, nil
+	})
+	m := simulate(t, e, x)
+	_, errOut, err := e.run(t, "scale", "--chunk", "4", "--yes", "--timeout", "2m")
+	if exitcode.Of(err) != exitcode.Refused || !strings.Contains(err.Error(), "another Helm operation on this release is in progress") {
+		t.Fatalf("want Helm's busy refusal: %v\n%s", err, errOut)
+	}
+	lease, lerr := e.clients.Kube.CoordinationV1().Leases(tf.Namespace).Get(context.Background(), tf.Release+"-scale-in", metav1.GetOptions{})
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	if rec, ok := lease.Annotations[inventory.LoweringAnnotation]; ok {
+		t.Fatalf("the Lease still records a lower that never went out: %q", rec)
+	}
+	if _, errOut, err = e.run(t, "scale", "--chunk", "4", "--yes", "--timeout", "2m"); err != nil {
+		t.Fatalf("the same command once the release is free: %v\n%s", err, errOut)
 	}
 	if _, lost := m.state(); len(lost) != 0 {
 		t.Fatalf("lost %v", lost)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/exitcode"
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/inventory"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/iomeshcluster"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
@@ -415,11 +416,27 @@ func (r *run) write(ctx context.Context, i int, s Step, sent bool) error {
 		return rv, r.l.lower(ctx, inventory.Lowering{Component: s.Component, From: s.From, To: s.To, Version: r.expect + 1})
 	})
 	if err != nil {
-		return err
+		return r.unrecord(ctx, s, err)
 	}
 	r.expect, r.acted = v, true
 	r.wrote++
 	return nil
+}
+
+// unrecord takes back the lowering record of step s when its write did not go out (Helm found
+// the release busy, or another writer took the revision; the patch met a newer object): a
+// revision someone else writes under the same number must never be taken for this tool's.
+func (r *run) unrecord(ctx context.Context, s Step, err error) error {
+	if !s.lowers() || (!errors.Is(err, helmops.ErrBusy) && !errors.Is(err, errChanged)) {
+		return err
+	}
+	if lw := r.l.lowering(); lw.To != s.To || lw.Component != s.Component || lw.Version != r.expect+1 {
+		return err
+	}
+	if cerr := r.l.lower(ctx, inventory.Lowering{To: -1}); cerr != nil {
+		return fmt.Errorf("%w (the scale-in Lease still records the lower as being written: %v)", err, cerr)
+	}
+	return err
 }
 
 // recheck reads every fact step i depends on once more, right before its write: the counts

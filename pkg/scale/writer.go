@@ -173,7 +173,7 @@ func (h *helmWriter) write(ctx context.Context, plan *job, progress io.Writer, l
 	})
 	if err != nil {
 		if errors.Is(err, helmops.ErrBusy) {
-			return 0, exitcode.Wrap(exitcode.Refused, fmt.Errorf("%v. Nothing was changed by this command; check `helm history %s -n %s` and run it again when the other operation has finished", err, plan.Release, plan.Namespace))
+			return 0, exitcode.Wrap(exitcode.Refused, fmt.Errorf("%w: Helm wrote no revision. Check `helm history %s -n %s` and run the same command again when the other operation has finished", err, plan.Release, plan.Namespace))
 		}
 		base := plan.snap.BaseInfo.Revision
 		next := fmt.Sprintf("fix the cause and run the same command again (it plans from revision %d and keeps the failed one in the history)", base)
