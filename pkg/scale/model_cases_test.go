@@ -2,11 +2,14 @@ package scale
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/helmops"
 	"github.com/kubectl-iomesh/kubectl-iomesh/pkg/preflight"
 	tf "github.com/kubectl-iomesh/kubectl-iomesh/pkg/testfixture"
 )
@@ -108,5 +111,38 @@ func TestUnregisterThatDidNothingIsFinishedBySameCommand(t *testing.T) {
 	}
 	if last != nil {
 		t.Fatalf("chunk 5 is still registered after an unregister that did nothing; the same command, run three times, never sends it again (%d unregisters reached IOMesh): %v\n%s", w.sent, last, progress.String())
+	}
+}
+
+// A revision another writer deploys while the step's facts are read again (after the lowering
+// record, right before Helm's upgrade) stops the lower: Helm would write over it, whatever count
+// it raised.
+func TestHelmLowerNotWrittenOverANewerRevision(t *testing.T) {
+	_, e := newWorld(t, 7, modelRates{}, true)
+	ctx := context.Background()
+	j := planModel(ctx, t, e, 4)
+	at, err := j.w.read(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := j.w.next(ctx, j, at, j.steps[0].target())
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := func(context.Context) (string, error) {
+		rel, err := helmops.Latest(e.Helm, tf.Release, tf.Namespace)
+		if err != nil {
+			return "", err
+		}
+		next, info := *rel, *rel.Info
+		next.Info, next.Version = &info, rel.Version+1
+		return "", e.Helm.Releases.Create(&next)
+	}
+	_, err = p.w.write(ctx, p, io.Discard, last)
+	if !errors.Is(err, ErrMoved) || !errors.Is(err, errChanged) || !strings.Contains(err.Error(), "is at revision 2 (deployed), not 1") {
+		t.Fatalf("want the lower stopped by the newer revision: %v", err)
+	}
+	if rel, err := helmops.Latest(e.Helm, tf.Release, tf.Namespace); err != nil || rel.Version != 2 {
+		t.Fatalf("the lower was written over it: %v %v", rel, err)
 	}
 }

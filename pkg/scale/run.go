@@ -405,34 +405,39 @@ func (r *run) write(ctx context.Context, i int, s Step, sent bool) error {
 			return err
 		}
 	}
+	// recorded says this write recorded the lower; unsent that a re-check after the record
+	// failed (a patch whose earlier attempt met a newer object), so nothing went out.
+	recorded, unsent := false, false
 	v, err := r.w.write(ctx, p, r.h.Progress, func(ctx context.Context) (string, error) {
 		rv, err := r.recheck(ctx, i, s, sent)
 		if err != nil || !s.lowers() {
+			unsent = recorded
 			return rv, err
 		}
-		// Recorded once every fact held, right before the write goes out, never for a write
-		// that did not: it explains counts that have not caught up with it, and names the
-		// revision a killed write leaves pending.
-		return rv, r.l.lower(ctx, inventory.Lowering{Component: s.Component, From: s.From, To: s.To, Version: r.expect + 1})
+		// Recorded once every fact held, right before the write goes out: it explains counts
+		// that have not caught up with it, and names the revision a killed write leaves pending.
+		if err := r.l.lower(ctx, inventory.Lowering{Component: s.Component, From: s.From, To: s.To, Version: r.expect + 1}); err != nil {
+			return rv, err
+		}
+		recorded = true
+		return rv, nil
 	})
 	if err != nil {
-		return r.unrecord(ctx, s, err)
+		if recorded && (unsent || errors.Is(err, helmops.ErrBusy) || errors.Is(err, errChanged)) {
+			return r.unrecord(ctx, err)
+		}
+		return err
 	}
 	r.expect, r.acted = v, true
 	r.wrote++
 	return nil
 }
 
-// unrecord takes back the lowering record of step s when its write did not go out (Helm found
-// the release busy, or another writer took the revision; the patch met a newer object): a
-// revision someone else writes under the same number must never be taken for this tool's.
-func (r *run) unrecord(ctx context.Context, s Step, err error) error {
-	if !s.lowers() || (!errors.Is(err, helmops.ErrBusy) && !errors.Is(err, errChanged)) {
-		return err
-	}
-	if lw := r.l.lowering(); lw.To != s.To || lw.Component != s.Component || lw.Version != r.expect+1 {
-		return err
-	}
+// unrecord takes back the lowering record this write made when the write did not go out (Helm
+// found the release busy, another writer took the revision or deployed one since the re-check;
+// the patch met a newer object): a revision someone else writes under the same number must
+// never be taken for this tool's.
+func (r *run) unrecord(ctx context.Context, err error) error {
 	if cerr := r.l.lower(ctx, inventory.Lowering{To: -1}); cerr != nil {
 		return fmt.Errorf("%w (the scale-in Lease still records the lower as being written: %v)", err, cerr)
 	}

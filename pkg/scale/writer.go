@@ -164,6 +164,15 @@ func (h *helmWriter) write(ctx context.Context, plan *job, progress io.Writer, l
 		if _, err := last(ctx); err != nil {
 			return 0, err
 		}
+		// Helm's upgrade writes over whatever is deployed: another writer's revision since the
+		// re-check read the release (it may have raised the count) stops the lower here.
+		now, err := helmops.Latest(h.e.Helm, plan.Release, plan.Namespace)
+		if err != nil {
+			return 0, err
+		}
+		if now.Version != plan.FromRevision {
+			return 0, fmt.Errorf("%w: release %s is at revision %d (%s), not %d, read again right before the upgrade; the lower was not written (%w)", ErrMoved, plan.Release, now.Version, now.Info.Status, plan.FromRevision, errChanged)
+		}
 	}
 	desc := upgradeDescription(plan)
 	fmt.Fprintf(progress, "Upgrading release %s to revision %d...\n", plan.Release, plan.ToRevision)
